@@ -1,0 +1,67 @@
+/**
+ * The one narrow interface every source implements (library, picker, takeout), like rclone's
+ * backends: a source lists items and opens their bytes; it never decides where they go.
+ */
+
+export type SourceName = 'library' | 'picker' | 'takeout';
+export type MediaKind = 'photo' | 'video';
+
+/** Where an item's capture date came from; shown by --dry-run and kept in the record. */
+export type DateSource = 'api' | 'sidecar' | 'exif' | 'filename' | 'none';
+
+export interface OpenedMedia {
+  /** The bytes. Iterated once; an error while iterating is classified like an error from open(). */
+  body: AsyncIterable<Uint8Array>;
+  /** Expected length when known (Content-Length, archive entry size): a shorter body is an error. */
+  size?: number;
+}
+
+export interface SourceItem {
+  /** Stable across runs and rounds: Google's media item id, or `takeout:<path inside Google Photos>`. */
+  id: string;
+  /** The name as the source gives it; untrusted (layout.ts makes it safe). */
+  filename: string;
+  kind: MediaKind;
+  mimeType?: string;
+  /** Capture instant when known. Undefined means undated. */
+  takenAt?: Date;
+  /**
+   * Minutes east of UTC of the capture's local clock when the source knows it (EXIF OffsetTimeOriginal).
+   * When set, it decides the day folder instead of --timezone.
+   */
+  utcOffsetMinutes?: number;
+  dateSource: DateSource;
+  /** Size in bytes when known before opening. */
+  size?: number;
+  /** Set when the item cannot be saved now (a video still processing); the text is reported. */
+  unavailable?: string;
+  /**
+   * When true, the bytes are hashed while saved and an item whose bytes were already saved
+   * (this run or earlier) is recorded as a copy of that file instead of being written twice.
+   */
+  dedupeByContent?: boolean;
+  /** Facts to keep in the record for a later metadata step (location, description, albums…). */
+  metadata?: Record<string, unknown>;
+  /** Opens the bytes. Called again for each retry, so it must start from the beginning each time. */
+  open(signal: AbortSignal): Promise<OpenedMedia>;
+}
+
+export interface Source {
+  readonly name: SourceName;
+  /**
+   * True when the listing comes newest first and complete, so consecutive skips mean the rest of
+   * the year was saved by an earlier run (the seed's skip-stop rule). False for picked items and
+   * archives, where every item must be looked at.
+   */
+  readonly stopsOnSkips: boolean;
+  /** Items in listing order. The caller may stop early (`break`); the generator must then clean up. */
+  list(signal: AbortSignal): AsyncIterable<SourceItem>;
+  /** Release what the source holds (picker session, open archives). Called once, also after errors. */
+  close?(): Promise<void>;
+}
+
+/** A fact the source wants the user to know, e.g. why the Library API found nothing. */
+export interface SourceNotice {
+  level: 'info' | 'warn';
+  message: string;
+}
