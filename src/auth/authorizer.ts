@@ -1,0 +1,239 @@
+import path from 'node:path';
+import { type Credentials, OAuth2Client } from 'google-auth-library';
+import { authError } from '../errors.ts';
+import { type ClientSecret, loadClientSecret } from './client-secret.ts';
+import { type AuthUi, runConsent } from './consent.ts';
+import { isInvalidGrant, toAuthError } from './oauth-errors.ts';
+import { missingScopes, SCOPES, splitScopes } from './scopes.ts';
+import { checkToken, mergeTokens, readTokenFile, type SavedToken, saveToken } from './token-file.ts';
+
+export interface AuthOptions {
+  clientSecretPath: string;
+  tokenPath: string;
+  /** A person is at a terminal: consent may be asked. */
+  interactive: boolean;
+  /** False with --no-browser: print the URL only. */
+  openBrowser: boolean;
+  ui: AuthUi;
+  /** Injected: tests follow the consent redirect like a browser would. */
+  openUrl?: (url: string) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export interface Authorizer {
+  /** A valid access token; refreshes near expiry (and saves the file). */
+  getAccessToken(): Promise<string>;
+  /** Forces a refresh after a 401; invalid_grant → new consent or BackupError(3). */
+  refresh(): Promise<string>;
+  readonly grantedScopes: readonly string[];
+}
+
+/**
+ * Loads the client secret and the saved sign-in, and returns an Authorizer holding a valid access token.
+ * Without a usable saved sign-in it asks for consent when a person is there, and otherwise fails at once
+ * with exit 3: nobody would ever open the browser.
+ */
+export async function authorize(options: AuthOptions): Promise<Authorizer> {
+  const secret = await loadClientSecret(options.clientSecretPath);
+  const session = new AuthSession(options, secret);
+  await session.start();
+  return session;
+}
+
+class AuthSession implements Authorizer {
+  readonly #options: AuthOptions;
+  readonly #secret: ClientSecret;
+  readonly #client: OAuth2Client;
+  #saved: SavedToken | undefined;
+  /** Token endpoint answers seen by the 'tokens' event, not yet merged into #saved. */
+  #answers: Credentials[] = [];
+  #saving: Promise<void> = Promise.resolve();
+  #refreshing: Promise<string> | undefined;
+  #consenting: Promise<void> | undefined;
+  /** Bumped by each consent, so a failure of a call that started before it does not ask again. */
+  #generation = 0;
+
+  constructor(options: AuthOptions, secret: ClientSecret) {
+    this.#options = options;
+    this.#secret = secret;
+    this.#client = new OAuth2Client({
+      clientId: secret.clientId,
+      clientSecret: secret.clientSecret,
+      endpoints: { oauth2AuthBaseUrl: secret.authUri, oauth2TokenUrl: secret.tokenUri },
+    });
+    // The event carries the endpoint's raw answer (a refresh answer has no refresh_token); it is copied
+    // now and merged into the file later, because google-auth-library reuses the object.
+    this.#client.on('tokens', (tokens: Credentials) => this.#answers.push({ ...tokens }));
+  }
+
+  get grantedScopes(): readonly string[] {
+    return splitScopes(this.#saved?.scope);
+  }
+
+  async start(): Promise<void> {
+    const read = await readTokenFile(this.#options.tokenPath);
+    let reason: string | undefined;
+    if (read.status === 'ok') {
+      reason = checkToken(read.token, { clientId: this.#secret.clientId, scopes: SCOPES });
+      if (reason === undefined) {
+        this.#saved = read.token;
+        this.#client.setCredentials(toCredentials(read.token));
+        // Refreshing now, if due, finds an expired sign-in while the person is still there.
+        await this.getAccessToken();
+        return;
+      }
+    } else if (read.status === 'unusable') {
+      reason = read.reason;
+    }
+
+    const where = this.#tokenFileName();
+    if (!this.#options.interactive) {
+      throw authError(
+        reason === undefined
+          ? `No saved sign-in: ${where} not found. Run photo-backup once at a terminal to sign in with Google; later runs reuse the saved sign-in.`
+          : `The saved sign-in ${where} ${reason}, so it cannot be used. Run photo-backup once at a terminal to sign in with Google again.`,
+      );
+    }
+    if (reason !== undefined)
+      this.#options.ui.info(`The saved sign-in ${where} ${reason}; signing in again.`);
+    await this.#consent();
+  }
+
+  async getAccessToken(): Promise<string> {
+    if (this.#consenting) await this.#consenting;
+    const generation = this.#generation;
+    try {
+      const { token } = await this.#client.getAccessToken();
+      await this.#flush();
+      if (!token)
+        throw authError("Google's sign-in server answered without an access token. Run photo-backup again.");
+      return token;
+    } catch (error) {
+      return this.#recover(error, generation);
+    }
+  }
+
+  refresh(): Promise<string> {
+    // Many requests may see a 401 at once; they share one refresh.
+    this.#refreshing ??= this.#forceRefresh().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #forceRefresh(): Promise<string> {
+    if (this.#consenting) await this.#consenting;
+    const generation = this.#generation;
+    try {
+      const { credentials } = await this.#client.refreshAccessToken();
+      await this.#flush();
+      if (!credentials.access_token) {
+        throw authError("Google's sign-in server answered without an access token. Run photo-backup again.");
+      }
+      return credentials.access_token;
+    } catch (error) {
+      return this.#recover(error, generation);
+    }
+  }
+
+  async #recover(error: unknown, generation: number): Promise<string> {
+    if (error instanceof Error && error.name === 'BackupError') throw error;
+    // A consent finished while this call was under way: its failure belonged to the old sign-in.
+    if (generation !== this.#generation) return this.getAccessToken();
+    if (!isInvalidGrant(error)) {
+      throw toAuthError(error, 'refresh the access token', this.#secret.tokenUri) ?? error;
+    }
+    // Google expires refresh tokens after 7 days while the consent screen's publishing status is Testing:
+    // https://developers.google.com/identity/protocols/oauth2#expiration
+    const where = this.#tokenFileName();
+    if (!this.#options.interactive) {
+      throw authError(
+        `Google refused the saved sign-in ${where} (invalid_grant: it expired or was revoked). While the app's OAuth consent screen is in "Testing", Google ends every sign-in after 7 days. Run photo-backup again at a terminal to sign in, or publish the app "In production" (Google Cloud console, OAuth consent screen) so the sign-in lasts.`,
+      );
+    }
+    if (!this.#consenting) {
+      this.#options.ui.info(
+        `Google refused the saved sign-in ${where} (it expired or was revoked; in "Testing" mode Google ends sign-ins after 7 days). Signing in again.`,
+      );
+    }
+    await this.#consent();
+    return this.getAccessToken();
+  }
+
+  #consent(): Promise<void> {
+    this.#consenting ??= this.#runConsent().finally(() => {
+      this.#consenting = undefined;
+    });
+    return this.#consenting;
+  }
+
+  async #runConsent(): Promise<void> {
+    const { ui } = this.#options;
+    const tokens = await runConsent({
+      client: this.#client,
+      scopes: SCOPES,
+      tokenUri: this.#secret.tokenUri,
+      openBrowser: this.#options.openBrowser,
+      ui,
+      ...(this.#options.openUrl ? { openUrl: this.#options.openUrl } : {}),
+      ...(this.#options.signal ? { signal: this.#options.signal } : {}),
+    });
+    this.#answers = [];
+    this.#generation += 1;
+    // A token answer may leave `scope` out when it equals the request (RFC 6749 §5.1).
+    this.#saved = mergeTokens({ client_id: this.#secret.clientId, scope: SCOPES.join(' ') }, tokens);
+    this.#client.setCredentials(toCredentials(this.#saved));
+    const missing = missingScopes(this.grantedScopes, SCOPES);
+    if (missing.length > 0) {
+      ui.info(
+        `Google Photos access was only partly allowed (missing: ${missing.join(', ')}). What needs it will fail; run photo-backup again at a terminal and tick every box to allow it.`,
+      );
+    }
+    if (!this.#saved.refresh_token) {
+      ui.info(
+        'Google gave no refresh token, so this sign-in lasts about an hour and will be asked again next time.',
+      );
+    }
+    await this.#save();
+  }
+
+  /** Merges the answers the 'tokens' event saw into the saved token and writes the file. */
+  async #flush(): Promise<void> {
+    if (this.#answers.length === 0 || this.#saved === undefined) return;
+    let saved = this.#saved;
+    for (const answer of this.#answers) saved = mergeTokens(saved, answer);
+    this.#answers = [];
+    this.#saved = saved;
+    // google-auth-library keeps the old refresh token even when the answer brings a new one.
+    if (saved.refresh_token && this.#client.credentials.refresh_token !== saved.refresh_token) {
+      this.#client.credentials = { ...this.#client.credentials, refresh_token: saved.refresh_token };
+    }
+    await this.#save();
+  }
+
+  #save(): Promise<void> {
+    // Saves run one after another, each writing the newest token, so an older one never lands last.
+    this.#saving = this.#saving.then(async () => {
+      if (this.#saved === undefined) return;
+      try {
+        await saveToken(this.#options.tokenPath, this.#saved);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+        this.#options.ui.info(
+          `Could not save the sign-in to ${this.#tokenFileName()} (${code}); photo-backup may ask you to sign in again next time.`,
+        );
+      }
+    });
+    return this.#saving;
+  }
+
+  #tokenFileName(): string {
+    const absolute = path.resolve(this.#options.tokenPath);
+    return `\`${path.basename(absolute)}\` in \`${path.dirname(absolute)}\``;
+  }
+}
+
+function toCredentials(token: SavedToken): Credentials {
+  const { client_id: _clientId, ...credentials } = token;
+  return credentials;
+}

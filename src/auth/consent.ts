@@ -1,0 +1,280 @@
+import { spawn } from 'node:child_process';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CodeChallengeMethod, type Credentials, type OAuth2Client } from 'google-auth-library';
+import { authError, InterruptedError } from '../errors.ts';
+import { toAuthError } from './oauth-errors.ts';
+
+/** How auth talks to the person at the terminal; cli.ts supplies it. */
+export interface AuthUi {
+  info(message: string): void;
+  /** Reads one line; rejects or returns when `signal` aborts. Absent when nobody can type. */
+  readLine?(prompt: string, signal: AbortSignal): Promise<string>;
+}
+
+export interface ConsentOptions {
+  client: OAuth2Client;
+  scopes: readonly string[];
+  /** Token endpoint, only to name its host in messages. */
+  tokenUri: string;
+  openBrowser: boolean;
+  ui: AuthUi;
+  openUrl?: (url: string) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** What the redirect (or the pasted address) says, decided before anything is exchanged. */
+export type RedirectAnswer = { kind: 'code'; code: string } | { kind: 'refused'; message: string };
+
+/**
+ * Google's loopback flow for desktop apps, with PKCE (S256) and a `state` check:
+ * https://developers.google.com/identity/protocols/oauth2/native-app
+ * A listener on 127.0.0.1 (never all interfaces) at a random port takes the one redirect, then closes.
+ * On a machine without a browser, the person may instead paste the address the browser was sent to.
+ * Returns the token endpoint's answer; never prints the code or the verifier.
+ */
+export async function runConsent(options: ConsentOptions): Promise<Credentials> {
+  const { client, ui } = options;
+  if (options.signal?.aborted) throw new InterruptedError();
+  const listener = await startListener();
+  const done = new AbortController();
+  try {
+    const redirectUri = `http://127.0.0.1:${listener.port}`;
+    const { codeVerifier, codeChallenge } = await client.generateCodeVerifierAsync();
+    const state = randomBytes(24).toString('base64url');
+    const url = client.generateAuthUrl({
+      // offline + consent: Google returns a refresh token only on a consent it has just shown.
+      access_type: 'offline',
+      prompt: 'consent',
+      scope: [...options.scopes],
+      redirect_uri: redirectUri,
+      state,
+      code_challenge: codeChallenge,
+      code_challenge_method: CodeChallengeMethod.S256,
+    });
+
+    const arrival = waitForAnswer(listener, state, options, done.signal);
+    ui.info(
+      `${options.openBrowser ? 'Opening your browser to sign in with Google. If it does not open, open' : 'To sign in with Google, open'} this address in a browser:\n\n  ${url}\n`,
+    );
+    if (options.openBrowser) openInBrowser(url, options);
+
+    const { answer, reply } = await arrival;
+    if (answer.kind === 'refused') {
+      reply(false, answer.message);
+      throw authError(answer.message);
+    }
+    let tokens: Credentials;
+    try {
+      ({ tokens } = await client.getToken({ code: answer.code, codeVerifier, redirect_uri: redirectUri }));
+    } catch (error) {
+      reply(false, 'Signing in failed; see the terminal.');
+      throw toAuthError(error, 'finish signing in', options.tokenUri) ?? error;
+    }
+    reply(true, 'Signed in. You can close this tab and go back to photo-backup.');
+    return tokens;
+  } finally {
+    done.abort();
+    listener.close();
+  }
+}
+
+/** Pure: the redirect's query → the code, or why it is refused. `state` must match exactly. */
+export function readRedirect(query: URLSearchParams, expectedState: string): RedirectAnswer {
+  const state = query.get('state');
+  if (state === null || !sameText(state, expectedState)) {
+    return {
+      kind: 'refused',
+      message:
+        'The answer from the browser does not belong to this sign-in (its state does not match), so it was refused. Run photo-backup again and use the address it prints.',
+    };
+  }
+  const error = query.get('error');
+  if (error === 'access_denied') {
+    return {
+      kind: 'refused',
+      message:
+        'Access was not allowed on Google\'s consent page (access_denied). Run photo-backup again and choose "Allow" for both Google Photos permissions.',
+    };
+  }
+  if (error !== null) {
+    const shown = /^[a-z_]{1,40}$/.test(error) ? ` (${error})` : '';
+    return {
+      kind: 'refused',
+      message: `Google's consent page answered with an error${shown}. Run photo-backup again; if it keeps failing, check the OAuth client and consent screen in Google Cloud console.`,
+    };
+  }
+  const code = query.get('code');
+  if (code === null || code === '') {
+    return {
+      kind: 'refused',
+      message:
+        'The answer from the browser carries no authorization code. Run photo-backup again to sign in.',
+    };
+  }
+  return { kind: 'code', code };
+}
+
+/**
+ * Pure: a pasted line → the redirect's query, or undefined when the line is not such an address.
+ * Accepts the whole address (`http://127.0.0.1:port/?code=…&state=…`) or just its query part.
+ */
+export function readPastedAddress(line: string): URLSearchParams | undefined {
+  const text = line.trim().replace(/^["'<]+|["'>]+$/g, '');
+  if (text === '') return undefined;
+  let query: URLSearchParams;
+  if (URL.canParse(text)) query = new URL(text).searchParams;
+  else {
+    const mark = text.indexOf('?');
+    query = new URLSearchParams(mark >= 0 ? text.slice(mark + 1) : text);
+  }
+  return query.has('code') || query.has('error') ? query : undefined;
+}
+
+interface Listener {
+  port: number;
+  /** Resolves with the query of the one redirect that reached `/`, and how to answer its browser. */
+  next: Promise<{ query: URLSearchParams; reply: Reply }>;
+  close(): void;
+}
+
+type Reply = (ok: boolean, text: string) => void;
+
+async function startListener(): Promise<Listener> {
+  let accept: (value: { query: URLSearchParams; reply: Reply }) => void = () => {};
+  const next = new Promise<{ query: URLSearchParams; reply: Reply }>((resolve) => {
+    accept = resolve;
+  });
+  let taken = false;
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const target = new URL(request.url ?? '/', 'http://127.0.0.1');
+    // Only the redirect counts; a stray request (favicon, a probe) is turned away and waiting goes on.
+    if (taken || request.method !== 'GET' || target.pathname !== '/') {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      response.end('Not found.\n');
+      return;
+    }
+    taken = true;
+    // One request only: stop accepting connections now; the open one is answered, then closed.
+    server.close();
+    accept({
+      query: target.searchParams,
+      reply: (ok, text) => {
+        response.writeHead(ok ? 200 : 400, {
+          'content-type': 'text/html; charset=utf-8',
+          'cache-control': 'no-store',
+          connection: 'close',
+        });
+        response.end(page(ok, text), () => server.closeAllConnections());
+      },
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // 127.0.0.1 only: the code must not be reachable from the network. Port 0 lets the system pick.
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    next,
+    close: () => {
+      server.close();
+      server.closeAllConnections();
+    },
+  };
+}
+
+/** The first of: the loopback redirect, a pasted address, or an interrupt. */
+function waitForAnswer(
+  listener: Listener,
+  state: string,
+  options: ConsentOptions,
+  done: AbortSignal,
+): Promise<{ answer: RedirectAnswer; reply: Reply }> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new InterruptedError());
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    done.addEventListener('abort', () => options.signal?.removeEventListener('abort', onAbort), {
+      once: true,
+    });
+    listener.next.then(({ query, reply }) => resolve({ answer: readRedirect(query, state), reply }));
+    const readLine = options.ui.readLine;
+    if (readLine === undefined) return;
+    const ui = options.ui;
+    const paste = async () => {
+      const signal = AbortSignal.any([done, ...(options.signal ? [options.signal] : [])]);
+      while (!signal.aborted) {
+        let line: string;
+        try {
+          line = await readLine.call(
+            ui,
+            'If the browser is on another device or shows "cannot connect" for 127.0.0.1, paste the address from its address bar here: ',
+            signal,
+          );
+        } catch {
+          return;
+        }
+        // An empty line is what a closed input gives; the loopback redirect may still come.
+        if (signal.aborted || line.trim() === '') return;
+        const query = readPastedAddress(line);
+        if (query === undefined) {
+          ui.info(
+            'That is not the address the browser was sent to; it starts with http://127.0.0.1 and contains "code=".',
+          );
+          continue;
+        }
+        resolve({ answer: readRedirect(query, state), reply: () => {} });
+        return;
+      }
+    };
+    void paste();
+  });
+}
+
+/** Opens the system browser; failing to is fine, the address was printed. */
+function openInBrowser(url: string, options: ConsentOptions): void {
+  const failed = () => options.ui.info('Could not open a browser; open the address above yourself.');
+  if (options.openUrl) {
+    try {
+      Promise.resolve(options.openUrl(url)).catch(failed);
+    } catch {
+      failed();
+    }
+    return;
+  }
+  const [command, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? // `start` is a cmd built-in; the quotes keep cmd from splitting the address at `&`.
+          ['cmd', ['/c', 'start', '""', `"${url}"`]]
+        : ['xdg-open', [url]];
+  try {
+    const child = spawn(command, args, {
+      stdio: 'ignore',
+      detached: true,
+      windowsHide: true,
+      windowsVerbatimArguments: process.platform === 'win32',
+    });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // No opener on this machine: the printed address is enough.
+  }
+}
+
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+function page(ok: boolean, text: string): string {
+  const escaped = text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+  return `<!doctype html><meta charset="utf-8"><title>photo-backup</title><body style="font-family:sans-serif;margin:3em"><h1>${ok ? 'Signed in' : 'Not signed in'}</h1><p>${escaped}</p></body>\n`;
+}

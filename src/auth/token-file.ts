@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Credentials } from 'google-auth-library';
+import { missingScopes, splitScopes } from './scopes.ts';
+
+/**
+ * The token file: google-auth-library's `Credentials` JSON plus the `client_id` it was issued to, so a
+ * token left from another OAuth client (the user replaced client_secret.json) is not sent to Google.
+ */
+export interface SavedToken {
+  client_id: string;
+  access_token?: string;
+  refresh_token?: string;
+  /** Milliseconds since the epoch, as google-auth-library computes it from `expires_in`. */
+  expiry_date?: number;
+  /** Space-delimited granted scopes. */
+  scope?: string;
+  token_type?: string;
+  id_token?: string;
+}
+
+export type TokenFileRead =
+  | { status: 'ok'; token: SavedToken }
+  | { status: 'missing' }
+  /** `reason` completes "`token.json` in `/dir` …", e.g. "is not valid JSON". */
+  | { status: 'unusable'; reason: string };
+
+export interface TokenNeeds {
+  clientId: string;
+  scopes: readonly string[];
+}
+
+const STRING_FIELDS = [
+  'client_id',
+  'access_token',
+  'refresh_token',
+  'scope',
+  'token_type',
+  'id_token',
+] as const;
+
+/** Reads the token file; a missing file is `missing`, anything unreadable or corrupt is `unusable`. */
+export async function readTokenFile(file: string): Promise<TokenFileRead> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { status: 'missing' };
+    return { status: 'unusable', reason: `cannot be read (${code ?? 'unknown error'})` };
+  }
+  return parseTokenFile(text);
+}
+
+/** Pure: the token file's text → a saved token, or why it cannot be used. Never quotes the text. */
+export function parseTokenFile(text: string): TokenFileRead {
+  if (text.trim() === '') return { status: 'unusable', reason: 'is empty' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { status: 'unusable', reason: 'is not valid JSON' };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { status: 'unusable', reason: 'is not a saved sign-in (expected a JSON object)' };
+  }
+  const record = json as Record<string, unknown>;
+  const token: Partial<SavedToken> = {};
+  for (const key of STRING_FIELDS) {
+    const value = record[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') return { status: 'unusable', reason: `has a malformed "${key}"` };
+    token[key] = value;
+  }
+  const expiry = record.expiry_date;
+  if (expiry !== undefined && expiry !== null) {
+    if (typeof expiry !== 'number' || !Number.isFinite(expiry)) {
+      return { status: 'unusable', reason: 'has a malformed "expiry_date"' };
+    }
+    token.expiry_date = expiry;
+  }
+  if (token.client_id === undefined) {
+    return { status: 'unusable', reason: 'does not say which OAuth client it belongs to (no "client_id")' };
+  }
+  return { status: 'ok', token: token as SavedToken };
+}
+
+/**
+ * Pure: why `token` cannot be used for this client and these scopes, or undefined when it can.
+ * The reason completes "`token.json` in `/dir` …".
+ */
+export function checkToken(token: SavedToken, needs: TokenNeeds): string | undefined {
+  if (token.client_id !== needs.clientId) {
+    return 'belongs to another OAuth client (client_secret.json was replaced)';
+  }
+  if (!token.refresh_token) return 'has no refresh token';
+  const missing = missingScopes(splitScopes(token.scope), needs.scopes);
+  if (missing.length > 0) return `lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+  return undefined;
+}
+
+/**
+ * Pure: `saved` updated with what the token endpoint answered. A refresh answer carries no
+ * `refresh_token` and may carry no `scope`: the old ones are kept (RFC 6749 §5.1 and §6, and
+ * google-auth-library's README: "The refresh_token is only returned on the first authorization").
+ */
+export function mergeTokens(saved: SavedToken, fresh: Credentials): SavedToken {
+  const merged: SavedToken = { ...saved };
+  for (const key of ['access_token', 'refresh_token', 'scope', 'token_type', 'id_token'] as const) {
+    const value = fresh[key];
+    if (typeof value === 'string' && value !== '') merged[key] = value;
+  }
+  if (typeof fresh.expiry_date === 'number') merged.expiry_date = fresh.expiry_date;
+  return merged;
+}
+
+/**
+ * Writes the token file atomically with mode 0600: a temporary file in the same folder (so the rename
+ * cannot cross file systems), flushed, then renamed over the old file. A crash leaves the old file or
+ * the new one, never half of one, and no other user can read the refresh token at any moment.
+ */
+export async function saveToken(file: string, token: SavedToken): Promise<void> {
+  const absolute = path.resolve(file);
+  const folder = path.dirname(absolute);
+  await mkdir(folder, { recursive: true });
+  const temporary = path.join(
+    folder,
+    `.${path.basename(absolute)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
+  const handle = await open(temporary, 'wx', 0o600);
+  try {
+    try {
+      // The umask can only take bits away from 0600; chmod makes the mode exact anyway.
+      await handle.chmod(0o600);
+      await handle.writeFile(`${JSON.stringify(orderFields(token), null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, absolute);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** A stable field order, so the file reads the same way each time it is written. */
+function orderFields(token: SavedToken): SavedToken {
+  const ordered: SavedToken = { client_id: token.client_id };
+  for (const key of [
+    'access_token',
+    'refresh_token',
+    'expiry_date',
+    'scope',
+    'token_type',
+    'id_token',
+  ] as const) {
+    if (token[key] !== undefined) Object.assign(ordered, { [key]: token[key] });
+  }
+  return ordered;
+}
