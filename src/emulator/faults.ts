@@ -1,0 +1,141 @@
+/**
+ * Injected faults. Each decision depends only on (seed, fault, request key, attempt number), not on
+ * the order concurrent requests arrive in, so a run with the same faults fails the same way.
+ */
+
+import { chance } from './random.ts';
+import {
+  dailyQuotaExceeded,
+  type GoogleError,
+  googleError,
+  perMinuteQuotaExceeded,
+  unavailable,
+} from './responses.ts';
+
+export interface Faults {
+  /** Seed for the fault decisions; default 1. */
+  seed?: number;
+  /** Fraction of API calls (Library and Picker) answered 503 UNAVAILABLE. */
+  apiUnavailableRate?: number;
+  /** Fraction of API calls answered 500 INTERNAL. */
+  apiInternalRate?: number;
+  /**
+   * 429 RESOURCE_EXHAUSTED (WritesPerMinutePerUser) with Retry-After for a burst: after `after`
+   * API calls (default 0), the next `burst` calls are refused.
+   */
+  perMinuteQuota?: { after?: number; burst: number; retryAfterSeconds?: number };
+  /** Every Library API call after this many gets 429 ApiCallsPerProjectPerDay (fatal for the day). */
+  dailyQuotaAfter?: number;
+  /** Fraction of media requests answered 503 before any byte. */
+  mediaUnavailableRate?: number;
+  /** Fraction of media responses whose connection is reset in mid-body. */
+  mediaResetRate?: number;
+  /** Fraction of media responses that end cleanly but shorter than their Content-Length. */
+  mediaShortBodyRate?: number;
+  /** Fraction of media responses that stop sending for `ms` in mid-body, then finish. */
+  mediaStall?: { rate: number; ms: number };
+  /** Base URLs handed out from now on expire after this many ms (instead of 60 minutes). */
+  urlTtlMs?: number;
+  /** Access tokens stop working this many ms after issue, although `expires_in` promised more. */
+  accessTokenLifetimeMs?: number;
+  /** A fault hits a given request key (API request or media item) only on its first k attempts. */
+  firstAttempts?: number;
+  /** Media faults hit only these item ids (default: all). */
+  itemIds?: string[];
+}
+
+export type MediaFault =
+  | { kind: 'unavailable' }
+  | { kind: 'reset'; atFraction: number }
+  | { kind: 'short'; atFraction: number }
+  | { kind: 'stall'; atFraction: number; ms: number };
+
+export type ApiService = 'library' | 'picker';
+
+export class FaultEngine {
+  faults: Faults = {};
+  /** How often each fault was injected, by name. */
+  readonly injected: Record<string, number> = {};
+  private attempts = new Map<string, number>();
+  private apiCalls = 0;
+  private libraryCalls = 0;
+
+  set(faults: Faults): void {
+    this.faults = { ...faults };
+    this.attempts.clear();
+    this.apiCalls = 0;
+    this.libraryCalls = 0;
+  }
+
+  private count(name: string): void {
+    this.injected[name] = (this.injected[name] ?? 0) + 1;
+  }
+
+  private nextAttempt(key: string): number {
+    const attempt = (this.attempts.get(key) ?? 0) + 1;
+    this.attempts.set(key, attempt);
+    return attempt;
+  }
+
+  private hits(rate: number | undefined, name: string, key: string, attempt: number): boolean {
+    if (!rate || rate <= 0) return false;
+    if (this.faults.firstAttempts !== undefined && attempt > this.faults.firstAttempts) return false;
+    return chance(this.faults.seed ?? 1, name, key, attempt) < rate;
+  }
+
+  /** The fault for one API call, or undefined to answer normally. */
+  apiFault(service: ApiService, key: string): GoogleError | undefined {
+    const f = this.faults;
+    this.apiCalls++;
+    if (service === 'library') this.libraryCalls++;
+    const serviceName =
+      service === 'library' ? 'photoslibrary.googleapis.com' : 'photospicker.googleapis.com';
+    if (service === 'library' && f.dailyQuotaAfter !== undefined && this.libraryCalls > f.dailyQuotaAfter) {
+      this.count('dailyQuota');
+      return dailyQuotaExceeded(serviceName);
+    }
+    if (f.perMinuteQuota) {
+      const after = f.perMinuteQuota.after ?? 0;
+      if (this.apiCalls > after && this.apiCalls <= after + f.perMinuteQuota.burst) {
+        this.count('perMinuteQuota');
+        return perMinuteQuotaExceeded(f.perMinuteQuota.retryAfterSeconds ?? 1, serviceName);
+      }
+    }
+    const attempt = this.nextAttempt(`api\u0000${key}`);
+    if (this.hits(f.apiUnavailableRate, 'api503', key, attempt)) {
+      this.count('apiUnavailable');
+      return unavailable();
+    }
+    if (this.hits(f.apiInternalRate, 'api500', key, attempt)) {
+      this.count('apiInternal');
+      return googleError('INTERNAL', 'Internal error encountered.');
+    }
+    return undefined;
+  }
+
+  /** The fault for one media request of `itemId` (keyed by item and URL suffix). */
+  mediaFault(itemId: string, suffix: string): MediaFault | undefined {
+    const f = this.faults;
+    if (f.itemIds && !f.itemIds.includes(itemId)) return undefined;
+    const key = `${itemId}=${suffix}`;
+    const attempt = this.nextAttempt(`media\u0000${key}`);
+    if (this.hits(f.mediaUnavailableRate, 'media503', key, attempt)) {
+      this.count('mediaUnavailable');
+      return { kind: 'unavailable' };
+    }
+    const atFraction = 0.25 + chance(f.seed ?? 1, 'where', key, attempt) * 0.5;
+    if (this.hits(f.mediaResetRate, 'mediaReset', key, attempt)) {
+      this.count('mediaReset');
+      return { kind: 'reset', atFraction };
+    }
+    if (this.hits(f.mediaShortBodyRate, 'mediaShort', key, attempt)) {
+      this.count('mediaShortBody');
+      return { kind: 'short', atFraction };
+    }
+    if (f.mediaStall && this.hits(f.mediaStall.rate, 'mediaStall', key, attempt)) {
+      this.count('mediaStall');
+      return { kind: 'stall', atFraction, ms: f.mediaStall.ms };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,381 @@
+/**
+ * The project's own Google, over real HTTP on 127.0.0.1: OAuth, the Photos Library API, the
+ * Photos Picker API and the media host, with injectable faults. Tests, `--demo` and the
+ * benchmarks run against it. Routing only; each API lives in its own file.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FaultEngine, type Faults } from './faults.ts';
+import {
+  contentBuffer,
+  contentChunks,
+  type EmulatorItem,
+  type GenerateOptions,
+  generateItems,
+  normalizeItem,
+} from './items.ts';
+import { handleBatchGet, handleGet, handleList, handleSearch } from './library.ts';
+import { MediaHost } from './media.ts';
+import { type ClientKind, type Credentials, libraryScope, OAuthServer, pickerScope } from './oauth.ts';
+import { type PickerOptions, PickerServer } from './picker.ts';
+import { type GoogleError, googleError, readBody, sendGoogleError, sendJson } from './responses.ts';
+
+export type { Faults } from './faults.ts';
+export type { EmulatorItem, GenerateOptions } from './items.ts';
+export type { ClientKind, Credentials } from './oauth.ts';
+export type { PickerOptions } from './picker.ts';
+export { generateItems, libraryScope, pickerScope };
+
+export interface LatencyOptions {
+  /** Delay before answering each API call (Library, Picker). */
+  apiMs?: number;
+  /** Delay before the response headers of each media request. */
+  mediaMs?: number;
+}
+
+export interface EmulatorOptions {
+  items?: EmulatorItem[];
+  /** Generated items (used when `items` is not given). Default: none. */
+  generate?: GenerateOptions;
+  faults?: Faults;
+  latency?: LatencyOptions;
+  /** Base URL lifetime; default 60 minutes. */
+  urlTtlMs?: number;
+  /** `expires_in` of access tokens; default 3600. */
+  accessTokenTtlSeconds?: number;
+  picker?: PickerOptions;
+  oauth?: { deny?: boolean };
+  /** Default 0 (a free port). */
+  port?: number;
+  /** Serve the `/__emulator/*` admin routes (token, client secret, faults, stats); default true. */
+  admin?: boolean;
+}
+
+export interface EmulatorStats {
+  /** Requests per route, e.g. `library.search`, `picker.sessions.get`, `media`, `oauth.token`. */
+  requests: Record<string, number>;
+  /** Injected faults per kind, e.g. `apiUnavailable`, `mediaReset`, `dailyQuota`. */
+  faults: Record<string, number>;
+  /** Media requests that reached an item, per item id. */
+  mediaRequests: Record<string, number>;
+  /** Media responses sent completely, per item id. */
+  mediaCompleted: Record<string, number>;
+  /** Bytes of completed media responses. */
+  mediaBytes: number;
+}
+
+export interface Emulator {
+  url: string;
+  /** Prefix for Library API paths: `${libraryUrl}/v1/mediaItems:search`. */
+  libraryUrl: string;
+  /** Prefix for Picker API paths: `${pickerUrl}/v1/sessions`. */
+  pickerUrl: string;
+  authUri: string;
+  tokenUri: string;
+  revokeUri: string;
+  /** Current items (as served: sizes normalized). */
+  readonly items: EmulatorItem[];
+  /** The bytes the media host serves for `=d` / `=dv` of an item. */
+  contentOf(id: string): Buffer;
+  /** The same bytes as a stream of shared chunks (for huge items). */
+  streamOf(id: string): AsyncIterable<Buffer>;
+  /** client_secret.json content pointing auth_uri/token_uri at the emulator. */
+  clientSecret(kind?: ClientKind): object;
+  /** token.json content (google-auth-library Credentials) without consent; default both scopes. */
+  issueToken(options?: { scopes?: string[]; expiresInSeconds?: number }): Credentials;
+  /** Next refresh answers 400 invalid_grant "Token has been expired or revoked." */
+  revokeRefreshTokens(): void;
+  /** Next API call with a token issued before now answers 401 UNAUTHENTICATED. */
+  expireAccessTokens(): void;
+  setFaults(faults: Faults): void;
+  setItems(items: EmulatorItem[]): void;
+  setPicker(options: PickerOptions): void;
+  setOAuth(options: { deny?: boolean }): void;
+  setLatency(latency: LatencyOptions): void;
+  /** Every client secret, token, code, state and verifier the emulator issued or saw (leak tests). */
+  issuedSecrets(): string[];
+  readonly stats: EmulatorStats;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+function byNewestFirst(a: EmulatorItem, b: EmulatorItem): number {
+  const ta = Date.parse(a.creationTime);
+  const tb = Date.parse(b.creationTime);
+  const da = Number.isNaN(ta) ? Number.NEGATIVE_INFINITY : ta;
+  const db = Number.isNaN(tb) ? Number.NEGATIVE_INFINITY : tb;
+  if (da !== db) return db - da;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function emptyStats(): EmulatorStats {
+  return { requests: {}, faults: {}, mediaRequests: {}, mediaCompleted: {}, mediaBytes: 0 };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const faults = new FaultEngine();
+  faults.set(options.faults ?? {});
+  let latency: LatencyOptions = { ...options.latency };
+  let items: EmulatorItem[] = [];
+  let byId = new Map<string, EmulatorItem>();
+  let appNewestFirst: EmulatorItem[] = [];
+  let stats = emptyStats();
+
+  const setItems = (next: EmulatorItem[]) => {
+    items = next.map(normalizeItem);
+    byId = new Map(items.map((item) => [item.id, item]));
+    appNewestFirst = items.filter((item) => item.appCreated !== false).sort(byNewestFirst);
+  };
+  setItems(options.items ?? (options.generate ? generateItems(options.generate) : []));
+
+  const server: Server = createServer({ keepAliveTimeout: 5000, highWaterMark: 1 << 20 });
+  server.listen(options.port ?? 0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const libraryUrl = `${url}/photoslibrary`;
+  const pickerUrl = `${url}/photospicker`;
+  const authUri = `${url}/o/oauth2/v2/auth`;
+  const tokenUri = `${url}/token`;
+  const revokeUri = `${url}/revoke`;
+
+  const oauth = new OAuthServer(
+    { accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600, deny: options.oauth?.deny },
+    faults,
+  );
+  const media = new MediaHost(url);
+  const urlTtl = () => faults.faults.urlTtlMs ?? options.urlTtlMs ?? 60 * 60_000;
+  const libraryContext = {
+    newestFirst: () => appNewestFirst,
+    item: (id: string) => byId.get(id),
+    baseUrl: (item: EmulatorItem) => media.urlFor(item.id, 'library', urlTtl()),
+  };
+  const picker = new PickerServer(options.picker ?? {}, {
+    item: (id) => byId.get(id),
+    allIds: () => items.map((item) => item.id),
+    baseUrl: (item) => media.urlFor(item.id, 'picker', urlTtl()),
+    origin: url,
+  });
+  const count = (route: string) => {
+    stats.requests[route] = (stats.requests[route] ?? 0) + 1;
+  };
+  const mediaContext = {
+    item: (id: string) => byId.get(id),
+    oauth,
+    faults,
+    latencyMs: () => latency.mediaMs ?? 0,
+    count,
+    recordMedia(itemId: string, event: 'request' | 'complete', bytes: number) {
+      const table = event === 'request' ? stats.mediaRequests : stats.mediaCompleted;
+      table[itemId] = (table[itemId] ?? 0) + 1;
+      stats.mediaBytes += bytes;
+    },
+  };
+
+  /** Common front of every API call: count, latency, auth and scope, then injected faults. */
+  async function apiFront(
+    req: IncomingMessage,
+    route: string,
+    service: 'library' | 'picker',
+    faultKey: string,
+  ): Promise<GoogleError | undefined> {
+    count(route);
+    if (latency.apiMs) await sleep(latency.apiMs);
+    const denied = oauth.authorize(req, service === 'library' ? libraryScope : pickerScope);
+    if (denied) return denied;
+    return faults.apiFault(service, `${route}\u0000${faultKey}`);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse) {
+    const requestUrl = new URL(req.url ?? '/', url);
+    const path = requestUrl.pathname;
+    const method = req.method ?? 'GET';
+
+    if (path.startsWith('/lh3/') && (method === 'GET' || method === 'HEAD')) {
+      return media.handle(req, res, decodeURIComponent(path), mediaContext);
+    }
+    if ((path === '/o/oauth2/v2/auth' || path === '/o/oauth2/auth') && method === 'GET') {
+      count('oauth.authorize');
+      return oauth.handleAuthorize(res, requestUrl);
+    }
+    if (path === '/token' && method === 'POST') {
+      count('oauth.token');
+      return oauth.handleToken(req, res);
+    }
+    if (path === '/revoke' && method === 'POST') {
+      count('oauth.revoke');
+      return oauth.handleRevoke(req, res, requestUrl);
+    }
+
+    if (path.startsWith('/photoslibrary/v1/')) {
+      const rest = path.slice('/photoslibrary/v1/'.length);
+      if (rest === 'mediaItems:search' && method === 'POST') {
+        const body = await readBody(req);
+        const error = await apiFront(req, 'library.search', 'library', body);
+        if (error) return sendGoogleError(res, error);
+        return handleSearch(libraryContext, res, body);
+      }
+      if (rest === 'mediaItems:batchGet' && method === 'GET') {
+        const error = await apiFront(req, 'library.batchGet', 'library', requestUrl.search);
+        if (error) return sendGoogleError(res, error);
+        return handleBatchGet(libraryContext, res, requestUrl);
+      }
+      if (rest === 'mediaItems' && method === 'GET') {
+        const error = await apiFront(req, 'library.list', 'library', requestUrl.search);
+        if (error) return sendGoogleError(res, error);
+        return handleList(libraryContext, res, requestUrl);
+      }
+      const get = /^mediaItems\/([^/:]+)$/.exec(rest);
+      if (get?.[1] && method === 'GET') {
+        const error = await apiFront(req, 'library.get', 'library', get[1]);
+        if (error) return sendGoogleError(res, error);
+        return handleGet(libraryContext, res, decodeURIComponent(get[1]));
+      }
+    }
+
+    if (path.startsWith('/photospicker/v1/')) {
+      const rest = path.slice('/photospicker/v1/'.length);
+      if (rest === 'sessions' && method === 'POST') {
+        const body = await readBody(req);
+        const error = await apiFront(req, 'picker.sessions.create', 'picker', body);
+        if (error) return sendGoogleError(res, error);
+        return picker.handleCreate(res, body);
+      }
+      const session = /^sessions\/([^/]+)$/.exec(rest);
+      if (session?.[1] && (method === 'GET' || method === 'DELETE')) {
+        const name = method === 'GET' ? 'picker.sessions.get' : 'picker.sessions.delete';
+        const error = await apiFront(req, name, 'picker', session[1]);
+        if (error) return sendGoogleError(res, error);
+        return method === 'GET' ? picker.handleGet(res, session[1]) : picker.handleDelete(res, session[1]);
+      }
+      if (rest === 'mediaItems' && method === 'GET') {
+        const error = await apiFront(req, 'picker.mediaItems.list', 'picker', requestUrl.search);
+        if (error) return sendGoogleError(res, error);
+        return picker.handleList(res, requestUrl);
+      }
+    }
+
+    const pickerPage = /^\/picker\/([^/]+)(?:\/autoclose)?$/.exec(path);
+    if (pickerPage?.[1] && method === 'GET') {
+      count('picker.page');
+      return picker.handlePickerPage(res, pickerPage[1]);
+    }
+
+    if (path.startsWith('/__emulator/') && options.admin !== false) return admin(req, res, requestUrl);
+
+    sendGoogleError(res, googleError('NOT_FOUND', `Method not found: ${method} ${path}`));
+  }
+
+  /** Test-only routes (this server is test code): tokens, client secret, faults, stats. */
+  async function admin(req: IncomingMessage, res: ServerResponse, requestUrl: URL) {
+    count('admin');
+    const path = requestUrl.pathname;
+    const method = req.method ?? 'GET';
+    if (path === '/__emulator/token' && method === 'GET') {
+      const scopes = requestUrl.searchParams.get('scopes');
+      const expires = requestUrl.searchParams.get('expiresInSeconds');
+      return sendJson(
+        res,
+        200,
+        emulator.issueToken({
+          scopes: scopes ? scopes.split(/[\s,]+/).filter(Boolean) : undefined,
+          expiresInSeconds: expires ? Number(expires) : undefined,
+        }),
+      );
+    }
+    if (path === '/__emulator/client-secret' && method === 'GET') {
+      const kind = requestUrl.searchParams.get('kind') === 'web' ? 'web' : 'installed';
+      return sendJson(res, 200, emulator.clientSecret(kind));
+    }
+    if (path === '/__emulator/faults' && method === 'POST') {
+      const body = await readBody(req);
+      try {
+        emulator.setFaults(body.trim() ? (JSON.parse(body) as Faults) : {});
+      } catch {
+        return sendJson(res, 400, { error: 'faults must be JSON' });
+      }
+      return sendJson(res, 200, faults.faults);
+    }
+    if (path === '/__emulator/stats' && method === 'GET') return sendJson(res, 200, stats);
+    if (path === '/__emulator/revoke-refresh-tokens' && method === 'POST') {
+      oauth.revokeRefreshTokens();
+      return sendJson(res, 200, {});
+    }
+    if (path === '/__emulator/expire-access-tokens' && method === 'POST') {
+      oauth.expireAccessTokens();
+      return sendJson(res, 200, {});
+    }
+    sendJson(res, 404, { error: 'no such admin route' });
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res).catch((error: unknown) => {
+      if (!res.headersSent) {
+        sendGoogleError(res, googleError('INTERNAL', `Emulator error: ${String(error)}`));
+      } else {
+        res.destroy();
+      }
+    });
+  });
+
+  const emulator: Emulator = {
+    url,
+    libraryUrl,
+    pickerUrl,
+    authUri,
+    tokenUri,
+    revokeUri,
+    get items() {
+      return items;
+    },
+    contentOf(id) {
+      const item = byId.get(id);
+      if (!item) throw new Error(`No emulator item with id ${id}`);
+      return contentBuffer(item);
+    },
+    streamOf(id) {
+      const item = byId.get(id);
+      if (!item) throw new Error(`No emulator item with id ${id}`);
+      return (async function* () {
+        yield* contentChunks(item);
+      })();
+    },
+    clientSecret: (kind = 'installed') => oauth.clientSecretJson(kind, authUri, tokenUri),
+    issueToken: (tokenOptions) => oauth.issueToken(tokenOptions),
+    revokeRefreshTokens: () => oauth.revokeRefreshTokens(),
+    expireAccessTokens: () => oauth.expireAccessTokens(),
+    setFaults(next) {
+      faults.set(next);
+    },
+    setItems,
+    setPicker(next) {
+      picker.options = { ...picker.options, ...next };
+    },
+    setOAuth(next) {
+      oauth.options = { ...oauth.options, ...next };
+    },
+    setLatency(next) {
+      latency = { ...next };
+    },
+    issuedSecrets: () => oauth.issuedSecrets(),
+    get stats() {
+      stats.faults = { ...faults.injected };
+      return stats;
+    },
+    resetStats() {
+      stats = emptyStats();
+      for (const key of Object.keys(faults.injected)) delete faults.injected[key];
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+  return emulator;
+}

@@ -1,0 +1,215 @@
+/**
+ * The media host (Google's lh3.googleusercontent.com): base URLs that carry the item id, the
+ * source and an expiry signed with HMAC, and the bytes behind `=d` (photo) and `=dv` (video).
+ * Base URLs expire after 60 minutes (403 after that). Picker URLs need `Authorization: Bearer`
+ * (https://developers.google.com/photos/picker/guides/media-items); Library URLs do not.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FaultEngine, MediaFault } from './faults.ts';
+import { contentChunks, type EmulatorItem, thumbnailJpeg } from './items.ts';
+import { type OAuthServer, pickerScope } from './oauth.ts';
+import { sendText } from './responses.ts';
+
+export type MediaSource = 'library' | 'picker';
+
+export interface MediaContext {
+  item(id: string): EmulatorItem | undefined;
+  oauth: OAuthServer;
+  faults: FaultEngine;
+  latencyMs(): number;
+  count(route: string): void;
+  recordMedia(itemId: string, event: 'request' | 'complete', bytes: number): void;
+}
+
+const sourcePath: Record<MediaSource, string> = { library: 'lr', picker: 'ppa' };
+
+export class MediaHost {
+  private readonly key = randomBytes(32);
+
+  constructor(private readonly origin: string) {}
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.key).update(payload).digest('base64url').slice(0, 22);
+  }
+
+  /** A base URL for the item; the client appends `=d`, `=dv` or `=w…-h…`. */
+  urlFor(itemId: string, source: MediaSource, ttlMs: number): string {
+    const payload = Buffer.from(`${Date.now() + ttlMs}.${itemId}`, 'utf8').toString('base64url');
+    return `${this.origin}/lh3/${sourcePath[source]}/${payload}.${this.sign(`${source}.${payload}`)}`;
+  }
+
+  /** Decodes `/lh3/<lr|ppa>/<payload>.<signature>`; undefined when tampered with. */
+  private decode(source: MediaSource, token: string): { itemId: string; expiresAt: number } | undefined {
+    const dot = token.lastIndexOf('.');
+    if (dot < 0) return undefined;
+    const payload = token.slice(0, dot);
+    const expected = Buffer.from(this.sign(`${source}.${payload}`));
+    const actual = Buffer.from(token.slice(dot + 1));
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return undefined;
+    const text = Buffer.from(payload, 'base64url').toString('utf8');
+    const sep = text.indexOf('.');
+    const expiresAt = Number(text.slice(0, sep));
+    if (sep < 0 || !Number.isFinite(expiresAt)) return undefined;
+    return { itemId: text.slice(sep + 1), expiresAt };
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, pathname: string, ctx: MediaContext) {
+    ctx.count('media');
+    const latency = ctx.latencyMs();
+    if (latency > 0) await sleep(latency);
+    const match = /^\/lh3\/(lr|ppa)\/([^=/]+)(?:=(.*))?$/.exec(pathname);
+    if (!match?.[1] || !match[2]) return forbidden(res);
+    const source: MediaSource = match[1] === 'ppa' ? 'picker' : 'library';
+    const decoded = this.decode(source, match[2]);
+    if (!decoded) return forbidden(res);
+    if (Date.now() >= decoded.expiresAt) return forbidden(res);
+    if (source === 'picker') {
+      const error = ctx.oauth.authorize(req, pickerScope);
+      if (error)
+        return sendText(res, error.httpCode, `<!doctype html><title>Error ${error.httpCode}</title>`);
+    }
+    const item = ctx.item(decoded.itemId);
+    if (!item) return notFoundPage(res);
+
+    const suffix = match[3] ?? '';
+    const options = suffix.split('-');
+    let body: 'content' | 'thumbnail';
+    if (options.includes('dv')) {
+      // "attempting to download a video not in the READY state may fail" (discovery, VideoStatus).
+      if (item.kind !== 'video' || item.videoStatus !== 'READY') return notFoundPage(res);
+      body = 'content';
+    } else if (options.includes('d') && item.kind === 'photo') {
+      body = 'content';
+    } else {
+      body = 'thumbnail';
+    }
+
+    ctx.recordMedia(item.id, 'request', 0);
+    const fault = ctx.faults.mediaFault(item.id, suffix);
+    if (fault?.kind === 'unavailable') {
+      return sendText(res, 503, '<!doctype html><title>Error 503 (Service Unavailable)</title>');
+    }
+
+    if (body === 'thumbnail') {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': thumbnailJpeg.length });
+      res.end(req.method === 'HEAD' ? undefined : thumbnailJpeg);
+      return;
+    }
+
+    const total = item.size;
+    let start = 0;
+    let end = total - 1;
+    const headers: Record<string, string | number> = {
+      'content-type': item.mimeType,
+      'content-disposition': `attachment; filename="${item.filename.replace(/["\\\r\n]/g, '_')}"`,
+      'accept-ranges': 'bytes',
+      'cache-control': 'private, max-age=86400, no-transform',
+    };
+    let status = 200;
+    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range && (range[1] || range[2])) {
+      if (range[1]) {
+        start = Number(range[1]);
+        if (range[2]) end = Math.min(Number(range[2]), total - 1);
+      } else {
+        start = Math.max(0, total - Number(range[2]));
+      }
+      if (start > end || start >= total) {
+        res.writeHead(416, { 'content-range': `bytes */${total}`, 'content-length': 0 });
+        res.end();
+        return;
+      }
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${end}/${total}`;
+    }
+    const length = end - start + 1;
+    headers['content-length'] = length;
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const sent = await streamChunks(res, contentChunks(item, start), length, fault);
+    if (sent === length) ctx.recordMedia(item.id, 'complete', sent);
+  }
+}
+
+function forbidden(res: ServerResponse): void {
+  sendText(
+    res,
+    403,
+    '<!doctype html><title>Error 403 (Forbidden)</title><p>Your client does not have permission.',
+  );
+}
+
+function notFoundPage(res: ServerResponse): void {
+  sendText(res, 404, '<!doctype html><title>Error 404 (Not Found)</title>');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves when the response can take more data (or is gone). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** Writes `length` bytes from `chunks` with backpressure, applying a mid-body fault. Returns bytes sent. */
+async function streamChunks(
+  res: ServerResponse,
+  chunks: Iterable<Buffer>,
+  length: number,
+  fault: MediaFault | undefined,
+): Promise<number> {
+  let sent = 0;
+  let pending = fault && fault.kind !== 'unavailable' ? fault : undefined;
+  const cut = pending && 'atFraction' in pending ? Math.floor(length * pending.atFraction) : -1;
+  for (const whole of chunks) {
+    let chunk = whole.length > length - sent ? whole.subarray(0, length - sent) : whole;
+    if (pending && sent + chunk.length > cut) {
+      const before = chunk.subarray(0, cut - sent);
+      if (before.length > 0) {
+        await write(res, before);
+        sent += before.length;
+      }
+      if (res.destroyed) return sent;
+      if (pending.kind === 'reset') {
+        const socket = res.socket;
+        if (socket && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+        else res.destroy();
+        return sent;
+      }
+      if (pending.kind === 'short') {
+        // End the connection cleanly (FIN) before Content-Length bytes were sent.
+        res.socket?.end();
+        return sent;
+      }
+      if (pending.kind === 'stall') await sleep(pending.ms);
+      pending = undefined;
+      chunk = chunk.subarray(before.length);
+    }
+    if (res.destroyed) return sent;
+    if (chunk.length > 0 && !res.write(chunk)) await drained(res);
+    sent += chunk.length;
+    if (sent >= length) break;
+  }
+  if (!res.destroyed) res.end();
+  return sent;
+}
+
+function write(res: ServerResponse, chunk: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed) return resolve();
+    res.write(chunk, () => resolve());
+  });
+}

@@ -1,0 +1,391 @@
+/**
+ * Google's OAuth 2.0 endpoints for an installed app: the consent URL (answered as if the user
+ * clicked Allow), the token endpoint (authorization_code with PKCE S256, refresh_token) and revoke.
+ * https://developers.google.com/identity/protocols/oauth2/native-app
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FaultEngine } from './faults.ts';
+import {
+  type GoogleError,
+  insufficientScopes,
+  projectNumber,
+  readBody,
+  sendJson,
+  sendOAuthError,
+  sendText,
+  unauthenticated,
+} from './responses.ts';
+
+export const libraryScope = 'https://www.googleapis.com/auth/photoslibrary.readonly.appcreateddata';
+export const pickerScope = 'https://www.googleapis.com/auth/photospicker.mediaitems.readonly';
+
+export type ClientKind = 'installed' | 'web';
+
+interface OAuthClient {
+  id: string;
+  secret: string;
+  kind: ClientKind;
+}
+
+interface AuthorizationCode {
+  clientId: string;
+  redirectUri: string;
+  challenge: string;
+  scope: string;
+  expiresAt: number;
+  used: boolean;
+}
+
+interface AccessToken {
+  clientId: string;
+  scopes: Set<string>;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+interface RefreshToken {
+  clientId: string;
+  scope: string;
+  revoked: boolean;
+}
+
+/** google-auth-library's `Credentials`, as written to token.json. */
+export interface Credentials {
+  access_token: string;
+  refresh_token: string;
+  scope: string;
+  token_type: 'Bearer';
+  expiry_date: number;
+}
+
+export interface OAuthOptions {
+  accessTokenTtlSeconds: number;
+  /** The consent screen answers "Deny" (redirect with error=access_denied). */
+  deny?: boolean;
+}
+
+function opaque(prefix: string, bytes: number): string {
+  return `${prefix}${randomBytes(bytes).toString('base64url')}`;
+}
+
+/** RFC 8252 §7.3: loopback redirects may use any port. Google accepts 127.0.0.1, [::1] and localhost. */
+function isLoopbackRedirect(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (
+    url.protocol === 'http:' &&
+    ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) &&
+    url.hash === '' &&
+    url.username === ''
+  );
+}
+
+function consentErrorPage(res: ServerResponse, httpCode: number, error: string, detail: string): void {
+  // Google shows an HTML page ("Access blocked: … Error 400: redirect_uri_mismatch") and does not redirect.
+  const escapeHtml = (text: string) => text.replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  sendText(
+    res,
+    httpCode,
+    `<!doctype html><title>Error ${httpCode}: ${error}</title><h1>Access blocked: authorization error</h1><p>Error ${httpCode}: ${escapeHtml(error)}</p><p>${escapeHtml(detail)}</p>`,
+  );
+}
+
+export class OAuthServer {
+  readonly installed: OAuthClient;
+  readonly web: OAuthClient;
+  options: OAuthOptions;
+  private readonly clients = new Map<string, OAuthClient>();
+  private readonly codes = new Map<string, AuthorizationCode>();
+  private readonly accessTokens = new Map<string, AccessToken>();
+  private readonly refreshTokens = new Map<string, RefreshToken>();
+  private readonly secrets = new Set<string>();
+
+  constructor(
+    options: OAuthOptions,
+    private readonly faults: FaultEngine,
+  ) {
+    this.options = options;
+    this.installed = {
+      id: `${projectNumber}-${randomBytes(16).toString('hex')}.apps.googleusercontent.com`,
+      secret: opaque('GOCSPX-', 21),
+      kind: 'installed',
+    };
+    this.web = {
+      id: `${projectNumber}-${randomBytes(16).toString('hex')}.apps.googleusercontent.com`,
+      secret: opaque('GOCSPX-', 21),
+      kind: 'web',
+    };
+    for (const client of [this.installed, this.web]) {
+      this.clients.set(client.id, client);
+      this.remember(client.secret);
+    }
+  }
+
+  private remember(secret: string | null | undefined): void {
+    if (secret) this.secrets.add(secret);
+  }
+
+  issuedSecrets(): string[] {
+    return [...this.secrets];
+  }
+
+  clientSecretJson(kind: ClientKind, authUri: string, tokenUri: string): object {
+    const client = kind === 'web' ? this.web : this.installed;
+    return {
+      [kind]: {
+        client_id: client.id,
+        project_id: 'photo-backup-emulator',
+        auth_uri: authUri,
+        token_uri: tokenUri,
+        auth_provider_x509_cert_url: 'https://www.googleapis.com/oauth2/v1/certs',
+        client_secret: client.secret,
+        redirect_uris: ['http://localhost'],
+      },
+    };
+  }
+
+  private mintAccessToken(clientId: string, scope: string, expiresInSeconds: number): string {
+    const token = opaque('ya29.a0Emu', 90);
+    const now = Date.now();
+    this.accessTokens.set(token, {
+      clientId,
+      scopes: new Set(scope.split(' ').filter(Boolean)),
+      issuedAt: now,
+      expiresAt: now + expiresInSeconds * 1000,
+    });
+    this.remember(token);
+    return token;
+  }
+
+  private mintRefreshToken(clientId: string, scope: string): string {
+    const token = opaque('1//0gEmu', 60);
+    this.refreshTokens.set(token, { clientId, scope, revoked: false });
+    this.remember(token);
+    return token;
+  }
+
+  /** Credentials for token.json without going through consent. */
+  issueToken(options: { scopes?: string[]; expiresInSeconds?: number } = {}): Credentials {
+    const scope = (options.scopes ?? [libraryScope, pickerScope]).join(' ');
+    const expiresIn = options.expiresInSeconds ?? this.options.accessTokenTtlSeconds;
+    return {
+      access_token: this.mintAccessToken(this.installed.id, scope, expiresIn),
+      refresh_token: this.mintRefreshToken(this.installed.id, scope),
+      scope,
+      token_type: 'Bearer',
+      expiry_date: Date.now() + expiresIn * 1000,
+    };
+  }
+
+  revokeRefreshTokens(): void {
+    for (const token of this.refreshTokens.values()) token.revoked = true;
+  }
+
+  expireAccessTokens(): void {
+    for (const token of this.accessTokens.values()) token.expiresAt = 0;
+  }
+
+  /** Checks `Authorization: Bearer …` and the scope; returns the Google error to send, if any. */
+  authorize(req: IncomingMessage, scope: string): GoogleError | undefined {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) return unauthenticated();
+    const token = this.accessTokens.get(match[1]);
+    const now = Date.now();
+    if (!token || now >= token.expiresAt) return unauthenticated();
+    const earlyLifetime = this.faults.faults.accessTokenLifetimeMs;
+    if (earlyLifetime !== undefined && now - token.issuedAt >= earlyLifetime) return unauthenticated();
+    if (!token.scopes.has(scope)) return insufficientScopes(scope);
+    return undefined;
+  }
+
+  /** GET auth_uri: validate like Google, then answer as if the user clicked Allow (or Deny). */
+  handleAuthorize(res: ServerResponse, url: URL) {
+    const params = url.searchParams;
+    for (const name of ['state', 'code_challenge']) this.remember(params.get(name));
+    const clientId = params.get('client_id');
+    if (!clientId)
+      return consentErrorPage(res, 400, 'invalid_request', 'Missing required parameter: client_id');
+    const client = this.clients.get(clientId);
+    if (!client) return consentErrorPage(res, 401, 'invalid_client', 'The OAuth client was not found.');
+    const redirectUri = params.get('redirect_uri');
+    if (!redirectUri)
+      return consentErrorPage(res, 400, 'invalid_request', 'Missing required parameter: redirect_uri');
+    if (redirectUri.startsWith('urn:ietf:wg:oauth:2.0:oob') || redirectUri === 'oob') {
+      return consentErrorPage(
+        res,
+        400,
+        'invalid_request',
+        'The out-of-band (OOB) flow has been blocked in order to keep users secure.',
+      );
+    }
+    if (!isLoopbackRedirect(redirectUri)) {
+      return consentErrorPage(
+        res,
+        400,
+        'redirect_uri_mismatch',
+        `You can't sign in to this app because it doesn't comply with Google's OAuth 2.0 policy. redirect_uri=${redirectUri}`,
+      );
+    }
+    const responseType = params.get('response_type');
+    if (responseType !== 'code') {
+      return consentErrorPage(
+        res,
+        400,
+        responseType ? 'unsupported_response_type' : 'invalid_request',
+        responseType ? `Invalid response_type: ${responseType}` : 'Missing required parameter: response_type',
+      );
+    }
+    const scope = params.get('scope');
+    if (!scope?.trim())
+      return consentErrorPage(res, 400, 'invalid_request', 'Missing required parameter: scope');
+    const challenge = params.get('code_challenge');
+    const method = params.get('code_challenge_method');
+    if (!challenge) {
+      return consentErrorPage(
+        res,
+        400,
+        'invalid_request',
+        'Missing required parameter: code_challenge (this emulator requires PKCE).',
+      );
+    }
+    if (method !== 'S256') {
+      return consentErrorPage(res, 400, 'invalid_request', 'Invalid code_challenge_method: expected S256.');
+    }
+    if (!/^[A-Za-z0-9\-._~]{43,128}$/.test(challenge)) {
+      return consentErrorPage(res, 400, 'invalid_request', 'Invalid code_challenge.');
+    }
+    const target = new URL(redirectUri);
+    const state = params.get('state');
+    if (this.options.deny) {
+      target.searchParams.set('error', 'access_denied');
+      if (state !== null) target.searchParams.set('state', state);
+    } else {
+      const code = opaque('4/0AEmu', 40);
+      this.remember(code);
+      const grantedScope = scope.trim().split(/\s+/).join(' ');
+      this.codes.set(code, {
+        clientId,
+        redirectUri,
+        challenge,
+        scope: grantedScope,
+        expiresAt: Date.now() + 10 * 60_000,
+        used: false,
+      });
+      if (state !== null) target.searchParams.set('state', state);
+      target.searchParams.set('code', code);
+      target.searchParams.set('scope', grantedScope);
+    }
+    res.writeHead(302, { location: target.toString(), 'content-length': 0 });
+    res.end();
+  }
+
+  /** POST token_uri (form-encoded, as google-auth-library sends it). */
+  async handleToken(req: IncomingMessage, res: ServerResponse) {
+    const raw = await readBody(req);
+    const type = req.headers['content-type'] ?? '';
+    let params: URLSearchParams;
+    if (type.includes('application/json')) {
+      try {
+        params = new URLSearchParams(JSON.parse(raw) as Record<string, string>);
+      } catch {
+        return sendOAuthError(res, 400, 'invalid_request', 'Invalid JSON payload.');
+      }
+    } else {
+      params = new URLSearchParams(raw);
+    }
+    for (const name of ['code', 'code_verifier', 'refresh_token', 'client_secret'])
+      this.remember(params.get(name));
+
+    let clientId = params.get('client_id');
+    let clientSecret = params.get('client_secret');
+    const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (basic?.[1]) {
+      const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      clientId = decodeURIComponent(decoded.slice(0, colon));
+      clientSecret = decodeURIComponent(decoded.slice(colon + 1));
+      this.remember(clientSecret);
+    }
+    const grantType = params.get('grant_type');
+    if (!grantType) return sendOAuthError(res, 400, 'unsupported_grant_type', 'Invalid grant_type: ');
+    if (!clientId)
+      return sendOAuthError(res, 400, 'invalid_request', 'Could not determine client ID from request.');
+    const client = this.clients.get(clientId);
+    if (!client) return sendOAuthError(res, 401, 'invalid_client', 'The OAuth client was not found.');
+    if (!clientSecret) return sendOAuthError(res, 400, 'invalid_request', 'client_secret is missing.');
+    if (clientSecret !== client.secret) return sendOAuthError(res, 401, 'invalid_client', 'Unauthorized');
+
+    if (grantType === 'authorization_code') {
+      const code = params.get('code');
+      if (!code) return sendOAuthError(res, 400, 'invalid_request', 'Missing required parameter: code');
+      const redirectUri = params.get('redirect_uri');
+      if (!redirectUri) {
+        return sendOAuthError(res, 400, 'invalid_request', 'Missing required parameter: redirect_uri');
+      }
+      const grant = this.codes.get(code);
+      if (!grant || grant.used || grant.clientId !== clientId || Date.now() >= grant.expiresAt) {
+        if (grant) grant.used = true;
+        return sendOAuthError(res, 400, 'invalid_grant', 'Bad Request');
+      }
+      if (redirectUri !== grant.redirectUri) {
+        return sendOAuthError(res, 400, 'redirect_uri_mismatch', 'Bad Request');
+      }
+      const verifier = params.get('code_verifier');
+      if (!verifier) return sendOAuthError(res, 400, 'invalid_grant', 'Missing code verifier.');
+      const computed = createHash('sha256').update(verifier).digest('base64url');
+      if (computed !== grant.challenge) {
+        grant.used = true; // a failed exchange burns the code, as Google does
+        return sendOAuthError(res, 400, 'invalid_grant', 'Invalid code verifier.');
+      }
+      grant.used = true;
+      const expiresIn = this.options.accessTokenTtlSeconds;
+      return sendJson(res, 200, {
+        access_token: this.mintAccessToken(clientId, grant.scope, expiresIn),
+        expires_in: expiresIn,
+        refresh_token: this.mintRefreshToken(clientId, grant.scope),
+        // Apps in "Testing" get refresh tokens that die after 7 days (§3.3).
+        refresh_token_expires_in: 604_799,
+        scope: grant.scope,
+        token_type: 'Bearer',
+      });
+    }
+    if (grantType === 'refresh_token') {
+      const refresh = params.get('refresh_token');
+      if (!refresh)
+        return sendOAuthError(res, 400, 'invalid_request', 'Missing required parameter: refresh_token');
+      const record = this.refreshTokens.get(refresh);
+      if (!record || record.revoked) {
+        return sendOAuthError(res, 400, 'invalid_grant', 'Token has been expired or revoked.');
+      }
+      if (record.clientId !== clientId)
+        return sendOAuthError(res, 400, 'unauthorized_client', 'Unauthorized');
+      const expiresIn = this.options.accessTokenTtlSeconds;
+      return sendJson(res, 200, {
+        access_token: this.mintAccessToken(clientId, record.scope, expiresIn),
+        expires_in: expiresIn,
+        refresh_token_expires_in: 604_799,
+        scope: record.scope,
+        token_type: 'Bearer',
+      });
+    }
+    return sendOAuthError(res, 400, 'unsupported_grant_type', `Invalid grant_type: ${grantType}`);
+  }
+
+  /** POST /revoke?token=… (or form body): revokes an access or refresh token. */
+  async handleRevoke(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const raw = await readBody(req);
+    const token = url.searchParams.get('token') ?? new URLSearchParams(raw).get('token');
+    const refresh = token ? this.refreshTokens.get(token) : undefined;
+    const access = token ? this.accessTokens.get(token) : undefined;
+    if (!refresh && !access) return sendOAuthError(res, 400, 'invalid_token', 'Token expired or revoked');
+    if (refresh) refresh.revoked = true;
+    if (access) access.expiresAt = 0;
+    sendJson(res, 200, {});
+  }
+}

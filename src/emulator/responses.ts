@@ -1,0 +1,225 @@
+/**
+ * Google's response bodies, copied from what Google sends (see the project's API notes, §1.7):
+ * the `{"error": {code, message, status, details?}}` envelope for the APIs and the
+ * `{"error", "error_description"}` pair for the OAuth token endpoint.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export type GoogleStatus =
+  | 'INVALID_ARGUMENT'
+  | 'FAILED_PRECONDITION'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'NOT_FOUND'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+const httpCodeOf: Record<GoogleStatus, number> = {
+  INVALID_ARGUMENT: 400,
+  FAILED_PRECONDITION: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  RESOURCE_EXHAUSTED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** google.rpc.Code numbers, used in batchGet's per-item `status`. */
+export const rpcCode = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, PERMISSION_DENIED: 7 } as const;
+
+export interface GoogleError {
+  httpCode: number;
+  body: { error: Record<string, unknown> };
+  headers?: Record<string, string>;
+}
+
+export function googleError(status: GoogleStatus, message: string, details?: unknown[]): GoogleError {
+  const error: Record<string, unknown> = { code: httpCodeOf[status], message, status };
+  if (details) error.details = details;
+  return { httpCode: httpCodeOf[status], body: { error } };
+}
+
+export function invalidArgument(message: string, field?: string): GoogleError {
+  return googleError(
+    'INVALID_ARGUMENT',
+    message,
+    field
+      ? [
+          {
+            '@type': 'type.googleapis.com/google.rpc.BadRequest',
+            fieldViolations: [{ field, description: message }],
+          },
+        ]
+      : undefined,
+  );
+}
+
+/** 401 for a missing, invalid or expired access token (gilesknap/gphotos-sync#376). */
+export function unauthenticated(): GoogleError {
+  return {
+    ...googleError(
+      'UNAUTHENTICATED',
+      'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+    ),
+    headers: { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+  };
+}
+
+/** 403 for a token without the method's scope (obsidian-google-photos#60, PhotoMigrator#1241). */
+export function insufficientScopes(scope: string): GoogleError {
+  return {
+    ...googleError('PERMISSION_DENIED', 'Request had insufficient authentication scopes.'),
+    headers: {
+      'www-authenticate': `Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="${scope}"`,
+    },
+  };
+}
+
+export const notFound = (): GoogleError => googleError('NOT_FOUND', 'Requested entity was not found.');
+
+export function unavailable(): GoogleError {
+  return googleError('UNAVAILABLE', 'The service is currently unavailable.');
+}
+
+/** The project number the emulator's OAuth client pretends to belong to. */
+export const projectNumber = '123456789012';
+
+/** 429 per day: exactly the body from gphotosuploader/google-photos-api-client-go's retry_test.go. */
+export function dailyQuotaExceeded(service = 'photoslibrary.googleapis.com'): GoogleError {
+  const message = `Quota exceeded for quota metric 'All requests' and limit 'All requests per day' of service '${service}' for consumer 'project_number:${projectNumber}'.`;
+  return {
+    httpCode: 429,
+    body: {
+      error: {
+        code: 429,
+        message,
+        errors: [{ message, domain: 'global', reason: 'rateLimitExceeded' }],
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'RATE_LIMIT_EXCEEDED',
+            domain: 'googleapis.com',
+            metadata: {
+              service,
+              quota_metric: `${service}/all_requests`,
+              quota_limit: 'ApiCallsPerProjectPerDay',
+              quota_limit_value: '10000',
+              quota_location: 'global',
+              consumer: `projects/${projectNumber}`,
+            },
+          },
+          {
+            '@type': 'type.googleapis.com/google.rpc.Help',
+            links: [
+              {
+                description: 'Request a higher quota limit.',
+                url: 'https://cloud.google.com/docs/quota#requesting_higher_quota',
+              },
+            ],
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** 429 per minute: the same envelope with the WritesPerMinutePerUser limit, plus Retry-After. */
+export function perMinuteQuotaExceeded(
+  retryAfterSeconds: number,
+  service = 'photoslibrary.googleapis.com',
+): GoogleError {
+  const message = `Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per user' of service '${service}' for consumer 'project_number:${projectNumber}'.`;
+  return {
+    httpCode: 429,
+    headers: { 'retry-after': String(retryAfterSeconds) },
+    body: {
+      error: {
+        code: 429,
+        message,
+        errors: [{ message, domain: 'global', reason: 'rateLimitExceeded' }],
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'RATE_LIMIT_EXCEEDED',
+            domain: 'googleapis.com',
+            metadata: {
+              service,
+              quota_metric: `${service}/write_requests`,
+              quota_limit: 'WritesPerMinutePerUser',
+              quota_limit_value: '30',
+              quota_location: 'global',
+              consumer: `projects/${projectNumber}`,
+            },
+          },
+          {
+            '@type': 'type.googleapis.com/google.rpc.Help',
+            links: [
+              {
+                description: 'Request a higher quota limit.',
+                url: 'https://cloud.google.com/docs/quota#requesting_higher_quota',
+              },
+            ],
+          },
+        ],
+      },
+    },
+  };
+}
+
+export function sendJson(
+  res: ServerResponse,
+  httpCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body, null, 2);
+  res.writeHead(httpCode, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-cache, no-store, max-age=0, must-revalidate',
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendGoogleError(res: ServerResponse, error: GoogleError): void {
+  sendJson(res, error.httpCode, error.body, error.headers);
+}
+
+/** OAuth endpoint errors: `{"error": "invalid_grant", "error_description": "…"}`. */
+export function sendOAuthError(
+  res: ServerResponse,
+  httpCode: number,
+  error: string,
+  description: string,
+): void {
+  sendJson(res, httpCode, { error, error_description: description });
+}
+
+export function sendText(
+  res: ServerResponse,
+  httpCode: number,
+  text: string,
+  contentType = 'text/html; charset=UTF-8',
+): void {
+  res.writeHead(httpCode, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const maxBodyBytes = 1 << 20;
+
+/** Reads a small request body (API and OAuth requests are tiny). */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > maxBodyBytes) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
