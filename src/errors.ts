@@ -39,7 +39,10 @@ export function quotaError(message: string, options?: { cause?: unknown }): Back
 /** Thrown when the user interrupts (Ctrl-C); the run stops cleanly with exit 130. */
 export class InterruptedError extends BackupError {
   constructor() {
-    super('Interrupted. What was saved is recorded; run the same command again to continue.', ExitCode.interrupted);
+    super(
+      'Interrupted. What was saved is recorded; run the same command again to continue.',
+      ExitCode.interrupted,
+    );
     this.name = 'InterruptedError';
   }
 }

@@ -44,6 +44,11 @@ export interface SourceItem {
   metadata?: Record<string, unknown>;
   /** Opens the bytes. Called again for each retry, so it must start from the beginning each time. */
   open(signal: AbortSignal): Promise<OpenedMedia>;
+  /**
+   * Finds the size without downloading (an HTTP HEAD), for an unrecorded file of the same name
+   * found in the day folder: equal sizes mean the original script saved it already.
+   */
+  probeSize?(signal: AbortSignal): Promise<number | undefined>;
 }
 
 export interface Source {
@@ -54,6 +59,11 @@ export interface Source {
    * archives, where every item must be looked at.
    */
   readonly stopsOnSkips: boolean;
+  /**
+   * True when items must be consumed in listing order (a .tgz read as one stream): the pipeline
+   * finishes each item's transfer before it asks for the next.
+   */
+  readonly sequential?: boolean;
   /** Items in listing order. The caller may stop early (`break`); the generator must then clean up. */
   list(signal: AbortSignal): AsyncIterable<SourceItem>;
   /** Release what the source holds (picker session, open archives). Called once, also after errors. */

@@ -1,0 +1,357 @@
+/**
+ * backupYear(options, deps) → summary. The one-way flow: the source lists, plan.ts decides,
+ * transfer.ts writes, manifest.ts records, and every step is reported as an event.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
+import { classifyError, defaultRetryPolicy, type RetryPolicy, withRetry } from './http.ts';
+import { acquireLock, type Lock, Manifest, walkKey } from './manifest.ts';
+import { claimKey, decideItem, nextSkipState, type PlanContext, placeItem, type SkipState } from './plan.ts';
+import type { BackupSummary, Report, StopReason } from './report/events.ts';
+import type { Source, SourceItem } from './sources/source.ts';
+import { commitTemp, discardTemp, diskError, sweepTemps, writeTemp } from './transfer.ts';
+
+export interface BackupOptions {
+  year: number;
+  /** The backup folder (absolute or relative to the working directory). */
+  folder: string;
+  /** IANA zone for day folders. */
+  zone: string;
+  concurrency: number;
+  maxSkipped: number;
+  /** Never stop on skips: walk the whole year and fill gaps. */
+  all: boolean;
+  dryRun: boolean;
+  includeUndated: boolean;
+  /** How often a failing download is tried again (network faults). */
+  retryPolicy?: RetryPolicy;
+}
+
+export interface BackupDeps {
+  source: Source;
+  report: Report;
+  signal: AbortSignal;
+}
+
+export interface BackupResult {
+  summary: BackupSummary;
+  exitCode: number;
+}
+
+const QUOTA_MESSAGE =
+  "Google's daily request quota for this project is used up. It resets every day (around midnight Pacific time): " +
+  'run the same command tomorrow and it continues where this run stopped.';
+
+async function sizeOnDisk(file: string): Promise<number | undefined> {
+  try {
+    const info = await stat(file);
+    return info.isFile() ? info.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
+  try {
+    const info = await stat(folder);
+    if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw diskError(error, folder);
+    if (dryRun) return;
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(folder, { recursive: true }).catch((cause) => {
+      throw diskError(cause, folder);
+    });
+  }
+}
+
+/** Turns an error that ends the whole run into the BackupError the user sees. */
+function fatalError(error: unknown): BackupError | undefined {
+  if (error instanceof BackupError) return error;
+  if (classifyError(error) === 'daily-quota') return quotaError(QUOTA_MESSAGE, { cause: error });
+  return undefined;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export async function backupYear(options: BackupOptions, deps: BackupDeps): Promise<BackupResult> {
+  const { source, report, signal } = deps;
+  const folder = path.resolve(options.folder);
+  const policy = options.retryPolicy ?? defaultRetryPolicy;
+  const summary: BackupSummary = {
+    source: source.name,
+    year: options.year,
+    folder,
+    dryRun: options.dryRun,
+    found: 0,
+    saved: 0,
+    copies: 0,
+    skipped: 0,
+    bytes: 0,
+    failed: [],
+    unavailable: [],
+    otherYears: {},
+    undated: [],
+    stopped: { reason: 'end', message: 'Listed the whole year.' },
+    complete: false,
+  };
+  report({ type: 'start', source: source.name, year: options.year, folder, dryRun: options.dryRun });
+
+  await ensureFolder(folder, options.dryRun);
+  let lock: Lock | undefined;
+  if (!options.dryRun) {
+    lock = await acquireLock(folder).catch((error) => {
+      throw diskError(error, folder);
+    });
+    if (lock.recoveredStale) {
+      const removed = await sweepTemps(folder);
+      report({
+        type: 'notice',
+        level: 'info',
+        message: `An earlier run was stopped before it finished${removed ? `; removed ${removed} unfinished download(s)` : ''}. Continuing.`,
+      });
+    }
+  }
+
+  const manifest = await Manifest.load(folder, { readOnly: options.dryRun });
+  const walk = walkKey(source.name, options.year);
+  const armed = source.stopsOnSkips && !options.all && manifest.isWalkComplete(walk);
+  if (source.stopsOnSkips && !options.dryRun) await manifest.markWalk(walk, false);
+
+  const claims = new Map<string, string>();
+  const contentClaims = new Map<string, string>();
+  const context: PlanContext = {
+    year: options.year,
+    zone: options.zone,
+    enforceYear: source.name !== 'library',
+    includeUndated: options.includeUndated,
+    ownerOf: (relative) => claims.get(claimKey(relative)) ?? manifest.ownerOf(relative),
+    recordOf: (id) => manifest.get(id),
+  };
+
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  let fatal: BackupError | undefined;
+  let stopReason: StopReason | undefined;
+  let reachedEnd = false;
+
+  const saveOne = async (item: SourceItem, relative: string): Promise<void> => {
+    const finalPath = path.join(folder, relative);
+    try {
+      const temp = await withRetry(
+        async () => {
+          const media = await item.open(stop.signal);
+          return writeTemp(media, finalPath, {
+            hash: item.dedupeByContent === true,
+            signal: stop.signal,
+            onBytes: (count) => report({ type: 'bytes', count }),
+          });
+        },
+        {
+          policy,
+          signal: stop.signal,
+          onRetry: (error, attempt, delayMs) =>
+            report({
+              type: 'retry',
+              what: item.filename,
+              attempt: attempt + 1,
+              delayMs,
+              reason: describe(error),
+            }),
+        },
+      );
+      if (temp.sha256) {
+        const contentKey = `${temp.bytes}:${temp.sha256}`;
+        const existing = contentClaims.get(contentKey) ?? manifest.pathWithContent(temp.bytes, temp.sha256);
+        if (existing !== undefined && existing !== relative) {
+          await discardTemp(temp);
+          await manifest.record({
+            id: item.id,
+            path: existing,
+            size: temp.bytes,
+            sha256: temp.sha256,
+            copyOf: existing,
+            source: source.name,
+            savedAt: new Date().toISOString(),
+            ...(item.metadata ? { metadata: item.metadata } : {}),
+          });
+          summary.copies++;
+          report({ type: 'saved', id: item.id, path: existing, bytes: 0, copyOf: existing });
+          return;
+        }
+        contentClaims.set(contentKey, relative);
+      }
+      await commitTemp(temp, finalPath, item.takenAt);
+      await manifest.record({
+        id: item.id,
+        path: relative,
+        size: temp.bytes,
+        source: source.name,
+        savedAt: new Date().toISOString(),
+        dateSource: item.dateSource,
+        ...(item.takenAt ? { takenAt: item.takenAt.toISOString() } : {}),
+        ...(temp.sha256 ? { sha256: temp.sha256 } : {}),
+        ...(item.metadata ? { metadata: item.metadata } : {}),
+      });
+      summary.saved++;
+      summary.bytes += temp.bytes;
+      report({ type: 'saved', id: item.id, path: relative, bytes: temp.bytes });
+    } catch (error) {
+      if (stop.signal.aborted && (signal.aborted || fatal)) return;
+      const disk = diskError(error, folder);
+      const ends = fatalError(disk);
+      if (ends) {
+        if (!fatal) {
+          fatal = ends;
+          stopReason = ends.exitCode === ExitCode.quota ? 'quota' : 'error';
+        }
+        stop.abort(ends);
+        return;
+      }
+      const failure = { id: item.id, filename: item.filename, reason: describe(error) };
+      summary.failed.push(failure);
+      report({ type: 'failed', ...failure });
+    }
+  };
+
+  const limit = pLimit(Math.max(1, options.concurrency));
+  const inFlight = new Set<Promise<void>>();
+  const sequential = source.sequential === true;
+  let skipState: SkipState = { consecutive: 0, stopped: false };
+
+  try {
+    for await (const item of source.list(stop.signal)) {
+      if (stop.signal.aborted) break;
+      summary.found++;
+      report({ type: 'found', count: summary.found });
+      const placement = placeItem(item, context);
+      if (placement.kind === 'exclude') {
+        if (placement.reason === 'undated') summary.undated.push(item.filename);
+        else {
+          const year = placement.day.slice(0, 4);
+          summary.otherYears[year] = (summary.otherYears[year] ?? 0) + 1;
+        }
+        report({
+          type: 'excluded',
+          id: item.id,
+          filename: item.filename,
+          reason: placement.reason,
+          ...(placement.reason === 'other-year' ? { day: placement.day } : {}),
+        });
+        continue;
+      }
+      if (placement.kind === 'unavailable') {
+        const entry = { id: item.id, filename: item.filename, reason: placement.reason };
+        summary.unavailable.push(entry);
+        report({ type: 'failed', ...entry, unavailable: true });
+        continue;
+      }
+      const onDisk = await sizeOnDisk(path.join(folder, placement.path));
+      let itemSize = item.size;
+      if (!placement.recorded && onDisk !== undefined && itemSize === undefined && item.probeSize) {
+        itemSize = await item.probeSize(stop.signal).catch(() => undefined);
+      }
+      const decision = decideItem(item, placement, { sizeOnDisk: onDisk, itemSize });
+      skipState = nextSkipState(skipState, decision.action, { maxSkipped: options.maxSkipped, armed });
+      if (decision.action === 'skip') {
+        summary.skipped++;
+        if (decision.reason === 'exists' && !options.dryRun && onDisk !== undefined) {
+          // A file from the original script: adopt it, so later runs know it by id.
+          claims.set(claimKey(placement.path), item.id);
+          await manifest.record({
+            id: item.id,
+            path: placement.path,
+            size: onDisk,
+            source: source.name,
+            savedAt: new Date().toISOString(),
+          });
+        }
+        report({ type: 'skipped', id: item.id, path: placement.path, reason: decision.reason });
+        if (skipState.stopped) {
+          stopReason = 'skips';
+          break;
+        }
+        continue;
+      }
+      claims.set(claimKey(decision.path), item.id);
+      if (options.dryRun) {
+        report({
+          type: 'planned',
+          id: item.id,
+          path: decision.path,
+          dateSource: item.dateSource,
+          ...(item.takenAt ? { takenAt: item.takenAt.toISOString() } : {}),
+        });
+        continue;
+      }
+      const task = limit(() => saveOne(item, decision.path));
+      if (sequential) {
+        await task;
+        continue;
+      }
+      inFlight.add(task);
+      void task.finally(() => inFlight.delete(task));
+      // Bounded look-ahead: listing runs ahead of downloads, but not without end (memory).
+      while (inFlight.size >= options.concurrency * 4) await Promise.race(inFlight);
+    }
+    if (!stopReason && !stop.signal.aborted) reachedEnd = true;
+  } catch (error) {
+    const ends = fatalError(diskError(error, folder));
+    if (ends) {
+      fatal ??= ends;
+      stopReason ??= ends.exitCode === ExitCode.quota ? 'quota' : 'error';
+      stop.abort(ends);
+    } else if (!(stop.signal.aborted && signal.aborted)) {
+      stop.abort(error);
+      await Promise.allSettled(inFlight);
+      await finish();
+      throw error;
+    }
+  }
+  await Promise.allSettled(inFlight);
+  return finish();
+
+  async function finish(): Promise<BackupResult> {
+    signal.removeEventListener('abort', onAbort);
+    await source.close?.().catch(() => undefined);
+    const interrupted = signal.aborted && !fatal;
+    if (interrupted) stopReason = 'interrupted';
+    const reason: StopReason = stopReason ?? (reachedEnd ? 'end' : 'error');
+    const clean = summary.failed.length === 0 && summary.unavailable.length === 0 && !fatal && !interrupted;
+    summary.complete = clean && (reachedEnd || reason === 'skips');
+    try {
+      if (source.stopsOnSkips && summary.complete && !options.dryRun) await manifest.markWalk(walk, true);
+      await manifest.close();
+    } finally {
+      await lock?.release();
+    }
+    summary.stopped = { reason, message: stopMessage(reason, options, fatal) };
+    report({ type: 'stopped', ...summary.stopped });
+    report({ type: 'summary', summary });
+    if (fatal) throw fatal;
+    if (interrupted) throw new InterruptedError();
+    return { summary, exitCode: summary.failed.length > 0 ? ExitCode.itemsFailed : ExitCode.ok };
+  }
+}
+
+function stopMessage(reason: StopReason, options: BackupOptions, fatal: BackupError | undefined): string {
+  switch (reason) {
+    case 'skips':
+      return `Stopped after ${options.maxSkipped + 1} files in a row were already saved: the rest of ${options.year} was saved by an earlier run (use --all to check every item).`;
+    case 'quota':
+      return QUOTA_MESSAGE;
+    case 'interrupted':
+      return 'Interrupted. What was saved is recorded; run the same command again to continue.';
+    case 'error':
+      return fatal?.message ?? 'Stopped by an error.';
+    default:
+      return `Listed all of ${options.year}.`;
+  }
+}

@@ -1,0 +1,381 @@
+/**
+ * The only file that reads argv, prints, and sets the exit code. It parses the command line,
+ * wires the real pieces (auth, HTTP, a source, the reporter) and hands them to backupYear.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type AuthUi, authorize } from './auth/index.ts';
+import { type BackupOptions, backupYear } from './backup.ts';
+import { BackupError, ExitCode, usageError } from './errors.ts';
+import { HttpClient } from './http.ts';
+import { parseYear, resolveTimeZone } from './layout.ts';
+import { createReporter, type Reporter, type TextSink } from './report/reporter.ts';
+import { GoogleApi } from './sources/google-api.ts';
+import {
+  createLibrarySource,
+  GOOGLE_CHANGE_EXPLANATION,
+  LibraryRefusedError,
+} from './sources/library/index.ts';
+import type { Source } from './sources/source.ts';
+
+export const LIBRARY_URL = 'https://photoslibrary.googleapis.com';
+export const PICKER_URL = 'https://photospicker.googleapis.com';
+
+const VERSION = '0.1.0';
+
+export interface CliIo {
+  stdout: TextSink;
+  stderr: TextSink;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  now: () => Date;
+}
+
+interface ParsedOptions {
+  source: 'auto' | 'library' | 'picker' | 'takeout';
+  clientSecret: string;
+  token?: string;
+  concurrency: number;
+  maxSkipped: number;
+  all: boolean;
+  timezone: string;
+  dryRun: boolean;
+  json: boolean;
+  browser: boolean;
+  demo: boolean;
+  takeout?: string[];
+  includeTrash: boolean;
+  includeUndated: boolean;
+  rounds?: number;
+  readTimeout: number;
+  verbose: boolean;
+}
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    }
+    return Number(value);
+  };
+}
+
+const EXAMPLES = `
+Examples (as the original script):
+  photo-backup 2024                 save 2024 into ./photos
+  photo-backup 2003 photos_backup   save 2003 into ./photos_backup
+  photo-backup                      save this year into ./photos
+  ./backup.sh   |   backup.bat      the same from the shell scripts
+  photo-backup --demo               try it against a built-in fake Google, no account needed
+  photo-backup 2024 out --takeout takeout-001.zip takeout-002.zip
+
+Sources: since 31 March 2025 Google's Library API returns only media this app uploaded.
+  --source picker   you pick the photos in Google Photos (up to 2000 per round); the
+                    skip-stop rule does not apply to picked items: every pick is checked.
+  --takeout FILES   a Google Takeout export: the complete library, original quality.
+
+A file already saved is skipped; after more than --max-skipped skips in a row the run
+stops, so a repeated run ends where the last one left off.
+
+Exit codes: 0 done, 1 some items failed, 2 usage or bad input, 3 authorization,
+4 daily quota used up (run again tomorrow), 130 interrupted.`;
+
+function buildProgram(io: CliIo): Command {
+  const program = new Command('photo-backup');
+  program
+    .description('Save one year of your Google Photos into one folder per day.')
+    .version(VERSION, '-V, --version')
+    .argument('[year]', 'year as yyyy (default: this year)')
+    .argument('[folder]', 'where to save (default: photos)')
+    .addOption(
+      new Option('--source <source>', 'where the photos come from')
+        .choices(['auto', 'library', 'picker', 'takeout'])
+        .default('auto'),
+    )
+    .option('--client-secret <file>', 'the Desktop OAuth client JSON', 'client_secret.json')
+    .option('--token <file>', 'where the token is cached (default: token.json beside the client secret)')
+    .option('--concurrency <n>', 'parallel downloads', integer('--concurrency', 1, 64), 4)
+    .option(
+      '--max-skipped <n>',
+      'stop after more than n already-saved files in a row',
+      integer('--max-skipped', 0, 1e9),
+      5,
+    )
+    .option('--all', 'never stop on skips: walk the whole year and fill gaps', false)
+    .option('--timezone <zone>', 'IANA zone, "local" or "utc": decides each item\'s day folder', 'local')
+    .option('--dry-run', 'say what would be saved where; write nothing', false)
+    .option('--json', 'one JSON object per line on stdout for every event', false)
+    .option('--no-browser', 'print the consent or picker link; do not open a browser')
+    .option('--demo', 'run against the built-in emulator of Google with generated photos', false)
+    .option(
+      '--takeout <paths...>',
+      'Google Takeout archives (.zip, .tgz) or extracted folders (implies --source takeout)',
+    )
+    .option('--include-trash', 'takeout: also save items from the trash', false)
+    .option('--include-undated', 'save items with no capture date under undated/', false)
+    .option(
+      '--rounds <n>',
+      'picker: pick this many rounds (default: ask on a terminal, else 1)',
+      integer('--rounds', 1, 1000),
+    )
+    .option(
+      '--read-timeout <seconds>',
+      'a download that sends nothing this long is retried',
+      integer('--read-timeout', 1, 3600),
+      60,
+    )
+    .option('--verbose', 'print every file and retry', false)
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError('(run photo-backup --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    });
+  return program;
+}
+
+/** Starts the system browser; failure is fine, the URL is printed anyway. */
+function openInBrowser(url: string): void {
+  const [command, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '""', url.replace(/&/g, '^&')]]
+        : ['xdg-open', [url]];
+  try {
+    const child = spawn(command as string, args as string[], { stdio: 'ignore', detached: true });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // No browser here: the printed URL is enough.
+  }
+}
+
+function retryScale(env: NodeJS.ProcessEnv): Partial<BackupOptions['retryPolicy']> {
+  // For tests and the reliability suite: waits between retries in ms instead of Google's seconds.
+  const base = env.PHOTO_BACKUP_RETRY_BASE_MS;
+  if (!base || !/^\d+$/.test(base)) return {};
+  const ms = Number(base);
+  return { baseDelayMs: ms, rateLimitDelayMs: ms, maxDelayMs: Math.max(ms * 20, 50) };
+}
+
+export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    program.parse(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    throw error;
+  }
+  const options = program.opts<ParsedOptions>();
+  const [yearArg, folderArg, ...extra] = program.args;
+  if (extra.length > 0)
+    throw usageError(`Unexpected argument "${extra[0]}": give at most a year and a folder.`);
+  const year = parseYear(yearArg, io.now());
+  const folder = path.resolve(io.cwd, folderArg ?? (options.demo ? 'photos-demo' : 'photos'));
+  const zone = resolveTimeZone(options.timezone);
+  const source = options.takeout ? 'takeout' : options.source;
+  if (source === 'takeout' && !options.takeout) {
+    throw usageError('--source takeout needs the archives: add --takeout <files or folders>.');
+  }
+
+  const reporter = createReporter({
+    json: options.json,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    verbose: options.verbose,
+  });
+  const interactive = io.stdin.isTTY === true && io.stderr.isTTY === true && !io.env.CI;
+  const http = new HttpClient({
+    readTimeoutMs: options.readTimeout * 1000,
+    connections: options.concurrency + 2,
+    policy: retryScale(io.env),
+  });
+  const cleanups: (() => Promise<void>)[] = [() => http.close()];
+  try {
+    const backupOptions: BackupOptions = {
+      year,
+      folder,
+      zone,
+      concurrency: options.concurrency,
+      maxSkipped: options.maxSkipped,
+      all: options.all,
+      dryRun: options.dryRun,
+      includeUndated: options.includeUndated,
+      retryPolicy: http.policy,
+    };
+    let libraryUrl = io.env.PHOTO_BACKUP_LIBRARY_URL || LIBRARY_URL;
+    let clientSecretPath = path.resolve(io.cwd, options.clientSecret);
+    let tokenPath = options.token ? path.resolve(io.cwd, options.token) : undefined;
+    if (options.demo) {
+      const demo = await startDemo(year);
+      cleanups.push(demo.close);
+      libraryUrl = demo.libraryUrl;
+      clientSecretPath = demo.clientSecretPath;
+      tokenPath = demo.tokenPath;
+      reporter.info(
+        `Demo: a built-in emulator of Google at ${demo.url} serves ${demo.count} generated photos and videos of ${year}; nothing leaves this machine.`,
+      );
+    }
+    tokenPath ??= path.join(path.dirname(clientSecretPath), 'token.json');
+
+    const ui: AuthUi = {
+      info: (message) => reporter.info(message),
+      ...(interactive
+        ? { readLine: (prompt: string, lineSignal: AbortSignal) => readLine(io, prompt, lineSignal) }
+        : {}),
+    };
+    const getApi = async (baseUrl: string) => {
+      const authorizer = await authorize({
+        clientSecretPath,
+        tokenPath: tokenPath as string,
+        interactive,
+        openBrowser: options.browser,
+        ui,
+        openUrl: openInBrowser,
+        signal,
+      });
+      return new GoogleApi(http, authorizer, baseUrl);
+    };
+
+    const runWith = async (chosen: Source) => {
+      const result = await backupYear(backupOptions, { source: chosen, report: reporter.report, signal });
+      return result;
+    };
+
+    if (source === 'library' || source === 'auto') {
+      const api = await getApi(libraryUrl);
+      const library = createLibrarySource({
+        api,
+        year,
+        onNotice: (notice) => reporter.report({ type: 'notice', ...notice }),
+      });
+      try {
+        const result = await runWith(library);
+        if (source === 'auto' && result.summary.found === 0) {
+          return explainNextStep(reporter, interactive, argv, ExitCode.auth);
+        }
+        return result.exitCode;
+      } catch (error) {
+        if (error instanceof LibraryRefusedError) {
+          if (source === 'auto') return explainNextStep(reporter, interactive, argv, ExitCode.auth);
+          throw new BackupError(error.message, ExitCode.auth, { cause: error });
+        }
+        throw error;
+      }
+    }
+    throw usageError(`The ${source} source is not available in this build.`);
+  } finally {
+    reporter.close();
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  }
+}
+
+/** After the Library API refused or found nothing: say what to run instead. */
+function explainNextStep(reporter: Reporter, _interactive: boolean, argv: string[], code: number): number {
+  const args = argv.slice(2).filter((arg) => !arg.startsWith('--source'));
+  const base = ['photo-backup', ...args].join(' ');
+  reporter.info(
+    `${GOOGLE_CHANGE_EXPLANATION}\nTo continue, run:\n  ${base} --source picker\nor, with a Takeout export:\n  ${base} --takeout <archives>`,
+  );
+  return code;
+}
+
+function readLine(io: CliIo, prompt: string, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
+    const onAbort = () => {
+      rl.close();
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    rl.question(prompt, (answer) => {
+      signal.removeEventListener('abort', onAbort);
+      rl.close();
+      resolve(answer);
+    });
+  });
+}
+
+interface Demo {
+  url: string;
+  libraryUrl: string;
+  pickerUrl: string;
+  clientSecretPath: string;
+  tokenPath: string;
+  count: number;
+  close: () => Promise<void>;
+}
+
+/** The emulator in-process with generated media, and a client secret and token for it in a temp folder. */
+async function startDemo(year: number): Promise<Demo> {
+  const { startEmulator } = await import('./emulator/index.ts');
+  const emulator = await startEmulator({ generate: { year, count: 48, videoEvery: 8 } });
+  const dir = await mkdtemp(path.join(tmpdir(), 'photo-backup-demo-'));
+  const clientSecretPath = path.join(dir, 'client_secret.json');
+  const tokenPath = path.join(dir, 'token.json');
+  const secret = emulator.clientSecret('installed') as { installed: { client_id: string } };
+  await writeFile(clientSecretPath, JSON.stringify(secret), { mode: 0o600 });
+  const token = { ...emulator.issueToken(), client_id: secret.installed.client_id };
+  await writeFile(tokenPath, JSON.stringify(token), { mode: 0o600 });
+  return {
+    url: emulator.url,
+    libraryUrl: emulator.libraryUrl,
+    pickerUrl: emulator.pickerUrl,
+    clientSecretPath,
+    tokenPath,
+    count: emulator.items.length,
+    close: async () => {
+      await emulator.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const defaultIo = (): CliIo => ({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+  cwd: process.cwd(),
+  now: () => new Date(),
+});
+
+/** Entry point of bin/photo-backup.js. Sets process.exitCode; never exits with streams open. */
+export async function main(argv: string[], io: CliIo = defaultIo()): Promise<void> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(ExitCode.interrupted); // a second Ctrl-C ends at once
+    io.stderr.write('\nStopping… (press Ctrl-C again to quit at once)\n');
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    process.exitCode = await run(argv, io, controller.signal);
+  } catch (error) {
+    if (error instanceof BackupError) {
+      io.stderr.write(`${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      io.stderr.write(
+        `photo-backup hit a bug; please report it with this text:\n${(error as Error)?.stack ?? error}\n`,
+      );
+      process.exitCode = 70;
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * One undici Agent for the whole run (keep-alive), retry with exponential backoff and jitter,
+ * and the classification of failures into what the pipeline does about them.
+ * Retry policy: https://developers.google.com/photos/overview/best-practices (5xx: backoff from 1 s;
+ * 429: at least 30 s unless the server says otherwise).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, type Dispatcher, request } from 'undici';
+
+export type FailureKind =
+  /** Worth another try: 5xx, 429 per-minute, resets, short bodies, timeouts. */
+  | 'retry'
+  /** 429 whose details name a per-day limit: nothing more today. */
+  | 'daily-quota'
+  /** 401: the access token is no longer accepted; refresh once. */
+  | 'unauthorized'
+  /** 403 PERMISSION_DENIED on an API call: the token lacks a scope, or Google refuses the app. */
+  | 'permission'
+  /** A media URL that is refused (403/404/410): it may have expired; get a fresh one. */
+  | 'expired'
+  /** Anything else: retrying will not help. */
+  | 'fatal';
+
+/** The parts of Google's error envelope `{"error": {code, message, status, details}}` we use. */
+export interface GoogleErrorInfo {
+  code?: number;
+  status?: string;
+  message?: string;
+  reasons: string[];
+  quotaLimit?: string;
+}
+
+export class HttpError extends Error {
+  readonly status: number;
+  readonly url: string;
+  readonly google: GoogleErrorInfo;
+  readonly retryAfterMs: number | undefined;
+  readonly kind: FailureKind;
+
+  constructor(options: {
+    status: number;
+    url: string;
+    google: GoogleErrorInfo;
+    retryAfterMs?: number;
+    media?: boolean;
+  }) {
+    const what = options.google.message ?? `HTTP ${options.status}`;
+    super(`${what} (HTTP ${options.status} from ${redactUrl(options.url)})`);
+    this.name = 'HttpError';
+    this.status = options.status;
+    this.url = options.url;
+    this.google = options.google;
+    this.retryAfterMs = options.retryAfterMs;
+    this.kind = classifyResponse(options.status, options.google, options.media ?? false);
+  }
+}
+
+/** Thrown when a body ends before its announced length. */
+export class ShortBodyError extends Error {
+  constructor(received: number, expected: number) {
+    super(`the download ended early: ${received} of ${expected} bytes`);
+    this.name = 'ShortBodyError';
+  }
+}
+
+/** Only scheme, host and path: media URLs carry signatures in them that nobody needs to see. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const path = parsed.pathname.length > 40 ? `${parsed.pathname.slice(0, 40)}…` : parsed.pathname;
+    return `${parsed.protocol}//${parsed.host}${path}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export function parseGoogleError(text: string): GoogleErrorInfo {
+  const info: GoogleErrorInfo = { reasons: [] };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return info;
+  }
+  const error = (parsed as { error?: unknown })?.error;
+  if (typeof error === 'string') {
+    // OAuth endpoints answer {"error": "invalid_grant", "error_description": "…"}.
+    info.status = error;
+    const description = (parsed as { error_description?: unknown }).error_description;
+    if (typeof description === 'string') info.message = description;
+    return info;
+  }
+  if (!error || typeof error !== 'object') return info;
+  const record = error as Record<string, unknown>;
+  if (typeof record.code === 'number') info.code = record.code;
+  if (typeof record.status === 'string') info.status = record.status;
+  if (typeof record.message === 'string') info.message = record.message;
+  const details = Array.isArray(record.details) ? record.details : [];
+  for (const detail of details) {
+    if (!detail || typeof detail !== 'object') continue;
+    const entry = detail as { reason?: unknown; metadata?: Record<string, unknown> };
+    if (typeof entry.reason === 'string') info.reasons.push(entry.reason);
+    const limit = entry.metadata?.quota_limit;
+    if (typeof limit === 'string') info.quotaLimit = limit;
+  }
+  return info;
+}
+
+/** What to do about an HTTP answer that is not 2xx. Pure. */
+export function classifyResponse(status: number, google: GoogleErrorInfo, media: boolean): FailureKind {
+  if (status === 429) {
+    const perDay = /PerDay/i.test(google.quotaLimit ?? '') || /per day/i.test(google.message ?? '');
+    return perDay ? 'daily-quota' : 'retry';
+  }
+  if (status >= 500 || status === 408) return 'retry';
+  if (status === 401) return 'unauthorized';
+  if (media && (status === 403 || status === 404 || status === 410)) return 'expired';
+  if (status === 403) return 'permission';
+  return 'fatal';
+}
+
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+]);
+
+/** What to do about any error thrown while calling an API or reading a body. Pure. */
+export function classifyError(error: unknown): FailureKind {
+  if (error instanceof HttpError) return error.kind;
+  if (error instanceof ShortBodyError) return 'retry';
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return 'retry';
+  const cause = (error as { cause?: unknown })?.cause;
+  if (cause && cause !== error) return classifyError(cause);
+  // undici reports a peer closing mid-body as a plain "terminated"/"other side closed" error.
+  const message = (error as { message?: unknown })?.message;
+  if (typeof message === 'string' && /terminated|other side closed|socket hang up|aborted/i.test(message)) {
+    return (error as { name?: string }).name === 'AbortError' ? 'fatal' : 'retry';
+  }
+  return 'fatal';
+}
+
+/** `Retry-After` as seconds or an HTTP date, in milliseconds from now. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text.trim() === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(text.trim())) return Math.round(Number(text) * 1000);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export interface RetryPolicy {
+  /** Tries after the first. */
+  retries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** The least wait after a 429 that did not say how long (Google: 30 s). */
+  rateLimitDelayMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  retries: 6,
+  baseDelayMs: 1000,
+  maxDelayMs: 60_000,
+  rateLimitDelayMs: 30_000,
+};
+
+/** Full jitter: a random wait between 0 and base·2^attempt, capped. Pure given `random`. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  return Math.round(policy.baseDelayMs / 2 + random() * (ceiling - policy.baseDelayMs / 2));
+}
+
+/** The wait before the next try of a failed call. Pure given `random`. */
+export function retryDelay(
+  error: unknown,
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number,
+): number {
+  const backoff = backoffDelay(attempt, policy, random);
+  if (error instanceof HttpError) {
+    if (error.retryAfterMs !== undefined) return Math.min(policy.maxDelayMs, error.retryAfterMs);
+    if (error.status === 429) return Math.max(backoff, policy.rateLimitDelayMs);
+  }
+  return backoff;
+}
+
+export interface RetryOptions {
+  policy: RetryPolicy;
+  signal?: AbortSignal;
+  random?: () => number;
+  /** Decides per error; default: retry what classifyError calls 'retry'. */
+  shouldRetry?: (error: unknown, attempt: number) => boolean | Promise<boolean>;
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+}
+
+/** Runs `task` until it succeeds, fails for good, or the tries run out. */
+export async function withRetry<T>(task: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  const random = options.random ?? Math.random;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await task(attempt);
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      const again = options.shouldRetry
+        ? await options.shouldRetry(error, attempt)
+        : classifyError(error) === 'retry';
+      if (!again || attempt >= options.policy.retries) throw error;
+      const delay = retryDelay(error, attempt, options.policy, random);
+      options.onRetry?.(error, attempt, delay);
+      await sleep(delay, undefined, options.signal ? { signal: options.signal } : undefined);
+    }
+  }
+}
+
+export interface HttpClientOptions {
+  policy?: Partial<RetryPolicy>;
+  /** A body or header that stalls longer than this fails (and is retried). */
+  readTimeoutMs?: number;
+  connections?: number;
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+}
+
+export interface JsonRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+export interface OpenedStream {
+  body: Dispatcher.ResponseData['body'];
+  size: number | undefined;
+}
+
+/** The run's one HTTP client. */
+export class HttpClient {
+  readonly agent: Agent;
+  readonly policy: RetryPolicy;
+  private readonly onRetry: HttpClientOptions['onRetry'];
+
+  constructor(options: HttpClientOptions = {}) {
+    const readTimeoutMs = options.readTimeoutMs ?? 60_000;
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      headersTimeout: readTimeoutMs,
+      bodyTimeout: readTimeoutMs,
+      connect: { timeout: 30_000 },
+      ...(options.connections ? { connections: options.connections } : {}),
+    });
+    this.policy = { ...defaultRetryPolicy, ...options.policy };
+    this.onRetry = options.onRetry;
+  }
+
+  /** One call, no retry: the JSON of a 2xx answer, or an HttpError. An empty 2xx body is `{}`. */
+  async jsonOnce<T>(call: JsonRequest): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...call.headers };
+    let body: string | undefined;
+    if (call.body !== undefined) {
+      body = JSON.stringify(call.body);
+      headers['content-type'] = 'application/json';
+    }
+    const response = await request(call.url, {
+      method: call.method,
+      headers,
+      body,
+      dispatcher: this.agent,
+      signal: call.signal,
+    });
+    const text = await response.body.text();
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      throw new HttpError({
+        status: response.statusCode,
+        url: call.url,
+        google: parseGoogleError(text),
+        retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()),
+      });
+    }
+    if (text.trim() === '') return {} as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      // Treated like a bad gateway: a proxy or a broken answer, worth another try.
+      throw new HttpError({
+        status: 502,
+        url: call.url,
+        google: { message: 'The answer was not JSON', reasons: [] },
+      });
+    }
+  }
+
+  /** A JSON call with the retry policy; `shouldRetry` may add cases (a 401 after a refresh). */
+  async json<T>(call: JsonRequest, shouldRetry?: RetryOptions['shouldRetry']): Promise<T> {
+    return withRetry(() => this.jsonOnce<T>(call), {
+      policy: this.policy,
+      ...(call.signal ? { signal: call.signal } : {}),
+      ...(shouldRetry ? { shouldRetry } : {}),
+      ...(this.onRetry ? { onRetry: this.onRetry } : {}),
+    });
+  }
+
+  /** Opens a media URL, no retry (the transfer retries the whole file). Non-2xx → HttpError (media kind). */
+  async open(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<OpenedStream> {
+    const response = await request(url, { method: 'GET', headers, dispatcher: this.agent, signal });
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const text = await response.body.text().catch(() => '');
+      throw new HttpError({
+        status: response.statusCode,
+        url,
+        google: parseGoogleError(text),
+        retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()),
+        media: true,
+      });
+    }
+    const length = response.headers['content-length'];
+    const size = typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : undefined;
+    return { body: response.body, size };
+  }
+
+  /** The size a media URL would send (HEAD), or undefined when the server does not say. */
+  async headSize(
+    url: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<number | undefined> {
+    const response = await request(url, { method: 'HEAD', headers, dispatcher: this.agent, signal });
+    await response.body.dump();
+    if (response.statusCode < 200 || response.statusCode >= 300) return undefined;
+    const length = response.headers['content-length'];
+    return typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Pure decisions about where an item goes: its day folder and a file name that is safe on
+ * Linux, macOS and Windows. No IO here.
+ */
+import { createHash } from 'node:crypto';
+import { usageError } from './errors.ts';
+
+/** The folder for items with no capture date (only with --include-undated). */
+export const UNDATED_FOLDER = 'undated';
+
+/** Bytes kept for a name, below every common file system's 255-byte limit, leaving room for a suffix and a temp prefix. */
+const MAX_NAME_BYTES = 180;
+
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i;
+// Characters Windows forbids in names, plus both path separators; control characters are handled apart.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must be replaced
+const FORBIDDEN = /[<>:"/\\|?*\u0000-\u001f\u007f]/g;
+
+/** Parses the `year` argument: four digits, from 1800 to next year. */
+export function parseYear(input: string | undefined, now: Date): number {
+  const thisYear = now.getFullYear();
+  if (input === undefined) return thisYear;
+  if (!/^\d{4}$/.test(input)) {
+    throw usageError(`Year "${input}" is not a year: write it as four digits, for example 2024.`);
+  }
+  const year = Number(input);
+  if (year < 1800 || year > thisYear + 1) {
+    throw usageError(`Year ${year} is out of range: give a year from 1800 to ${thisYear + 1}.`);
+  }
+  return year;
+}
+
+/** Turns `local`, `utc` or an IANA name into an IANA zone name, or a usage error. */
+export function resolveTimeZone(input: string): string {
+  const lower = input.toLowerCase();
+  if (lower === 'local') return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
+  if (lower === 'utc') return 'UTC';
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: input }).resolvedOptions().timeZone;
+  } catch {
+    throw usageError(
+      `Time zone "${input}" is unknown: give an IANA name such as Europe/Madrid or America/New_York, or "local" or "utc".`,
+    );
+  }
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(zone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(zone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+    formatters.set(zone, formatter);
+  }
+  return formatter;
+}
+
+function pad(value: number, width: number): string {
+  return String(value).padStart(width, '0');
+}
+
+/**
+ * The capture's local day as `YYYY-MM-DD`: with the item's own UTC offset when the source knows
+ * it (EXIF), else in the chosen zone. Never the bare UTC date unless the zone is UTC.
+ */
+export function dayOf(instant: Date, zone: string, utcOffsetMinutes?: number): string {
+  if (utcOffsetMinutes !== undefined) {
+    const local = new Date(instant.getTime() + utcOffsetMinutes * 60_000);
+    return `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1, 2)}-${pad(local.getUTCDate(), 2)}`;
+  }
+  const parts = formatterFor(zone).formatToParts(instant);
+  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? '00';
+  return `${get('year').padStart(4, '0')}-${get('month')}-${get('day')}`;
+}
+
+function utf8Length(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/** Cuts text to at most `maxBytes` of UTF-8 without splitting a character. */
+function cutToBytes(text: string, maxBytes: number): string {
+  if (utf8Length(text) <= maxBytes) return text;
+  let result = '';
+  for (const char of text) {
+    if (utf8Length(result + char) > maxBytes) break;
+    result += char;
+  }
+  return result;
+}
+
+/** Splits `name.ext`; a leading dot is not an extension, nor is an extension longer than 10. */
+export function splitExtension(name: string): { stem: string; extension: string } {
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0 || name.length - dot > 11) return { stem: name, extension: '' };
+  return { stem: name.slice(0, dot), extension: name.slice(dot) };
+}
+
+/**
+ * A file name that is safe on Linux, macOS and Windows and cannot leave its folder: no path
+ * separators or `..`, no control characters, no reserved names like `CON`, no trailing dots or
+ * spaces, no leading dot (hidden files, and our own `.photo-backup`), not too long. NFC, so the
+ * same name from two sources is the same name on disk.
+ */
+export function safeFileName(raw: string): string {
+  let name = raw.normalize('NFC').replace(FORBIDDEN, '_').trim();
+  name = name.replace(/[. ]+$/, '');
+  name = name.replace(/^\.+/, (dots) => '_'.repeat(dots.length));
+  if (name === '') name = 'unnamed';
+  let { stem, extension } = splitExtension(name);
+  if (WINDOWS_RESERVED.test(stem.replace(/[. ]+$/, ''))) stem = `_${stem}`;
+  extension = cutToBytes(extension, 16);
+  stem = cutToBytes(stem, MAX_NAME_BYTES - utf8Length(extension)).replace(/[. ]+$/, '');
+  if (stem === '') stem = 'unnamed';
+  return stem + extension;
+}
+
+/** A short suffix derived from the item id: deterministic, so every run picks the same name. */
+export function idSuffix(id: string): string {
+  return createHash('sha256').update(id).digest('hex').slice(0, 8);
+}
+
+/** The name for the second item of a day that wants an already taken name: `IMG_1.jpg` → `IMG_1~1a2b3c4d.jpg`. */
+export function suffixedName(safeName: string, id: string): string {
+  const { stem, extension } = splitExtension(safeName);
+  return `${stem}~${idSuffix(id)}${extension}`;
+}
+
+/**
+ * Two names that one file system may treat as the same file compare equal here: case-insensitive
+ * (macOS, Windows) and normalization-insensitive (macOS). Used to keep one item from overwriting another.
+ */
+export function nameKey(relativePath: string): string {
+  return relativePath.normalize('NFC').toLowerCase();
+}
+
+/** The relative path (always with `/`) of a file in a day folder. */
+export function relativePathOf(folder: string, name: string): string {
+  return `${folder}/${name}`;
+}

@@ -1,0 +1,265 @@
+/**
+ * What has been saved, kept under `<folder>/.photo-backup/`: an append-only journal of one JSON
+ * object per line. Appends are single writes, so a crash can at worst tear the last line, which
+ * loading ignores. A file counts as saved only once its line is written, and only while the
+ * file on disk still has the recorded size, so neither a torn line nor a half-written file after
+ * a power cut is ever taken for a saved file.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { BackupError, ExitCode } from './errors.ts';
+import { nameKey } from './layout.ts';
+
+export const STATE_FOLDER = '.photo-backup';
+const JOURNAL = 'saved.jsonl';
+const LOCK = 'lock';
+
+export interface SavedRecord {
+  id: string;
+  /** Relative to the backup folder, with `/`. */
+  path: string;
+  size: number;
+  source: string;
+  savedAt: string;
+  sha256?: string;
+  /** Set when the item's bytes were already saved for another item: `path` is that file. */
+  copyOf?: string;
+  takenAt?: string;
+  dateSource?: string;
+  metadata?: Record<string, unknown>;
+}
+
+interface WalkRecord {
+  walk: string;
+  complete: boolean;
+  at: string;
+}
+
+type Line = SavedRecord | WalkRecord;
+
+function isWalk(line: Line): line is WalkRecord {
+  return typeof (line as WalkRecord).walk === 'string';
+}
+
+/** Parses the journal text; torn or foreign lines are counted and left out. Pure. */
+export function parseJournal(text: string): {
+  records: SavedRecord[];
+  walks: Map<string, boolean>;
+  bad: number;
+} {
+  const records: SavedRecord[] = [];
+  const walks = new Map<string, boolean>();
+  let bad = 0;
+  for (const raw of text.split('\n')) {
+    if (raw.trim() === '') continue;
+    let line: Line;
+    try {
+      line = JSON.parse(raw) as Line;
+    } catch {
+      bad++;
+      continue;
+    }
+    if (isWalk(line)) walks.set(line.walk, line.complete === true);
+    else if (typeof line.id === 'string' && typeof line.path === 'string' && typeof line.size === 'number')
+      records.push(line);
+    else bad++;
+  }
+  return { records, walks, bad };
+}
+
+export function walkKey(source: string, year: number): string {
+  return `${source}:${year}`;
+}
+
+/** The in-memory view of the journal, plus appends. */
+export class Manifest {
+  readonly folder: string;
+  private readonly byId = new Map<string, SavedRecord>();
+  private readonly byPathKey = new Map<string, string>();
+  private readonly byHash = new Map<string, string>();
+  private readonly walks: Map<string, boolean>;
+  private handle: FileHandle | undefined;
+  private writes: Promise<void> = Promise.resolve();
+  private lines: number;
+  private readonly readOnly: boolean;
+  /** The journal ends in a torn line (a crash mid-write): start the next line on a line of its own. */
+  private tornTail = false;
+
+  private constructor(folder: string, parsed: ReturnType<typeof parseJournal>, readOnly: boolean) {
+    this.folder = folder;
+    this.walks = parsed.walks;
+    this.readOnly = readOnly;
+    this.lines = parsed.records.length + parsed.walks.size + parsed.bad;
+    for (const record of parsed.records) this.remember(record);
+  }
+
+  /** Loads the journal of `folder` (the backup folder). `readOnly` for --dry-run: nothing is written. */
+  static async load(folder: string, options: { readOnly?: boolean } = {}): Promise<Manifest> {
+    let text = '';
+    try {
+      text = await readFile(path.join(folder, STATE_FOLDER, JOURNAL), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const manifest = new Manifest(folder, parseJournal(text), options.readOnly ?? false);
+    manifest.tornTail = text.length > 0 && !text.endsWith('\n');
+    return manifest;
+  }
+
+  private remember(record: SavedRecord): void {
+    const previous = this.byId.get(record.id);
+    if (previous) this.byPathKey.delete(nameKey(previous.path));
+    this.byId.set(record.id, record);
+    if (!record.copyOf) this.byPathKey.set(nameKey(record.path), record.id);
+    if (record.sha256 && !record.copyOf) this.byHash.set(`${record.size}:${record.sha256}`, record.path);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): SavedRecord | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The id of the item recorded at this path (compared as the file system may: case and normalization folded). */
+  ownerOf(relativePath: string): string | undefined {
+    return this.byPathKey.get(nameKey(relativePath));
+  }
+
+  /** The path of a saved file with these bytes, if any. */
+  pathWithContent(size: number, sha256: string): string | undefined {
+    return this.byHash.get(`${size}:${sha256}`);
+  }
+
+  isWalkComplete(key: string): boolean {
+    return this.walks.get(key) === true;
+  }
+
+  async record(record: SavedRecord): Promise<void> {
+    this.remember(record);
+    await this.append(record);
+  }
+
+  async markWalk(key: string, complete: boolean): Promise<void> {
+    this.walks.set(key, complete);
+    await this.append({ walk: key, complete, at: new Date().toISOString() });
+  }
+
+  private append(line: Line): Promise<void> {
+    if (this.readOnly) return Promise.resolve();
+    const text = `${this.tornTail ? '\n' : ''}${JSON.stringify(line)}\n`;
+    this.tornTail = false;
+    this.lines++;
+    // One write at a time, in order; each line is a single write call.
+    this.writes = this.writes.then(async () => {
+      if (!this.handle) {
+        await mkdir(path.join(this.folder, STATE_FOLDER), { recursive: true });
+        this.handle = await open(path.join(this.folder, STATE_FOLDER, JOURNAL), 'a');
+      }
+      await this.handle.write(text);
+    });
+    return this.writes;
+  }
+
+  /** Flushes, and rewrites the journal without superseded lines when it has grown twice too long. */
+  async close(): Promise<void> {
+    await this.writes.catch(() => undefined);
+    if (this.handle) {
+      await this.handle.sync().catch(() => undefined);
+      await this.handle.close();
+      this.handle = undefined;
+    }
+    if (this.readOnly || this.lines <= 2 * (this.byId.size + this.walks.size) + 100) return;
+    const file = path.join(this.folder, STATE_FOLDER, JOURNAL);
+    const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+    const lines: string[] = [];
+    for (const record of this.byId.values()) lines.push(JSON.stringify(record));
+    for (const [walk, complete] of this.walks)
+      lines.push(JSON.stringify({ walk, complete, at: new Date().toISOString() }));
+    const handle = await open(temp, 'w');
+    try {
+      await handle.write(`${lines.join('\n')}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  }
+}
+
+export interface Lock {
+  /** True when the lock was taken over from a run that died: its temporary files may be lying around. */
+  readonly recoveredStale: boolean;
+  release(): Promise<void>;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One run per folder: `lock` is created exclusively. A lock left by a process that no longer
+ * exists on this machine is stale and taken over.
+ */
+export async function acquireLock(folder: string): Promise<Lock> {
+  const dir = path.join(folder, STATE_FOLDER);
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, LOCK);
+  const mine = JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() });
+  let recoveredStale = false;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+      await handle.write(mine);
+      await handle.close();
+      return {
+        recoveredStale,
+        release: async () => {
+          await rm(file, { force: true });
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder: { pid?: number; host?: string; startedAt?: string } = {};
+    try {
+      holder = JSON.parse(await readFile(file, 'utf8'));
+    } catch {
+      // An empty or torn lock file: the run that made it died while writing it.
+    }
+    const sameHost = holder.host === undefined || holder.host === hostname();
+    if (
+      typeof holder.pid === 'number' &&
+      sameHost &&
+      processAlive(holder.pid) &&
+      holder.pid !== process.pid
+    ) {
+      throw new BackupError(
+        `Another photo-backup run (process ${holder.pid}, started ${holder.startedAt ?? 'earlier'}) is saving into ${folder}. ` +
+          'Wait for it to finish, or stop it, then run this command again.',
+        ExitCode.usage,
+      );
+    }
+    if (!sameHost) {
+      throw new BackupError(
+        `${file} says a run on ${holder.host} is saving into ${folder}. If no run is going on there, delete that file and run again.`,
+        ExitCode.usage,
+      );
+    }
+    recoveredStale = true;
+    await rm(file, { force: true });
+  }
+  throw new BackupError(
+    `Could not take the lock ${file}; delete it if no other run is going on.`,
+    ExitCode.usage,
+  );
+}

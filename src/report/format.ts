@@ -1,0 +1,70 @@
+/** Pure formatting of sizes, rates and the summary for people. */
+import type { BackupSummary } from './events.ts';
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+export interface Progress {
+  found: number;
+  done: number;
+  bytes: number;
+  elapsedMs: number;
+}
+
+export function progressLine(progress: Progress): string {
+  const rate = progress.elapsedMs > 0 ? (progress.bytes * 1000) / progress.elapsedMs : 0;
+  return `${progress.done}/${progress.found} items · ${formatBytes(progress.bytes)} · ${formatBytes(rate)}/s`;
+}
+
+/** The closing summary, a few lines. */
+export function summaryLines(summary: BackupSummary, elapsedMs: number): string[] {
+  const lines: string[] = [];
+  const verb = summary.dryRun ? 'Would save' : 'Saved';
+  const saved = summary.dryRun ? summary.found - summary.skipped : summary.saved;
+  lines.push(
+    `${verb} ${saved} file(s)${summary.dryRun ? '' : ` (${formatBytes(summary.bytes)})`}, ` +
+      `skipped ${summary.skipped} already saved` +
+      (summary.copies
+        ? `, ${summary.copies} identical cop${summary.copies === 1 ? 'y' : 'ies'} recorded once`
+        : '') +
+      `, ${summary.failed.length} failed — ${summary.source}, ${summary.year}, in ${formatDuration(elapsedMs)}.`,
+  );
+  for (const failure of summary.failed.slice(0, 20))
+    lines.push(`  failed: ${failure.filename}: ${failure.reason}`);
+  if (summary.failed.length > 20) lines.push(`  … and ${summary.failed.length - 20} more failures`);
+  for (const item of summary.unavailable.slice(0, 10))
+    lines.push(`  not yet: ${item.filename}: ${item.reason}`);
+  const years = Object.entries(summary.otherYears).sort(([a], [b]) => a.localeCompare(b));
+  if (years.length > 0) {
+    const total = years.reduce((sum, [, count]) => sum + count, 0);
+    lines.push(
+      `  left out ${total} item(s) of other years: ${years.map(([year, count]) => `${year} (${count})`).join(', ')}`,
+    );
+  }
+  if (summary.undated.length > 0) {
+    lines.push(
+      `  left out ${summary.undated.length} item(s) with no capture date (add --include-undated to save them under undated/): ` +
+        summary.undated.slice(0, 5).join(', ') +
+        (summary.undated.length > 5 ? ', …' : ''),
+    );
+  }
+  lines.push(summary.stopped.message);
+  if (summary.failed.length > 0) lines.push('Run the same command again to retry what failed.');
+  return lines;
+}

@@ -1,0 +1,145 @@
+/**
+ * Turns events into output: a live progress line on a terminal, plain lines otherwise, or one
+ * JSON object per line with --json (human text then goes to stderr).
+ */
+import type { BackupEvent, Report } from './events.ts';
+import { formatBytes, progressLine, summaryLines } from './format.ts';
+
+/** Where text goes: process.stdout/stderr, or a test's collector. */
+export interface TextSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface ReporterOptions {
+  json: boolean;
+  stdout: TextSink;
+  stderr: TextSink;
+  now?: () => number;
+  /** Print every saved file (plain mode); the progress line shows them on a terminal. */
+  verbose?: boolean;
+}
+
+export interface Reporter {
+  report: Report;
+  /** A line of text for people (notices, the consent URL), never on stdout in --json mode. */
+  info(message: string): void;
+  /** Clears the live line before the program prints an error. */
+  close(): void;
+}
+
+/** Events that are only counters: --json leaves them out so the stream stays readable. */
+const QUIET_IN_JSON = new Set<BackupEvent['type']>(['bytes', 'found']);
+
+export function createReporter(options: ReporterOptions): Reporter {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const human = options.json ? options.stderr : options.stdout;
+  const live = options.stderr.isTTY === true;
+  let found = 0;
+  let done = 0;
+  let bytes = 0;
+  let lastDraw = 0;
+  let drawn = false;
+
+  const clear = () => {
+    if (drawn) {
+      options.stderr.write('\r\x1b[2K');
+      drawn = false;
+    }
+  };
+  const draw = (force = false) => {
+    if (!live) return;
+    const time = now();
+    if (!force && time - lastDraw < 100) return;
+    lastDraw = time;
+    const width = options.stderr.columns ?? 80;
+    options.stderr.write(
+      `\r\x1b[2K${progressLine({ found, done, bytes, elapsedMs: time - started }).slice(0, width - 1)}`,
+    );
+    drawn = true;
+  };
+  const say = (line: string) => {
+    clear();
+    human.write(`${line}\n`);
+    draw(true);
+  };
+
+  const report: Report = (event) => {
+    if (options.json && !QUIET_IN_JSON.has(event.type)) {
+      options.stdout.write(`${JSON.stringify({ ...event, time: new Date(now()).toISOString() })}\n`);
+    }
+    switch (event.type) {
+      case 'start':
+        if (!options.json)
+          say(
+            `${event.dryRun ? 'Dry run: nothing is written. ' : ''}Backing up ${event.year} from ${event.source} into ${event.folder}`,
+          );
+        break;
+      case 'found':
+        found = event.count;
+        draw();
+        break;
+      case 'bytes':
+        bytes += event.count;
+        draw();
+        break;
+      case 'saved':
+        done++;
+        if (!options.json && (options.verbose || !live))
+          say(
+            event.copyOf
+              ? `copy  ${event.path} (same bytes)`
+              : `saved ${event.path} (${formatBytes(event.bytes)})`,
+          );
+        else draw();
+        break;
+      case 'planned':
+        done++;
+        if (!options.json) say(`would save ${event.path}  [date from ${event.dateSource}]`);
+        break;
+      case 'skipped':
+        done++;
+        if (!options.json && (options.verbose || !live)) say(`skip  ${event.path} (already saved)`);
+        else draw();
+        break;
+      case 'excluded':
+        done++;
+        draw();
+        break;
+      case 'failed':
+        done++;
+        if (!options.json)
+          say(`${event.unavailable ? 'later' : 'FAILED'} ${event.filename}: ${event.reason}`);
+        break;
+      case 'retry':
+        if (!options.json && options.verbose)
+          say(`retry ${event.what} in ${Math.round(event.delayMs / 100) / 10}s: ${event.reason}`);
+        break;
+      case 'notice':
+        if (!options.json) say(event.message);
+        else {
+          clear();
+          options.stderr.write(`${event.message}\n`);
+        }
+        break;
+      case 'stopped':
+        break;
+      case 'summary':
+        clear();
+        for (const line of summaryLines(event.summary, now() - started)) human.write(`${line}\n`);
+        break;
+    }
+  };
+
+  return {
+    report,
+    info: (message) => {
+      clear();
+      options.stderr.write(`${message}\n`);
+      draw(true);
+    },
+    close: clear,
+  };
+}

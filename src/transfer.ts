@@ -1,0 +1,137 @@
+/**
+ * Streams bytes to a temporary file beside the final place, then renames it: a file appears
+ * under its final name only when complete. Temporary names start with a dot and end in `.part`,
+ * so no later run takes them for saved photos, and a run that finds them after a crash removes them.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { BackupError, ExitCode } from './errors.ts';
+import { ShortBodyError } from './http.ts';
+import type { OpenedMedia } from './sources/source.ts';
+
+export const TEMP_SUFFIX = '.part';
+
+export interface WrittenTemp {
+  tempPath: string;
+  bytes: number;
+  sha256?: string;
+}
+
+export function tempPathFor(finalPath: string): string {
+  return path.join(
+    path.dirname(finalPath),
+    `.${path.basename(finalPath)}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`,
+  );
+}
+
+/** Turns a disk error into a message the user can act on; others pass through. */
+export function diskError(error: unknown, folder: string): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new BackupError(
+      `The disk holding ${folder} is full. Free some space (or choose another folder) and run the same command again: what was saved is kept.`,
+      ExitCode.itemsFailed,
+      { cause: error },
+    );
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new BackupError(
+      `Cannot write in ${folder} (${code}). Choose a folder you can write to.`,
+      ExitCode.usage,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    return new BackupError(
+      `${folder} is not a folder (a file has its name). Give another folder.`,
+      ExitCode.usage,
+      {
+        cause: error,
+      },
+    );
+  }
+  return error;
+}
+
+/**
+ * Writes the media to a new temporary file in `dir`. On any failure the temporary file is
+ * removed before the error is rethrown.
+ */
+export async function writeTemp(
+  media: OpenedMedia,
+  finalPath: string,
+  options: { hash: boolean; signal: AbortSignal; onBytes?: (count: number) => void },
+): Promise<WrittenTemp> {
+  await mkdir(path.dirname(finalPath), { recursive: true });
+  const tempPath = tempPathFor(finalPath);
+  const hash = options.hash ? createHash('sha256') : undefined;
+  let bytes = 0;
+  const count = async function* (source: AsyncIterable<Uint8Array>) {
+    for await (const chunk of source) {
+      bytes += chunk.length;
+      hash?.update(chunk);
+      options.onBytes?.(chunk.length);
+      yield chunk;
+    }
+  };
+  try {
+    await pipeline(media.body, count, createWriteStream(tempPath, { flags: 'wx' }), {
+      signal: options.signal,
+    });
+    if (media.size !== undefined && bytes !== media.size) throw new ShortBodyError(bytes, media.size);
+  } catch (error) {
+    await rm(tempPath, { force: true });
+    throw error;
+  }
+  return { tempPath, bytes, ...(hash ? { sha256: hash.digest('hex') } : {}) };
+}
+
+/** Gives a complete temporary file its final name and the capture time as its modification time. */
+export async function commitTemp(
+  temp: WrittenTemp,
+  finalPath: string,
+  takenAt: Date | undefined,
+): Promise<void> {
+  if (takenAt) {
+    // Before the rename, so the file never shows under its name with the wrong time.
+    // Windows and some file systems refuse times before 1970: keep the download time there.
+    await utimes(temp.tempPath, takenAt, takenAt).catch(() => undefined);
+  }
+  await rename(temp.tempPath, finalPath);
+}
+
+export async function discardTemp(temp: WrittenTemp): Promise<void> {
+  await rm(temp.tempPath, { force: true });
+}
+
+/** Removes temporary files a killed run left in the day folders (one level down). */
+export async function sweepTemps(folder: string): Promise<number> {
+  let removed = 0;
+  let days: string[];
+  try {
+    days = await readdir(folder);
+  } catch {
+    return 0;
+  }
+  for (const day of days) {
+    if (day.startsWith('.')) continue;
+    let names: string[];
+    try {
+      names = await readdir(path.join(folder, day));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (name.startsWith('.') && name.endsWith(TEMP_SUFFIX)) {
+        await rm(path.join(folder, day, name), { force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
+}

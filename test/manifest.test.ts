@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, test } from 'node:test';
+import { BackupError } from '../src/errors.ts';
+import { acquireLock, Manifest, parseJournal, STATE_FOLDER } from '../src/manifest.ts';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'pb-manifest-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const record = (id: string, p: string, size = 3) => ({
+  id,
+  path: p,
+  size,
+  source: 'library',
+  savedAt: '2024-01-01T00:00:00Z',
+});
+
+test('records survive a reload, and the last walk state wins', async () => {
+  const manifest = await Manifest.load(dir);
+  await manifest.record(record('a', '2024-01-01/A.jpg'));
+  await manifest.markWalk('library:2024', true);
+  await manifest.markWalk('library:2024', false);
+  await manifest.close();
+  const again = await Manifest.load(dir);
+  assert.equal(again.get('a')?.path, '2024-01-01/A.jpg');
+  assert.equal(again.ownerOf('2024-01-01/a.JPG'), 'a');
+  assert.equal(again.isWalkComplete('library:2024'), false);
+});
+
+test('a torn last line (crash mid-write) is ignored, the rest is kept', async () => {
+  await mkdir(path.join(dir, STATE_FOLDER));
+  const file = path.join(dir, STATE_FOLDER, 'saved.jsonl');
+  await writeFile(file, `${JSON.stringify(record('a', 'd/A.jpg'))}\n{"id":"b","path":"d/B.j`);
+  const parsed = parseJournal(await readFile(file, 'utf8'));
+  assert.equal(parsed.records.length, 1);
+  assert.equal(parsed.bad, 1);
+  const manifest = await Manifest.load(dir);
+  assert.equal(manifest.get('b'), undefined);
+  await manifest.record(record('c', 'd/C.jpg'));
+  await manifest.close();
+  // The torn line stays a separate bad line; the new record is readable.
+  assert.equal((await Manifest.load(dir)).get('c')?.path, 'd/C.jpg');
+});
+
+test('a dry-run manifest writes nothing', async () => {
+  const manifest = await Manifest.load(dir, { readOnly: true });
+  await manifest.record(record('a', 'd/A.jpg'));
+  await manifest.close();
+  await assert.rejects(readFile(path.join(dir, STATE_FOLDER, 'saved.jsonl')));
+});
+
+test('content index finds the path of identical bytes', async () => {
+  const manifest = await Manifest.load(dir);
+  await manifest.record({ ...record('a', 'd/A.jpg', 5), sha256: 'ff' });
+  assert.equal(manifest.pathWithContent(5, 'ff'), 'd/A.jpg');
+  assert.equal(manifest.pathWithContent(6, 'ff'), undefined);
+  await manifest.close();
+});
+
+test('the journal is compacted when superseded lines pile up', async () => {
+  const manifest = await Manifest.load(dir);
+  for (let i = 0; i < 300; i++) await manifest.record(record('same', `d/${i}.jpg`));
+  await manifest.close();
+  const text = await readFile(path.join(dir, STATE_FOLDER, 'saved.jsonl'), 'utf8');
+  assert.equal(text.trim().split('\n').length, 1);
+  assert.equal((await Manifest.load(dir)).get('same')?.path, 'd/299.jpg');
+});
+
+test('a second run on the same folder is refused while the first holds the lock', async () => {
+  const lock = await acquireLock(dir);
+  // Another live process holds it: simulate by writing the parent's pid as another holder.
+  await lock.release();
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)']);
+  try {
+    await mkdir(path.join(dir, STATE_FOLDER), { recursive: true });
+    await writeFile(
+      path.join(dir, STATE_FOLDER, 'lock'),
+      JSON.stringify({ pid: child.pid, host: (await import('node:os')).hostname(), startedAt: 'now' }),
+    );
+    await assert.rejects(acquireLock(dir), (error: unknown) => {
+      return (
+        error instanceof BackupError && error.exitCode === 2 && error.message.includes(String(child.pid))
+      );
+    });
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('a stale lock from a killed run is recovered and says so', async () => {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  await mkdir(path.join(dir, STATE_FOLDER), { recursive: true });
+  await appendFile(
+    path.join(dir, STATE_FOLDER, 'lock'),
+    JSON.stringify({ pid: child.pid, host: (await import('node:os')).hostname(), startedAt: 'then' }),
+  );
+  const lock = await acquireLock(dir);
+  assert.equal(lock.recoveredStale, true);
+  await lock.release();
+  const fresh = await acquireLock(dir);
+  assert.equal(fresh.recoveredStale, false);
+  await fresh.release();
+});

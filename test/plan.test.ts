@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decideItem, nextSkipState, type PlanContext, placeItem, type SkipState } from '../src/plan.ts';
+import type { SourceItem } from '../src/sources/source.ts';
+
+function item(overrides: Partial<SourceItem> = {}): SourceItem {
+  return {
+    id: 'id-1',
+    filename: 'IMG_1.jpg',
+    kind: 'photo',
+    takenAt: new Date('2024-05-04T10:00:00Z'),
+    dateSource: 'api',
+    open: async () => ({ body: [] as Uint8Array[] }),
+    ...overrides,
+  };
+}
+
+function context(overrides: Partial<PlanContext> = {}): PlanContext {
+  return {
+    year: 2024,
+    zone: 'UTC',
+    enforceYear: true,
+    includeUndated: false,
+    ownerOf: () => undefined,
+    recordOf: () => undefined,
+    ...overrides,
+  };
+}
+
+test('an item goes to its day folder under its safe name', () => {
+  assert.deepEqual(placeItem(item({ filename: 'a/b.jpg' }), context()), {
+    kind: 'place',
+    path: '2024-05-04/a_b.jpg',
+  });
+});
+
+test('the day comes from the zone, or from the item offset when it has one', () => {
+  const late = item({ takenAt: new Date('2024-05-04T23:30:00Z') });
+  assert.deepEqual(placeItem(late, context({ zone: 'Europe/Madrid' })), {
+    kind: 'place',
+    path: '2024-05-05/IMG_1.jpg',
+  });
+  assert.deepEqual(placeItem({ ...late, utcOffsetMinutes: -60 }, context({ zone: 'Europe/Madrid' })), {
+    kind: 'place',
+    path: '2024-05-04/IMG_1.jpg',
+  });
+});
+
+test('items of other years are excluded only where the source does not filter by year', () => {
+  const other = item({ takenAt: new Date('2023-12-31T10:00:00Z') });
+  assert.deepEqual(placeItem(other, context()), { kind: 'exclude', reason: 'other-year', day: '2023-12-31' });
+  assert.equal(placeItem(other, context({ enforceYear: false })).kind, 'place');
+});
+
+test('undated items are excluded, or go to undated/ with includeUndated', () => {
+  const { takenAt: _, ...rest } = item();
+  assert.deepEqual(placeItem(rest as SourceItem, context()), { kind: 'exclude', reason: 'undated' });
+  assert.deepEqual(placeItem(rest as SourceItem, context({ includeUndated: true })), {
+    kind: 'place',
+    path: 'undated/IMG_1.jpg',
+  });
+});
+
+test('an unavailable video is reported, not placed', () => {
+  assert.deepEqual(placeItem(item({ unavailable: 'processing' }), context()), {
+    kind: 'unavailable',
+    reason: 'processing',
+  });
+});
+
+test('a recorded item keeps its recorded path', () => {
+  const recorded = { path: '2024-05-04/IMG_1~abc.jpg', size: 10 };
+  assert.deepEqual(placeItem(item(), context({ recordOf: () => recorded })), {
+    kind: 'place',
+    path: recorded.path,
+    recorded,
+  });
+});
+
+test('a second item wanting a taken name gets a suffix from its id; the owner keeps the name', () => {
+  const taken = context({
+    ownerOf: (p) => (p.toLowerCase() === '2024-05-04/img_1.jpg' ? 'other' : undefined),
+  });
+  const placed = placeItem(item({ filename: 'img_1.JPG' }), taken);
+  assert.equal(placed.kind, 'place');
+  assert.match((placed as { path: string }).path, /^2024-05-04\/img_1~[0-9a-f]{8}\.JPG$/);
+  const own = context({ ownerOf: () => 'id-1' });
+  assert.deepEqual(placeItem(item(), own), { kind: 'place', path: '2024-05-04/IMG_1.jpg' });
+});
+
+const placed = { kind: 'place' as const, path: '2024-05-04/IMG_1.jpg' };
+const recordedPlacement = { ...placed, recorded: { path: placed.path, size: 10 } };
+for (const { name, placement, facts, expected } of [
+  {
+    name: 'recorded and on disk with its size: skip',
+    placement: recordedPlacement,
+    facts: { sizeOnDisk: 10, itemSize: undefined },
+    expected: { action: 'skip', reason: 'recorded' },
+  },
+  {
+    name: 'recorded but the file is gone: download again',
+    placement: recordedPlacement,
+    facts: { sizeOnDisk: undefined, itemSize: undefined },
+    expected: { action: 'download', path: placed.path, reason: 'missing' },
+  },
+  {
+    name: 'recorded but the file is truncated (power cut): download again',
+    placement: recordedPlacement,
+    facts: { sizeOnDisk: 0, itemSize: undefined },
+    expected: { action: 'download', path: placed.path, reason: 'missing' },
+  },
+  {
+    name: 'new: download',
+    placement: placed,
+    facts: { sizeOnDisk: undefined, itemSize: undefined },
+    expected: { action: 'download', path: placed.path, reason: 'new' },
+  },
+  {
+    name: 'same name and size on disk (the original script): skip',
+    placement: placed,
+    facts: { sizeOnDisk: 10, itemSize: 10 },
+    expected: { action: 'skip', reason: 'exists' },
+  },
+]) {
+  test(`decideItem: ${name}`, () => assert.deepEqual(decideItem(item(), placement, facts), expected));
+}
+
+test('decideItem: same name, other size on disk: save beside it with a suffix, never overwrite', () => {
+  const decision = decideItem(item(), placed, { sizeOnDisk: 10, itemSize: 11 });
+  assert.equal(decision.action, 'download');
+  assert.match((decision as { path: string }).path, /^2024-05-04\/IMG_1~[0-9a-f]{8}\.jpg$/);
+});
+
+test('skip rule: stops after more than maxSkipped skips in a row; a download resets', () => {
+  const rule = { maxSkipped: 5, armed: true };
+  let state: SkipState = { consecutive: 0, stopped: false };
+  const steps: boolean[] = [];
+  for (const action of [
+    'skip',
+    'skip',
+    'download',
+    'skip',
+    'skip',
+    'skip',
+    'skip',
+    'skip',
+    'skip',
+  ] as const) {
+    state = nextSkipState(state, action, rule);
+    steps.push(state.stopped);
+  }
+  assert.deepEqual(steps, [false, false, false, false, false, false, false, false, true]);
+});
+
+test('skip rule: never stops while the year has not been walked to its end', () => {
+  let state: SkipState = { consecutive: 0, stopped: false };
+  for (let i = 0; i < 50; i++) state = nextSkipState(state, 'skip', { maxSkipped: 5, armed: false });
+  assert.equal(state.stopped, false);
+  assert.equal(state.consecutive, 50);
+});
+
+test('skip rule: maxSkipped 0 stops at the first skip', () => {
+  assert.equal(
+    nextSkipState({ consecutive: 0, stopped: false }, 'skip', { maxSkipped: 0, armed: true }).stopped,
+    true,
+  );
+});
