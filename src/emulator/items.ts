@@ -317,12 +317,12 @@ function boxHeader(type: string, size: number): Buffer {
 
 function videoPlan(item: EmulatorItem): ContentPlan {
   // ftyp(isom) + free(stamp + padding) + mdat(small): a minimal ISO BMFF file.
-  const ftyp = Buffer.concat([
-    boxHeader('ftyp', 24),
+  const brands = Buffer.concat([
     Buffer.from('isom', 'latin1'),
     Buffer.from([0, 0, 2, 0]),
     Buffer.from('isomiso2mp41', 'latin1'),
   ]);
+  const ftyp = Buffer.concat([boxHeader('ftyp', 8 + brands.length), brands]);
   const stamp = stampText(item);
   const mdatPayload = createHash('sha256').update(item.id).digest();
   const mdat = Buffer.concat([boxHeader('mdat', 8 + mdatPayload.length), mdatPayload]);

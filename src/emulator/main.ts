@@ -1,0 +1,110 @@
+/**
+ * Runs the emulator as its own process (the benchmark keeps the emulator's CPU out of the
+ * measured process). Prints one JSON line when ready and closes on SIGTERM or SIGINT.
+ *
+ *   node --import tsx src/emulator/main.ts --generate 2024:300 --photo-size 4000000 \
+ *     [--video-size N] [--video-every N] [--seed N] [--port N] [--url-ttl-ms N] \
+ *     [--api-latency-ms N] [--media-latency-ms N] [--faults '{"mediaResetRate":0.1}'] \
+ *     [--options '<EmulatorOptions JSON>'] [--write-credentials DIR]
+ *
+ * With --write-credentials, client_secret.json and token.json are written to DIR and their paths
+ * are part of the ready line. Admin routes: GET /__emulator/token, GET /__emulator/client-secret,
+ * POST /__emulator/faults, GET /__emulator/stats.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type EmulatorOptions, startEmulator } from './index.ts';
+
+function integer(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new Error(`--${name} must be a number, got "${value}"`);
+  return number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      generate: { type: 'string' },
+      'photo-size': { type: 'string' },
+      'video-size': { type: 'string' },
+      'video-every': { type: 'string' },
+      seed: { type: 'string' },
+      port: { type: 'string' },
+      'url-ttl-ms': { type: 'string' },
+      'api-latency-ms': { type: 'string' },
+      'media-latency-ms': { type: 'string' },
+      faults: { type: 'string' },
+      options: { type: 'string' },
+      'write-credentials': { type: 'string' },
+    },
+    allowPositionals: false,
+  });
+
+  const options: EmulatorOptions = values.options ? (JSON.parse(values.options) as EmulatorOptions) : {};
+  if (values.generate) {
+    const match = /^(\d{4}):(\d+)$/.exec(values.generate);
+    if (!match) throw new Error(`--generate expects YEAR:COUNT, e.g. 2024:300, got "${values.generate}"`);
+    options.generate = {
+      ...options.generate,
+      year: Number(match[1]),
+      count: Number(match[2]),
+      photoSize: integer(values['photo-size'], 'photo-size') ?? options.generate?.photoSize,
+      videoSize: integer(values['video-size'], 'video-size') ?? options.generate?.videoSize,
+      videoEvery: integer(values['video-every'], 'video-every') ?? options.generate?.videoEvery,
+      seed: integer(values.seed, 'seed') ?? options.generate?.seed,
+    };
+  }
+  options.port = integer(values.port, 'port') ?? options.port;
+  options.urlTtlMs = integer(values['url-ttl-ms'], 'url-ttl-ms') ?? options.urlTtlMs;
+  const apiMs = integer(values['api-latency-ms'], 'api-latency-ms');
+  const mediaMs = integer(values['media-latency-ms'], 'media-latency-ms');
+  if (apiMs !== undefined || mediaMs !== undefined) options.latency = { ...options.latency, apiMs, mediaMs };
+  if (values.faults) options.faults = JSON.parse(values.faults) as EmulatorOptions['faults'];
+
+  const emulator = await startEmulator(options);
+  const ready: Record<string, unknown> = {
+    url: emulator.url,
+    libraryUrl: emulator.libraryUrl,
+    pickerUrl: emulator.pickerUrl,
+    authUri: emulator.authUri,
+    tokenUri: emulator.tokenUri,
+    items: emulator.items.length,
+  };
+  if (values['write-credentials']) {
+    const dir = resolve(values['write-credentials']);
+    await mkdir(dir, { recursive: true });
+    const clientSecretPath = join(dir, 'client_secret.json');
+    const tokenPath = join(dir, 'token.json');
+    await writeFile(clientSecretPath, JSON.stringify(emulator.clientSecret('installed'), null, 2), {
+      mode: 0o600,
+    });
+    await writeFile(tokenPath, JSON.stringify(emulator.issueToken(), null, 2), { mode: 0o600 });
+    ready.clientSecretPath = clientSecretPath;
+    ready.tokenPath = tokenPath;
+  }
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+
+  let closing = false;
+  const shutdown = () => {
+    if (closing) return;
+    closing = true;
+    emulator.close().then(
+      () => {
+        process.exitCode = 0;
+      },
+      (error: unknown) => {
+        process.stderr.write(`emulator: close failed: ${String(error)}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`emulator: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 2;
+});
