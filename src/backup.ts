@@ -307,7 +307,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     if (ends) {
       fatal ??= ends;
       stopReason ??= ends.exitCode === ExitCode.quota ? 'quota' : 'error';
-      stop.abort(ends);
+      // The API quota ran out while listing: the media bytes have their own quota, so the
+      // items already listed are still saved before the run ends.
+      if (ends.exitCode !== ExitCode.quota) stop.abort(ends);
     } else if (!(stop.signal.aborted && signal.aborted)) {
       stop.abort(error);
       await Promise.allSettled(inFlight);

@@ -50,7 +50,7 @@ test('resolveTimeZone accepts local, utc and IANA names and refuses others', () 
 
 for (const { input, expected } of [
   { input: 'IMG_0001.JPG', expected: 'IMG_0001.JPG' },
-  { input: '../../etc/passwd', expected: '__.._etc_passwd' },
+  { input: '../../etc/passwd', expected: '___.._etc_passwd' },
   { input: 'a/b\\c.jpg', expected: 'a_b_c.jpg' },
   { input: '..', expected: 'unnamed' },
   { input: '.', expected: 'unnamed' },

@@ -10,7 +10,7 @@ function item(overrides: Partial<SourceItem> = {}): SourceItem {
     kind: 'photo',
     takenAt: new Date('2024-05-04T10:00:00Z'),
     dateSource: 'api',
-    open: async () => ({ body: [] as Uint8Array[] }),
+    open: async () => ({ body: (async function* () {})() }),
     ...overrides,
   };
 }

@@ -1,0 +1,333 @@
+/**
+ * backupYear with the Library source over real HTTP against the emulator: what lands on disk,
+ * the skip rule, incremental runs, interruptions, faults and quotas.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, test } from 'node:test';
+import { authorize } from '../src/auth/index.ts';
+import { type BackupOptions, backupYear } from '../src/backup.ts';
+import { type Emulator, type EmulatorItem, generateItems, startEmulator } from '../src/emulator/index.ts';
+import { BackupError } from '../src/errors.ts';
+import { HttpClient } from '../src/http.ts';
+import { parseJournal } from '../src/manifest.ts';
+import type { BackupEvent } from '../src/report/events.ts';
+import { GoogleApi } from '../src/sources/google-api.ts';
+import { createLibrarySource, LibraryRefusedError } from '../src/sources/library/index.ts';
+import { sha256, treeHashes, writeAccount } from './helpers/cli.ts';
+
+let dir: string;
+let emulator: Emulator;
+let http: HttpClient;
+
+const fastRetry = { retries: 6, baseDelayMs: 2, maxDelayMs: 20, rateLimitDelayMs: 2 };
+
+function readyItems(items: EmulatorItem[]): EmulatorItem[] {
+  return items.map((item) => (item.kind === 'video' ? { ...item, videoStatus: 'READY' as const } : item));
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'pb-backup-'));
+  emulator = await startEmulator({ generate: { year: 2024, count: 30, videoEvery: 7 } });
+  emulator.setItems(readyItems(emulator.items));
+  http = new HttpClient({ policy: fastRetry, readTimeoutMs: 2000 });
+});
+afterEach(async () => {
+  await http.close();
+  await emulator.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function run(overrides: Partial<BackupOptions> = {}, signal = new AbortController().signal) {
+  const clientSecretPath = path.join(dir, 'client_secret.json');
+  const tokenPath = path.join(dir, 'token.json');
+  if (!(await stat(tokenPath).catch(() => undefined))) await writeAccount(emulator, dir);
+  const authorizer = await authorize({
+    clientSecretPath,
+    tokenPath,
+    interactive: false,
+    openBrowser: false,
+    ui: { info: () => undefined },
+  });
+  const api = new GoogleApi(http, authorizer, emulator.libraryUrl);
+  const events: BackupEvent[] = [];
+  const source = createLibrarySource({
+    api,
+    year: 2024,
+    onNotice: (notice) => events.push({ type: 'notice', ...notice }),
+  });
+  const options: BackupOptions = {
+    year: 2024,
+    folder: path.join(dir, 'photos'),
+    zone: 'UTC',
+    concurrency: 4,
+    maxSkipped: 5,
+    all: false,
+    dryRun: false,
+    includeUndated: false,
+    retryPolicy: fastRetry,
+    ...overrides,
+  };
+  const result = await backupYear(options, { source, report: (event) => events.push(event), signal });
+  return { ...result, events };
+}
+
+/** What a perfect backup of the emulator's year looks like: path → sha256. */
+function expectedTree(): Map<string, string> {
+  const expected = new Map<string, string>();
+  const names = new Map<string, number>();
+  for (const item of emulator.items) {
+    if (!item.creationTime.startsWith('2024')) continue;
+    const key = `${item.creationTime.slice(0, 10)}/${item.filename}`;
+    names.set(key, (names.get(key) ?? 0) + 1);
+    expected.set(item.id, sha256(emulator.contentOf(item.id)));
+  }
+  return expected;
+}
+
+async function assertComplete(): Promise<void> {
+  const tree = await treeHashes(path.join(dir, 'photos'));
+  const expected = expectedTree();
+  assert.equal(tree.size, expected.size, `files on disk: ${[...tree.keys()].join(', ')}`);
+  assert.deepEqual(
+    [...tree.values()].sort(),
+    [...expected.values()].sort(),
+    'every item saved byte-identical, once',
+  );
+  for (const file of tree.keys()) assert.ok(!file.endsWith('.part'), `temporary file left: ${file}`);
+  const journal = parseJournal(
+    await readFile(path.join(dir, 'photos', '.photo-backup', 'saved.jsonl'), 'utf8'),
+  );
+  const ids = new Set(journal.records.map((record) => record.id));
+  assert.equal(ids.size, expected.size);
+  for (const record of journal.records)
+    assert.ok(tree.has(record.path), `recorded path on disk: ${record.path}`);
+}
+
+test('saves every item of the year into its day folder, byte-identical, with the capture time as mtime', async () => {
+  const { summary, exitCode } = await run();
+  assert.equal(exitCode, 0);
+  assert.equal(summary.saved, expectedTree().size);
+  assert.equal(summary.complete, true);
+  await assertComplete();
+  const first = emulator.items.find((item) => item.creationTime.startsWith('2024'));
+  assert.ok(first);
+  const day = path.join(dir, 'photos', first.creationTime.slice(0, 10));
+  const names = await readdir(day);
+  const info = await stat(path.join(day, names[0] as string));
+  assert.ok(
+    Math.abs(
+      info.mtimeMs -
+        Date.parse(
+          emulator.items.find((i) => i.creationTime.slice(0, 10) === first.creationTime.slice(0, 10))
+            ?.creationTime ?? '',
+        ),
+    ) < 2000 || names.length > 1,
+  );
+});
+
+test('two different items of one day with one name both land, the later with a suffix', async () => {
+  await run();
+  const tree = await treeHashes(path.join(dir, 'photos'));
+  const byName = new Map<string, string[]>();
+  for (const file of tree.keys()) {
+    const base = file.replace(/~[0-9a-f]{8}(\.[^.]+)$/, '$1');
+    byName.set(base, [...(byName.get(base) ?? []), file]);
+  }
+  assert.ok(
+    [...byName.values()].some((files) => files.length === 2),
+    'the emulator generates a same-name pair',
+  );
+});
+
+test('a second run over a finished year downloads nothing and stops after 6 skips', async () => {
+  await run();
+  emulator.resetStats();
+  const { summary } = await run();
+  assert.equal(summary.saved, 0);
+  assert.equal(summary.skipped, 6);
+  assert.equal(summary.stopped.reason, 'skips');
+  assert.equal(emulator.stats.mediaBytes, 0);
+});
+
+test('--all walks the whole year on a second run, and --max-skipped changes the stop', async () => {
+  await run();
+  assert.equal((await run({ all: true })).summary.skipped, expectedTree().size);
+  assert.equal((await run({ maxSkipped: 2 })).summary.skipped, 3);
+});
+
+test('an incremental run saves only the new items, then stops by the skip rule', async () => {
+  await run();
+  const newest = emulator.items.filter((item) => item.kind === 'photo').slice(0, 3);
+  const fresh = newest.map((item, index) => ({
+    ...item,
+    id: `new-${index}`,
+    filename: `NEW_${index}.jpg`,
+    creationTime: `2024-12-31T1${index}:00:00Z`,
+  }));
+  emulator.setItems([...emulator.items, ...fresh]);
+  const { summary } = await run();
+  assert.equal(summary.saved, 3);
+  assert.equal(summary.stopped.reason, 'skips');
+  assert.equal(summary.skipped, 6);
+});
+
+test('an interrupted run leaves no temp file, and the next run finishes the year instead of stopping at skips', async () => {
+  emulator.setLatency({ mediaMs: 20 });
+  const controller = new AbortController();
+  let saved = 0;
+  const interrupted = run({}, controller.signal).catch((error: unknown) => error);
+  // Abort after a few files are saved.
+  const timer = setInterval(async () => {
+    const journal = await readFile(path.join(dir, 'photos', '.photo-backup', 'saved.jsonl'), 'utf8').catch(
+      () => '',
+    );
+    saved = parseJournal(journal).records.length;
+    if (saved >= 5) controller.abort();
+  }, 5);
+  const outcome = await interrupted;
+  clearInterval(timer);
+  assert.ok(outcome instanceof BackupError && outcome.exitCode === 130, String(outcome));
+  const partial = await treeHashes(path.join(dir, 'photos'));
+  assert.ok(partial.size < expectedTree().size);
+  for (const file of partial.keys()) assert.ok(!file.includes('.part'), file);
+  emulator.setLatency({});
+  const { summary } = await run();
+  assert.equal(summary.stopped.reason, 'end');
+  await assertComplete();
+});
+
+test('network faults: 503s, resets, short bodies and stalls are retried until every file is saved once', async () => {
+  emulator.setFaults({
+    seed: 7,
+    apiUnavailableRate: 0.3,
+    mediaUnavailableRate: 0.2,
+    mediaResetRate: 0.2,
+    mediaShortBodyRate: 0.2,
+    mediaStall: { rate: 0.1, ms: 4000 },
+    perMinuteQuota: { after: 2, burst: 2, retryAfterSeconds: 0 },
+    firstAttempts: 2,
+  });
+  const { summary, exitCode } = await run();
+  assert.equal(exitCode, 0, JSON.stringify(summary.failed));
+  assert.ok(
+    Object.values(emulator.stats.faults).reduce((a, b) => a + b, 0) > 5,
+    JSON.stringify(emulator.stats.faults),
+  );
+  await assertComplete();
+});
+
+test('daily quota: the run ends with exit 4, keeps what it saved, and the same command continues tomorrow', async () => {
+  // Two pages of search results, and the quota runs out after the first.
+  emulator.setItems(readyItems(generateItems({ year: 2024, count: 150, photoSize: 2000 })));
+  emulator.setFaults({ dailyQuotaAfter: 1 });
+  await assert.rejects(run(), (error: unknown) => {
+    return (
+      error instanceof BackupError &&
+      error.exitCode === 4 &&
+      /quota/i.test(error.message) &&
+      /tomorrow|daily/i.test(error.message)
+    );
+  });
+  const saved = parseJournal(
+    await readFile(path.join(dir, 'photos', '.photo-backup', 'saved.jsonl'), 'utf8'),
+  );
+  assert.equal(saved.records.length, 100, 'the first page was saved and recorded');
+  emulator.setFaults({});
+  const { summary } = await run();
+  assert.notEqual(summary.stopped.reason, 'skips');
+  assert.equal(summary.saved, 50);
+  await assertComplete();
+});
+
+test('expired download URLs are refreshed with mediaItems:batchGet', async () => {
+  // URLs die after 150 ms while each download waits 60 ms: the later ones expire before their turn.
+  emulator.setFaults({ urlTtlMs: 150 });
+  emulator.setLatency({ mediaMs: 60 });
+  const { exitCode, summary } = await run({ concurrency: 2 });
+  assert.equal(exitCode, 0, JSON.stringify(summary.failed));
+  assert.ok((emulator.stats.requests['library.batchGet'] ?? 0) > 0, JSON.stringify(emulator.stats.requests));
+});
+
+test('an access token that stops working mid-run is refreshed once and the run goes on', async () => {
+  await writeAccount(emulator, dir);
+  emulator.expireAccessTokens();
+  const { exitCode } = await run();
+  assert.equal(exitCode, 0);
+  assert.equal(emulator.stats.requests['oauth.token'], 1, JSON.stringify(emulator.stats.requests));
+  await assertComplete();
+  const token = JSON.parse(await readFile(path.join(dir, 'token.json'), 'utf8'));
+  assert.ok(token.refresh_token, 'the refresh token is kept when the refreshed one is saved back');
+});
+
+test('a 403 from the Library API explains the 2025 change and names the other sources', async () => {
+  const { clientSecretPath, tokenPath } = await writeAccount(emulator, dir, {
+    scopes: ['https://www.googleapis.com/auth/photospicker.mediaitems.readonly'],
+  });
+  const api = new GoogleApi(
+    http,
+    {
+      getAccessToken: async () => JSON.parse(await readFile(tokenPath, 'utf8')).access_token,
+      refresh: async () => '',
+    },
+    emulator.libraryUrl,
+  );
+  void clientSecretPath;
+  const source = createLibrarySource({ api, year: 2024 });
+  await assert.rejects(
+    backupYear(
+      {
+        year: 2024,
+        folder: path.join(dir, 'photos'),
+        zone: 'UTC',
+        concurrency: 2,
+        maxSkipped: 5,
+        all: false,
+        dryRun: false,
+        includeUndated: false,
+      },
+      { source, report: () => undefined, signal: new AbortController().signal },
+    ),
+    (error: unknown) =>
+      error instanceof LibraryRefusedError &&
+      /31 March 2025/.test(error.message) &&
+      /--source picker/.test(error.message) &&
+      /--takeout/.test(error.message),
+  );
+});
+
+test('an empty year says why and what to do instead', async () => {
+  emulator.setItems([]);
+  const empty = await run();
+  assert.equal(empty.summary.found, 0);
+  const notice = empty.events.find((event) => event.type === 'notice');
+  assert.ok(
+    notice &&
+      notice.type === 'notice' &&
+      /found nothing in 2024/.test(notice.message) &&
+      /picker/.test(notice.message),
+  );
+});
+
+test('files saved by the original script (same name and size) are skipped and adopted, not downloaded again', async () => {
+  const unique = (name: string) => emulator.items.filter((item) => item.filename === name).length === 1;
+  const photo = emulator.items.find(
+    (item) => item.kind === 'photo' && item.creationTime.startsWith('2024') && unique(item.filename),
+  );
+  assert.ok(photo);
+  const day = path.join(dir, 'photos', photo.creationTime.slice(0, 10));
+  await mkdir(day, { recursive: true });
+  await writeFile(path.join(day, photo.filename), emulator.contentOf(photo.id));
+  const { summary } = await run();
+  assert.equal(summary.skipped, 1);
+  await assertComplete();
+});
+
+test('--dry-run says where each file would go and writes nothing', async () => {
+  const { summary, events } = await run({ dryRun: true });
+  assert.equal(summary.saved, 0);
+  assert.equal(events.filter((event) => event.type === 'planned').length, expectedTree().size);
+  await assert.rejects(stat(path.join(dir, 'photos')));
+});
