@@ -1,0 +1,254 @@
+/**
+ * Pure decisions about the merged Takeout tree: which entry paths are safe, which JSON is a photo
+ * sidecar or an album, where the Google Photos folder is (by content: its name is localized, spec
+ * §1.3), and what each top-level folder is (year, album, Archive, Trash…, spec §1.4–1.7).
+ */
+
+import { isRecord } from './dates.ts';
+
+export type EntryPathCheck = { ok: true; path: string } | { ok: false; reason: string };
+
+/**
+ * Normalizes an archive entry path and refuses the ones that would escape the output folder if
+ * extracted ("zip slip"): `..` segments, absolute paths, drive letters, NUL bytes.
+ */
+export function checkEntryPath(raw: string): EntryPathCheck {
+  if (raw.includes('\0')) return { ok: false, reason: 'it contains a NUL byte' };
+  const slashed = raw.replace(/\\/g, '/');
+  if (slashed.startsWith('/')) return { ok: false, reason: 'it is an absolute path' };
+  if (/^[A-Za-z]:/.test(slashed)) return { ok: false, reason: 'it starts with a drive letter' };
+  const segments = slashed.split('/').filter((segment) => segment !== '' && segment !== '.');
+  if (segments.includes('..')) return { ok: false, reason: 'it climbs out of the archive with ".."' };
+  return { ok: true, path: segments.join('/') };
+}
+
+export function parentOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash === -1 ? '' : path.slice(0, slash);
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+export type JsonKind = 'photo' | 'album' | 'other';
+
+/** immich-go `json.go` isAsset/isAlbum: by content, never by file name (album JSON names are localized). */
+export function classifyJson(content: unknown): JsonKind {
+  if (!isRecord(content)) return 'other';
+  if (isRecord(content.photoTakenTime)) return 'photo';
+  if (typeof content.title === 'string' && ('url' in content || isRecord(content.creationTime)))
+    return 'photo';
+  if (isRecord(content.albumData)) return 'album';
+  if (typeof content.title === 'string') return 'album';
+  return 'other';
+}
+
+/** Known product-folder names: a hint when a part holds media but none of its sidecars (spec §1.3). */
+const KNOWN_ROOT_NAMES = new Set(
+  [
+    'Google Photos',
+    'Google Fotos',
+    'Google Foto',
+    'Fotky Google',
+    'Google Фото',
+    'Google Снимки',
+    'Google Kuvat',
+    'Google フォト',
+    'Google Fotoğraflar',
+    'Google 相册',
+    'Google 相簿',
+  ].map((name) => name.normalize('NFC').toLowerCase()),
+);
+
+function fold(text: string): string {
+  return text.normalize('NFC').toLowerCase();
+}
+
+/**
+ * The root a photo sidecar implies: sidecars sit in `<root>/<folder>/`. A root must be the top of
+ * a part or a child of a `Takeout` folder, so a stray sidecar deep inside Drive does not count.
+ */
+export function rootOfSidecar(sidecarPath: string): string | undefined {
+  const folder = parentOf(sidecarPath);
+  if (folder === '') return undefined;
+  const root = parentOf(folder);
+  if (root === '') return '';
+  const above = parentOf(root);
+  if (above === '' || fold(baseName(above)) === 'takeout') return root;
+  return undefined;
+}
+
+/**
+ * Chooses the Photos root names from the roots sidecars imply (all parts together): the known
+ * localized names found, else the name holding the most sidecars.
+ */
+export function chooseRootNames(sidecarCounts: ReadonlyMap<string, number>): Set<string> {
+  const names = new Map<string, number>();
+  for (const [root, count] of sidecarCounts) {
+    const name = fold(baseName(root));
+    names.set(name, (names.get(name) ?? 0) + count);
+  }
+  const known = [...names.keys()].filter((name) => KNOWN_ROOT_NAMES.has(name));
+  if (known.length > 0) return new Set(known);
+  let best: string | undefined;
+  for (const [name, count] of names) if (best === undefined || count > (names.get(best) ?? 0)) best = name;
+  return new Set(best === undefined ? [] : [best]);
+}
+
+/**
+ * The path inside the Photos root for an entry of one part, or undefined when it lies outside.
+ * `partRoots` are the roots found in this part by content; `rootNames` (folded) also place entries
+ * of parts that hold no sidecar of their own (a photo in -004, its sidecar in -003: immich-go#380).
+ */
+export function pathInsideRoot(
+  path: string,
+  partRoots: ReadonlySet<string>,
+  rootNames: ReadonlySet<string>,
+): string | undefined {
+  let best: string | undefined;
+  for (const root of partRoots) {
+    const inside = root === '' || path.startsWith(`${root}/`);
+    if (inside && (best === undefined || root.length > best.length)) best = root;
+  }
+  if (best === undefined) {
+    const segments = path.split('/');
+    for (let index = 0; index < segments.length - 1; index++) {
+      const segment = segments[index] as string;
+      if (!rootNames.has(fold(segment))) continue;
+      if (index === 0 || fold(segments[index - 1] as string) === 'takeout') {
+        best = segments.slice(0, index + 1).join('/');
+        break;
+      }
+    }
+  }
+  if (best === undefined) return undefined;
+  return (best === '' ? path : path.slice(best.length + 1)).normalize('NFC');
+}
+
+export type FolderKind = 'year' | 'album' | 'archive' | 'trash' | 'locked' | 'failed-videos' | 'root';
+
+// Localized special folders: gpth Neo `constants.dart`, immich-go docs, TakeoutExtractor#20 (`Bin`).
+const TRASH_NAMES = [
+  'trash',
+  'bin',
+  'corbeille',
+  'papelera',
+  'lixeira',
+  'cestino',
+  'papierkorb',
+  'prullenbak',
+  'корзина',
+  'kosz',
+  '回收站',
+  'ゴミ箱',
+  'paperera',
+  'roskakori',
+];
+const ARCHIVE_NAMES = [
+  'archive',
+  'archivo',
+  'arquivo',
+  'archivio',
+  'archiv',
+  'archief',
+  'архив',
+  'archiwum',
+  '档案',
+  'アーカイブ',
+  'arxiu',
+];
+const LOCKED_NAMES = ['locked folder', 'carpeta privada'];
+const FAILED_VIDEO_NAMES = ['failed videos'];
+
+/**
+ * Classifies a top-level folder of the Photos root. An album JSON in the folder makes it an album
+ * whatever its name (an album can be called "Trip 2019" or "Bin"). Year folders are recognised in
+ * any language by a lone year (`Photos from 2024`, `Fotos von 2024`, `2019 yılına ait fotoğraflar`).
+ */
+export function classifyFolder(name: string, hasAlbumJson: boolean): FolderKind {
+  if (hasAlbumJson) return 'album';
+  const folded = fold(name).trim();
+  if (TRASH_NAMES.includes(folded)) return 'trash';
+  if (ARCHIVE_NAMES.includes(folded)) return 'archive';
+  if (LOCKED_NAMES.includes(folded)) return 'locked';
+  if (FAILED_VIDEO_NAMES.includes(folded)) return 'failed-videos';
+  const years = folded.match(/(?<!\d)(?:18|19|20)\d\d(?!\d)/g);
+  if (years?.length === 1 && !/\d/.test(folded.replace(years[0] as string, '')) && folded.length <= 48) {
+    return 'year';
+  }
+  return 'album';
+}
+
+const VIDEO_TYPES: Record<string, string> = {
+  mp4: 'video/mp4',
+  m4v: 'video/x-m4v',
+  mov: 'video/quicktime',
+  qt: 'video/quicktime',
+  '3gp': 'video/3gpp',
+  '3g2': 'video/3gpp2',
+  avi: 'video/x-msvideo',
+  mkv: 'video/x-matroska',
+  webm: 'video/webm',
+  wmv: 'video/x-ms-wmv',
+  mpg: 'video/mpeg',
+  mpeg: 'video/mpeg',
+  mts: 'video/mp2t',
+  m2ts: 'video/mp2t',
+  // Motion Photo video parts are MP4 inside (gpth#381).
+  mp: 'video/mp4',
+  mv: 'video/mp4',
+};
+
+const IMAGE_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  jpe: 'image/jpeg',
+  jfif: 'image/jpeg',
+  png: 'image/png',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  heic: 'image/heic',
+  heif: 'image/heif',
+  avif: 'image/avif',
+  bmp: 'image/bmp',
+  tif: 'image/tiff',
+  tiff: 'image/tiff',
+  dng: 'image/x-adobe-dng',
+  nef: 'image/x-nikon-nef',
+  cr2: 'image/x-canon-cr2',
+  arw: 'image/x-sony-arw',
+  orf: 'image/x-olympus-orf',
+  rw2: 'image/x-panasonic-rw2',
+  raf: 'image/x-fuji-raf',
+};
+
+/** Files in a folder input that are not the user's media. */
+const SYSTEM_FILES = new Set(['.ds_store', 'thumbs.db', 'desktop.ini']);
+
+export function isMediaName(name: string): boolean {
+  const folded = name.toLowerCase();
+  return (
+    !folded.endsWith('.json') &&
+    !folded.endsWith('.html') &&
+    !SYSTEM_FILES.has(folded) &&
+    !folded.startsWith('._')
+  );
+}
+
+export function mediaType(name: string): { kind: 'photo' | 'video'; mimeType?: string } {
+  const match = /\.([^.]+)$/.exec(name);
+  const ext = (match?.[1] ?? '').toLowerCase().replace(/~\d+$/, '');
+  const video = VIDEO_TYPES[ext];
+  if (video) return { kind: 'video', mimeType: video };
+  const image = IMAGE_TYPES[ext];
+  if (image) return { kind: 'photo', mimeType: image };
+  // Old extension-less Motion Photo parts (immich-go listing `checkLivePhoto`).
+  if (!match && /^MVIMG_/i.test(name)) return { kind: 'video', mimeType: 'video/mp4' };
+  return { kind: 'photo' };
+}
+
+/** Formats that may carry EXIF in their first bytes (JPEG APP1, TIFF-based raw). */
+export function mayHaveExif(name: string): boolean {
+  return /\.(jpe?g|jpe|jfif|tiff?|dng|nef|cr2|arw|orf|rw2|pef|srw)$/i.test(name);
+}

@@ -1,0 +1,244 @@
+/**
+ * Reads a .zip in place: the central directory once (ZIP64 too: Takeout parts go up to 50 GB),
+ * then each entry from its own offset with fs.createReadStream({ start, end }), so several entries
+ * can be read at once and nothing is ever extracted to disk. Stored and deflate only; that is all
+ * Google writes. Sizes and CRC-32 are checked at the end of every entry, so a damaged part fails
+ * that item instead of saving wrong bytes (gpth lost photos to a lax unzipper: its #178).
+ */
+
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { crc32, createInflateRaw } from 'node:zlib';
+
+export interface ZipEntry {
+  /** The name as stored, decoded (UTF-8 flag, Info-ZIP unicode path, else CP437). */
+  name: string;
+  method: number;
+  flags: number;
+  crc32: number;
+  compressedSize: number;
+  size: number;
+  localHeaderOffset: number;
+  /** Ordinal in the central directory. */
+  index: number;
+}
+
+/** A part that cannot be read as a zip at all (truncated, not a zip). */
+export class ZipFormatError extends Error {
+  override name = 'ZipFormatError';
+}
+
+const EOCD = 0x06054b50;
+const ZIP64_LOCATOR = 0x07064b50;
+const ZIP64_EOCD = 0x06064b50;
+const CENTRAL = 0x02014b50;
+const LOCAL = 0x04034b50;
+const MAX_U32 = 0xffffffff;
+
+export function isEncrypted(entry: ZipEntry): boolean {
+  // General purpose bit 0; bit 6 is strong encryption and implies bit 0.
+  return (entry.flags & 0x1) !== 0;
+}
+
+export function isSupportedMethod(entry: ZipEntry): boolean {
+  return entry.method === 0 || entry.method === 8;
+}
+
+async function readAt(
+  handle: Awaited<ReturnType<typeof open>>,
+  position: number,
+  length: number,
+): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  const { bytesRead } = await handle.read(buffer, 0, length, position);
+  return buffer.subarray(0, bytesRead);
+}
+
+function readU64(buffer: Buffer, at: number): number {
+  const value = buffer.readBigUInt64LE(at);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ZipFormatError('a ZIP64 size is out of range');
+  return Number(value);
+}
+
+const CP437_HIGH =
+  'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
+
+function decodeName(raw: Buffer, flags: number, extra: Buffer): string {
+  if ((flags & 0x800) !== 0) return raw.toString('utf8');
+  // Info-ZIP Unicode Path extra field (0x7075): version 1, CRC-32 of the raw name, UTF-8 name.
+  for (let at = 0; at + 4 <= extra.length; ) {
+    const id = extra.readUInt16LE(at);
+    const size = extra.readUInt16LE(at + 2);
+    if (id === 0x7075 && size >= 5 && extra[at + 4] === 1 && extra.readUInt32LE(at + 5) === crc32(raw)) {
+      return extra.subarray(at + 9, at + 4 + size).toString('utf8');
+    }
+    at += 4 + size;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    let text = '';
+    for (const byte of raw) text += byte < 0x80 ? String.fromCharCode(byte) : CP437_HIGH[byte - 0x80];
+    return text;
+  }
+}
+
+/** Reads the central directory. Throws ZipFormatError when the part is not a complete zip. */
+export async function readZipDirectory(file: string): Promise<ZipEntry[]> {
+  const handle = await open(file, 'r');
+  try {
+    const { size: fileSize } = await handle.stat();
+    const tailLength = Math.min(fileSize, 22 + 0xffff);
+    const tail = await readAt(handle, fileSize - tailLength, tailLength);
+    let eocdAt = -1;
+    for (let at = tail.length - 22; at >= 0; at--) {
+      if (tail.readUInt32LE(at) === EOCD && at + 22 + tail.readUInt16LE(at + 20) <= tail.length) {
+        eocdAt = at;
+        break;
+      }
+    }
+    if (eocdAt === -1) {
+      throw new ZipFormatError(
+        'its end (the zip central directory) is missing: the file is truncated or not a zip',
+      );
+    }
+    let total = tail.readUInt16LE(eocdAt + 10);
+    let directorySize = tail.readUInt32LE(eocdAt + 12);
+    let directoryOffset = tail.readUInt32LE(eocdAt + 16);
+    const locatorAt = eocdAt - 20;
+    if (locatorAt >= 0 && tail.readUInt32LE(locatorAt) === ZIP64_LOCATOR) {
+      const zip64At = readU64(tail, locatorAt + 8);
+      const record = await readAt(handle, zip64At, 56);
+      if (record.length < 56 || record.readUInt32LE(0) !== ZIP64_EOCD) {
+        throw new ZipFormatError('its ZIP64 end record is damaged');
+      }
+      total = readU64(record, 32);
+      directorySize = readU64(record, 40);
+      directoryOffset = readU64(record, 48);
+    }
+    if (directoryOffset + directorySize > fileSize) {
+      throw new ZipFormatError(
+        'its central directory points past the end of the file: the file is truncated',
+      );
+    }
+    const directory = await readAt(handle, directoryOffset, directorySize);
+    return parseDirectory(directory, total, fileSize);
+  } finally {
+    await handle.close();
+  }
+}
+
+function parseDirectory(directory: Buffer, total: number, fileSize: number): ZipEntry[] {
+  const entries: ZipEntry[] = [];
+  let at = 0;
+  for (let index = 0; index < total; index++) {
+    if (at + 46 > directory.length || directory.readUInt32LE(at) !== CENTRAL) {
+      throw new ZipFormatError(`its central directory is damaged at entry ${index + 1} of ${total}`);
+    }
+    const flags = directory.readUInt16LE(at + 8);
+    const method = directory.readUInt16LE(at + 10);
+    const crc = directory.readUInt32LE(at + 16);
+    let compressedSize = directory.readUInt32LE(at + 20);
+    let size = directory.readUInt32LE(at + 24);
+    const nameLength = directory.readUInt16LE(at + 28);
+    const extraLength = directory.readUInt16LE(at + 30);
+    const commentLength = directory.readUInt16LE(at + 32);
+    let localHeaderOffset = directory.readUInt32LE(at + 42);
+    const raw = directory.subarray(at + 46, at + 46 + nameLength);
+    const extra = directory.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength);
+    // ZIP64 extended information (0x0001): only the fields that are 0xFFFFFFFF above, in this order.
+    for (let offset = 0; offset + 4 <= extra.length; ) {
+      const id = extra.readUInt16LE(offset);
+      const length = extra.readUInt16LE(offset + 2);
+      if (id === 0x0001) {
+        let field = offset + 4;
+        const end = offset + 4 + length;
+        if (size === MAX_U32 && field + 8 <= end) {
+          size = readU64(extra, field);
+          field += 8;
+        }
+        if (compressedSize === MAX_U32 && field + 8 <= end) {
+          compressedSize = readU64(extra, field);
+          field += 8;
+        }
+        if (localHeaderOffset === MAX_U32 && field + 8 <= end) localHeaderOffset = readU64(extra, field);
+      }
+      offset += 4 + length;
+    }
+    if (localHeaderOffset + compressedSize > fileSize) {
+      throw new ZipFormatError(`entry ${index + 1} points past the end of the file: the file is truncated`);
+    }
+    entries.push({
+      name: decodeName(raw, flags, extra),
+      method,
+      flags,
+      crc32: crc,
+      compressedSize,
+      size,
+      localHeaderOffset,
+      index,
+    });
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+async function dataStart(file: string, entry: ZipEntry): Promise<number> {
+  const handle = await open(file, 'r');
+  try {
+    const header = await readAt(handle, entry.localHeaderOffset, 30);
+    if (header.length < 30 || header.readUInt32LE(0) !== LOCAL) {
+      throw new Error(`the local header of "${entry.name}" is damaged`);
+    }
+    return entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The entry's bytes, decompressed. Throws when the data is damaged or shorter than the directory
+ * says, and after the last chunk when the CRC-32 does not match. Stops reading on early return.
+ */
+export async function* readZipEntry(
+  file: string,
+  entry: ZipEntry,
+  options: { signal?: AbortSignal; limit?: number } = {},
+): AsyncGenerator<Uint8Array> {
+  if (isEncrypted(entry)) throw new Error(`"${entry.name}" is encrypted`);
+  if (!isSupportedMethod(entry))
+    throw new Error(`"${entry.name}" uses unsupported compression method ${entry.method}`);
+  const start = await dataStart(file, entry);
+  if (entry.compressedSize === 0) {
+    if (entry.size !== 0) throw new Error(`"${entry.name}" is empty but should hold ${entry.size} bytes`);
+    return;
+  }
+  const raw = createReadStream(file, {
+    start,
+    end: start + entry.compressedSize - 1,
+    highWaterMark: 256 * 1024,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const inflate = entry.method === 8 ? createInflateRaw() : undefined;
+  if (inflate) {
+    raw.on('error', (error) => inflate.destroy(error));
+    raw.pipe(inflate);
+  }
+  let crc = 0;
+  let total = 0;
+  try {
+    for await (const chunk of (inflate ?? raw) as AsyncIterable<Buffer>) {
+      crc = crc32(chunk, crc);
+      total += chunk.length;
+      yield chunk;
+      if (options.limit !== undefined && total >= options.limit) return;
+    }
+  } finally {
+    raw.destroy();
+    inflate?.destroy();
+  }
+  if (total !== entry.size) {
+    throw new Error(`"${entry.name}" gave ${total} bytes instead of ${entry.size}: the archive is damaged`);
+  }
+  if (crc !== entry.crc32) throw new Error(`"${entry.name}" failed its CRC-32 check: the archive is damaged`);
+}

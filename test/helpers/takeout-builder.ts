@@ -1,0 +1,323 @@
+/**
+ * Builds Takeout-like archives in memory for tests: a tiny zip writer (stored, deflate, ZIP64
+ * records, the encrypted flag, odd methods), a ustar/pax tar writer with gzip, and small valid
+ * JPEGs with an EXIF DateTimeOriginal. Nothing here is used by the product.
+ */
+
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
+
+export interface ArchiveEntry {
+  name: string;
+  data: Uint8Array | string;
+}
+
+export interface ZipEntryOptions extends ArchiveEntry {
+  method?: 'store' | 'deflate';
+  /** Sets general purpose bit 0, as a password-protected zip would. */
+  encrypted?: boolean;
+  /** A raw compression method number to write instead (12 = bzip2). */
+  methodCode?: number;
+}
+
+function bytesOf(data: Uint8Array | string): Buffer {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+}
+
+/** A zip with a central directory. `zip64` writes every size/offset through ZIP64 records. */
+export function buildZip(entries: readonly ZipEntryOptions[], options: { zip64?: boolean } = {}): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const data = bytesOf(entry.data);
+    const name = Buffer.from(entry.name, 'utf8');
+    const deflate = (entry.method ?? 'deflate') === 'deflate';
+    const stored = deflate ? deflateRawSync(data) : data;
+    const method = entry.methodCode ?? (deflate ? 8 : 0);
+    const flags = 0x800 | (entry.encrypted ? 1 : 0);
+    const crc = crc32(data);
+    const zip64 = options.zip64 === true;
+    const extra = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      extra.writeUInt16LE(0x0001, 0);
+      extra.writeUInt16LE(24, 2);
+      extra.writeBigUInt64LE(BigInt(data.length), 4);
+      extra.writeBigUInt64LE(BigInt(stored.length), 12);
+      extra.writeBigUInt64LE(BigInt(offset), 20);
+    }
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(zip64 ? 45 : 20, 4);
+    local.writeUInt16LE(flags, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(zip64 ? 0xffffffff : stored.length, 18);
+    local.writeUInt32LE(zip64 ? 0xffffffff : data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(zip64 ? 20 : 0, 28);
+    const localExtra = zip64 ? Buffer.alloc(20) : Buffer.alloc(0);
+    if (zip64) {
+      localExtra.writeUInt16LE(0x0001, 0);
+      localExtra.writeUInt16LE(16, 2);
+      localExtra.writeBigUInt64LE(BigInt(data.length), 4);
+      localExtra.writeBigUInt64LE(BigInt(stored.length), 12);
+    }
+    locals.push(local, name, localExtra, stored);
+
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(0x031e, 4);
+    central.writeUInt16LE(zip64 ? 45 : 20, 6);
+    central.writeUInt16LE(flags, 8);
+    central.writeUInt16LE(method, 10);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(zip64 ? 0xffffffff : stored.length, 20);
+    central.writeUInt32LE(zip64 ? 0xffffffff : data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt16LE(extra.length, 30);
+    central.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
+    centrals.push(central, name, extra);
+    offset += 30 + name.length + localExtra.length + stored.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const tail: Buffer[] = [];
+  if (options.zip64) {
+    const record = Buffer.alloc(56);
+    record.writeUInt32LE(0x06064b50, 0);
+    record.writeBigUInt64LE(44n, 4);
+    record.writeUInt16LE(45, 12);
+    record.writeUInt16LE(45, 14);
+    record.writeBigUInt64LE(BigInt(entries.length), 24);
+    record.writeBigUInt64LE(BigInt(entries.length), 32);
+    record.writeBigUInt64LE(BigInt(directory.length), 40);
+    record.writeBigUInt64LE(BigInt(offset), 48);
+    const locator = Buffer.alloc(20);
+    locator.writeUInt32LE(0x07064b50, 0);
+    locator.writeBigUInt64LE(BigInt(offset + directory.length), 8);
+    locator.writeUInt32LE(1, 16);
+    tail.push(record, locator);
+  }
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(options.zip64 ? 0xffff : entries.length, 8);
+  end.writeUInt16LE(options.zip64 ? 0xffff : entries.length, 10);
+  end.writeUInt32LE(options.zip64 ? 0xffffffff : directory.length, 12);
+  end.writeUInt32LE(options.zip64 ? 0xffffffff : offset, 16);
+  return Buffer.concat([...locals, directory, ...tail, end]);
+}
+
+function tarHeader(name: string, size: number, type: string): Buffer {
+  const header = Buffer.alloc(512);
+  header.write(name, 0, 100, 'utf8');
+  header.write('0000644\0', 100, 'latin1');
+  header.write('0000000\0', 108, 'latin1');
+  header.write('0000000\0', 116, 'latin1');
+  header.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+  header.write(`${(1_700_000_000).toString(8).padStart(11, '0')}\0`, 136, 'latin1');
+  header.write('        ', 148, 'latin1');
+  header.write(type, 156, 'latin1');
+  header.write('ustar\0', 257, 'latin1');
+  header.write('00', 263, 'latin1');
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return header;
+}
+
+function padded(data: Buffer): Buffer {
+  const padding = (512 - (data.length % 512)) % 512;
+  return Buffer.concat([data, Buffer.alloc(padding)]);
+}
+
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let length = Buffer.byteLength(body) + 1;
+  while (String(length).length + Buffer.byteLength(body) !== length)
+    length = String(length).length + Buffer.byteLength(body);
+  return `${length}${body}`;
+}
+
+/** A tar: ustar headers, with a pax `path` record for names that do not fit (or are not ASCII). */
+export function buildTar(entries: readonly (ArchiveEntry & { directory?: boolean })[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const entry of entries) {
+    const data = entry.directory ? Buffer.alloc(0) : bytesOf(entry.data);
+    const ascii = /^[\x20-\x7e]*$/.test(entry.name);
+    if (!ascii || Buffer.byteLength(entry.name) > 100) {
+      const pax = Buffer.from(paxRecord('path', entry.name), 'utf8');
+      blocks.push(tarHeader('PaxHeader/entry', pax.length, 'x'), padded(pax));
+    }
+    const shortName = ascii ? entry.name.slice(0, 100) : 'non-ascii-name';
+    blocks.push(tarHeader(shortName, data.length, entry.directory ? '5' : '0'), padded(data));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}
+
+export function buildTgz(entries: readonly ArchiveEntry[]): Buffer {
+  return gzipSync(buildTar(entries));
+}
+
+export interface JpegOptions {
+  /** EXIF DateTimeOriginal, `YYYY:MM:DD HH:MM:SS`. */
+  dateTimeOriginal?: string;
+  /** EXIF OffsetTimeOriginal, `+02:00`. */
+  offsetTimeOriginal?: string;
+  /** A JPEG comment, to make otherwise equal images differ in bytes. */
+  comment?: string;
+  bigEndian?: boolean;
+  /** Gray level of the 8×8 image, -1016..1016 in DC steps (0 = mid gray). */
+  shade?: number;
+}
+
+function exifSegment(options: JpegOptions): Buffer | undefined {
+  const tags: Array<[number, string]> = [];
+  if (options.dateTimeOriginal !== undefined) tags.push([0x9003, options.dateTimeOriginal]);
+  if (options.offsetTimeOriginal !== undefined) tags.push([0x9011, options.offsetTimeOriginal]);
+  if (tags.length === 0) return undefined;
+  const little = !options.bigEndian;
+  const u16 = (value: number) => {
+    const buffer = Buffer.alloc(2);
+    if (little) buffer.writeUInt16LE(value);
+    else buffer.writeUInt16BE(value);
+    return buffer;
+  };
+  const u32 = (value: number) => {
+    const buffer = Buffer.alloc(4);
+    if (little) buffer.writeUInt32LE(value);
+    else buffer.writeUInt32BE(value);
+    return buffer;
+  };
+  // TIFF header (8) + IFD0 with one entry (2 + 12 + 4) = 26; the Exif IFD follows.
+  const exifIfdAt = 26;
+  const valuesAt = exifIfdAt + 2 + tags.length * 12 + 4;
+  const entries: Buffer[] = [];
+  const values: Buffer[] = [];
+  let valueOffset = valuesAt;
+  for (const [tag, text] of tags) {
+    const value = Buffer.from(`${text}\0`, 'latin1');
+    entries.push(
+      u16(tag),
+      u16(2),
+      u32(value.length),
+      value.length <= 4 ? Buffer.concat([value, Buffer.alloc(4 - value.length)]) : u32(valueOffset),
+    );
+    if (value.length > 4) {
+      values.push(value);
+      valueOffset += value.length;
+    }
+  }
+  const tiff = Buffer.concat([
+    Buffer.from(little ? 'II' : 'MM', 'latin1'),
+    u16(42),
+    u32(8),
+    u16(1),
+    u16(0x8769),
+    u16(4),
+    u32(1),
+    u32(exifIfdAt),
+    u32(0),
+    u16(tags.length),
+    ...entries,
+    u32(0),
+    ...values,
+  ]);
+  const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(payload.length + 2);
+  return Buffer.concat([Buffer.from([0xff, 0xe1]), length, payload]);
+}
+
+function segment(marker: number, body: Buffer): Buffer {
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(body.length + 2);
+  return Buffer.concat([Buffer.from([0xff, marker]), length, body]);
+}
+
+/**
+ * A valid baseline 8×8 grayscale JPEG: every coefficient but DC is zero, with one-code Huffman
+ * tables, so any decoder shows a flat gray square. EXIF and a comment are optional.
+ */
+export function makeJpeg(options: JpegOptions = {}): Buffer {
+  const parts: Buffer[] = [Buffer.from([0xff, 0xd8])];
+  const exif = exifSegment(options);
+  if (exif) parts.push(exif);
+  if (options.comment !== undefined) parts.push(segment(0xfe, Buffer.from(options.comment, 'utf8')));
+  parts.push(segment(0xdb, Buffer.concat([Buffer.from([0x00]), Buffer.alloc(64, 8)])));
+  parts.push(segment(0xc0, Buffer.from([8, 0, 8, 0, 8, 1, 1, 0x11, 0])));
+  const shade = Math.max(-127, Math.min(127, Math.round(options.shade ?? 0)));
+  if (shade === 0) {
+    // DC table: one code "0" for category 0; AC table: one code "0" for end-of-block.
+    parts.push(segment(0xc4, Buffer.from([0x00, 1, ...Array(15).fill(0), 0x00])));
+    parts.push(segment(0xc4, Buffer.from([0x10, 1, ...Array(15).fill(0), 0x00])));
+    parts.push(segment(0xda, Buffer.from([1, 1, 0x00, 0, 63, 0])));
+    parts.push(Buffer.from([0x3f]));
+  } else {
+    // DC category 7 holds ±64..127 (quantized by 8: 512..1016 levels of brightness).
+    const magnitude = Math.max(64, Math.abs(shade));
+    const bits = shade > 0 ? magnitude : magnitude ^ 0x7f;
+    parts.push(segment(0xc4, Buffer.from([0x00, 1, ...Array(15).fill(0), 0x07])));
+    parts.push(segment(0xc4, Buffer.from([0x10, 1, ...Array(15).fill(0), 0x00])));
+    parts.push(segment(0xda, Buffer.from([1, 1, 0x00, 0, 63, 0])));
+    // "0" (DC code) + 7 value bits + "0" (EOB), padded with ones.
+    const stream = `0${bits.toString(2).padStart(7, '0')}0`.padEnd(16, '1');
+    const bytes = [Number.parseInt(stream.slice(0, 8), 2), Number.parseInt(stream.slice(8, 16), 2)];
+    parts.push(Buffer.from(bytes.flatMap((byte) => (byte === 0xff ? [0xff, 0x00] : [byte]))));
+  }
+  parts.push(Buffer.from([0xff, 0xd9]));
+  return Buffer.concat(parts);
+}
+
+export interface SidecarOptions {
+  title: string;
+  photoTakenTime?: string | number;
+  creationTime?: string;
+  geoData?: { latitude: number; longitude: number; altitude?: number };
+  geoDataExif?: { latitude: number; longitude: number; altitude?: number };
+  description?: string;
+  trashed?: boolean;
+  archived?: boolean;
+  favorited?: boolean;
+}
+
+/** A photo sidecar as Google writes it (spec §2.1). */
+export function makeSidecar(options: SidecarOptions): string {
+  const json: Record<string, unknown> = {
+    title: options.title,
+    description: options.description ?? '',
+    imageViews: '0',
+    creationTime: {
+      timestamp: options.creationTime ?? '1735858677',
+      formatted: 'Jan 2, 2025, 10:57:57 PM UTC',
+    },
+    url: 'https://photos.google.com/photo/AF1Qip-test',
+  };
+  if (options.photoTakenTime !== undefined) {
+    json.photoTakenTime = { timestamp: options.photoTakenTime, formatted: 'ignored' };
+  }
+  json.geoData = {
+    latitude: 0,
+    longitude: 0,
+    altitude: 0,
+    latitudeSpan: 0,
+    longitudeSpan: 0,
+    ...options.geoData,
+  };
+  json.geoDataExif = {
+    latitude: 0,
+    longitude: 0,
+    altitude: 0,
+    latitudeSpan: 0,
+    longitudeSpan: 0,
+    ...options.geoDataExif,
+  };
+  if (options.trashed) json.trashed = true;
+  if (options.archived) json.archived = true;
+  if (options.favorited) json.favorited = true;
+  return `${JSON.stringify(json, null, 2)}\n`;
+}
+
+/** An album `metadata.json` (spec §1.5). */
+export function makeAlbumJson(title: string): string {
+  return `${JSON.stringify({ title, description: '', access: 'protected', date: { timestamp: '0', formatted: '' } }, null, 2)}\n`;
+}
