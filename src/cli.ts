@@ -13,6 +13,7 @@ import { type BackupOptions, backupYear } from './backup.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
 import { HttpClient } from './http.ts';
 import { parseYear, resolveTimeZone } from './layout.ts';
+import type { BackupEvent, Report } from './report/events.ts';
 import { createReporter, type Reporter, type TextSink } from './report/reporter.ts';
 import { GoogleApi } from './sources/google-api.ts';
 import {
@@ -20,7 +21,9 @@ import {
   GOOGLE_CHANGE_EXPLANATION,
   LibraryRefusedError,
 } from './sources/library/index.ts';
+import { createPickerSource } from './sources/picker/index.ts';
 import type { Source } from './sources/source.ts';
+import { createTakeoutSource } from './sources/takeout/index.ts';
 
 export const LIBRARY_URL = 'https://photoslibrary.googleapis.com';
 export const PICKER_URL = 'https://photospicker.googleapis.com';
@@ -252,6 +255,32 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       return result;
     };
 
+    const pickerUrl = options.demo ? demoPickerUrl(libraryUrl) : io.env.PHOTO_BACKUP_PICKER_URL || PICKER_URL;
+    const picker = (api: GoogleApi) =>
+      runPickerBackup({
+        api,
+        backupOptions,
+        reporter,
+        interactive,
+        openBrowser: options.browser && !options.demo,
+        demo: options.demo,
+        io,
+        signal,
+        ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
+      });
+    if (source === 'takeout') {
+      const takeout = createTakeoutSource({
+        inputs: (options.takeout ?? []).map((input) => path.resolve(io.cwd, input)),
+        timezone: zone,
+        includeTrash: options.includeTrash,
+        onWarning: (message) => reporter.report({ type: 'notice', level: 'warn', message }),
+      });
+      const result = await runWith(takeout);
+      const problems = takeout.problems();
+      for (const problem of problems) reporter.info(`problem: ${problem}`);
+      // A damaged part does not stop the others, but the run is not clean.
+      return problems.length > 0 ? Math.max(result.exitCode, ExitCode.itemsFailed) : result.exitCode;
+    }
     if (source === 'library' || source === 'auto') {
       const api = await getApi(libraryUrl);
       const library = createLibrarySource({
@@ -259,20 +288,22 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
         year,
         onNotice: (notice) => reporter.report({ type: 'notice', ...notice }),
       });
+      let refused: LibraryRefusedError | undefined;
       try {
         const result = await runWith(library);
-        if (source === 'auto' && result.summary.found === 0) {
-          return explainNextStep(reporter, interactive, argv, ExitCode.auth);
-        }
-        return result.exitCode;
+        if (source === 'library' || result.summary.found > 0) return result.exitCode;
       } catch (error) {
-        if (error instanceof LibraryRefusedError) {
-          if (source === 'auto') return explainNextStep(reporter, interactive, argv, ExitCode.auth);
-          throw new BackupError(error.message, ExitCode.auth, { cause: error });
-        }
-        throw error;
+        if (!(error instanceof LibraryRefusedError)) throw error;
+        if (source === 'library') throw new BackupError(error.message, ExitCode.auth, { cause: error });
+        refused = error;
       }
+      // auto: the Library API refused or found nothing (its notice explained why when empty).
+      if (!interactive)
+        return explainNextStep(reporter, interactive, withoutSourceOption(argv), ExitCode.auth);
+      reporter.info(`${refused ? `${refused.message}\n` : ''}Continuing with the picker.`);
+      return picker(new GoogleApi(http, api.tokens, pickerUrl));
     }
+    if (source === 'picker') return picker(await getApi(pickerUrl));
     throw usageError(`The ${source} source is not available in this build.`);
   } finally {
     reporter.close();
@@ -378,4 +409,80 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<voi
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The picker source (issue 3)
+
+/** The demo's emulator serves the Picker API beside the Library API (src/emulator/index.ts). */
+function demoPickerUrl(libraryUrl: string): string {
+  return libraryUrl.replace(/\/photoslibrary$/, '/photospicker');
+}
+
+/**
+ * argv without `--source <name>` or `--source=<name>`: explainNextStep appends `--source picker`,
+ * and a `--source auto` left half behind ("auto") would become an extra argument.
+ */
+export function withoutSourceOption(argv: string[]): string[] {
+  const kept: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] as string;
+    if (index >= 2 && arg === '--source')
+      index++; // and its value
+    else if (index < 2 || !arg.startsWith('--source=')) kept.push(arg);
+  }
+  return kept;
+}
+
+/** Events that end an item's way through the pipeline: when each found item has one, a round is done. */
+const SETTLED_EVENTS = new Set<BackupEvent['type']>(['saved', 'planned', 'skipped', 'excluded', 'failed']);
+
+interface PickerRunOptions {
+  api: GoogleApi;
+  backupOptions: BackupOptions;
+  reporter: Reporter;
+  interactive: boolean;
+  openBrowser: boolean;
+  demo: boolean;
+  rounds?: number;
+  io: CliIo;
+  signal: AbortSignal;
+}
+
+/** Runs the picker source through backupYear: one call, every round, one summary. */
+async function runPickerBackup(options: PickerRunOptions): Promise<number> {
+  const { reporter, io } = options;
+  const year = options.backupOptions.year;
+  let found = 0;
+  let settled = 0;
+  const report: Report = (event) => {
+    if (event.type === 'found') found = event.count;
+    else if (SETTLED_EVENTS.has(event.type)) settled++;
+    reporter.report(event);
+  };
+  // On a terminal, ask after the round's files are done, so the question is not lost in progress output.
+  const askMore = async (signal: AbortSignal): Promise<boolean> => {
+    while (settled < found && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 100));
+    const answer = await readLine(io, `\nPick more photos of ${year} in another round? [y/N] `, signal);
+    return /^\s*y(es)?\s*$/i.test(answer);
+  };
+  const rounds = options.rounds ?? (options.interactive ? undefined : 1);
+  const source = createPickerSource({
+    api: options.api,
+    year,
+    onSession: (round) => {
+      reporter.info(
+        options.demo
+          ? `${round.instruction}\n(Demo: the emulator picks every item for you in a moment.)`
+          : round.instruction,
+      );
+      if (options.openBrowser) openInBrowser(round.uri);
+    },
+    ...(rounds !== undefined ? { rounds } : { askMore }),
+    onNotice: (notice) => report({ type: 'notice', ...notice }),
+    // The demo's emulator advises 1 s between polls; a demo should not make people wait.
+    ...(options.demo ? { pollIntervalMs: 200 } : {}),
+  });
+  const result = await backupYear(options.backupOptions, { source, report, signal: options.signal });
+  return result.exitCode;
 }
