@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -16,6 +16,7 @@ import {
   makeSidecar,
   type ZipEntryOptions,
 } from './helpers/takeout-builder.ts';
+import { writeSampleTakeout } from './helpers/takeout-sample.ts';
 
 async function withTempDir(run: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'takeout-source-'));
@@ -254,6 +255,30 @@ test('tgz: an item opened after the next one was pulled, or opened twice, still 
   });
 });
 
+test('tgz: pulling the next item waits until the opened body has been read', async () => {
+  await withTempDir(async (dir) => {
+    const tgz = path.join(dir, 'takeout.tgz');
+    await writeFile(tgz, buildTgz(takeoutEntries()));
+    const source = createTakeoutSource({ inputs: [tgz], timezone: 'UTC' });
+    const signal = new AbortController().signal;
+    const iterator = source.list(signal)[Symbol.asyncIterator]();
+    const seen = new Map<string, Buffer>();
+    let current = await iterator.next();
+    while (!current.done) {
+      const opened = await current.value.open(signal);
+      // Ask for the next item before reading this one, as a pipeline with a queue would.
+      const next = iterator.next();
+      const chunks: Buffer[] = [];
+      for await (const chunk of opened.body) chunks.push(Buffer.from(chunk));
+      seen.set(current.value.id, Buffer.concat(chunks));
+      current = await next;
+    }
+    assert.deepEqual([...seen.keys()].sort(), [...EXPECTED_IDS].sort());
+    assert.deepEqual(seen.get('takeout:Photos from 2024/IMG_1.jpg'), img1);
+    assert.deepEqual(seen.get('takeout:Trip/ALBUM_ONLY.jpg'), albumOnly);
+  });
+});
+
 test('split parts: a sidecar in another part, the same path in two parts is one item', async () => {
   await withTempDir(async (dir) => {
     const all = takeoutEntries();
@@ -485,4 +510,35 @@ test('the caller zone turns zone-less EXIF into an instant', async () => {
       '2024-02-29T23:00:00.000Z',
     );
   });
+});
+
+test('the shipped sample Takeout is what its script writes, and lists as documented', async () => {
+  const shipped = new URL('./fixtures/sample-takeout/', import.meta.url).pathname;
+  await withTempDir(async (dir) => {
+    const fresh = path.join(dir, 'sample-takeout');
+    await writeSampleTakeout(fresh);
+    const files = (await readdir(fresh, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile())
+      .map((entry) => path.relative(fresh, path.join(entry.parentPath, entry.name)))
+      .sort();
+    assert.equal(files.length, 23);
+    for (const file of files) {
+      assert.deepEqual(
+        await readFile(path.join(shipped, file)),
+        await readFile(path.join(fresh, file)),
+        file,
+      );
+    }
+  });
+  const { ids, byId, source } = await listAll({ inputs: [shipped], timezone: 'Europe/Berlin' });
+  assert.deepEqual(source.problems(), []);
+  assert.equal(ids.length, 11);
+  assert.ok(!ids.some((id) => id.includes('Trash')));
+  const year2024 = [...byId.values()].filter((entry) => entry.item.takenAt?.getUTCFullYear() === 2024);
+  assert.equal(year2024.length, 10);
+  assert.equal(
+    byId.get('takeout:Photos from 2024/IMG_0777.MP4')?.item.takenAt?.toISOString(),
+    '2024-08-03T12:05:10.000Z',
+  );
+  assert.equal(byId.get('takeout:Photos from 2024/DSC_0001.jpg')?.item.dateSource, 'exif');
 });

@@ -305,14 +305,19 @@ class LiveEntry {
   claim(signal: AbortSignal): AsyncIterable<Uint8Array> | undefined {
     if (this.claimed || this.done) return undefined;
     this.claimed = true;
-    signal.addEventListener('abort', () => this.finish(), { once: true });
-    const body = this.body;
+    let started = false;
     const finish = () => this.finish();
+    // Given up before reading: let the generator move on. Once reading, the body's `finally` does
+    // it, so the generator never skips bytes while this body still waits for a chunk.
+    signal.addEventListener('abort', () => started || finish(), { once: true });
+    const body = this.body;
     return (async function* () {
+      started = true;
       try {
+        signal.throwIfAborted();
         for await (const chunk of body) {
-          signal.throwIfAborted();
           yield chunk;
+          signal.throwIfAborted();
         }
       } finally {
         finish();
