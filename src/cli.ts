@@ -301,9 +301,10 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       if (!interactive)
         return explainNextStep(reporter, interactive, withoutSourceOption(argv), ExitCode.auth);
       reporter.info(`${refused ? `${refused.message}\n` : ''}Continuing with the picker.`);
-      return picker(new GoogleApi(http, api.tokens, pickerUrl));
+      // `return await`: the finally below closes the HTTP client, so the run must end first.
+      return await picker(new GoogleApi(http, api.tokens, pickerUrl));
     }
-    if (source === 'picker') return picker(await getApi(pickerUrl));
+    if (source === 'picker') return await picker(await getApi(pickerUrl));
     throw usageError(`The ${source} source is not available in this build.`);
   } finally {
     reporter.close();
