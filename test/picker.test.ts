@@ -428,9 +428,9 @@ test('an access token that stops working mid-run is refreshed for downloads', as
 
 test('when the session has expired too, the items fail with a message to pick them again', async () => {
   emulator.setFaults({ urlTtlMs: 30 });
-  emulator.setPicker({ sessionTtlMs: 600 });
+  emulator.setPicker({ sessionTtlMs: 1500 });
   const run: Run = { rounds: [], events: [] };
-  const source = delayed(pickerSource({}, run), () => sleep(700));
+  const source = delayed(pickerSource({}, run), () => sleep(1600));
   const { summary, exitCode } = await backup(source, run);
   assert.equal(exitCode, ExitCode.itemsFailed);
   assert.equal(summary.saved, 0);
