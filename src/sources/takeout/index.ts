@@ -9,7 +9,7 @@
  */
 
 import { closeSync, createReadStream, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { type FileHandle, lstat, open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../../errors.ts';
 import type { DateSource, Source, SourceItem } from '../source.ts';
@@ -25,6 +25,7 @@ import {
 import { EXIF_HEAD_BYTES, readExifDates } from './exif.ts';
 import {
   findOriginalMedia,
+  indexMediaNames,
   type MatchMethod,
   matchSidecarsInFolder,
   type SidecarInfo,
@@ -49,6 +50,7 @@ import {
   isSupportedMethod,
   readZipDirectory,
   readZipEntry,
+  readZipEntryPrefix,
   type ZipEntry,
 } from './zip-reader.ts';
 
@@ -139,6 +141,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   const warn = (message: string) => options.onWarning?.(message);
   let sequential = options.inputs.some((input) => sniffInputHasTar(input));
   const exifCache = new Map<string, Promise<ExifCapture | undefined>>();
+  const pool = new HandlePool();
 
   async function exifOf(plan: Plan): Promise<ExifCapture | undefined> {
     const copy = plan.copy;
@@ -146,7 +149,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     if (copy.part.kind === 'tar') return copy.exif;
     let cached = exifCache.get(plan.key);
     if (!cached) {
-      cached = readHead(copy, EXIF_HEAD_BYTES).then(
+      cached = readHead(copy, EXIF_HEAD_BYTES, pool).then(
         (head) => exifCapture(readExifDates(head) ?? {}),
         () => undefined,
       );
@@ -194,40 +197,44 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   }
 
   async function* list(signal: AbortSignal): AsyncGenerator<SourceItem> {
-    const scan = await scanTakeout(options, problems, warn);
-    sequential = scan.tarParts.length > 0;
-    for (const plan of scan.randomAccess) {
-      signal.throwIfAborted();
-      const described = await describe(plan, scan);
-      yield { ...described, open: async (openSignal) => openRandomAccess(plan.copy, openSignal) };
-    }
-    for (const { part, plans } of scan.tarParts) {
-      signal.throwIfAborted();
-      const stream = await openTarStream(part.file, signal);
-      try {
-        for await (const entry of readTarEntries(stream)) {
-          const plan = plans.get(entry.index);
-          if (!plan) continue;
-          const live = new LiveEntry(entry.body);
-          const described = await describe(plan, scan);
-          yield {
-            ...described,
-            open: async (openSignal) => {
-              const body = live.claim(openSignal);
-              return {
-                body: body ?? rescanTarEntry(part.file, entry.index, openSignal),
-                size: plan.copy.size,
-              };
-            },
-          };
-          await live.release();
-        }
-      } catch (error) {
-        if (signal.aborted) throw error;
-        const message = `${part.file}: ${errorText(error)}`;
-        // Pass 1 already reported a damaged part and kept only the entries before the damage.
-        if (!problems.some((problem) => problem.startsWith(`${part.file}:`))) problems.push(message);
+    try {
+      const scan = await scanTakeout(options, problems, warn, pool);
+      sequential = scan.tarParts.length > 0;
+      for (const plan of scan.randomAccess) {
+        signal.throwIfAborted();
+        const described = await describe(plan, scan);
+        yield { ...described, open: async (openSignal) => openRandomAccess(plan.copy, openSignal) };
       }
+      for (const { part, plans } of scan.tarParts) {
+        signal.throwIfAborted();
+        const stream = await openTarStream(part.file, signal);
+        try {
+          for await (const entry of readTarEntries(stream)) {
+            const plan = plans.get(entry.index);
+            if (!plan) continue;
+            const live = new LiveEntry(entry.body);
+            const described = await describe(plan, scan);
+            yield {
+              ...described,
+              open: async (openSignal) => {
+                const body = live.claim(openSignal);
+                return {
+                  body: body ?? rescanTarEntry(part.file, entry.index, openSignal),
+                  size: plan.copy.size,
+                };
+              },
+            };
+            await live.release();
+          }
+        } catch (error) {
+          if (signal.aborted) throw error;
+          const message = `${part.file}: ${errorText(error)}`;
+          // Pass 1 already reported a damaged part and kept only the entries before the damage.
+          if (!problems.some((problem) => problem.startsWith(`${part.file}:`))) problems.push(message);
+        }
+      }
+    } finally {
+      await pool.closeAll();
     }
   }
 
@@ -241,6 +248,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     list,
     async close() {
       exifCache.clear();
+      await pool.closeAll();
     },
   };
 }
@@ -349,8 +357,31 @@ async function openRandomAccess(copy: PartFile, signal: AbortSignal) {
   return { body: createReadStream(fsPath, { signal, highWaterMark: 256 * 1024 }), size: copy.size };
 }
 
-async function readHead(copy: PartFile, bytes: number): Promise<Buffer> {
-  if (copy.zip) return collect(readZipEntry(copy.part.file, copy.zip, { limit: bytes }), bytes);
+/**
+ * Open handles for listing-time reads (sidecars, EXIF heads), one per archive or file, so tens of
+ * thousands of small reads do not each open the file. Closed when listing ends.
+ */
+class HandlePool {
+  private readonly handles = new Map<string, Promise<FileHandle>>();
+
+  get(file: string): Promise<FileHandle> {
+    let handle = this.handles.get(file);
+    if (!handle) {
+      handle = open(file, 'r');
+      this.handles.set(file, handle);
+    }
+    return handle;
+  }
+
+  async closeAll(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(handles.map(async (handle) => (await handle.catch(() => undefined))?.close()));
+  }
+}
+
+async function readHead(copy: PartFile, bytes: number, pool: HandlePool): Promise<Buffer> {
+  if (copy.zip) return readZipEntryPrefix(await pool.get(copy.part.file), copy.zip, bytes);
   const handle = await open(copy.fsPath as string, 'r');
   try {
     const buffer = Buffer.alloc(Math.min(bytes, copy.size));
@@ -556,15 +587,21 @@ async function loadFolder(part: Part, warn: (message: string) => void): Promise<
   });
 }
 
-async function loadJsonFiles(part: Part): Promise<void> {
+async function loadJsonFiles(part: Part, pool: HandlePool, problems: string[]): Promise<void> {
   const jsonFiles = part.files.filter((file) => /\.json$/i.test(file.path) && file.size <= MAX_JSON_BYTES);
+  const unreadable: string[] = [];
   await mapLimit(jsonFiles, READ_CONCURRENCY, async (file) => {
     try {
-      file.json = parseJson(await readHead(file, file.size));
-    } catch {
-      file.json = undefined;
+      file.json = parseJson(await readHead(file, file.size, pool));
+    } catch (error) {
+      unreadable.push(`"${file.path}" (${errorText(error)})`);
     }
   });
+  if (unreadable.length > 0) {
+    problems.push(
+      `${part.file}: ${unreadable.length} JSON file(s) could not be read, first ${unreadable[0]}; their photos may be undated. Download this part again from Google Takeout.`,
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -574,6 +611,7 @@ async function scanTakeout(
   options: TakeoutSourceOptions,
   problems: string[],
   warn: (message: string) => void,
+  pool: HandlePool,
 ): Promise<Scan> {
   const parts = await expandInputs(options.inputs, problems);
   for (const part of parts) {
@@ -581,7 +619,7 @@ async function scanTakeout(
       if (part.kind === 'zip') await loadZip(part, problems, warn);
       else if (part.kind === 'tar') await loadTar(part, problems, warn);
       else await loadFolder(part, warn);
-      if (part.kind !== 'tar') await loadJsonFiles(part);
+      if (part.kind !== 'tar') await loadJsonFiles(part, pool, problems);
     } catch (error) {
       part.files = [];
       problems.push(
@@ -676,6 +714,7 @@ async function scanTakeout(
     const sidecarByName = new Map(group.sidecars.map((entry) => [baseName(entry.key), entry]));
     const mediaNames = group.media.map((entry) => baseName(entry.key));
     const matches = matchSidecarsInFolder(mediaNames, sidecarInfos);
+    const mediaIndex = indexMediaNames(mediaNames);
     for (const entry of group.media) {
       const name = baseName(entry.key);
       const match = matches.get(name);
@@ -690,7 +729,7 @@ async function scanTakeout(
         };
       }
       if (!match || match.borrowed) {
-        const original = findOriginalMedia(name, mediaNames);
+        const original = findOriginalMedia(name, mediaIndex);
         if (original !== undefined) plan.original = folder === '' ? original : `${folder}/${original}`;
       }
       if (folderKind === 'failed-videos') {

@@ -243,8 +243,9 @@ function sidecarForms(target: string): Array<[string, Form]> {
   return forms;
 }
 
+/** `rest` is NFC already (sidecar names and candidates are normalized once), so only case folds here. */
 function key(rest: string, index: number | undefined): string {
-  return `${fold(rest)}\u0000${index ?? ''}`;
+  return `${rest.toLowerCase()}\u0000${index ?? ''}`;
 }
 
 function methodFor(step: Step, form: Form, index: number | undefined): MatchMethod {
@@ -286,24 +287,24 @@ export function matchSidecarsInFolder(
 
   // Last resort: sidecars nobody claimed, by their title (cut to 47 like a media stem).
   const claimed = new Set([...result.values()].map((match) => match.sidecar));
-  const unclaimed = sidecars.filter((sidecar) => !claimed.has(sidecar.name) && sidecar.title);
-  if (unclaimed.length === 0) return result;
+  const byTitle = new Map<string, Array<{ sidecar: string; ext: string }>>();
+  for (const sidecar of sidecars) {
+    const info = parsed.get(sidecar.name);
+    if (claimed.has(sidecar.name) || !sidecar.title || !info) continue;
+    const title = splitExtension(sanitizeTitle(sidecar.title));
+    for (const cut of cuts(title.stem, MEDIA_STEM_CAP)) {
+      const stem = fold(info.index === undefined ? cut : `${cut}(${info.index})`);
+      const list = byTitle.get(stem) ?? [];
+      list.push({ sidecar: sidecar.name, ext: fold(title.ext) });
+      byTitle.set(stem, list);
+    }
+  }
+  if (byTitle.size === 0) return result;
   for (const media of mediaNames) {
     if (result.has(media)) continue;
     const { stem, ext } = splitExtension(nfc(media));
-    for (const sidecar of unclaimed) {
-      const info = parsed.get(sidecar.name);
-      if (!info) continue;
-      const title = splitExtension(sanitizeTitle(sidecar.title as string));
-      if (title.ext !== '' && fold(title.ext) !== fold(ext)) continue;
-      const expected = cuts(title.stem, MEDIA_STEM_CAP).map((cut) =>
-        fold(info.index === undefined ? cut : `${cut}(${info.index})`),
-      );
-      if (expected.includes(fold(stem))) {
-        result.set(media, { sidecar: sidecar.name, method: 'title', borrowed: false });
-        break;
-      }
-    }
+    const found = byTitle.get(fold(stem))?.find((entry) => entry.ext === '' || entry.ext === fold(ext));
+    if (found) result.set(media, { sidecar: found.sidecar, method: 'title', borrowed: false });
   }
   return result;
 }
@@ -330,9 +331,13 @@ function findByName(media: string, byKey: Map<string, string[]>): SidecarMatch |
  * The media file an edited copy or a Live/Motion video part belongs to, among the folder's media,
  * so it can share the still's date when neither has a sidecar (the still may have EXIF).
  */
-export function findOriginalMedia(media: string, mediaNames: readonly string[]): string | undefined {
-  const byName = new Map<string, string>();
-  for (const name of mediaNames) byName.set(fold(name), name);
+export function findOriginalMedia(
+  media: string,
+  mediaNames: readonly string[] | ReadonlyMap<string, string>,
+): string | undefined {
+  const byName = Array.isArray(mediaNames)
+    ? indexMediaNames(mediaNames)
+    : (mediaNames as ReadonlyMap<string, string>);
   for (const candidate of candidates(media)) {
     if (candidate.step === 'direct' || candidate.step === 'extensionless') continue;
     const { stem, ext } = splitExtension(candidate.target);
@@ -341,4 +346,11 @@ export function findOriginalMedia(media: string, mediaNames: readonly string[]):
     if (found !== undefined && found !== media) return found;
   }
   return undefined;
+}
+
+/** A folder's media names by their folded form, built once for many findOriginalMedia calls. */
+export function indexMediaNames(mediaNames: readonly string[]): Map<string, string> {
+  const byName = new Map<string, string>();
+  for (const name of mediaNames) byName.set(fold(name), name);
+  return byName;
 }

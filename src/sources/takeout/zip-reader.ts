@@ -7,8 +7,8 @@
  */
 
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { crc32, createInflateRaw } from 'node:zlib';
+import { type FileHandle, open } from 'node:fs/promises';
+import { constants, crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 
 export interface ZipEntry {
   /** The name as stored, decoded (UTF-8 flag, Info-ZIP unicode path, else CP437). */
@@ -241,4 +241,37 @@ export async function* readZipEntry(
     throw new Error(`"${entry.name}" gave ${total} bytes instead of ${entry.size}: the archive is damaged`);
   }
   if (crc !== entry.crc32) throw new Error(`"${entry.name}" failed its CRC-32 check: the archive is damaged`);
+}
+
+/**
+ * The first `limit` bytes of an entry (all of it when smaller), read through an open handle with
+ * one or two positional reads and no stream: used at listing time for sidecars and EXIF heads,
+ * where tens of thousands of small reads must stay cheap. A whole entry is CRC-checked.
+ */
+export async function readZipEntryPrefix(
+  handle: FileHandle,
+  entry: ZipEntry,
+  limit: number,
+): Promise<Buffer> {
+  if (isEncrypted(entry) || !isSupportedMethod(entry)) throw new Error(`"${entry.name}" cannot be read`);
+  const whole = entry.size <= limit;
+  // Deflate of photos barely shrinks them; a little more input than output wanted is enough.
+  const wanted = whole ? entry.compressedSize : Math.min(entry.compressedSize, limit + 64 * 1024);
+  const guess = 30 + Buffer.byteLength(entry.name) + 256;
+  let chunk = await readAt(handle, entry.localHeaderOffset, guess + wanted);
+  if (chunk.length < 30 || chunk.readUInt32LE(0) !== LOCAL)
+    throw new Error(`the local header of "${entry.name}" is damaged`);
+  const start = 30 + chunk.readUInt16LE(26) + chunk.readUInt16LE(28);
+  if (start + wanted > chunk.length) chunk = await readAt(handle, entry.localHeaderOffset, start + wanted);
+  const data = chunk.subarray(start, start + wanted);
+  if (data.length < wanted) throw new Error(`"${entry.name}" is cut short: the archive is truncated`);
+  const bytes =
+    entry.method === 0 ? data : inflateRawSync(data, whole ? {} : { finishFlush: constants.Z_SYNC_FLUSH });
+  if (whole) {
+    if (bytes.length !== entry.size || crc32(bytes) !== entry.crc32) {
+      throw new Error(`"${entry.name}" failed its CRC-32 check: the archive is damaged`);
+    }
+    return bytes;
+  }
+  return bytes.subarray(0, limit);
 }
