@@ -4,9 +4,9 @@
  * so no later run takes them for saved photos, and a run that finds them after a crash removes them.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError, ExitCode } from './errors.ts';
 import { ShortBodyError } from './http.ts';
@@ -58,6 +58,20 @@ export function diskError(error: unknown, folder: string): unknown {
   return error;
 }
 
+/** Writes of up to 1 MiB: fewer pauses of the download and fewer, larger write calls (writev). */
+const WRITE_BUFFER = 1 << 20;
+
+/** Creates the temporary file; the day folder is made only when missing (not two syscalls per file). */
+async function createTemp(tempPath: string): Promise<FileHandle> {
+  try {
+    return await open(tempPath, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(path.dirname(tempPath), { recursive: true });
+    return open(tempPath, 'wx');
+  }
+}
+
 /**
  * Writes the media to a new temporary file in `dir`. On any failure the temporary file is
  * removed before the error is rethrown.
@@ -67,20 +81,22 @@ export async function writeTemp(
   finalPath: string,
   options: { hash: boolean; signal: AbortSignal; onBytes?: (count: number) => void },
 ): Promise<WrittenTemp> {
-  await mkdir(path.dirname(finalPath), { recursive: true });
   const tempPath = tempPathFor(finalPath);
   const hash = options.hash ? createHash('sha256') : undefined;
   let bytes = 0;
-  const count = async function* (source: AsyncIterable<Uint8Array>) {
-    for await (const chunk of source) {
+  // A Transform, not an async generator: iterating a Readable (Readable.read()) concatenates
+  // whatever it has buffered into a new Buffer at every step, a copy of every byte.
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
       bytes += chunk.length;
       hash?.update(chunk);
       options.onBytes?.(chunk.length);
-      yield chunk;
-    }
-  };
+      callback(null, chunk);
+    },
+  });
+  const file = await createTemp(tempPath);
   try {
-    await pipeline(media.body, count, createWriteStream(tempPath, { flags: 'wx' }), {
+    await pipeline(media.body, count, file.createWriteStream({ highWaterMark: WRITE_BUFFER }), {
       signal: options.signal,
     });
     if (media.size !== undefined && bytes !== media.size) throw new ShortBodyError(bytes, media.size);
