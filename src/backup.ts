@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
 import { classifyError, defaultRetryPolicy, type RetryPolicy, withRetry } from './http.ts';
 import { acquireLock, type Lock, Manifest, walkKey } from './manifest.ts';
@@ -189,6 +190,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         contentClaims.set(contentKey, relative);
       }
       await commitTemp(temp, finalPath, item.takenAt);
+      await crashPoint('after-rename-before-record');
       await manifest.record({
         id: item.id,
         path: relative,
@@ -200,6 +202,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         ...(temp.sha256 ? { sha256: temp.sha256 } : {}),
         ...(item.metadata ? { metadata: item.metadata } : {}),
       });
+      await crashPoint('after-record');
       summary.saved++;
       summary.bytes += temp.bytes;
       report({ type: 'saved', id: item.id, path: relative, bytes: temp.bytes });

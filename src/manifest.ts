@@ -10,6 +10,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
 import { nameKey } from './layout.ts';
 
@@ -160,7 +161,9 @@ export class Manifest {
         await mkdir(path.join(this.folder, STATE_FOLDER), { recursive: true });
         this.handle = await open(path.join(this.folder, STATE_FOLDER, JOURNAL), 'a');
       }
-      await this.handle.write(text);
+      const handle = this.handle;
+      await crashPoint('mid-journal-write', () => handle.write(text.slice(0, Math.ceil(text.length / 2))));
+      await handle.write(text);
     });
     return this.writes;
   }
@@ -187,6 +190,7 @@ export class Manifest {
     } finally {
       await handle.close();
     }
+    await crashPoint('mid-compaction');
     await rename(temp, file);
   }
 }

@@ -8,6 +8,7 @@ import { type FileHandle, mkdir, open, readdir, rename, rm, utimes } from 'node:
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
 import { ShortBodyError } from './http.ts';
 import type { OpenedMedia } from './sources/source.ts';
@@ -91,7 +92,8 @@ export async function writeTemp(
       bytes += chunk.length;
       hash?.update(chunk);
       options.onBytes?.(chunk.length);
-      callback(null, chunk);
+      this.push(chunk);
+      crashPoint('mid-download').then(() => callback(), callback);
     },
   });
   const file = await createTemp(tempPath);
@@ -100,6 +102,7 @@ export async function writeTemp(
       signal: options.signal,
     });
     if (media.size !== undefined && bytes !== media.size) throw new ShortBodyError(bytes, media.size);
+    await crashPoint('after-temp-write');
   } catch (error) {
     await rm(tempPath, { force: true });
     throw error;
@@ -118,6 +121,7 @@ export async function commitTemp(
     // Windows and some file systems refuse times before 1970: keep the download time there.
     await utimes(temp.tempPath, takenAt, takenAt).catch(() => undefined);
   }
+  await crashPoint('before-rename');
   await rename(temp.tempPath, finalPath);
 }
 

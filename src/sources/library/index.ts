@@ -4,6 +4,7 @@
  * (https://developers.google.com/photos/support/updates), so a 403 or an empty year is
  * explained, naming the picker and takeout sources.
  */
+import { crashPoint } from '../../crash-hook.ts';
 import { HttpError } from '../../http.ts';
 import type { GoogleApi } from '../google-api.ts';
 import type { OpenedMedia, Source, SourceItem, SourceNotice } from '../source.ts';
@@ -68,6 +69,7 @@ export async function* listMediaItems(api: GoogleApi, year: number, signal: Abor
   let page = fetchPage();
   for (;;) {
     const response = await page;
+    await crashPoint('listed-page');
     const token = response.nextPageToken;
     if (token !== undefined && seenTokens.has(token)) {
       throw new HttpError({

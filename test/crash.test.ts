@@ -1,0 +1,137 @@
+/**
+ * Crashes and interruptions, small: a few kill points (the crash hook, src/crash-hook.ts), Ctrl-C,
+ * two runs at once and a stale lock. The big version is test/reliability/crash.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { BIN, treeHashes } from './helpers/cli.ts';
+import {
+  allFiles,
+  assertComplete,
+  backup,
+  crashThenResume,
+  journalLines,
+  openAccount,
+  readyItems,
+  referenceTree,
+  waitFor,
+  YEAR,
+} from './helpers/reliability.ts';
+
+const items = readyItems(24);
+const reference = referenceTree(items);
+
+for (const [point, n] of [
+  ['after-temp-write', 3],
+  ['after-rename-before-record', 5],
+  ['mid-journal-write', 7],
+] as const) {
+  test(`SIGKILL at ${point} (#${n}): the same command again ends as an uninterrupted run`, async () => {
+    await crashThenResume(items, await reference, point, n);
+  });
+}
+
+test('Ctrl-C stops soon: no temporary file, the record kept, exit 130; the next run finishes the year', async () => {
+  const account = await openAccount(items, { latency: { mediaMs: 150 } });
+  try {
+    const started = Date.now();
+    let interruptedAt = 0;
+    const run = backup(account, ['--concurrency', '2'], {
+      onSpawn: (pid) => {
+        void waitFor(async () => (await journalLines(account.folder)) >= 4).then(() => {
+          interruptedAt = Date.now();
+          process.kill(pid, 'SIGINT');
+        });
+      },
+    });
+    const result = await run;
+    assert.equal(result.code, 130, result.stderr);
+    assert.ok(interruptedAt > started);
+    assert.ok(Date.now() - interruptedAt < 10_000, 'stopped within seconds of Ctrl-C');
+    assert.match(result.stderr, /Stopping/);
+    const files = await allFiles(account.folder);
+    assert.deepEqual(
+      files.filter((file) => file.endsWith('.part') || file.endsWith('lock')),
+      [],
+    );
+    assert.ok((await journalLines(account.folder)) >= 4, 'the record was kept');
+    account.emulator.setLatency({});
+    const again = await backup(account);
+    assert.equal(again.code, 0, again.stderr);
+    await assertComplete(account.folder, account.emulator);
+    assert.deepEqual(await treeHashes(account.folder), await reference);
+  } finally {
+    await account.close();
+  }
+});
+
+test('a second Ctrl-C ends at once with exit 130', async () => {
+  // Every download stalls; the two interrupts come before the first stop has finished.
+  const account = await openAccount(items, { faults: { mediaStall: { rate: 1, ms: 5000 } } });
+  try {
+    const child = spawn(process.execPath, [BIN, String(YEAR), 'photos'], {
+      cwd: account.dir,
+      env: { PATH: process.env.PATH, ...account.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+    });
+    child.stdout.resume();
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await waitFor(async () => (await allFiles(account.folder)).some((file) => file.endsWith('.part')));
+    child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    child.kill('SIGINT');
+    assert.equal(await closed, 130, stderr);
+    assert.match(stderr, /Stopping/);
+    assert.doesNotMatch(stderr, /hit a bug/);
+  } finally {
+    await account.close();
+  }
+});
+
+test('two runs on one folder: the second says another run is saving there and exits 2; both end clean', async () => {
+  const account = await openAccount(items, { latency: { mediaMs: 100 } });
+  try {
+    const first = backup(account);
+    await waitFor(async () => (await allFiles(account.folder)).includes('.photo-backup/lock'));
+    const second = await backup(account);
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, /Another photo-backup run \(process \d+/);
+    assert.match(second.stderr, /Wait for it to finish/);
+    const done = await first;
+    assert.equal(done.code, 0, done.stderr);
+    await assertComplete(account.folder, account.emulator);
+  } finally {
+    await account.close();
+  }
+});
+
+test('a stale lock from a killed run is recovered, its temporary files removed, and the run says so', async () => {
+  const account = await openAccount(items);
+  try {
+    const day = path.join(account.folder, '2024-03-01');
+    await mkdir(path.join(account.folder, '.photo-backup'), { recursive: true });
+    await mkdir(day, { recursive: true });
+    // A pid that cannot be alive: above Linux's pid_max.
+    await writeFile(
+      path.join(account.folder, '.photo-backup', 'lock'),
+      JSON.stringify({ pid: 4_194_305 + 7, startedAt: '2024-01-01T00:00:00Z' }),
+    );
+    await writeFile(path.join(day, '.IMG_9999.jpg.abcd1234.part'), 'half a photo');
+    const result = await backup(account);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /An earlier run was stopped before it finished; removed 1 unfinished download/,
+    );
+    await assertComplete(account.folder, account.emulator);
+  } finally {
+    await account.close();
+  }
+});
