@@ -102,7 +102,8 @@ export class MediaHost {
     let end = total - 1;
     const headers: Record<string, string | number> = {
       'content-type': item.mimeType,
-      'content-disposition': `attachment; filename="${item.filename.replace(/["\\\r\n]/g, '_')}"`,
+      // RFC 6266: an ASCII fallback plus the UTF-8 name; Node refuses other bytes in a header.
+      'content-disposition': `attachment; filename="${item.filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(item.filename)}`,
       'accept-ranges': 'bytes',
       'cache-control': 'private, max-age=86400, no-transform',
     };
