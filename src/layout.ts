@@ -112,7 +112,9 @@ export function safeFileName(raw: string): string {
   name = name.replace(/^\.+/, (dots) => '_'.repeat(dots.length));
   if (name === '') name = 'unnamed';
   let { stem, extension } = splitExtension(name);
-  if (WINDOWS_RESERVED.test(stem.replace(/[. ]+$/, ''))) stem = `_${stem}`;
+  // Windows reserves the device name before the first dot too: `NUL.tar.gz` and `CON .jpg` are NUL and CON.
+  // https://learn.microsoft.com/windows/win32/fileio/naming-a-file
+  if (WINDOWS_RESERVED.test((stem.split('.')[0] ?? '').replace(/ +$/, ''))) stem = `_${stem}`;
   extension = cutToBytes(extension, 16);
   stem = cutToBytes(stem, MAX_NAME_BYTES - utf8Length(extension)).replace(/[. ]+$/, '');
   if (stem === '') stem = 'unnamed';

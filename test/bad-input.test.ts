@@ -214,6 +214,8 @@ const hostile: string[] = [
   'bell\u0007esc\u001b[31m.jpg',
   'CON.jpg',
   'nul',
+  'COM1.tar.gz',
+  'lpt1.JPG',
   `${'x'.repeat(300)}.jpg`,
   `${'x'.repeat(300)}y.jpg`,
   `${'é'.repeat(150)}.jpg`,
@@ -236,6 +238,7 @@ function hostileItems(): EmulatorItem[] {
   }));
 }
 
+// Regression: "COM1.tar.gz" and "lpt1.JPG"-like names kept a Windows reserved device name before the first dot.
 test('hostile filenames from Google: each saved once inside its day folder, under a name every OS accepts', async () => {
   const account = await openAccount(hostileItems());
   try {
