@@ -267,3 +267,27 @@ test('hostile filenames from Google: each saved once inside its day folder, unde
     await account.close();
   }
 });
+
+// Regression: a filename with an ESC sequence was printed raw, so Google's data could drive the terminal.
+test('control characters in a filename are not printed raw to the terminal', async () => {
+  const account = await openAccount([
+    {
+      id: 'evil',
+      filename: 'evil\u001b[2J\u0007.mp4',
+      mimeType: 'video/mp4',
+      creationTime: '2024-02-02T10:00:00Z',
+      kind: 'video',
+      size: 900,
+      videoStatus: 'PROCESSING',
+    },
+  ]);
+  try {
+    const result = await backup(account);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /later evil\?\[2J\?\.mp4: Google is still processing this video/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is checked
+    assert.doesNotMatch(result.stdout + result.stderr, /[\u0007\u001b]/);
+  } finally {
+    await account.close();
+  }
+});

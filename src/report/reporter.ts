@@ -29,6 +29,15 @@ export interface Reporter {
   close(): void;
 }
 
+/**
+ * Names come from Google and may hold control characters; printed raw, an ESC sequence would
+ * drive the terminal. Each is shown as `?` (line breaks stay).
+ */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '?');
+}
+
 /** Events that are only counters: --json leaves them out so the stream stays readable. */
 const QUIET_IN_JSON = new Set<BackupEvent['type']>(['bytes', 'found']);
 
@@ -62,7 +71,7 @@ export function createReporter(options: ReporterOptions): Reporter {
   };
   const say = (line: string) => {
     clear();
-    human.write(`${line}\n`);
+    human.write(`${printable(line)}\n`);
     draw(true);
   };
 
@@ -128,7 +137,7 @@ export function createReporter(options: ReporterOptions): Reporter {
         break;
       case 'summary':
         clear();
-        for (const line of summaryLines(event.summary, now() - started)) human.write(`${line}\n`);
+        for (const line of summaryLines(event.summary, now() - started)) human.write(`${printable(line)}\n`);
         break;
     }
   };
