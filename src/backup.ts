@@ -228,10 +228,14 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const inFlight = new Set<Promise<void>>();
   const sequential = source.sequential === true;
   let skipState: SkipState = { consecutive: 0, stopped: false };
+  const listed = new Set<string>();
 
   try {
     for await (const item of source.list(stop.signal)) {
       if (stop.signal.aborted) break;
+      // An item Google lists twice (on two pages) is saved once.
+      if (listed.has(item.id)) continue;
+      listed.add(item.id);
       summary.found++;
       report({ type: 'found', count: summary.found });
       const placement = placeItem(item, context);

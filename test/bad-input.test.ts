@@ -203,6 +203,23 @@ test('items lacking fields: no id is left out, no filename gets one from the id,
   );
 });
 
+// Regression: an item on two pages was downloaded twice and recorded twice.
+test('an item repeated across pages is downloaded and recorded once', async () => {
+  await withFakeLibrary(
+    (item) => [
+      JSON.stringify({ mediaItems: [item('a'), item('b')], nextPageToken: 'p2' }),
+      JSON.stringify({ mediaItems: [item('b'), item('c'), item('a')] }),
+    ],
+    async (result, { folder, fake }) => {
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(Object.fromEntries(fake.mediaRequests), { a: 1, b: 1, c: 1 });
+      const journal = parseJournal(await readFile(path.join(folder, '.photo-backup', 'saved.jsonl'), 'utf8'));
+      assert.deepEqual(journal.records.map((record) => record.id).sort(), ['a', 'b', 'c']);
+      assert.match(result.stdout, /3 saved|saved 3|Saved 3/i);
+    },
+  );
+});
+
 const day = '2024-06-01';
 const hostile: string[] = [
   '../../escape.jpg',
