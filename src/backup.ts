@@ -7,7 +7,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
-import { classifyError, defaultRetryPolicy, type RetryPolicy, withRetry } from './http.ts';
+import { classifyError, defaultRetryPolicy, HttpError, type RetryPolicy, withRetry } from './http.ts';
 import { acquireLock, type Lock, Manifest, walkKey } from './manifest.ts';
 import { claimKey, decideItem, nextSkipState, type PlanContext, placeItem, type SkipState } from './plan.ts';
 import type { BackupSummary, Report, StopReason } from './report/events.ts';
@@ -74,6 +74,16 @@ function fatalError(error: unknown): BackupError | undefined {
   if (error instanceof BackupError) return error;
   if (classifyError(error) === 'daily-quota') return quotaError(QUOTA_MESSAGE, { cause: error });
   return undefined;
+}
+
+/** A listing call that failed for good (retries spent, or an answer retrying cannot fix): ends the run, exit 1. */
+function listingError(error: unknown, year: number): BackupError | undefined {
+  if (!(error instanceof HttpError)) return undefined;
+  return new BackupError(
+    `Listing the photos of ${year} failed: ${error.message}. What was saved is kept; run the same command again (later, if Google is having trouble).`,
+    ExitCode.itemsFailed,
+    { cause: error },
+  );
 }
 
 function describe(error: unknown): string {
@@ -310,13 +320,13 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     }
     if (!stopReason && !stop.signal.aborted) reachedEnd = true;
   } catch (error) {
-    const ends = fatalError(diskError(error, folder));
+    const ends = fatalError(diskError(error, folder)) ?? listingError(error, options.year);
     if (ends) {
       fatal ??= ends;
       stopReason ??= ends.exitCode === ExitCode.quota ? 'quota' : 'error';
-      // The API quota ran out while listing: the media bytes have their own quota, so the
-      // items already listed are still saved before the run ends.
-      if (ends.exitCode !== ExitCode.quota) stop.abort(ends);
+      // The API quota ran out or the listing broke: the media bytes have their own quota and URLs,
+      // so the items already listed are still saved before the run ends.
+      if (ends.exitCode !== ExitCode.quota && !(error instanceof HttpError)) stop.abort(ends);
     } else if (!(stop.signal.aborted && signal.aborted)) {
       stop.abort(error);
       await Promise.allSettled(inFlight);

@@ -181,6 +181,38 @@ async function withFakeLibrary(
   }
 }
 
+// Regression: a listing that failed for good (answers not JSON, a 400, a looping page token) ended
+// the run with "photo-backup hit a bug" and exit 70.
+test('API answers that are not JSON: exit 1 with one clear line, no stack', async () => {
+  await withFakeLibrary(
+    () => ['<html>502 Bad Gateway</html>'],
+    async (result) => {
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /not JSON/);
+      assert.match(result.stderr, /run the same command again/i);
+      noStack(result.stderr);
+    },
+  );
+});
+
+test('an API error that retrying cannot fix (400): exit 1 naming it, no stack', async () => {
+  await withFakeLibrary(
+    () => [
+      {
+        status: 400,
+        body: JSON.stringify({
+          error: { code: 400, message: 'Request contains an invalid argument.', status: 'INVALID_ARGUMENT' },
+        }),
+      },
+    ],
+    async (result) => {
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /invalid argument/);
+      noStack(result.stderr);
+    },
+  );
+});
+
 test('items lacking fields: no id is left out, no filename gets one from the id, no date is reported undated', async () => {
   await withFakeLibrary(
     (item) => [
@@ -216,6 +248,24 @@ test('an item repeated across pages is downloaded and recorded once', async () =
       const journal = parseJournal(await readFile(path.join(folder, '.photo-backup', 'saved.jsonl'), 'utf8'));
       assert.deepEqual(journal.records.map((record) => record.id).sort(), ['a', 'b', 'c']);
       assert.match(result.stdout, /3 saved|saved 3|Saved 3/i);
+    },
+  );
+});
+
+test('a nextPageToken that loops: what was listed is saved, then exit 1 naming the loop', async () => {
+  await withFakeLibrary(
+    (item) => [
+      JSON.stringify({ mediaItems: [item('a')], nextPageToken: 'p2' }),
+      JSON.stringify({ mediaItems: [item('b')], nextPageToken: 'p3' }),
+      JSON.stringify({ mediaItems: [item('c')], nextPageToken: 'p2' }),
+    ],
+    async (result, { folder, fake }) => {
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /page token it had already sent/);
+      noStack(result.stderr);
+      assert.ok(fake.searches() <= 4, `stopped asking: ${fake.searches()} searches`);
+      const journal = parseJournal(await readFile(path.join(folder, '.photo-backup', 'saved.jsonl'), 'utf8'));
+      assert.deepEqual(journal.records.map((record) => record.id).sort(), ['a', 'b', 'c']);
     },
   );
 });

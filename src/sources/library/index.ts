@@ -71,19 +71,21 @@ export async function* listMediaItems(api: GoogleApi, year: number, signal: Abor
     const response = await page;
     await crashPoint('listed-page');
     const token = response.nextPageToken;
-    if (token !== undefined && seenTokens.has(token)) {
+    const loops = token !== undefined && seenTokens.has(token);
+    if (token && !loops) {
+      seenTokens.add(token);
+      page = fetchPage(token);
+      page.catch(() => undefined); // handled when awaited
+    }
+    for (const item of response.mediaItems ?? []) yield { item, fetchedAt: Date.now() };
+    if (loops) {
+      // After this page's items, so what was listed is still saved.
       throw new HttpError({
         status: 502,
         url: `${api.baseUrl}/v1/mediaItems:search`,
         google: { message: 'Google answered with a page token it had already sent (a loop)', reasons: [] },
       });
     }
-    if (token) {
-      seenTokens.add(token);
-      page = fetchPage(token);
-      page.catch(() => undefined); // handled when awaited
-    }
-    for (const item of response.mediaItems ?? []) yield { item, fetchedAt: Date.now() };
     if (!token) return;
   }
 }
