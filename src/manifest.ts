@@ -216,7 +216,10 @@ function processAlive(pid: number): boolean {
  */
 export async function acquireLock(folder: string): Promise<Lock> {
   const dir = path.join(folder, STATE_FOLDER);
-  await mkdir(dir, { recursive: true });
+  // Not recursive: on a read-only file system Node's recursive mkdir reports ENOENT instead of EROFS.
+  await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
   const file = path.join(dir, LOCK);
   const mine = JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() });
   let recoveredStale = false;

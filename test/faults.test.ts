@@ -1,14 +1,17 @@
 /**
  * Each network fault once, on a small year, through the built CLI: every item must end saved
  * byte-identical exactly once, no temporary file left, the record consistent.
- * The few-hundred-item version is test/reliability/faults.test.ts.
+ * The few-hundred-item version is test/reliability/faults.test.ts. Then the disk: full, read-only, a file.
  */
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import { parseJournal } from '../src/manifest.ts';
+import { sha256 } from './helpers/cli.ts';
 import { faultCases } from './helpers/fault-cases.ts';
-import { assertComplete, backup, openAccount, readyItems } from './helpers/reliability.ts';
+import { allFiles, assertComplete, backup, openAccount, readyItems } from './helpers/reliability.ts';
 
 for (const fault of faultCases) {
   test(`fault: ${fault.name} → every item saved once, nothing left over`, async () => {
@@ -29,3 +32,74 @@ for (const fault of faultCases) {
     }
   });
 }
+
+/** Mounts a tmpfs (root only); false when this machine does not allow it. */
+function mountTmpfs(dir: string, options: string): boolean {
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]).status === 0;
+}
+
+test('a full disk: one clear message, exit 1, nothing half-saved left or recorded', async (t) => {
+  const account = await openAccount(readyItems(40, { photoSize: 60_000 }));
+  try {
+    await mkdir(account.folder);
+    if (!mountTmpfs(account.folder, 'size=1m')) return t.skip('cannot mount a small tmpfs here (needs root)');
+    try {
+      const result = await backup(account);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /The disk holding .*photos is full\. Free some space/);
+      assert.doesNotMatch(result.stderr, /hit a bug|\n\s+at /);
+      const files = await allFiles(account.folder);
+      assert.deepEqual(
+        files.filter((file) => file.endsWith('.part') || file.endsWith('lock')),
+        [],
+      );
+      const journal = parseJournal(
+        await readFile(path.join(account.folder, '.photo-backup', 'saved.jsonl'), 'utf8').catch(() => ''),
+      );
+      for (const record of journal.records) {
+        const bytes = await readFile(path.join(account.folder, record.path));
+        assert.equal(sha256(bytes), sha256(account.emulator.contentOf(record.id)), `${record.path} complete`);
+      }
+      assert.ok(journal.records.length < 40);
+    } finally {
+      spawnSync('umount', [account.folder]);
+    }
+  } finally {
+    await account.close();
+  }
+});
+
+// Regression: on a read-only file system the run ended with "hit a bug" (Node's recursive mkdir says ENOENT).
+test('a folder that cannot be written: exit 2 naming it', async () => {
+  const account = await openAccount(readyItems(3));
+  try {
+    await mkdir(account.folder);
+    const mounted = mountTmpfs(account.folder, 'ro,size=64k');
+    if (!mounted) await chmod(account.folder, 0o555);
+    try {
+      const result = await backup(account);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(
+        result.stderr,
+        /Cannot write in .*photos \((EROFS|EACCES)\)\. Choose a folder you can write to/,
+      );
+    } finally {
+      if (mounted) spawnSync('umount', [account.folder]);
+    }
+  } finally {
+    await account.close();
+  }
+});
+
+test('the folder is a file: exit 2 saying so', async () => {
+  const account = await openAccount(readyItems(3));
+  try {
+    await writeFile(account.folder, 'not a folder');
+    const result = await backup(account);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /photos is not a folder \(a file has its name\)/);
+    assert.equal(await readFile(account.folder, 'utf8'), 'not a folder');
+  } finally {
+    await account.close();
+  }
+});
