@@ -1,0 +1,108 @@
+/**
+ * Secrets and launchers: no token, code or client secret in any output or file of a run; the token
+ * file 0600 and written atomically; backup.sh and backup.bat pass arguments through unchanged.
+ * The consent listener (127.0.0.1 only, matching state, one request, PKCE) is covered by test/auth.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFile, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type CliResult, treeHashes } from './helpers/cli.ts';
+import { allFiles, assertComplete, backup, openAccount, readyItems, YEAR } from './helpers/reliability.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+test('no token, code or client secret in stdout, stderr, --json or any file the runs leave', async () => {
+  const account = await openAccount(readyItems(30), {
+    faults: { accessTokenLifetimeMs: 400, mediaResetRate: 0.2, firstAttempts: 1 },
+    latency: { apiMs: 150, mediaMs: 30 },
+  });
+  try {
+    const outputs: CliResult[] = [];
+    outputs.push(await backup(account, ['--json', '--verbose']));
+    outputs.push(await backup(account, ['--verbose', '--all']));
+    account.emulator.revokeRefreshTokens();
+    account.emulator.expireAccessTokens();
+    const refused = await backup(account, ['--json']);
+    outputs.push(refused);
+    assert.equal(outputs[0]?.code, 0, outputs[0]?.stderr);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.ok((account.emulator.stats.requests['oauth.token'] ?? 0) >= 2, 'tokens were refreshed mid-run');
+    const secrets = account.emulator.issuedSecrets().filter((secret) => secret.length >= 8);
+    assert.ok(secrets.length >= 4, 'the emulator issued secrets to look for');
+    const texts = outputs.flatMap((result) => [result.stdout, result.stderr]);
+    for (const file of await allFiles(account.folder))
+      texts.push(await readFile(path.join(account.folder, file), 'latin1'));
+    for (const secret of secrets)
+      for (const text of texts) assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 4)}…) leaked`);
+  } finally {
+    await account.close();
+  }
+});
+
+test('the token file is 0600 after a refresh saved it back, and no temporary token file is left', async () => {
+  const account = await openAccount(readyItems(5));
+  try {
+    account.emulator.expireAccessTokens();
+    const before = await readFile(path.join(account.dir, 'token.json'), 'utf8');
+    const result = await backup(account);
+    assert.equal(result.code, 0, result.stderr);
+    const tokenPath = path.join(account.dir, 'token.json');
+    assert.notEqual(await readFile(tokenPath, 'utf8'), before, 'the refreshed token was saved');
+    assert.equal((await stat(tokenPath)).mode & 0o777, 0o600);
+    assert.deepEqual((await readdir(account.dir)).sort(), ['client_secret.json', 'photos', 'token.json']);
+  } finally {
+    await account.close();
+  }
+});
+
+function runShell(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', args, {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TZ: 'UTC', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+      stdout += text;
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+test('backup.sh passes a folder with spaces and quotes through unchanged', async () => {
+  const account = await openAccount(readyItems(6));
+  try {
+    // A copy of the launcher's folder: the script, and links to the built program beside it.
+    for (const name of ['bin', 'dist', 'node_modules', 'package.json'])
+      await symlink(path.join(ROOT, name), path.join(account.dir, name));
+    await copyFile(path.join(ROOT, 'backup.sh'), path.join(account.dir, 'backup.sh'));
+    const folder = `my "best" photos 'of' $HOME`;
+    await mkdir(path.join(account.dir, 'elsewhere'));
+    const result = await runShell(
+      [path.join(account.dir, 'backup.sh'), String(YEAR), folder, '--max-skipped', '3'],
+      path.join(account.dir, 'elsewhere'),
+      account.env,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    await assertComplete(path.join(account.dir, folder), account.emulator);
+    assert.ok((await treeHashes(path.join(account.dir, folder))).size > 0);
+  } finally {
+    await account.close();
+  }
+});
+
+test('backup.bat passes %* through and quotes %~dp0', async () => {
+  const text = await readFile(path.join(ROOT, 'backup.bat'), 'utf8');
+  assert.match(text, /^node bin\\photo-backup\.js %\*\r?$/m);
+  assert.match(text, /cd \/d "%~dp0"/);
+  assert.doesNotMatch(text, /%1|%2/, 'no argument taken apart');
+});
