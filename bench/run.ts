@@ -1,0 +1,405 @@
+/**
+ * `npm run bench`: photo-backup against a minimal downloader (bench/baseline.ts) on the
+ * project's emulator, each in its own process, same concurrency, alternating order. Prints a
+ * table and writes it to bench/results.json. BENCH_QUICK=1 runs smaller sizes once each.
+ * These are measurements, not tests: a missed target prints "fail" and the exit code stays 0.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  type Account,
+  buildBaseline,
+  type EmulatorProcess,
+  jsonEvents,
+  type Measured,
+  ROOT,
+  type RunTarget,
+  runBaseline,
+  runPhotoBackup,
+  startEmulatorProcess,
+  writeAccount,
+} from './processes.ts';
+import { runTakeoutFigure } from './takeout.ts';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const YEAR = 2024;
+const CONCURRENCY = 4;
+const REPEATS = QUICK ? 1 : 5;
+const MB = 1024 * 1024;
+
+const sizes = QUICK
+  ? { large: 60, small: 1000, latency: 1000, video: 200_000_000, many: 5000, takeoutPhotos: 200 }
+  : { large: 300, small: 5000, latency: 1000, video: 2_000_000_000, many: 50_000, takeoutPhotos: 2000 };
+
+export interface Row {
+  figure: string;
+  unit: 's' | 'MB';
+  photoBackup: number | null;
+  baseline: number | null;
+  ratio: number | null;
+  target: string;
+  pass: boolean | null;
+  note?: string;
+  runs?: { photoBackup: number[]; baseline: number[] };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+function summaryOf(run: Measured): Record<string, unknown> {
+  const summary = jsonEvents(run.stdout).find((event) => event.type === 'summary')?.summary;
+  if (!summary || typeof summary !== 'object') {
+    throw new Error(`photo-backup printed no summary (exit ${run.code}):\n${run.stderr.slice(-2000)}`);
+  }
+  return summary as Record<string, unknown>;
+}
+
+function checkPhotoBackup(run: Measured, expectedSaved: number): Record<string, unknown> {
+  const summary = summaryOf(run);
+  const failed = (summary.failed as unknown[]).length;
+  if (run.code !== 0 || summary.saved !== expectedSaved || failed > 0) {
+    throw new Error(
+      `photo-backup saved ${String(summary.saved)} of ${expectedSaved} (failed ${failed}, exit ${run.code}):\n${run.stderr.slice(-2000)}`,
+    );
+  }
+  return summary;
+}
+
+function checkBaseline(run: Measured, expectedFiles: number): void {
+  const result = run.code === 0 ? (JSON.parse(run.stdout) as { files: number }) : undefined;
+  if (!result || result.files !== expectedFiles) {
+    throw new Error(
+      `baseline saved ${String(result?.files)} of ${expectedFiles} (exit ${run.code}):\n${run.stderr}`,
+    );
+  }
+}
+
+interface Context {
+  work: string;
+}
+
+async function withEmulator<T>(
+  script: string,
+  args: string[],
+  context: Context,
+  body: (emulator: EmulatorProcess, account: Account) => Promise<T>,
+): Promise<T> {
+  const emulator = await startEmulatorProcess(script, args);
+  try {
+    const account = await writeAccount(emulator.url, path.join(context.work, 'account'));
+    return await body(emulator, account);
+  } finally {
+    await emulator.close();
+  }
+}
+
+/** photo-backup and the baseline, `REPEATS` times each in alternating order; medians of wall time. */
+async function compare(
+  context: Context,
+  options: {
+    figure: string;
+    emulatorArgs: string[];
+    items: number;
+    limit: number;
+    /** Looks at each photo-backup run's events; returns a failure note or undefined. */
+    inspect?: (run: Measured) => string | undefined;
+  },
+): Promise<Row> {
+  return withEmulator('src/emulator/main.ts', options.emulatorArgs, context, async (emulator, account) => {
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    const notes = new Set<string>();
+    for (let repeat = 0; repeat < REPEATS; repeat++) {
+      const order = repeat % 2 === 0 ? (['ours', 'theirs'] as const) : (['theirs', 'ours'] as const);
+      for (const who of order) {
+        const dir = path.join(context.work, `${who}-${repeat}`);
+        const target: RunTarget = {
+          emulator,
+          account,
+          year: YEAR,
+          dir,
+          concurrency: CONCURRENCY,
+          scratch: context.work,
+        };
+        if (who === 'ours') {
+          const run = await runPhotoBackup(target);
+          checkPhotoBackup(run, options.items);
+          const note = options.inspect?.(run);
+          if (note) notes.add(note);
+          ours.push(run.ms / 1000);
+        } else {
+          const run = await runBaseline(target);
+          checkBaseline(run, options.items);
+          theirs.push(run.ms / 1000);
+        }
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    const ratio = median(ours) / median(theirs);
+    return {
+      figure: options.figure,
+      unit: 's',
+      photoBackup: round(median(ours)),
+      baseline: round(median(theirs)),
+      ratio: round(ratio),
+      target: `≤ ${options.limit} ×`,
+      pass: ratio <= options.limit && notes.size === 0,
+      ...(notes.size > 0 ? { note: [...notes].join('; ') } : {}),
+      runs: {
+        photoBackup: ours.map((value) => round(value, 3)),
+        baseline: theirs.map((value) => round(value, 3)),
+      },
+    };
+  });
+}
+
+const generated = (count: number, photoSize: number) => [
+  '--generate',
+  `${YEAR}:${count}`,
+  '--photo-size',
+  String(photoSize),
+  '--video-every',
+  '0',
+];
+
+async function largeFiles(context: Context): Promise<Row> {
+  return compare(context, {
+    figure: `Large files: ${sizes.large} × 4 MB`,
+    emulatorArgs: generated(sizes.large, 4_000_000),
+    items: sizes.large,
+    limit: 1.15,
+  });
+}
+
+async function smallFiles(context: Context): Promise<Row> {
+  return compare(context, {
+    figure: `Many small files: ${sizes.small} × 30 KB`,
+    emulatorArgs: generated(sizes.small, 30_000),
+    items: sizes.small,
+    limit: 1.3,
+  });
+}
+
+async function latency(context: Context): Promise<Row> {
+  const apiMs = 50;
+  const pages = Math.ceil(sizes.latency / 100);
+  // Pages come one after another (each needs the token of the one before), so the listing
+  // cannot end before pages × apiMs after the run starts: a file saved earlier proves the overlap.
+  const listingAtLeastMs = pages * apiMs;
+  return compare(context, {
+    figure: `Latency 50 ms API / 30 ms media: ${sizes.latency} × 30 KB`,
+    emulatorArgs: [
+      ...generated(sizes.latency, 30_000),
+      '--api-latency-ms',
+      String(apiMs),
+      '--media-latency-ms',
+      '30',
+    ],
+    items: sizes.latency,
+    limit: 1.3,
+    inspect(run) {
+      const events = jsonEvents(run.stdout);
+      const start = events.find((event) => event.type === 'start');
+      const saved = events.find((event) => event.type === 'saved');
+      const firstSavedMs = Date.parse(String(saved?.time)) - Date.parse(String(start?.time));
+      if (!(firstSavedMs < listingAtLeastMs)) {
+        return `no overlap: first file saved ${firstSavedMs} ms after start, listing takes ≥ ${listingAtLeastMs} ms`;
+      }
+      return undefined;
+    },
+  });
+}
+
+async function bigVideo(context: Context): Promise<Row> {
+  const emulatorArgs = ['--generate', `${YEAR}:1`, '--video-size', String(sizes.video), '--video-every', '1'];
+  return withEmulator('src/emulator/main.ts', emulatorArgs, context, async (emulator, account) => {
+    const dir = path.join(context.work, 'video');
+    const run = await runPhotoBackup({
+      emulator,
+      account,
+      year: YEAR,
+      dir,
+      concurrency: CONCURRENCY,
+      scratch: context.work,
+    });
+    const summary = checkPhotoBackup(run, 1);
+    if (Number(summary.bytes) < sizes.video)
+      throw new Error(`the video was cut short: ${String(summary.bytes)} bytes`);
+    await rm(dir, { recursive: true, force: true });
+    const limit = 120;
+    const peak = run.peakRss / MB;
+    return {
+      figure: `Memory: one ${round(sizes.video / 1e9, 1)} GB video, peak RSS`,
+      unit: 'MB',
+      photoBackup: round(peak, 1),
+      baseline: null,
+      ratio: null,
+      target: `≤ ${limit} MB`,
+      pass: peak <= limit,
+      note: `${round(run.ms / 1000, 1)} s, ${round((sizes.video / MB / run.ms) * 1000)} MB/s`,
+    };
+  });
+}
+
+/** One real run over many tiny items: the memory figure, and the finished year for the incremental figure. */
+async function manyItems(context: Context, kept: string): Promise<Row> {
+  return withEmulator(
+    'src/emulator/main.ts',
+    generated(sizes.many, 1),
+    context,
+    async (emulator, account) => {
+      const run = await runPhotoBackup({
+        emulator,
+        account,
+        year: YEAR,
+        dir: kept,
+        concurrency: CONCURRENCY,
+        scratch: context.work,
+      });
+      const summary = checkPhotoBackup(run, sizes.many);
+      if (summary.complete !== true) throw new Error('the run over many items did not finish the year');
+      const limit = 200;
+      const peak = run.peakRss / MB;
+      return {
+        figure: `Memory: ${sizes.many.toLocaleString('en')} items, peak RSS`,
+        unit: 'MB',
+        photoBackup: round(peak, 1),
+        baseline: null,
+        ratio: null,
+        target: `≤ ${limit} MB`,
+        pass: peak <= limit,
+        note: `${round(run.ms / 1000, 1)} s for the run`,
+      };
+    },
+  );
+}
+
+/** A finished year of `sizes.many` items plus 10 new ones: save the 10, stop by the skip rule. */
+async function incremental(context: Context, kept: string): Promise<Row> {
+  const added = 10;
+  const journal = path.join(kept, '.photo-backup', 'saved.jsonl');
+  const before = await readFile(journal);
+  const args = [
+    '--year',
+    String(YEAR),
+    '--count',
+    String(sizes.many),
+    '--new',
+    String(added),
+    '--photo-size',
+    '1',
+  ];
+  return withEmulator('bench/emulator-grown.ts', args, context, async (emulator, account) => {
+    const times: number[] = [];
+    for (let repeat = 0; repeat < REPEATS; repeat++) {
+      const run = await runPhotoBackup({
+        emulator,
+        account,
+        year: YEAR,
+        dir: kept,
+        concurrency: CONCURRENCY,
+        scratch: context.work,
+      });
+      const summary = checkPhotoBackup(run, added);
+      const stopped = (summary.stopped as { reason?: string }).reason;
+      if (stopped !== 'skips')
+        throw new Error(`the incremental run stopped by "${stopped}", not by the skip rule`);
+      times.push(run.ms / 1000);
+      // Back to the finished year (the 10 new files gone, the journal as it was) for the next repeat.
+      for (const event of jsonEvents(run.stdout)) {
+        if (event.type === 'saved') await rm(path.join(kept, String(event.path)));
+      }
+      await writeFile(journal, before);
+    }
+    const seconds = median(times);
+    const limit = 2;
+    return {
+      figure: `Incremental: ${sizes.many.toLocaleString('en')} recorded + ${added} new`,
+      unit: 's',
+      photoBackup: round(seconds),
+      baseline: null,
+      ratio: null,
+      target: `≤ ${limit} s`,
+      pass: seconds <= limit,
+      runs: { photoBackup: times.map((value) => round(value, 3)), baseline: [] },
+    };
+  });
+}
+
+function format(rows: Row[]): string {
+  const header = ['Figure', 'photo-backup', 'baseline', 'ratio', 'target', 'result'];
+  const cells = rows.map((row) => [
+    row.figure,
+    row.photoBackup === null ? '—' : `${row.photoBackup} ${row.unit}`,
+    row.baseline === null ? '—' : `${row.baseline} ${row.unit}`,
+    row.ratio === null ? '—' : `${row.ratio.toFixed(2)} ×`,
+    row.target,
+    row.pass === null ? (row.note ?? 'not run') : row.pass ? 'pass' : 'FAIL',
+  ]);
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...cells.map((line) => (line[column] as string).length)),
+  );
+  const line = (values: string[]) =>
+    `| ${values.map((value, column) => value.padEnd(widths[column] as number)).join(' | ')} |`;
+  return [
+    line(header),
+    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
+    ...cells.map(line),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(path.join(tmpdir(), 'photo-backup-bench-'));
+  const context: Context = { work };
+  const rows: Row[] = [];
+  const started = Date.now();
+  const step = async (name: string, figure: () => Promise<Row>) => {
+    process.stderr.write(`bench: ${name}…\n`);
+    const row = await figure();
+    rows.push(row);
+    process.stderr.write(`${format([row])}\n`);
+  };
+  try {
+    await buildBaseline();
+    await step('large files', () => largeFiles(context));
+    await step('many small files', () => smallFiles(context));
+    await step('latency', () => latency(context));
+    await step('one big video', () => bigVideo(context));
+    const kept = path.join(work, 'finished-year');
+    await step('many items', () => manyItems(context, kept));
+    await step('incremental', () => incremental(context, kept));
+    await rm(kept, { recursive: true, force: true });
+    await step('takeout', () =>
+      runTakeoutFigure({ work, photos: sizes.takeoutPhotos, year: YEAR, repeats: REPEATS, median }),
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const table = format(rows);
+  process.stdout.write(`\n${table}\n`);
+  const results = {
+    date: new Date().toISOString(),
+    quick: QUICK,
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+    concurrency: CONCURRENCY,
+    repeats: REPEATS,
+    minutes: round((Date.now() - started) / 60_000, 1),
+    rows,
+  };
+  const file = path.join(ROOT, 'bench', QUICK ? 'results.local.json' : 'results.json');
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\nWritten to ${path.relative(ROOT, file)}.\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
