@@ -351,7 +351,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     } finally {
       await lock?.release();
     }
-    summary.stopped = { reason, message: stopMessage(reason, options, fatal) };
+    summary.stopped = { reason, message: stopMessage(reason, options, fatal, source.name) };
     report({ type: 'stopped', ...summary.stopped });
     report({ type: 'summary', summary });
     if (fatal) throw fatal;
@@ -360,7 +360,12 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   }
 }
 
-function stopMessage(reason: StopReason, options: BackupOptions, fatal: BackupError | undefined): string {
+function stopMessage(
+  reason: StopReason,
+  options: BackupOptions,
+  fatal: BackupError | undefined,
+  source: Source['name'],
+): string {
   switch (reason) {
     case 'skips':
       return `Stopped after ${options.maxSkipped + 1} files in a row were already saved: the rest of ${options.year} was saved by an earlier run (use --all to check every item).`;
@@ -371,6 +376,8 @@ function stopMessage(reason: StopReason, options: BackupOptions, fatal: BackupEr
     case 'error':
       return fatal?.message ?? 'Stopped by an error.';
     default:
+      if (source === 'picker') return 'Every picked item was handled.';
+      if (source === 'takeout') return 'Read every archive.';
       return `Listed all of ${options.year}.`;
   }
 }

@@ -217,12 +217,14 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       retryPolicy: http.policy,
     };
     let libraryUrl = io.env.PHOTO_BACKUP_LIBRARY_URL || LIBRARY_URL;
+    let pickerUrl = io.env.PHOTO_BACKUP_PICKER_URL || PICKER_URL;
     let clientSecretPath = path.resolve(io.cwd, options.clientSecret);
     let tokenPath = options.token ? path.resolve(io.cwd, options.token) : undefined;
     if (options.demo) {
       const demo = await startDemo(year);
       cleanups.push(demo.close);
       libraryUrl = demo.libraryUrl;
+      pickerUrl = demo.pickerUrl;
       clientSecretPath = demo.clientSecretPath;
       tokenPath = demo.tokenPath;
       reporter.info(
@@ -255,7 +257,6 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       return result;
     };
 
-    const pickerUrl = options.demo ? demoPickerUrl(libraryUrl) : io.env.PHOTO_BACKUP_PICKER_URL || PICKER_URL;
     const picker = (api: GoogleApi) =>
       runPickerBackup({
         api,
@@ -414,11 +415,6 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<voi
 
 // ---------------------------------------------------------------------------------------------
 // The picker source (issue 3)
-
-/** The demo's emulator serves the Picker API beside the Library API (src/emulator/index.ts). */
-function demoPickerUrl(libraryUrl: string): string {
-  return libraryUrl.replace(/\/photoslibrary$/, '/photospicker');
-}
 
 /**
  * argv without `--source <name>` or `--source=<name>`: explainNextStep appends `--source picker`,

@@ -243,10 +243,10 @@ test('daily quota: the run ends with exit 4, keeps what it saved, and the same c
 });
 
 test('expired download URLs are refreshed with mediaItems:batchGet', async () => {
-  // URLs die after 150 ms while each download waits 60 ms: the later ones expire before their turn.
-  emulator.setFaults({ urlTtlMs: 150 });
-  emulator.setLatency({ mediaMs: 60 });
-  const { exitCode, summary } = await run({ concurrency: 2 });
+  // URLs die after 1 s while each download waits 100 ms, one at a time: the later ones expire before their turn.
+  emulator.setFaults({ urlTtlMs: 1000 });
+  emulator.setLatency({ mediaMs: 100 });
+  const { exitCode, summary } = await run({ concurrency: 1 });
   assert.equal(exitCode, 0, JSON.stringify(summary.failed));
   assert.ok((emulator.stats.requests['library.batchGet'] ?? 0) > 0, JSON.stringify(emulator.stats.requests));
 });
