@@ -395,6 +395,11 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<voi
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  // `photo-backup … | head`: a closed pipe stops the run like Ctrl-C instead of crashing it.
+  const onPipeError = (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') controller.abort(new Error('output closed'));
+  };
+  process.stdout.on('error', onPipeError);
   try {
     process.exitCode = await run(argv, io, controller.signal);
   } catch (error) {

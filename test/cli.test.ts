@@ -158,3 +158,18 @@ test('the token path defaults to token.json beside the client secret', async () 
   );
   assert.equal(result.code, 0, result.stderr);
 });
+
+test('output piped into a reader that closes early (| head) ends the run quietly, not with a crash', async () => {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('./helpers/cli.ts');
+  const sample = path.join(path.dirname(BIN), '..', 'test', 'fixtures', 'sample-takeout');
+  const child = spawn(process.execPath, [BIN, '2024', 'out', '--dry-run', '--takeout', sample], { cwd: dir });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text;
+  });
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  assert.doesNotMatch(stderr, /Unhandled 'error' event|EPIPE/, stderr);
+  assert.ok(code === 0 || code === 130, String(code));
+});
