@@ -30,10 +30,22 @@ function matchOne(media: string, sidecars: string[]): string | undefined {
   ).get(media)?.sidecar;
 }
 
+/**
+ * Cases with `scope` are synthetic or come from another tool's renaming; Google never writes them.
+ * We match most of them anyway, but a partial edited suffix on a name shorter than the 47-unit
+ * cut is left unmatched on purpose: Google only cuts at the cap, and matching such names would
+ * pair unrelated files (spec §3.6). The decision is asserted, so a change in either direction fails.
+ */
+const UNMATCHED_ON_PURPOSE = new Set(['photo-ed.jp', 'photo-mo.jpg', 'video-bear.mp4']);
+
 for (const entry of cases.match) {
-  // Cases with `scope` are synthetic or come from another tool's renaming; Google never writes them.
-  const options = entry.scope ? { todo: entry.scope } : {};
-  test(`matches ${entry.media} → ${entry.sidecar}`, options, () => {
+  if (entry.scope && UNMATCHED_ON_PURPOSE.has(entry.media)) {
+    test(`leaves synthetic ${entry.media} unmatched (${entry.scope})`, () => {
+      assert.equal(matchOne(entry.media, [entry.sidecar]), undefined);
+    });
+    continue;
+  }
+  test(`matches ${entry.media} → ${entry.sidecar}`, () => {
     assert.equal(matchOne(entry.media, [entry.sidecar]), entry.sidecar);
   });
 }
