@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { crashPoint } from './crash-hook.ts';
@@ -105,6 +105,8 @@ export class Manifest {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+    // A run killed while compacting leaves its half-made copy; only a run holding the lock may remove it.
+    if (!options.readOnly) await removeCompactionLeftovers(folder);
     const manifest = new Manifest(folder, parseJournal(text), options.readOnly ?? false);
     manifest.tornTail = text.length > 0 && !text.endsWith('\n');
     return manifest;
@@ -193,6 +195,14 @@ export class Manifest {
     await crashPoint('mid-compaction');
     await rename(temp, file);
   }
+}
+
+async function removeCompactionLeftovers(folder: string): Promise<void> {
+  const dir = path.join(folder, STATE_FOLDER);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names)
+    if (name.startsWith(`${JOURNAL}.`) && name.endsWith('.tmp'))
+      await rm(path.join(dir, name), { force: true });
 }
 
 export interface Lock {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { BIN, treeHashes } from './helpers/cli.ts';
@@ -130,6 +130,26 @@ test('a stale lock from a killed run is recovered, its temporary files removed, 
       result.stdout,
       /An earlier run was stopped before it finished; removed 1 unfinished download/,
     );
+    await assertComplete(account.folder, account.emulator);
+  } finally {
+    await account.close();
+  }
+});
+
+// Regression: a run killed while compacting the journal left `saved.jsonl.<hex>.tmp` behind for good.
+test('SIGKILL while the journal is compacted: the next run removes the half-made copy', async () => {
+  const account = await openAccount(items);
+  try {
+    assert.equal((await backup(account)).code, 0);
+    const journal = path.join(account.folder, '.photo-backup', 'saved.jsonl');
+    const lines = (await readFile(journal, 'utf8')).split('\n').filter(Boolean);
+    // Superseded lines, as many runs leave them, make the next close compact the journal.
+    await appendFile(journal, `${Array.from({ length: 8 }, () => lines.join('\n')).join('\n')}\n`);
+    const killed = await backup(account, ['--all'], { env: { PHOTO_BACKUP_CRASH_AT: 'mid-compaction:1' } });
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.ok((await allFiles(account.folder)).some((file) => file.endsWith('.tmp')));
+    const resumed = await backup(account, ['--all']);
+    assert.equal(resumed.code, 0, resumed.stderr);
     await assertComplete(account.folder, account.emulator);
   } finally {
     await account.close();
