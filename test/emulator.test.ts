@@ -257,6 +257,32 @@ describe('OAuth', () => {
     assert.equal(denied.location?.searchParams.get('code'), null);
   });
 
+  test('a refresh token only with access_type=offline, and again only with prompt=consent', async () => {
+    const client = clientOf(emulator);
+    const exchange = async (params: Record<string, string>) => {
+      const { verifier, challenge } = pkcePair();
+      const answer = await consent(emulator, {
+        ...consentParams(client.id, challenge),
+        scope: pickerScope,
+        ...params,
+      });
+      return token(emulator, {
+        grant_type: 'authorization_code',
+        code: answer.location?.searchParams.get('code') ?? '',
+        code_verifier: verifier,
+        redirect_uri: 'http://127.0.0.1:4567',
+        client_id: client.id,
+        client_secret: client.secret,
+      });
+    };
+    const online = await exchange({ access_type: 'online' });
+    assert.equal(online.status, 200);
+    assert.equal(online.body.refresh_token, undefined);
+    assert.ok((await exchange({ prompt: '' })).body.refresh_token, 'first offline consent');
+    assert.equal((await exchange({ prompt: '' })).body.refresh_token, undefined, 'already consented');
+    assert.ok((await exchange({ prompt: 'consent' })).body.refresh_token, 'forced consent');
+  });
+
   test('client_secret.json points at the emulator', () => {
     const installed = emulator.clientSecret('installed') as Json;
     assert.equal(installed.installed.auth_uri, emulator.authUri);
@@ -601,7 +627,9 @@ describe('Picker API', () => {
     });
     assert.equal(created.status, 200);
     assert.equal(created.body.mediaItemsSet, false);
-    assert.deepEqual(created.body.pollingConfig, { pollInterval: '0.05s', timeoutIn: '1800s' });
+    assert.equal(created.body.pollingConfig.pollInterval, '0.05s');
+    const timeoutIn = Number(/^(\d+(?:\.\d+)?)s$/.exec(created.body.pollingConfig.timeoutIn)?.[1]);
+    assert.ok(timeoutIn > 1790 && timeoutIn <= 1800);
     assert.equal(created.body.pickingConfig.maxItemCount, '2000');
     assert.ok(Date.parse(created.body.expireTime) > Date.now());
     const id = created.body.id as string;

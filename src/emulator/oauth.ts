@@ -35,6 +35,8 @@ interface AuthorizationCode {
   scope: string;
   expiresAt: number;
   used: boolean;
+  /** Whether the exchange returns a refresh token (access_type=offline, and a fresh consent). */
+  offline: boolean;
 }
 
 interface AccessToken {
@@ -104,6 +106,8 @@ export class OAuthServer {
   private readonly accessTokens = new Map<string, AccessToken>();
   private readonly refreshTokens = new Map<string, RefreshToken>();
   private readonly secrets = new Set<string>();
+  /** Client+scope pairs with an offline grant: later consents without prompt=consent get no refresh token. */
+  private readonly consented = new Set<string>();
 
   constructor(
     options: OAuthOptions,
@@ -269,6 +273,14 @@ export class OAuthServer {
       const code = opaque('4/0AEmu', 40);
       this.remember(code);
       const grantedScope = scope.trim().split(/\s+/).join(' ');
+      // Google returns a refresh token only for access_type=offline, and only on the first consent
+      // unless prompt=consent forces a new one (google-auth-library README).
+      const consentKey = `${clientId} ${grantedScope}`;
+      const prompts = (params.get('prompt') ?? '').split(/\s+/);
+      const offline =
+        params.get('access_type') === 'offline' &&
+        (!this.consented.has(consentKey) || prompts.includes('consent'));
+      if (params.get('access_type') === 'offline') this.consented.add(consentKey);
       this.codes.set(code, {
         clientId,
         redirectUri,
@@ -276,6 +288,7 @@ export class OAuthServer {
         scope: grantedScope,
         expiresAt: Date.now() + 10 * 60_000,
         used: false,
+        offline,
       });
       if (state !== null) target.searchParams.set('state', state);
       target.searchParams.set('code', code);
@@ -345,15 +358,18 @@ export class OAuthServer {
       }
       grant.used = true;
       const expiresIn = this.options.accessTokenTtlSeconds;
-      return sendJson(res, 200, {
+      const answer: Record<string, unknown> = {
         access_token: this.mintAccessToken(clientId, grant.scope, expiresIn),
         expires_in: expiresIn,
-        refresh_token: this.mintRefreshToken(clientId, grant.scope),
+      };
+      if (grant.offline) {
+        answer.refresh_token = this.mintRefreshToken(clientId, grant.scope);
         // Apps in "Testing" get refresh tokens that die after 7 days (§3.3).
-        refresh_token_expires_in: 604_799,
-        scope: grant.scope,
-        token_type: 'Bearer',
-      });
+        answer.refresh_token_expires_in = 604_799;
+      }
+      answer.scope = grant.scope;
+      answer.token_type = 'Bearer';
+      return sendJson(res, 200, answer);
     }
     if (grantType === 'refresh_token') {
       const refresh = params.get('refresh_token');

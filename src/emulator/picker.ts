@@ -25,6 +25,7 @@ export interface PickerOptions {
 
 interface Session {
   id: string;
+  createdAt: number;
   expiresAt: number;
   maxItemCount: number;
   polls: number;
@@ -97,9 +98,12 @@ export class PickerServer {
     };
     // "This field is only populated if media items have not yet been picked for this session."
     if (!session.pickedIds) {
+      // timeoutIn counts down; "A value of 0 indicates that the client should stop polling".
+      const timeoutMs = parseDuration(this.options.timeoutIn ?? '1800s');
+      const remaining = Math.max(0, timeoutMs - (Date.now() - session.createdAt));
       json.pollingConfig = {
         pollInterval: this.options.pollInterval ?? '1s',
-        timeoutIn: this.options.timeoutIn ?? '1800s',
+        timeoutIn: formatDuration(remaining),
       };
     }
     json.expireTime = new Date(session.expiresAt).toISOString();
@@ -146,9 +150,11 @@ export class PickerServer {
         ),
       );
     }
+    const now = Date.now();
     const session: Session = {
       id: randomUUID(),
-      expiresAt: Date.now() + (this.options.sessionTtlMs ?? 60 * 60_000),
+      createdAt: now,
+      expiresAt: now + (this.options.sessionTtlMs ?? 60 * 60_000),
       maxItemCount,
       polls: 0,
     };
@@ -232,4 +238,14 @@ function decodeToken(token: string, sessionId: string): number | undefined {
   const [offset, id] = text.split(':');
   if (id !== sessionId || !offset || !/^\d+$/.test(offset)) return undefined;
   return Number(offset);
+}
+
+/** google.protobuf.Duration JSON ("3.5s") to milliseconds. */
+function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)s$/.exec(text);
+  return match?.[1] ? Math.round(Number(match[1]) * 1000) : 0;
+}
+
+function formatDuration(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))}s`;
 }
