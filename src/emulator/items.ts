@@ -241,32 +241,34 @@ function exifSegment(dateTime: string, offset: string | undefined): Buffer {
   return Buffer.concat([segmentHeader, header, tiff]);
 }
 
-function comSegment(payload: Buffer): Buffer {
+function comHeader(payloadLength: number): Buffer {
   const header = Buffer.alloc(4);
   header[0] = 0xff;
   header[1] = 0xfe;
-  header.writeUInt16BE(payload.length + 2, 2);
-  return Buffer.concat([header, payload]);
+  header.writeUInt16BE(payloadLength + 2, 2);
+  return header;
 }
 
-/** Filler taken from the shared block at an offset derived from the item, so fillers differ per item. */
+/** Filler: a view of the shared block at an offset derived from the item (no copy). */
 function filler(length: number, salt: number): Buffer {
   const block = getSharedBlock();
   const start = salt % (block.length - length);
   return block.subarray(start, start + length);
 }
 
+function saltOf(item: EmulatorItem): number {
+  return Number.parseInt(createHash('sha1').update(item.id).digest('hex').slice(0, 8), 16);
+}
+
 /**
- * How an item's bytes are laid out: a small per-item head, `repeats` copies of a shared chunk,
- * then a small tail. Nothing here allocates in proportion to the item size.
+ * How an item's bytes are laid out: small per-item buffers and views of the shared block before and
+ * after `repeats` copies of one shared chunk. Nothing here allocates in proportion to the item size.
  */
 export interface ContentPlan {
-  head: Buffer;
+  before: Buffer[];
   repeatChunk: Buffer;
   repeats: number;
-  /** A partial chunk after the repeats (may be empty). */
-  middle: Buffer;
-  tail: Buffer;
+  after: Buffer[];
   size: number;
 }
 
@@ -276,7 +278,10 @@ function stampText(item: EmulatorItem): Buffer {
   return Buffer.from(`photo-backup emulator item ${item.id} ${item.filename} ${item.creationTime}\n`, 'utf8');
 }
 
+const sum = (buffers: Buffer[]) => buffers.reduce((total, buffer) => total + buffer.length, 0);
+
 function photoPlan(item: EmulatorItem): ContentPlan {
+  // SOI, APP1 Exif, COM(stamp + filler), COM padding × n, [COM rest], DQT…EOI (a tiny 8×8 image).
   const soi = Buffer.from([0xff, 0xd8]);
   const dateTime = exifDateTimeOf(item);
   const exif = dateTime ? exifSegment(dateTime, item.exifOffset) : Buffer.alloc(0);
@@ -285,20 +290,20 @@ function photoPlan(item: EmulatorItem): ContentPlan {
   const padding = Math.max(0, item.size - fixed);
   const repeats = Math.floor(padding / comSegmentSize);
   const rest = padding - repeats * comSegmentSize;
-  let stampFill = 0;
-  let middle: Buffer = Buffer.alloc(0);
+  const salt = saltOf(item);
+  const before: Buffer[] = [soi, exif];
+  const after: Buffer[] = [];
   if (rest > 0 && stamp.length + rest <= comPayloadMax) {
-    stampFill = rest;
-  } else if (rest > 0) {
-    // rest > comPayloadMax - stamp.length ≥ 4, so one extra COM segment holds it.
-    middle = comSegment(filler(rest - 4, stamp.length));
+    before.push(comHeader(stamp.length + rest), stamp, filler(rest, salt));
+  } else {
+    before.push(comHeader(stamp.length), stamp);
+    // rest > comPayloadMax - stamp.length ≥ 4, so one more COM segment holds it.
+    if (rest > 0) after.push(comHeader(rest - 4), filler(rest - 4, salt));
   }
-  const salt = Number.parseInt(createHash('sha1').update(item.id).digest('hex').slice(0, 8), 16);
-  const stampPayload = stampFill > 0 ? Buffer.concat([stamp, filler(stampFill, salt)]) : stamp;
-  const head = Buffer.concat([soi, exif, comSegment(stampPayload)]);
+  after.push(jpegImage);
   const repeatChunk = getComSegment();
-  const size = head.length + repeats * repeatChunk.length + middle.length + jpegImage.length;
-  return { head, repeatChunk, repeats, middle, tail: jpegImage, size };
+  const size = sum(before) + repeats * repeatChunk.length + sum(after);
+  return { before, repeatChunk, repeats, after, size };
 }
 
 function boxHeader(type: string, size: number): Buffer {
@@ -336,20 +341,27 @@ function videoPlan(item: EmulatorItem): ContentPlan {
   const block = getSharedBlock();
   const repeats = Math.floor(paddingBytes / block.length);
   const rest = paddingBytes - repeats * block.length;
-  const salt = Number.parseInt(createHash('sha1').update(item.id).digest('hex').slice(0, 8), 16);
-  const head = Buffer.concat([ftyp, freeHeader, stamp]);
-  const middle = rest > 0 ? filler(rest, salt) : Buffer.alloc(0);
-  const size = head.length + repeats * block.length + middle.length + mdat.length;
-  return { head, repeatChunk: block, repeats, middle, tail: mdat, size };
+  const before = [ftyp, freeHeader, stamp];
+  const after = rest > 0 ? [filler(rest, saltOf(item)), mdat] : [mdat];
+  const size = sum(before) + repeats * block.length + sum(after);
+  return { before, repeatChunk: block, repeats, after, size };
 }
 
-/** The layout of an item's bytes (cached by id, size and date). */
+/** The layout of an item's bytes (cached by what shapes it). */
 export function planContent(item: EmulatorItem): ContentPlan {
-  const key = `${item.id}\u0000${item.kind}\u0000${item.size}\u0000${item.creationTime}\u0000${item.exifDateTime}\u0000${item.exifOffset}\u0000${item.filename}`;
+  const key = [
+    item.id,
+    item.kind,
+    item.size,
+    item.creationTime,
+    item.exifDateTime,
+    item.exifOffset,
+    item.filename,
+  ].join('\u0000');
   let plan = planCache.get(key);
   if (!plan) {
     plan = item.kind === 'video' ? videoPlan(item) : photoPlan(item);
-    if (planCache.size > 20_000) planCache.clear();
+    if (planCache.size > 50_000) planCache.clear();
     planCache.set(key, plan);
   }
   return plan;
@@ -360,28 +372,31 @@ export function contentSize(item: EmulatorItem): number {
   return planContent(item).size;
 }
 
-/** The chunks of an item's bytes, from `start` (byte offset) on. Chunks are views, never copies. */
+/** The chunks of an item's bytes, from byte offset `start` on. Chunks are views, never copies. */
 export function* contentChunks(item: EmulatorItem, start = 0): Generator<Buffer> {
   const plan = planContent(item);
   let skip = start;
-  const emit = function* (chunk: Buffer): Generator<Buffer> {
-    if (skip >= chunk.length) {
-      skip -= chunk.length;
-      return;
+  function* emit(chunks: Buffer[]): Generator<Buffer> {
+    for (const chunk of chunks) {
+      if (chunk.length === 0) continue;
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        continue;
+      }
+      yield skip > 0 ? chunk.subarray(skip) : chunk;
+      skip = 0;
     }
-    yield skip > 0 ? chunk.subarray(skip) : chunk;
-    skip = 0;
-  };
-  yield* emit(plan.head);
-  if (skip >= plan.repeats * plan.repeatChunk.length) {
-    skip -= plan.repeats * plan.repeatChunk.length;
+  }
+  yield* emit(plan.before);
+  const repeated = plan.repeats * plan.repeatChunk.length;
+  if (skip >= repeated) {
+    skip -= repeated;
   } else {
     const whole = Math.floor(skip / plan.repeatChunk.length);
     skip -= whole * plan.repeatChunk.length;
-    for (let n = whole; n < plan.repeats; n++) yield* emit(plan.repeatChunk);
+    for (let n = whole; n < plan.repeats; n++) yield* emit([plan.repeatChunk]);
   }
-  if (plan.middle.length > 0) yield* emit(plan.middle);
-  yield* emit(plan.tail);
+  yield* emit(plan.after);
 }
 
 /** Whole content in memory (tests; avoid for huge items). */
