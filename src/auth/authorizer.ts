@@ -90,7 +90,7 @@ class AuthSession implements Authorizer {
     if (!this.#options.interactive) {
       throw authError(
         reason === undefined
-          ? `No saved sign-in: ${where} not found. Run photo-backup once at a terminal to sign in with Google; later runs reuse the saved sign-in.`
+          ? `No saved sign-in: ${this.#tokenFileName('not found in')}. Run photo-backup once at a terminal to sign in with Google; later runs reuse the saved sign-in.`
           : `The saved sign-in ${where} ${reason}, so it cannot be used. Run photo-backup once at a terminal to sign in with Google again.`,
       );
     }
@@ -227,9 +227,10 @@ class AuthSession implements Authorizer {
     return this.#saving;
   }
 
-  #tokenFileName(): string {
+  /** "`token.json` in `/home/ana/backup`": messages name the file, never what it holds. */
+  #tokenFileName(link = 'in'): string {
     const absolute = path.resolve(this.#options.tokenPath);
-    return `\`${path.basename(absolute)}\` in \`${path.dirname(absolute)}\``;
+    return `\`${path.basename(absolute)}\` ${link} \`${path.dirname(absolute)}\``;
   }
 }
 

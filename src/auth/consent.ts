@@ -54,13 +54,13 @@ export async function runConsent(options: ConsentOptions): Promise<Credentials> 
       code_challenge_method: CodeChallengeMethod.S256,
     });
 
-    const arrival = waitForAnswer(listener, state, options, done.signal);
     ui.info(
       `${options.openBrowser ? 'Opening your browser to sign in with Google. If it does not open, open' : 'To sign in with Google, open'} this address in a browser:\n\n  ${url}\n`,
     );
     if (options.openBrowser) openInBrowser(url, options);
 
-    const { answer, reply } = await arrival;
+    // The listener queues a redirect that came early; the paste prompt comes after the address.
+    const { answer, reply } = await waitForAnswer(listener, state, options, done.signal);
     if (answer.kind === 'refused') {
       reply(false, answer.message);
       throw authError(answer.message);
@@ -198,6 +198,8 @@ function waitForAnswer(
 ): Promise<{ answer: RedirectAnswer; reply: Reply }> {
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(new InterruptedError());
+    // Ctrl-C may already have come while the browser was being opened.
+    if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     done.addEventListener('abort', () => options.signal?.removeEventListener('abort', onAbort), {
       once: true,
