@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { type Credentials, OAuth2Client } from 'google-auth-library';
-import { authError } from '../errors.ts';
+import { authError, BackupError } from '../errors.ts';
 import { type ClientSecret, loadClientSecret } from './client-secret.ts';
 import { type AuthUi, runConsent } from './consent.ts';
 import { isInvalidGrant, toAuthError } from './oauth-errors.ts';
@@ -137,7 +137,7 @@ class AuthSession implements Authorizer {
   }
 
   async #recover(error: unknown, generation: number): Promise<string> {
-    if (error instanceof Error && error.name === 'BackupError') throw error;
+    if (error instanceof BackupError) throw error;
     // A consent finished while this call was under way: its failure belonged to the old sign-in.
     if (generation !== this.#generation) return this.getAccessToken();
     if (!isInvalidGrant(error)) {

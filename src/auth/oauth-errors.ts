@@ -36,7 +36,7 @@ export function toAuthError(error: unknown, action: string, endpoint: string): B
     );
   }
   return authError(
-    `Could not ${action}: Google's sign-in server ${host} refused (${detail}). Run again; if it keeps failing, sign in again by deleting the token file.`,
+    `Could not ${action}: Google's sign-in server ${host} refused (${detail}). Run photo-backup again; if it keeps failing, check the OAuth client in Google Cloud console (README, step 3).`,
   );
 }
 
