@@ -100,13 +100,17 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
-function byNewestFirst(a: EmulatorItem, b: EmulatorItem): number {
-  const ta = Date.parse(a.creationTime);
-  const tb = Date.parse(b.creationTime);
-  const da = Number.isNaN(ta) ? Number.NEGATIVE_INFINITY : ta;
-  const db = Number.isNaN(tb) ? Number.NEGATIVE_INFINITY : tb;
-  if (da !== db) return db - da;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+/** Newest first, ties by id; undated items last. */
+function sortNewestFirst(items: EmulatorItem[]): EmulatorItem[] {
+  const keyed = items.map((item) => {
+    const time = Date.parse(item.creationTime);
+    return { item, time: Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time };
+  });
+  keyed.sort((a, b) => {
+    if (a.time !== b.time) return b.time - a.time;
+    return a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : 0;
+  });
+  return keyed.map((entry) => entry.item);
 }
 
 function emptyStats(): EmulatorStats {
@@ -129,7 +133,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const setItems = (next: EmulatorItem[]) => {
     items = next.map(normalizeItem);
     byId = new Map(items.map((item) => [item.id, item]));
-    appNewestFirst = items.filter((item) => item.appCreated !== false).sort(byNewestFirst);
+    appNewestFirst = sortNewestFirst(items.filter((item) => item.appCreated !== false));
   };
   setItems(options.items ?? (options.generate ? generateItems(options.generate) : []));
 

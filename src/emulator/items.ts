@@ -6,7 +6,7 @@
  * costs almost no CPU and a 2 GB video streams by yielding the same shared buffer again and again.
  */
 import { createHash } from 'node:crypto';
-import { createRandom } from './random.ts';
+import { createRandom, hashString } from './random.ts';
 
 export type EmulatorItemKind = 'photo' | 'video';
 export type VideoStatus = 'PROCESSING' | 'READY' | 'FAILED';
@@ -64,10 +64,20 @@ function pad(value: number, width = 2): string {
   return String(value).padStart(width, '0');
 }
 
+const idAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
 function itemId(seed: number, index: number): string {
-  // Google's media item ids are long opaque base64url strings such as "AF1QipN…".
-  const digest = createHash('sha256').update(`emulator-item:${seed}:${index}`).digest('base64url');
-  return `AF1Qip${digest.slice(0, 38)}`;
+  // Google's media item ids are long opaque base64url strings such as "AF1QipN…". A fast hash keeps
+  // generating 50,000 items cheap.
+  let id = 'AF1Qip';
+  for (let part = 0; part < 5; part++) {
+    let value = hashString(`emulator-item:${seed}:${index}:${part}`);
+    for (let n = 0; n < 8; n++) {
+      id += idAlphabet[value % 64];
+      value = Math.floor(value / 64);
+    }
+  }
+  return id;
 }
 
 /**
@@ -367,9 +377,19 @@ export function planContent(item: EmulatorItem): ContentPlan {
   return plan;
 }
 
+/** The smallest file the layout can make for the item (without building it: startup stays cheap). */
+function minimumSize(item: EmulatorItem): number {
+  const stamp = Buffer.byteLength(stampText(item));
+  if (item.kind === 'video') return 28 + 8 + stamp + 40; // ftyp + free header + stamp + mdat
+  const dateTime = exifDateTimeOf(item);
+  const entries = item.exifOffset ? 2 : 1;
+  const exif = dateTime ? 4 + 6 + 8 + 18 + 2 + 12 * entries + 4 + 20 + (item.exifOffset ? 7 : 0) : 0;
+  return 2 + exif + 4 + stamp + jpegImage.length;
+}
+
 /** The exact number of bytes served for the item (its `size`, or the format minimum when larger). */
 export function contentSize(item: EmulatorItem): number {
-  return planContent(item).size;
+  return Math.max(item.size, minimumSize(item));
 }
 
 /** The chunks of an item's bytes, from byte offset `start` on. Chunks are views, never copies. */

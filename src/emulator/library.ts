@@ -118,12 +118,23 @@ interface DateParts {
   day: number;
 }
 
+const partsCache = new WeakMap<EmulatorItem, DateParts | null>();
+
 function partsOf(item: EmulatorItem): DateParts | undefined {
-  const time = Date.parse(item.creationTime);
-  if (Number.isNaN(time)) return undefined;
-  const date = new Date(time);
-  return { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate() };
+  let parts = partsCache.get(item);
+  if (parts === undefined) {
+    const time = Date.parse(item.creationTime);
+    const date = new Date(time);
+    parts = Number.isNaN(time)
+      ? null
+      : { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate() };
+    partsCache.set(item, parts);
+  }
+  return parts ?? undefined;
 }
+
+/** Filtered lists per query, per item list (paging a 50,000-item year must not filter it 500 times). */
+const resultCache = new WeakMap<EmulatorItem[], Map<string, EmulatorItem[]>>();
 
 function matchesDate(parts: DateParts, date: ApiDate): boolean {
   return (
@@ -359,8 +370,29 @@ export function parseSearch(body: unknown): Validated<SearchQuery> {
 
 /** One page of the search result. */
 export function searchPage(ctx: LibraryContext, query: SearchQuery): Record<string, unknown> {
+  const all = ctx.newestFirst();
+  let cached = resultCache.get(all);
+  if (!cached) {
+    cached = new Map();
+    resultCache.set(all, cached);
+  }
+  let items = cached.get(query.signature);
+  if (!items) {
+    items = filterItems(all, query);
+    if (cached.size > 100) cached.clear();
+    cached.set(query.signature, items);
+  }
+  const page = items.slice(query.offset, query.offset + query.pageSize);
+  const result: Record<string, unknown> = {};
+  if (page.length > 0) result.mediaItems = page.map((item) => toMediaItem(item, ctx.baseUrl(item)));
+  const next = query.offset + page.length;
+  if (next < items.length) result.nextPageToken = encodePageToken(next, query.signature);
+  return result;
+}
+
+function filterItems(all: EmulatorItem[], query: SearchQuery): EmulatorItem[] {
   const hasDateFilter = query.dates.length > 0 || query.ranges.length > 0;
-  let items = ctx.newestFirst().filter((item) => {
+  const items = all.filter((item) => {
     if (query.favoritesOnly) return false;
     if (query.mediaType === 'PHOTO' && item.kind !== 'photo') return false;
     if (query.mediaType === 'VIDEO' && item.kind !== 'video') return false;
@@ -372,13 +404,7 @@ export function searchPage(ctx: LibraryContext, query: SearchQuery): Record<stri
       query.dates.some((date) => matchesDate(parts, date)) || query.ranges.some((r) => matchesRange(parts, r))
     );
   });
-  if (query.ascending) items = items.reverse();
-  const page = items.slice(query.offset, query.offset + query.pageSize);
-  const result: Record<string, unknown> = {};
-  if (page.length > 0) result.mediaItems = page.map((item) => toMediaItem(item, ctx.baseUrl(item)));
-  const next = query.offset + page.length;
-  if (next < items.length) result.nextPageToken = encodePageToken(next, query.signature);
-  return result;
+  return query.ascending ? items.reverse() : items;
 }
 
 export function handleSearch(ctx: LibraryContext, res: ServerResponse, rawBody: string) {
