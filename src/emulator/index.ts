@@ -2,6 +2,14 @@
  * The project's own Google, over real HTTP on 127.0.0.1: OAuth, the Photos Library API, the
  * Photos Picker API and the media host, with injectable faults. Tests, `--demo` and the
  * benchmarks run against it. Routing only; each API lives in its own file.
+ *
+ *   GET  /o/oauth2/v2/auth          consent (302 to the loopback redirect)   oauth.ts
+ *   POST /token, /revoke            token endpoint, revoke                    oauth.ts
+ *   /photoslibrary/v1/mediaItems…   Library API (search, list, get, batchGet) library.ts
+ *   /photospicker/v1/sessions…      Picker API (sessions, mediaItems)         picker.ts
+ *   GET  /picker/<session id>       the pickerUri page; opening it "picks"    picker.ts
+ *   GET  /lh3/<lr|ppa>/<token>=d    media host (=d, =dv, =wN-hM)              media.ts
+ *   /__emulator/…                   test-only admin routes (see main.ts)
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

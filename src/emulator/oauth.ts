@@ -211,7 +211,7 @@ export class OAuthServer {
   /** GET auth_uri: validate like Google, then answer as if the user clicked Allow (or Deny). */
   handleAuthorize(res: ServerResponse, url: URL) {
     const params = url.searchParams;
-    for (const name of ['state', 'code_challenge']) this.remember(params.get(name));
+    this.remember(params.get('state')); // the code_challenge is public by design (RFC 7636)
     const clientId = params.get('client_id');
     if (!clientId)
       return consentErrorPage(res, 400, 'invalid_request', 'Missing required parameter: client_id');
