@@ -203,7 +203,15 @@ export function toSourceItem(
       : {}),
     ...(listed.description ? { metadata: { description: listed.description } } : {}),
     open,
-    probeSize: (signal) => api.http.headSize(`${baseUrl}${suffix}`, {}, signal),
+    // A refused HEAD most likely means an old URL (a resumed run): ask for a fresh one once,
+    // else the item would look "changed" and be saved twice.
+    probeSize: async (signal) => {
+      if (!baseUrl || Date.now() - urlTime > URL_MAX_AGE_MS) await fresh();
+      const size = await api.http.headSize(`${baseUrl}${suffix}`, {}, signal);
+      if (size !== undefined) return size;
+      await fresh();
+      return api.http.headSize(`${baseUrl}${suffix}`, {}, signal);
+    },
   };
 }
 
