@@ -47,7 +47,7 @@ export const faultCases: FaultCase[] = [
   },
   {
     name: 'a body that stalls longer than --read-timeout',
-    faults: { seed: 9, mediaStall: { rate: 0.1, ms: 5000 }, firstAttempts: 1 },
+    faults: { seed: 9, mediaStall: { rate: 0.3, ms: 5000 }, firstAttempts: 1 },
     args: ['--read-timeout', '1'],
     check: (stats) => assert.ok(injected(stats, 'mediaStall') > 0),
   },
