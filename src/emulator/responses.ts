@@ -86,11 +86,19 @@ export function unavailable(): GoogleError {
 /** The project number the emulator's OAuth client pretends to belong to. */
 export const projectNumber = '123456789012';
 
-/** 429 per day: exactly the body from gphotosuploader/google-photos-api-client-go's retry_test.go. */
-export function dailyQuotaExceeded(service = 'photoslibrary.googleapis.com'): GoogleError {
-  const message = `Quota exceeded for quota metric 'All requests' and limit 'All requests per day' of service '${service}' for consumer 'project_number:${projectNumber}'.`;
+/**
+ * Google's 429 RESOURCE_EXHAUSTED envelope, as in gphotosuploader/google-photos-api-client-go's
+ * retry_test.go; only the quota metric and limit differ between the per-day and per-minute forms.
+ */
+function quotaExceeded(
+  service: string,
+  quota: { metricName: string; limitName: string; metric: string; limit: string; value: string },
+  headers?: Record<string, string>,
+): GoogleError {
+  const message = `Quota exceeded for quota metric '${quota.metricName}' and limit '${quota.limitName}' of service '${service}' for consumer 'project_number:${projectNumber}'.`;
   return {
     httpCode: 429,
+    ...(headers ? { headers } : {}),
     body: {
       error: {
         code: 429,
@@ -104,9 +112,9 @@ export function dailyQuotaExceeded(service = 'photoslibrary.googleapis.com'): Go
             domain: 'googleapis.com',
             metadata: {
               service,
-              quota_metric: `${service}/all_requests`,
-              quota_limit: 'ApiCallsPerProjectPerDay',
-              quota_limit_value: '10000',
+              quota_metric: `${service}/${quota.metric}`,
+              quota_limit: quota.limit,
+              quota_limit_value: quota.value,
               quota_location: 'global',
               consumer: `projects/${projectNumber}`,
             },
@@ -126,48 +134,33 @@ export function dailyQuotaExceeded(service = 'photoslibrary.googleapis.com'): Go
   };
 }
 
-/** 429 per minute: the same envelope with the WritesPerMinutePerUser limit, plus Retry-After. */
+/** 429 per day (ApiCallsPerProjectPerDay): fatal for the day. */
+export function dailyQuotaExceeded(service = 'photoslibrary.googleapis.com'): GoogleError {
+  return quotaExceeded(service, {
+    metricName: 'All requests',
+    limitName: 'All requests per day',
+    metric: 'all_requests',
+    limit: 'ApiCallsPerProjectPerDay',
+    value: '10000',
+  });
+}
+
+/** 429 per minute (WritesPerMinutePerUser), plus Retry-After. */
 export function perMinuteQuotaExceeded(
   retryAfterSeconds: number,
   service = 'photoslibrary.googleapis.com',
 ): GoogleError {
-  const message = `Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per user' of service '${service}' for consumer 'project_number:${projectNumber}'.`;
-  return {
-    httpCode: 429,
-    headers: { 'retry-after': String(retryAfterSeconds) },
-    body: {
-      error: {
-        code: 429,
-        message,
-        errors: [{ message, domain: 'global', reason: 'rateLimitExceeded' }],
-        status: 'RESOURCE_EXHAUSTED',
-        details: [
-          {
-            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-            reason: 'RATE_LIMIT_EXCEEDED',
-            domain: 'googleapis.com',
-            metadata: {
-              service,
-              quota_metric: `${service}/write_requests`,
-              quota_limit: 'WritesPerMinutePerUser',
-              quota_limit_value: '30',
-              quota_location: 'global',
-              consumer: `projects/${projectNumber}`,
-            },
-          },
-          {
-            '@type': 'type.googleapis.com/google.rpc.Help',
-            links: [
-              {
-                description: 'Request a higher quota limit.',
-                url: 'https://cloud.google.com/docs/quota#requesting_higher_quota',
-              },
-            ],
-          },
-        ],
-      },
+  return quotaExceeded(
+    service,
+    {
+      metricName: 'Write requests',
+      limitName: 'Write requests per minute per user',
+      metric: 'write_requests',
+      limit: 'WritesPerMinutePerUser',
+      value: '30',
     },
-  };
+    { 'retry-after': String(retryAfterSeconds) },
+  );
 }
 
 export function sendJson(
