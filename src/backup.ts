@@ -2,13 +2,13 @@
  * backupYear(options, deps) → summary. The one-way flow: the source lists, plan.ts decides,
  * transfer.ts writes, manifest.ts records, and every step is reported as an event.
  */
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
 import { classifyError, defaultRetryPolicy, HttpError, type RetryPolicy, withRetry } from './http.ts';
-import { acquireLock, type Lock, Manifest, walkKey } from './manifest.ts';
+import { acquireLock, type Lock, Manifest, type SavedRecord, walkKey } from './manifest.ts';
 import { claimKey, decideItem, nextSkipState, type PlanContext, placeItem, type SkipState } from './plan.ts';
 import type { BackupSummary, Report, StopReason } from './report/events.ts';
 import type { Source, SourceItem } from './sources/source.ts';
@@ -62,7 +62,6 @@ async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') throw diskError(error, folder);
     if (dryRun) return;
-    const { mkdir } = await import('node:fs/promises');
     await mkdir(folder, { recursive: true }).catch((cause) => {
       throw diskError(cause, folder);
     });
@@ -153,6 +152,18 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   let stopReason: StopReason | undefined;
   let reachedEnd = false;
 
+  /** The record line for an item at `relative`; the date and metadata travel with it for a later metadata step. */
+  const savedRecord = (item: SourceItem, relative: string, size: number): SavedRecord => ({
+    id: item.id,
+    path: relative,
+    size,
+    source: source.name,
+    savedAt: new Date().toISOString(),
+    dateSource: item.dateSource,
+    ...(item.takenAt ? { takenAt: item.takenAt.toISOString() } : {}),
+    ...(item.metadata ? { metadata: item.metadata } : {}),
+  });
+
   const saveOne = async (item: SourceItem, relative: string): Promise<void> => {
     const finalPath = path.join(folder, relative);
     try {
@@ -184,14 +195,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         if (existing !== undefined && existing !== relative) {
           await discardTemp(temp);
           await manifest.record({
-            id: item.id,
-            path: existing,
-            size: temp.bytes,
+            ...savedRecord(item, existing, temp.bytes),
             sha256: temp.sha256,
             copyOf: existing,
-            source: source.name,
-            savedAt: new Date().toISOString(),
-            ...(item.metadata ? { metadata: item.metadata } : {}),
           });
           summary.copies++;
           report({ type: 'saved', id: item.id, path: existing, bytes: 0, copyOf: existing });
@@ -202,15 +208,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       await commitTemp(temp, finalPath, item.takenAt);
       await crashPoint('after-rename-before-record');
       await manifest.record({
-        id: item.id,
-        path: relative,
-        size: temp.bytes,
-        source: source.name,
-        savedAt: new Date().toISOString(),
-        dateSource: item.dateSource,
-        ...(item.takenAt ? { takenAt: item.takenAt.toISOString() } : {}),
+        ...savedRecord(item, relative, temp.bytes),
         ...(temp.sha256 ? { sha256: temp.sha256 } : {}),
-        ...(item.metadata ? { metadata: item.metadata } : {}),
       });
       await crashPoint('after-record');
       summary.saved++;
@@ -282,13 +281,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         if (decision.reason === 'exists' && !options.dryRun && onDisk !== undefined) {
           // A file from the original script: adopt it, so later runs know it by id.
           claims.set(claimKey(placement.path), item.id);
-          await manifest.record({
-            id: item.id,
-            path: placement.path,
-            size: onDisk,
-            source: source.name,
-            savedAt: new Date().toISOString(),
-          });
+          await manifest.record(savedRecord(item, placement.path, onDisk));
         }
         report({ type: 'skipped', id: item.id, path: placement.path, reason: decision.reason });
         if (skipState.stopped) {
