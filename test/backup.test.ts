@@ -16,13 +16,12 @@ import { parseJournal } from '../src/manifest.ts';
 import type { BackupEvent } from '../src/report/events.ts';
 import { GoogleApi } from '../src/sources/google-api.ts';
 import { createLibrarySource, LibraryRefusedError } from '../src/sources/library/index.ts';
+import { fastRetry, testBackupOptions } from './helpers/backup-options.ts';
 import { sha256, treeHashes, writeAccount } from './helpers/cli.ts';
 
 let dir: string;
 let emulator: Emulator;
 let http: HttpClient;
-
-const fastRetry = { retries: 6, baseDelayMs: 2, maxDelayMs: 20, rateLimitDelayMs: 2 };
 
 function readyItems(items: EmulatorItem[]): EmulatorItem[] {
   return items.map((item) => (item.kind === 'video' ? { ...item, videoStatus: 'READY' as const } : item));
@@ -58,18 +57,7 @@ async function run(overrides: Partial<BackupOptions> = {}, signal = new AbortCon
     year: 2024,
     onNotice: (notice) => events.push({ type: 'notice', ...notice }),
   });
-  const options: BackupOptions = {
-    year: 2024,
-    folder: path.join(dir, 'photos'),
-    zone: 'UTC',
-    concurrency: 4,
-    maxSkipped: 5,
-    all: false,
-    dryRun: false,
-    includeUndated: false,
-    retryPolicy: fastRetry,
-    ...overrides,
-  };
+  const options = testBackupOptions(path.join(dir, 'photos'), overrides);
   const result = await backupYear(options, { source, report: (event) => events.push(event), signal });
   return { ...result, events };
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { authorize } from '../src/auth/index.ts';
-import { type BackupOptions, backupYear } from '../src/backup.ts';
+import { backupYear } from '../src/backup.ts';
 import { withoutSourceOption } from '../src/cli.ts';
 import { type Emulator, type EmulatorItem, startEmulator } from '../src/emulator/index.ts';
 import { BackupError, ExitCode, InterruptedError } from '../src/errors.ts';
@@ -28,6 +28,7 @@ import {
   pickInstruction,
 } from '../src/sources/picker/index.ts';
 import type { Source, SourceItem } from '../src/sources/source.ts';
+import { fastRetry, testBackupOptions } from './helpers/backup-options.ts';
 import { sha256, treeHashes, writeAccount } from './helpers/cli.ts';
 
 let dir: string;
@@ -35,7 +36,6 @@ let emulator: Emulator;
 let http: HttpClient;
 let api: GoogleApi;
 
-const fastRetry = { retries: 4, baseDelayMs: 2, maxDelayMs: 20, rateLimitDelayMs: 2 };
 /** Fast polls; the emulator still answers "not picked" twice before the user is done. */
 const fastPicker = { pollInterval: '0.01s', pollsBeforePicked: 2 };
 
@@ -85,17 +85,7 @@ function pickerSource(overrides: Partial<PickerSourceOptions> = {}, run: Run = {
 }
 
 async function backup(source: Source, run: Run, signal = new AbortController().signal) {
-  const options: BackupOptions = {
-    year: 2024,
-    folder: path.join(dir, 'photos'),
-    zone: 'UTC',
-    concurrency: 4,
-    maxSkipped: 5,
-    all: false,
-    dryRun: false,
-    includeUndated: false,
-    retryPolicy: fastRetry,
-  };
+  const options = testBackupOptions(path.join(dir, 'photos'));
   return backupYear(options, { source, report: (event) => run.events.push(event), signal });
 }
 
