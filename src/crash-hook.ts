@@ -4,6 +4,9 @@
  * reaches `<point>`, which is a power cut at exactly that moment. Unset, as in every real run, it
  * does nothing. Points: listed-page, mid-download, after-temp-write, before-rename,
  * after-rename-before-record, mid-journal-write, after-record, mid-compaction.
+ *
+ * Also test only: `PHOTO_BACKUP_FAIL_WRITE_AFTER=<bytes>` makes media writes fail with ENOSPC once
+ * that many bytes were written in this process, a full disk without mounting a small tmpfs (root).
  */
 const spec = /^([a-z-]+):(\d+)$/.exec(process.env.PHOTO_BACKUP_CRASH_AT ?? '');
 let hits = 0;
@@ -14,4 +17,21 @@ export async function crashPoint(point: string, before?: () => Promise<unknown>)
   await before?.();
   process.kill(process.pid, 'SIGKILL');
   await new Promise(() => undefined); // SIGKILL is not synchronous everywhere: never go on
+}
+
+const writeLimit = /^\d+$/.test(process.env.PHOTO_BACKUP_FAIL_WRITE_AFTER ?? '')
+  ? Number(process.env.PHOTO_BACKUP_FAIL_WRITE_AFTER)
+  : undefined;
+let written = 0;
+
+/** An ENOSPC error when writing `bytes` more would pass the test limit; undefined (always, when unset) otherwise. */
+export function diskFullAt(bytes: number): NodeJS.ErrnoException | undefined {
+  if (writeLimit === undefined) return undefined;
+  written += bytes;
+  if (written <= writeLimit) return undefined;
+  return Object.assign(new Error('ENOSPC: no space left on device, write (PHOTO_BACKUP_FAIL_WRITE_AFTER)'), {
+    code: 'ENOSPC',
+    errno: -28,
+    syscall: 'write',
+  });
 }

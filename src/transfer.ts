@@ -8,7 +8,7 @@ import { type FileHandle, mkdir, open, readdir, rename, rm, utimes } from 'node:
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crashPoint } from './crash-hook.ts';
+import { crashPoint, diskFullAt } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
 import { ShortBodyError } from './http.ts';
 import type { OpenedMedia } from './sources/source.ts';
@@ -89,6 +89,8 @@ export async function writeTemp(
   // whatever it has buffered into a new Buffer at every step, a copy of every byte.
   const count = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
+      const full = diskFullAt(chunk.length);
+      if (full) return callback(full);
       bytes += chunk.length;
       hash?.update(chunk);
       options.onBytes?.(chunk.length);

@@ -1,7 +1,8 @@
 /**
  * Each network fault once, on a small year, through the built CLI: every item must end saved
  * byte-identical exactly once, no temporary file left, the record consistent.
- * The few-hundred-item version is test/reliability/faults.test.ts. Then the disk: full, read-only, a file.
+ * The few-hundred-item version is test/reliability/faults.test.ts. Then the disk: full (a test hook
+ * everywhere, a real tmpfs when root), read-only, a file.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -33,34 +34,56 @@ for (const fault of faultCases) {
   });
 }
 
+/** The disk-full checks: one clear line, exit 1, no temporary file, every recorded file complete. */
+async function assertDiskFull(
+  account: Awaited<ReturnType<typeof openAccount>>,
+  result: Awaited<ReturnType<typeof backup>>,
+  total: number,
+): Promise<void> {
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /The disk holding .*photos is full\. Free some space/);
+  assert.doesNotMatch(result.stderr, /hit a bug|\n\s+at /);
+  const files = await allFiles(account.folder);
+  assert.deepEqual(
+    files.filter((file) => file.endsWith('.part') || file.endsWith('lock')),
+    [],
+  );
+  const journal = parseJournal(
+    await readFile(path.join(account.folder, '.photo-backup', 'saved.jsonl'), 'utf8').catch(() => ''),
+  );
+  for (const record of journal.records) {
+    const bytes = await readFile(path.join(account.folder, record.path));
+    assert.equal(sha256(bytes), sha256(account.emulator.contentOf(record.id)), `${record.path} complete`);
+  }
+  assert.ok(journal.records.length < total, `${journal.records.length} of ${total} recorded`);
+}
+
+// Runs everywhere (no root): the test hook PHOTO_BACKUP_FAIL_WRITE_AFTER (src/crash-hook.ts) fails writes with ENOSPC.
+test('a full disk (write hook): exit 1 with one clear message; after freeing space the same command finishes', async () => {
+  const account = await openAccount(readyItems(40, { photoSize: 60_000 }));
+  try {
+    const result = await backup(account, [], { env: { PHOTO_BACKUP_FAIL_WRITE_AFTER: String(500_000) } });
+    await assertDiskFull(account, result, 40);
+    const again = await backup(account);
+    assert.equal(again.code, 0, again.stderr);
+    await assertComplete(account.folder, account.emulator, 'after the disk was freed');
+  } finally {
+    await account.close();
+  }
+});
+
 /** Mounts a tmpfs (root only); false when this machine does not allow it. */
 function mountTmpfs(dir: string, options: string): boolean {
   return spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]).status === 0;
 }
 
-test('a full disk: one clear message, exit 1, nothing half-saved left or recorded', async (t) => {
+test('a full disk (a real 1 MB tmpfs, root only): one clear message, exit 1, nothing half-saved left or recorded', async (t) => {
   const account = await openAccount(readyItems(40, { photoSize: 60_000 }));
   try {
     await mkdir(account.folder);
     if (!mountTmpfs(account.folder, 'size=1m')) return t.skip('cannot mount a small tmpfs here (needs root)');
     try {
-      const result = await backup(account);
-      assert.equal(result.code, 1, result.stderr);
-      assert.match(result.stderr, /The disk holding .*photos is full\. Free some space/);
-      assert.doesNotMatch(result.stderr, /hit a bug|\n\s+at /);
-      const files = await allFiles(account.folder);
-      assert.deepEqual(
-        files.filter((file) => file.endsWith('.part') || file.endsWith('lock')),
-        [],
-      );
-      const journal = parseJournal(
-        await readFile(path.join(account.folder, '.photo-backup', 'saved.jsonl'), 'utf8').catch(() => ''),
-      );
-      for (const record of journal.records) {
-        const bytes = await readFile(path.join(account.folder, record.path));
-        assert.equal(sha256(bytes), sha256(account.emulator.contentOf(record.id)), `${record.path} complete`);
-      }
-      assert.ok(journal.records.length < 40);
+      await assertDiskFull(account, await backup(account), 40);
     } finally {
       spawnSync('umount', [account.folder]);
     }
