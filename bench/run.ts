@@ -23,9 +23,11 @@ import {
 import { runTakeoutFigure } from './takeout.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
+/** `BENCH_ONLY=small,video` runs only the figures whose step name contains one of the words (while optimizing). */
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const YEAR = 2024;
 const CONCURRENCY = 4;
-const REPEATS = QUICK ? 1 : 5;
+const REPEATS = Number(process.env.BENCH_REPEATS) || (QUICK ? 1 : 5);
 const MB = 1024 * 1024;
 
 const sizes = QUICK
@@ -362,6 +364,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const started = Date.now();
   const step = async (name: string, figure: () => Promise<Row>) => {
+    if (ONLY && !ONLY.some((word) => name.includes(word))) return;
     process.stderr.write(`bench: ${name}…\n`);
     const row = await figure();
     rows.push(row);
@@ -394,7 +397,12 @@ async function main(): Promise<void> {
     minutes: round((Date.now() - started) / 60_000, 1),
     rows,
   };
-  const file = path.join(ROOT, 'bench', QUICK ? 'results.local.json' : 'results.json');
+  // Only a full run of every figure replaces the committed results.
+  const file = path.join(
+    ROOT,
+    'bench',
+    QUICK || ONLY || process.env.BENCH_REPEATS ? 'results.local.json' : 'results.json',
+  );
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nWritten to ${path.relative(ROOT, file)}.\n`);
 }
