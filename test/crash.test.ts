@@ -15,6 +15,8 @@ import {
   crashThenResume,
   journalLines,
   openAccount,
+  PICKER_ARGS,
+  quickPicker,
   readyItems,
   referenceTree,
   waitFor,
@@ -68,11 +70,16 @@ test('Ctrl-C stops soon: no temporary file, the record kept, exit 130; the next 
   }
 });
 
-test('a second Ctrl-C ends at once with exit 130', async () => {
-  // Every download stalls; the two interrupts come before the first stop has finished.
-  const account = await openAccount(items, { faults: { mediaStall: { rate: 1, ms: 5000 } } });
+// The first Ctrl-C's clean stop is made slow on purpose: the picker deletes its session on the way
+// out, and the emulator holds that answer 20 s (the delete gives up after 15 s). The second Ctrl-C
+// must end the process while that stop is still running, not after it.
+test('a second Ctrl-C ends at once with exit 130, while the clean stop of the first is still running', async () => {
+  const account = await openAccount(items, {
+    picker: quickPicker(),
+    faults: { mediaStall: { rate: 1, ms: 5000 } },
+  });
   try {
-    const child = spawn(process.execPath, [BIN, String(YEAR), 'photos'], {
+    const child = spawn(process.execPath, [BIN, String(YEAR), 'photos', ...PICKER_ARGS], {
       cwd: account.dir,
       env: { PATH: process.env.PATH, ...account.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -84,12 +91,24 @@ test('a second Ctrl-C ends at once with exit 130', async () => {
     child.stdout.resume();
     const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     await waitFor(async () => (await allFiles(account.folder)).some((file) => file.endsWith('.part')));
+    account.emulator.setLatency({ apiMs: 20_000 });
     child.kill('SIGINT');
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await waitFor(() => (account.emulator.stats.requests['picker.sessions.delete'] ?? 0) > 0);
+    assert.equal(child.exitCode, null, 'the first Ctrl-C alone is still stopping (deleting the session)');
+    assert.equal(child.signalCode, null);
+    const second = Date.now();
     child.kill('SIGINT');
     assert.equal(await closed, 130, stderr);
+    assert.ok(Date.now() - second < 10_000, 'the second Ctrl-C ended the run at once');
+    assert.equal(account.emulator.openPickerSessions(), 1, 'ended before the clean stop could finish');
     assert.match(stderr, /Stopping/);
     assert.doesNotMatch(stderr, /hit a bug/);
+    // The next run takes over the lock, removes the unfinished downloads and finishes the year.
+    account.emulator.setLatency({});
+    account.emulator.setFaults({});
+    const again = await backup(account, PICKER_ARGS);
+    assert.equal(again.code, 0, again.stderr);
+    await assertComplete(account.folder, account.emulator);
   } finally {
     await account.close();
   }

@@ -99,6 +99,8 @@ export interface Emulator {
   setFaults(faults: Faults): void;
   setItems(items: EmulatorItem[]): void;
   setPicker(options: PickerOptions): void;
+  /** Picking sessions created and neither deleted nor expired (a finished run leaves none). */
+  openPickerSessions(): number;
   setOAuth(options: { deny?: boolean }): void;
   setLatency(latency: LatencyOptions): void;
   /** Every client secret, token, code, state and verifier the emulator issued or saw (leak tests). */
@@ -125,8 +127,9 @@ function emptyStats(): EmulatorStats {
   return { requests: {}, faults: {}, mediaRequests: {}, mediaCompleted: {}, mediaBytes: 0 };
 }
 
+/** Injected latency; unref'd so a closed emulator never keeps its process alive for a slow answer. */
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -368,6 +371,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     setPicker(next) {
       picker.options = { ...picker.options, ...next };
     },
+    openPickerSessions: () => picker.openSessions(),
     setOAuth(next) {
       oauth.options = { ...oauth.options, ...next };
     },

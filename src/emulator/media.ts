@@ -63,7 +63,10 @@ export class MediaHost {
     const source: MediaSource = match[1] === 'ppa' ? 'picker' : 'library';
     const decoded = this.decode(source, match[2]);
     if (!decoded) return forbidden(res);
-    if (Date.now() >= decoded.expiresAt) return forbidden(res);
+    if (Date.now() >= decoded.expiresAt) {
+      ctx.count('media.expired');
+      return forbidden(res);
+    }
     if (source === 'picker') {
       const error = ctx.oauth.authorize(req, pickerScope);
       if (error)

@@ -14,6 +14,8 @@ export interface FaultCase {
   minItems?: number;
   /** Proves the fault was really injected and handled. */
   check(stats: EmulatorStats): void;
+  /** What differs for the picker source (few API calls: create, polls, list, delete; fresh URLs by listing again). */
+  picker?: { faults?: Faults; check?(stats: EmulatorStats): void };
 }
 
 const injected = (stats: EmulatorStats, kind: string) => stats.faults[kind] ?? 0;
@@ -24,6 +26,8 @@ export const faultCases: FaultCase[] = [
     // Seed 15 makes the first search call one of the 10% (so even a one-page year meets a 503).
     faults: { seed: 15, apiUnavailableRate: 0.1, firstAttempts: 3 },
     check: (stats) => assert.ok(injected(stats, 'apiUnavailable') > 0, JSON.stringify(stats.faults)),
+    // Seed 6 makes the first sessions.create one of the 10% (the picker makes only a few API calls).
+    picker: { faults: { seed: 6, apiUnavailableRate: 0.1, firstAttempts: 3 } },
   },
   {
     name: '429 with Retry-After, in a per-minute quota burst',
@@ -58,6 +62,13 @@ export const faultCases: FaultCase[] = [
     args: ['--concurrency', '2'],
     check: (stats) =>
       assert.ok((stats.requests['library.batchGet'] ?? 0) > 0, JSON.stringify(stats.requests)),
+    // The picker has no batchGet: it lists the session again for fresh URLs.
+    picker: {
+      check: (stats) => {
+        assert.ok((stats.requests['media.expired'] ?? 0) > 0, JSON.stringify(stats.requests));
+        assert.ok((stats.requests['picker.mediaItems.list'] ?? 0) > 1, JSON.stringify(stats.requests));
+      },
+    },
   },
   {
     name: 'an access token that stops working mid-run',

@@ -69,10 +69,17 @@ export function backup(
   });
 }
 
-/** sha256 of each item of the year the emulator serves, as a sorted list (one per item). */
-export function expectedHashes(emulator: Emulator): string[] {
-  return emulator.items
-    .filter((item) => item.creationTime.startsWith(String(YEAR)))
+/** The items of the year the emulator serves (of `only`, when given). */
+function yearItems(emulator: Emulator, only?: readonly string[]): EmulatorItem[] {
+  const wanted = only ? new Set(only) : undefined;
+  return emulator.items.filter(
+    (item) => item.creationTime.startsWith(String(YEAR)) && (!wanted || wanted.has(item.id)),
+  );
+}
+
+/** sha256 of each item of the year the emulator serves (of `only`), as a sorted list (one per item). */
+export function expectedHashes(emulator: Emulator, only?: readonly string[]): string[] {
+  return yearItems(emulator, only)
     .map((item) => sha256(emulator.contentOf(item.id)))
     .sort();
 }
@@ -94,7 +101,14 @@ export async function allFiles(dir: string, prefix = ''): Promise<string[]> {
  * second name); no temporary file anywhere; the journal records each item once per id, at a path
  * that holds a file of the recorded size; and no lock is left behind.
  */
-export async function assertComplete(folder: string, emulator: Emulator, label = ''): Promise<void> {
+export async function assertComplete(
+  folder: string,
+  emulator: Emulator,
+  label = '',
+  /** The ids that must be saved (default: every item of the year); the picker saves only what was picked. */
+  only?: readonly string[],
+): Promise<void> {
+  if (only) assert.ok(yearItems(emulator, only).length > 0, `${label} none of the expected items is served`);
   const tree = await treeHashes(folder);
   const leftovers = (await allFiles(folder)).filter(
     (file) => file.endsWith('.part') || file.endsWith('.tmp') || file === '.photo-backup/lock',
@@ -102,14 +116,12 @@ export async function assertComplete(folder: string, emulator: Emulator, label =
   assert.deepEqual(leftovers, [], `${label} temporary files or lock left`);
   assert.deepEqual(
     [...tree.values()].sort(),
-    expectedHashes(emulator),
+    expectedHashes(emulator, only),
     `${label} every item once, byte-identical`,
   );
   const journal = parseJournal(await readFile(path.join(folder, '.photo-backup', 'saved.jsonl'), 'utf8'));
   const latest = new Map(journal.records.map((record) => [record.id, record]));
-  const ids = emulator.items
-    .filter((item) => item.creationTime.startsWith(String(YEAR)))
-    .map((item) => item.id);
+  const ids = yearItems(emulator, only).map((item) => item.id);
   assert.deepEqual([...latest.keys()].sort(), [...ids].sort(), `${label} every item recorded`);
   const paths = new Set<string>();
   for (const record of latest.values()) {
@@ -152,12 +164,13 @@ export function stoppedReason(stdout: string): string | undefined {
 export async function referenceTree(
   items: EmulatorItem[],
   args: string[] = [],
+  more: { emulator?: EmulatorOptions; only?: readonly string[] } = {},
 ): Promise<Map<string, string>> {
-  const account = await openAccount(items);
+  const account = await openAccount(items, more.emulator);
   try {
     const result = await backup(account, args);
     assert.equal(result.code, 0, result.stderr);
-    await assertComplete(account.folder, account.emulator, 'reference');
+    await assertComplete(account.folder, account.emulator, 'reference', more.only);
     return await treeHashes(account.folder);
   } finally {
     await account.close();
@@ -175,8 +188,9 @@ export async function crashThenResume(
   point: string,
   n: number,
   args: string[] = [],
+  more: { emulator?: EmulatorOptions; only?: readonly string[]; check?: (account: Account) => void } = {},
 ): Promise<void> {
-  const account = await openAccount(items);
+  const account = await openAccount(items, more.emulator);
   try {
     const crashed = await backup(account, args, { env: { PHOTO_BACKUP_CRASH_AT: `${point}:${n}` } });
     assert.equal(
@@ -187,7 +201,8 @@ export async function crashThenResume(
     const resumed = await backup(account, [...args, '--json']);
     assert.equal(resumed.code, 0, `${point}:${n} resumed: ${resumed.stderr}`);
     assert.equal(stoppedReason(resumed.stdout), 'end', `${point}:${n}: the second run walked the whole year`);
-    await assertComplete(account.folder, account.emulator, `${point}:${n}`);
+    await assertComplete(account.folder, account.emulator, `${point}:${n}`, more.only);
+    more.check?.(account);
     assert.deepEqual(
       await treeHashes(account.folder),
       reference,
@@ -196,4 +211,17 @@ export async function crashThenResume(
   } finally {
     await account.close();
   }
+}
+
+/** The picker through the CLI, no terminal: one round, the link printed, no browser. */
+export const PICKER_ARGS = ['--source', 'picker', '--no-browser'];
+
+/** A user who presses Done after two quick polls and picks `pickedIds` (default: every item). */
+export function quickPicker(pickedIds?: string[]): EmulatorOptions['picker'] {
+  return { pollInterval: '0.01s', pollsBeforePicked: 2, ...(pickedIds ? { pickedIds } : {}) };
+}
+
+/** Every picking session was deleted, but for `left` ones whose run was killed (they expire on their own). */
+export function assertSessionsDeleted(emulator: Emulator, left = 0, label = ''): void {
+  assert.equal(emulator.openPickerSessions(), left, `${label} picking sessions left open`);
 }

@@ -5,6 +5,7 @@
  * send the user to its pickerUri, poll sessions.get until mediaItemsSet, list, download, delete.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { crashPoint } from '../../crash-hook.ts';
 import { authError, BackupError, ExitCode, quotaError } from '../../errors.ts';
 import { classifyError, HttpError } from '../../http.ts';
 import type { GoogleApi } from '../google-api.ts';
@@ -251,6 +252,7 @@ export async function* listPickedItems(
   const seenTokens = new Set<string>();
   let response = first;
   for (;;) {
+    await crashPoint('listed-page');
     const fetchedAt = Date.now();
     const token = response.nextPageToken;
     let next: Promise<ListResponse> | undefined;
