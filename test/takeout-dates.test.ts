@@ -242,3 +242,20 @@ test('wall clocks across DST changes', () => {
     '1950-03-31T12:30:00.000Z',
   );
 });
+
+test('a UTC media clock (QuickTime mvhd) is an instant: no offset, the caller zone picks the day', () => {
+  const wall: WallClock = { year: 2024, month: 7, day: 20, hour: 16, minute: 30, second: 0 };
+  const alone = resolveCaptureDate({ exif: { wall, utc: true }, timeZone: 'Asia/Tokyo' });
+  assert.deepEqual(alone, { takenAt: new Date('2024-07-20T16:30:00Z'), dateSource: 'exif' });
+  // With a sidecar it lends no offset: a UTC clock would always "infer" +00:00.
+  const sidecar = new Date('2024-07-20T16:30:00Z');
+  const withSidecar = resolveCaptureDate({ sidecar, exif: { wall, utc: true }, timeZone: 'UTC' });
+  assert.deepEqual(withSidecar, { takenAt: sidecar, dateSource: 'sidecar' });
+});
+
+test('a QuickTime date with its own offset lends it to the sidecar instant', () => {
+  const wall: WallClock = { year: 2024, month: 7, day: 20, hour: 18, minute: 30, second: 0 };
+  const sidecar = new Date('2024-07-20T16:30:00Z');
+  const resolved = resolveCaptureDate({ sidecar, exif: { wall, offsetMinutes: 120 }, timeZone: 'UTC' });
+  assert.deepEqual(resolved, { takenAt: sidecar, utcOffsetMinutes: 120, dateSource: 'sidecar' });
+});

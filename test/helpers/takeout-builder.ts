@@ -1,7 +1,8 @@
 /**
  * Builds Takeout-like archives in memory for tests: a tiny zip writer (stored, deflate, ZIP64
- * records, the encrypted flag, odd methods), a ustar/pax tar writer with gzip, and small valid
- * JPEGs with an EXIF DateTimeOriginal. Nothing here is used by the product.
+ * records, the encrypted flag, odd methods), a ustar/pax tar writer with gzip, small valid
+ * JPEGs with an EXIF DateTimeOriginal, and minimal ISO-BMFF files (a HEIC with an Exif item, an
+ * MP4/MOV with mvhd and QuickTime date tags). Nothing here is used by the product.
  */
 
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
@@ -171,6 +172,16 @@ export interface JpegOptions {
 }
 
 function exifSegment(options: JpegOptions): Buffer | undefined {
+  const tiff = exifTiff(options);
+  if (!tiff) return undefined;
+  const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(payload.length + 2);
+  return Buffer.concat([Buffer.from([0xff, 0xe1]), length, payload]);
+}
+
+/** TIFF bytes: IFD0 with a pointer to an Exif IFD holding the given date tags. */
+export function exifTiff(options: JpegOptions): Buffer | undefined {
   const tags: Array<[number, string]> = [];
   if (options.dateTimeOriginal !== undefined) tags.push([0x9003, options.dateTimeOriginal]);
   if (options.offsetTimeOriginal !== undefined) tags.push([0x9011, options.offsetTimeOriginal]);
@@ -222,10 +233,7 @@ function exifSegment(options: JpegOptions): Buffer | undefined {
     u32(0),
     ...values,
   ]);
-  const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
-  const length = Buffer.alloc(2);
-  length.writeUInt16BE(payload.length + 2);
-  return Buffer.concat([Buffer.from([0xff, 0xe1]), length, payload]);
+  return tiff;
 }
 
 function segment(marker: number, body: Buffer): Buffer {
@@ -320,4 +328,206 @@ export function makeSidecar(options: SidecarOptions): string {
 /** An album `metadata.json` (spec §1.5). */
 export function makeAlbumJson(title: string): string {
   return `${JSON.stringify({ title, description: '', access: 'protected', date: { timestamp: '0', formatted: '' } }, null, 2)}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ISO-BMFF (HEIC, MP4/MOV)
+
+/** A box: 32-bit size, type, payload. `largeSize` writes size 1 and a 64-bit size. */
+export function isoBox(type: string, payload: Uint8Array | readonly Uint8Array[], largeSize = false): Buffer {
+  const body = Buffer.concat(payload instanceof Uint8Array ? [payload] : [...payload]);
+  const header = Buffer.alloc(largeSize ? 16 : 8);
+  if (largeSize) {
+    header.writeUInt32BE(1, 0);
+    header.writeBigUInt64BE(BigInt(body.length + 16), 8);
+  } else {
+    header.writeUInt32BE(body.length + 8, 0);
+  }
+  header.write(type, 4, 'latin1');
+  return Buffer.concat([header, body]);
+}
+
+/** A FullBox: a version byte and 24 bits of flags before the payload. */
+export function isoFullBox(type: string, version: number, payload: readonly Uint8Array[] = []): Buffer {
+  return isoBox(type, [Buffer.from([version, 0, 0, 0]), ...payload]);
+}
+
+function uintBytes(value: number, size: number): Buffer {
+  const buffer = Buffer.alloc(size);
+  if (size === 2) buffer.writeUInt16BE(value);
+  else if (size === 4) buffer.writeUInt32BE(value);
+  else if (size === 8) buffer.writeBigUInt64BE(BigInt(value));
+  return buffer;
+}
+
+export interface HeicOptions {
+  dateTimeOriginal?: string;
+  offsetTimeOriginal?: string;
+  /** Where the Exif item lives: in `mdat` (construction method 0) or `idat` (method 1). */
+  exifIn?: 'mdat' | 'idat';
+  ilocVersion?: 0 | 1 | 2;
+  /** Field sizes in `iloc`: 0, 4 or 8 bytes. With a base offset, the extent offset is relative. */
+  offsetSize?: 0 | 4 | 8;
+  lengthSize?: 0 | 4 | 8;
+  baseOffsetSize?: 0 | 4 | 8;
+  infeVersion?: 2 | 3;
+  brand?: string;
+  /** Leave out the `Exif\0\0` before the TIFF header (its offset field is then 0). */
+  bareTiff?: boolean;
+  /** Bytes of fake image data before the Exif payload in `mdat`. */
+  imageBytes?: number;
+}
+
+/**
+ * A minimal HEIF: ftyp, meta (hdlr, pitm, iinf with an image item and an 'Exif' item, iloc, and
+ * optionally idat), then mdat. Not decodable as an image; enough for a metadata reader.
+ */
+export function makeHeic(options: HeicOptions = {}): Buffer {
+  const ilocVersion = options.ilocVersion ?? (options.exifIn === 'idat' ? 1 : 0);
+  const offsetSize = options.offsetSize ?? 4;
+  const lengthSize = options.lengthSize ?? 4;
+  const baseOffsetSize = options.baseOffsetSize ?? 0;
+  const infeVersion = options.infeVersion ?? 2;
+  const tiff = exifTiff(options) ?? Buffer.alloc(0);
+  const exifPayload = options.bareTiff
+    ? Buffer.concat([uintBytes(0, 4), tiff])
+    : Buffer.concat([uintBytes(6, 4), Buffer.from('Exif\0\0', 'latin1'), tiff]);
+  const image = Buffer.alloc(options.imageBytes ?? 64, 0x5a);
+  const inIdat = options.exifIn === 'idat';
+  const ftyp = isoBox('ftyp', [
+    Buffer.from(options.brand ?? 'heic', 'latin1'),
+    uintBytes(0, 4),
+    Buffer.from('mif1heic', 'latin1'),
+  ]);
+  const infe = (id: number, type: string) =>
+    infeVersion === 2
+      ? isoFullBox('infe', 2, [uintBytes(id, 2), uintBytes(0, 2), Buffer.from(`${type}\0`, 'latin1')])
+      : isoFullBox('infe', 3, [uintBytes(id, 4), uintBytes(0, 2), Buffer.from(`${type}\0`, 'latin1')]);
+  const idSize = ilocVersion < 2 ? 2 : 4;
+  const ilocItem = (id: number, method: number, base: number, offset: number, length: number) =>
+    Buffer.concat([
+      uintBytes(id, idSize),
+      ilocVersion >= 1 ? uintBytes(method, 2) : Buffer.alloc(0),
+      uintBytes(0, 2),
+      uintBytes(base, baseOffsetSize),
+      uintBytes(1, 2),
+      uintBytes(offset, offsetSize),
+      uintBytes(length, lengthSize),
+    ]);
+  const buildMeta = (mdatDataStart: number) => {
+    const exifBase = baseOffsetSize > 0 && !inIdat ? mdatDataStart + image.length : 0;
+    const exifOffset = inIdat ? 0 : mdatDataStart + image.length - exifBase;
+    const iloc = isoFullBox('iloc', ilocVersion, [
+      Buffer.from([(offsetSize << 4) | lengthSize, baseOffsetSize << 4]),
+      uintBytes(2, idSize),
+      ilocItem(
+        1,
+        0,
+        baseOffsetSize > 0 ? mdatDataStart : 0,
+        baseOffsetSize > 0 ? 0 : mdatDataStart,
+        image.length,
+      ),
+      ilocItem(2, inIdat ? 1 : 0, exifBase, exifOffset, exifPayload.length),
+    ]);
+    return isoFullBox('meta', 0, [
+      isoFullBox('hdlr', 0, [uintBytes(0, 4), Buffer.from('pict', 'latin1'), Buffer.alloc(13)]),
+      isoFullBox('pitm', 0, [uintBytes(1, 2)]),
+      isoFullBox('iinf', 0, [uintBytes(2, 2), infe(1, 'hvc1'), infe(2, 'Exif')]),
+      iloc,
+      ...(inIdat ? [isoBox('idat', exifPayload)] : []),
+    ]);
+  };
+  const metaLength = buildMeta(0).length;
+  const mdatDataStart = ftyp.length + metaLength + 8;
+  const meta = buildMeta(mdatDataStart);
+  const mdat = isoBox('mdat', inIdat ? [image] : [image, exifPayload]);
+  return Buffer.concat([ftyp, meta, mdat]);
+}
+
+/** Seconds since 1904-01-01 UTC, the QuickTime epoch. */
+export function quickTimeSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000) + 2_082_844_800;
+}
+
+export interface Mp4Options {
+  /** `ftyp` major brand: 'isom', 'mp42', 'qt  '. */
+  brand?: string;
+  mvhdVersion?: 0 | 1;
+  /** mvhd creation_time in QuickTime seconds (see quickTimeSeconds); 0 when left out. */
+  creationTime?: number;
+  /** iTunes-style `moov/udta/meta/ilst/©day`. */
+  day?: string;
+  /** Classic QuickTime `moov/udta/©day` (16-bit length, language, text). */
+  classicDay?: string;
+  /** Apple `moov/meta` keys + ilst `com.apple.quicktime.creationdate`. */
+  appleCreationDate?: string;
+  /** Bytes of fake media data in `mdat` (default 1024). */
+  mdatBytes?: number;
+  /** `moov` before `mdat` ("fast start"); by default `mdat` comes first, as cameras write. */
+  moovFirst?: boolean;
+  /** Write mdat with a 64-bit size. */
+  largeMdat?: boolean;
+}
+
+function ilstItem(type: Buffer, text: string): Buffer {
+  return Buffer.concat([
+    uintBytes(8 + 16 + Buffer.byteLength(text), 4),
+    type,
+    isoBox('data', [uintBytes(1, 4), uintBytes(0, 4), Buffer.from(text, 'utf8')]),
+  ]);
+}
+
+/** A minimal MP4/MOV: ftyp, mdat and moov (mvhd, a trak stub, udta, meta) in either order. */
+export function makeMp4(options: Mp4Options = {}): Buffer {
+  const version = options.mvhdVersion ?? 0;
+  const timeSize = version === 1 ? 8 : 4;
+  const created = options.creationTime ?? 0;
+  const mvhd = isoFullBox('mvhd', version, [
+    uintBytes(created, timeSize),
+    uintBytes(created, timeSize),
+    uintBytes(600, 4),
+    uintBytes(6000, timeSize),
+    Buffer.alloc(80),
+  ]);
+  const udtaChildren: Buffer[] = [];
+  if (options.classicDay !== undefined) {
+    const text = Buffer.from(options.classicDay, 'latin1');
+    udtaChildren.push(isoBox('\xa9day', [uintBytes(text.length, 2), uintBytes(0x55c4, 2), text]));
+  }
+  if (options.day !== undefined) {
+    udtaChildren.push(
+      isoFullBox('meta', 0, [
+        isoFullBox('hdlr', 0, [uintBytes(0, 4), Buffer.from('mdirappl', 'latin1'), Buffer.alloc(9)]),
+        isoBox('ilst', ilstItem(Buffer.from('\xa9day', 'latin1'), options.day)),
+      ]),
+    );
+  }
+  const moovChildren: Buffer[] = [mvhd, isoBox('trak', isoBox('tkhd', Buffer.alloc(84)))];
+  if (udtaChildren.length > 0) moovChildren.push(isoBox('udta', udtaChildren));
+  if (options.appleCreationDate !== undefined) {
+    const keys = ['com.apple.quicktime.make', 'com.apple.quicktime.creationdate'];
+    moovChildren.push(
+      isoBox('meta', [
+        isoFullBox('hdlr', 0, [uintBytes(0, 4), Buffer.from('mdta', 'latin1'), Buffer.alloc(13)]),
+        isoFullBox('keys', 0, [
+          uintBytes(keys.length, 4),
+          ...keys.map((key) =>
+            Buffer.concat([uintBytes(8 + key.length, 4), Buffer.from(`mdta${key}`, 'latin1')]),
+          ),
+        ]),
+        isoBox('ilst', [
+          ilstItem(uintBytes(1, 4), 'Apple'),
+          ilstItem(uintBytes(2, 4), options.appleCreationDate),
+        ]),
+      ]),
+    );
+  }
+  const ftyp = isoBox('ftyp', [
+    Buffer.from((options.brand ?? 'isom').padEnd(4, ' '), 'latin1'),
+    uintBytes(0x200, 4),
+    Buffer.from('isomiso2mp41', 'latin1'),
+  ]);
+  const moov = isoBox('moov', moovChildren);
+  const mdat = isoBox('mdat', Buffer.alloc(options.mdatBytes ?? 1024, 0x11), options.largeMdat === true);
+  return Buffer.concat(options.moovFirst ? [ftyp, moov, mdat] : [ftyp, mdat, moov]);
 }

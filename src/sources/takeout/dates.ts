@@ -24,10 +24,16 @@ export interface FileNameDate {
   offsetMinutes?: number;
 }
 
+/** A capture time the file carries itself: EXIF (JPEG, TIFF, HEIF) or QuickTime dates (MP4/MOV). */
 export interface ExifCapture {
   wall: WallClock;
-  /** From OffsetTimeOriginal (`+02:00`), minutes east of UTC. */
+  /** From OffsetTimeOriginal (`+02:00`) or a QuickTime date's own offset, minutes east of UTC. */
   offsetMinutes?: number;
+  /**
+   * The wall clock is UTC and the local offset is unknown: QuickTime `mvhd` creation_time, or a
+   * `©day` written with `Z`. It names an instant; the caller's zone picks the day.
+   */
+  utc?: boolean;
 }
 
 export interface ResolvedDate {
@@ -263,19 +269,23 @@ export interface DateEvidence {
 }
 
 /**
- * Sidecar → EXIF → file name → undated (spec §5 "Date order"). The upload time (`creationTime`)
- * is never a capture date. With a sidecar instant, EXIF only lends its offset: OffsetTimeOriginal,
- * or the wall clock minus the instant when that is a plausible zone offset (spec §2.3).
+ * Sidecar → EXIF (or a video's QuickTime dates) → file name → undated (spec §5 "Date order").
+ * The upload time (`creationTime`) is never a capture date. With a sidecar instant, EXIF only
+ * lends its offset: OffsetTimeOriginal, or the wall clock minus the instant when that is a
+ * plausible zone offset (spec §2.3). A UTC clock (QuickTime mvhd) lends nothing.
  */
 export function resolveCaptureDate(evidence: DateEvidence): ResolvedDate {
   const { sidecar, exif, fileName, timeZone } = evidence;
   if (sidecar) {
-    const offset = exif ? (exif.offsetMinutes ?? inferOffsetMinutes(exif.wall, sidecar)) : undefined;
+    // A UTC clock has no offset to lend (and would always "infer" 0).
+    const offset =
+      exif && !exif.utc ? (exif.offsetMinutes ?? inferOffsetMinutes(exif.wall, sidecar)) : undefined;
     return offset === undefined
       ? { takenAt: sidecar, dateSource: 'sidecar' }
       : { takenAt: sidecar, utcOffsetMinutes: offset, dateSource: 'sidecar' };
   }
   if (exif) {
+    if (exif.utc) return { takenAt: new Date(wallClockAsUtcMs(exif.wall)), dateSource: 'exif' };
     if (exif.offsetMinutes !== undefined) {
       const takenAt = new Date(wallClockAsUtcMs(exif.wall) - exif.offsetMinutes * 60_000);
       return { takenAt, utcOffsetMinutes: exif.offsetMinutes, dateSource: 'exif' };

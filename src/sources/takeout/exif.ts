@@ -4,8 +4,8 @@
  * returns DateTimeOriginal (0x9003) and OffsetTimeOriginal (0x9011). It never throws: broken EXIF
  * is common (gpth#143 shows how varied real files are) and only means "no EXIF date".
  *
- * HEIC and MP4/MOV keep their metadata in ISO-BMFF boxes; they are left undated by EXIF here.
- * Their sidecars, or the still they belong to (Live Photos), usually date them instead.
+ * HEIC/HEIF/AVIF and MP4/MOV keep their metadata in ISO-BMFF boxes: media-dates.ts finds a HEIF
+ * file's Exif item and hands its TIFF bytes to `readExifDates`, and reads QuickTime dates itself.
  */
 
 export interface ExifDateTags {

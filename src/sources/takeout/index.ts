@@ -24,6 +24,14 @@ import {
 } from './dates.ts';
 import { EXIF_HEAD_BYTES, readExifDates } from './exif.ts';
 import {
+  bufferReader,
+  handleReader,
+  MEDIA_STREAM_BUDGET,
+  mayHaveMediaDate,
+  readMediaDate,
+  streamReader,
+} from './media-dates.ts';
+import {
   findOriginalMedia,
   indexMediaNames,
   type MatchMethod,
@@ -52,6 +60,7 @@ import {
   readZipEntry,
   readZipEntryPrefix,
   type ZipEntry,
+  zipEntryDataOffset,
 } from './zip-reader.ts';
 
 export interface TakeoutSourceOptions {
@@ -145,14 +154,18 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
 
   async function exifOf(plan: Plan): Promise<ExifCapture | undefined> {
     const copy = plan.copy;
-    if (!mayHaveExif(copy.path)) return undefined;
+    const isoBmff = mayHaveMediaDate(copy.path);
+    if (!mayHaveExif(copy.path) && !isoBmff) return undefined;
     if (copy.part.kind === 'tar') return copy.exif;
     let cached = exifCache.get(plan.key);
     if (!cached) {
-      cached = readHead(copy, EXIF_HEAD_BYTES, pool).then(
-        (head) => exifCapture(readExifDates(head) ?? {}),
-        () => undefined,
-      );
+      const needsDate = !(plan.sidecar && sidecarTakenAt(plan.sidecar.json));
+      cached = isoBmff
+        ? readMediaDateOf(copy, pool, needsDate)
+        : readHead(copy, EXIF_HEAD_BYTES, pool).then(
+            (head) => exifCapture(readExifDates(head) ?? {}),
+            () => undefined,
+          );
       exifCache.set(plan.key, cached);
     }
     return cached;
@@ -161,17 +174,23 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   async function describe(plan: Plan, scan: Scan): Promise<Omit<SourceItem, 'open'>> {
     const original = plan.original === undefined ? undefined : scan.plans.get(plan.original);
     const ownExif = await exifOf(plan);
-    const originalExif = original && !ownExif ? await exifOf(original) : undefined;
+    // A Live/Motion video part's own QuickTime date is only a fallback: its still's date comes first.
+    const videoPart = original !== undefined && mediaType(plan.copy.path).kind === 'video';
+    const preferOriginal = original !== undefined && (!ownExif || videoPart);
+    const originalExif = original && preferOriginal ? await exifOf(original) : undefined;
     let sidecarDate = plan.sidecar ? sidecarTakenAt(plan.sidecar.json) : undefined;
     let exif = ownExif;
     let inherited: string | undefined;
-    if (!sidecarDate && !ownExif && original) {
+    if (original && preferOriginal && !sidecarDate) {
       // Edited copies and Live/Motion video parts land on their original's day (spec §5).
-      sidecarDate = original.sidecar ? sidecarTakenAt(original.sidecar.json) : undefined;
-      exif = originalExif;
-      if (sidecarDate || exif) inherited = original.key;
-    } else if (sidecarDate && !ownExif && original) {
-      exif = originalExif;
+      const originalDate = original.sidecar ? sidecarTakenAt(original.sidecar.json) : undefined;
+      if (originalDate || originalExif) {
+        sidecarDate = originalDate;
+        exif = originalExif;
+        inherited = original.key;
+      }
+    } else if (original && preferOriginal) {
+      exif = originalExif ?? ownExif;
     }
     const resolved = resolveCaptureDate({
       ...(sidecarDate ? { sidecar: sidecarDate } : {}),
@@ -392,6 +411,45 @@ async function readHead(copy: PartFile, bytes: number, pool: HandlePool): Promis
   }
 }
 
+/**
+ * A HEIF or QuickTime date read in place. Folder files and stored zip entries are read with small
+ * positional reads, so a `moov` at the end of a big video costs a few header reads. A deflated zip
+ * entry cannot be read out of order: it is inflated forward, up to MEDIA_STREAM_BUDGET (boxes past
+ * it stay unread), and only for items with no sidecar date; otherwise its first bytes are enough.
+ */
+async function readMediaDateOf(
+  copy: PartFile,
+  pool: HandlePool,
+  needsDate: boolean,
+): Promise<ExifCapture | undefined> {
+  try {
+    if (copy.zip && copy.zip.method === 0) {
+      const handle = await pool.get(copy.part.file);
+      const start = await zipEntryDataOffset(handle, copy.zip);
+      return await readMediaDate(handleReader(handle, start, copy.size));
+    }
+    if (copy.zip && !needsDate) {
+      return await readMediaDate(bufferReader(await readHead(copy, EXIF_HEAD_BYTES, pool), copy.size));
+    }
+    if (copy.zip) {
+      const reader = streamReader(readZipEntry(copy.part.file, copy.zip), copy.size, MEDIA_STREAM_BUDGET);
+      try {
+        return await readMediaDate(reader);
+      } finally {
+        await reader.close();
+      }
+    }
+    const handle = await open(copy.fsPath as string, 'r');
+    try {
+      return await readMediaDate(handleReader(handle, 0, copy.size));
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -549,6 +607,15 @@ async function loadTar(part: Part, problems: string[], warn: (message: string) =
       } else if (mayHaveExif(name)) {
         const head = await collect(entry.body, EXIF_HEAD_BYTES);
         const exif = exifCapture(readExifDates(head) ?? {});
+        if (exif) file.exif = exif;
+        file.exifRead = true;
+      } else if (mayHaveMediaDate(name)) {
+        // The gunzip stream passes every byte of the entry anyway, so a `moov` after `mdat` is
+        // reached for free: the reader skips the chunks before it and keeps only small boxes.
+        const reader = streamReader(entry.body, entry.size);
+        const exif = await readMediaDate(reader);
+        await reader.close();
+        if (reader.failure) throw reader.failure;
         if (exif) file.exif = exif;
         file.exifRead = true;
       }

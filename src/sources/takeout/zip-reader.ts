@@ -196,6 +196,15 @@ async function dataStart(file: string, entry: ZipEntry): Promise<number> {
   }
 }
 
+/** Where a stored entry's bytes start in the part, through an open handle (for positional reads). */
+export async function zipEntryDataOffset(handle: FileHandle, entry: ZipEntry): Promise<number> {
+  const header = await readAt(handle, entry.localHeaderOffset, 30);
+  if (header.length < 30 || header.readUInt32LE(0) !== LOCAL) {
+    throw new Error(`the local header of "${entry.name}" is damaged`);
+  }
+  return entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+}
+
 /**
  * The entry's bytes, decompressed. Throws when the data is damaged or shorter than the directory
  * says, and after the last chunk when the CRC-32 does not match. Stops reading on early return.
