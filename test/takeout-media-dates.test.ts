@@ -79,6 +79,11 @@ const readCases: Array<{ name: string; bytes: Buffer; expected: ReturnType<typeo
     bytes: makeHeic({ dateTimeOriginal: '2024:07:20 18:30:00' }),
     expected: { takenAt: '2024-07-20T09:30:00.000Z', offset: undefined, source: 'exif' },
   },
+  {
+    name: 'HEIC with 700 tile items listed before the Exif item',
+    bytes: makeHeic({ ...heicDate, tileItems: 700 }),
+    expected: heicExpected,
+  },
   { name: 'HEIC with no Exif item', bytes: makeHeic({}), expected: undefined },
   {
     name: 'HEIC with a placeholder DateTimeOriginal',

@@ -376,6 +376,8 @@ export interface HeicOptions {
   bareTiff?: boolean;
   /** Bytes of fake image data before the Exif payload in `mdat`. */
   imageBytes?: number;
+  /** Extra image items (tiles) listed in iinf before the Exif item, as big HEICs have. */
+  tileItems?: number;
 }
 
 /**
@@ -388,6 +390,7 @@ export function makeHeic(options: HeicOptions = {}): Buffer {
   const lengthSize = options.lengthSize ?? 4;
   const baseOffsetSize = options.baseOffsetSize ?? 0;
   const infeVersion = options.infeVersion ?? 2;
+  const tiles = options.tileItems ?? 0;
   const tiff = exifTiff(options) ?? Buffer.alloc(0);
   const exifPayload = options.bareTiff
     ? Buffer.concat([uintBytes(0, 4), tiff])
@@ -432,7 +435,12 @@ export function makeHeic(options: HeicOptions = {}): Buffer {
     return isoFullBox('meta', 0, [
       isoFullBox('hdlr', 0, [uintBytes(0, 4), Buffer.from('pict', 'latin1'), Buffer.alloc(13)]),
       isoFullBox('pitm', 0, [uintBytes(1, 2)]),
-      isoFullBox('iinf', 0, [uintBytes(2, 2), infe(1, 'hvc1'), infe(2, 'Exif')]),
+      isoFullBox('iinf', 0, [
+        uintBytes(2 + tiles, 2),
+        infe(1, 'hvc1'),
+        ...Array.from({ length: tiles }, (_, index) => infe(3 + index, 'hvc1')),
+        infe(2, 'Exif'),
+      ]),
       iloc,
       ...(inIdat ? [isoBox('idat', exifPayload)] : []),
     ]);

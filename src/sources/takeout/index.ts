@@ -108,7 +108,7 @@ interface PartFile {
   zip?: ZipEntry;
   fsPath?: string;
   json?: unknown;
-  /** Read in tgz pass 1; undefined with `exifRead` means "no EXIF date". */
+  /** Read in tgz pass 1 (EXIF, or HEIF/QuickTime dates); undefined with `exifRead` means "no date". */
   exif?: ExifCapture;
   exifRead?: boolean;
 }
@@ -585,7 +585,10 @@ async function loadZip(part: Part, problems: string[], warn: (message: string) =
   }
 }
 
-/** Pass 1 over a tgz: names, sizes, the JSON files, and EXIF from the first bytes of photos. */
+/**
+ * Pass 1 over a tgz: names, sizes, the JSON files, EXIF from the first bytes of photos, and the
+ * HEIF/QuickTime dates of HEIC and MP4/MOV files (a `moov` after `mdat` too: see below).
+ */
 async function loadTar(part: Part, problems: string[], warn: (message: string) => void): Promise<void> {
   let pending: PartFile | undefined;
   try {

@@ -54,8 +54,13 @@ export function mayHaveMediaDate(name: string): boolean {
 /** A deflated zip entry has no random access: this much is inflated at most to find its `moov`. */
 export const MEDIA_STREAM_BUDGET = 64 * 1024 * 1024;
 
-/** Caps: boxes per container, and bytes of one box held in memory. */
+/**
+ * Caps: boxes read one header at a time from the file, boxes or items in a box held in memory
+ * (a 48 MP HEIC has a few hundred tile items; a meta box is at most MAX_META_BYTES anyway), and
+ * bytes of one box held in memory.
+ */
 const MAX_BOXES = 512;
+const MAX_CHILDREN = 65_536;
 const MAX_META_BYTES = 2 * 1024 * 1024;
 const MAX_UDTA_BYTES = 1024 * 1024;
 const MAX_EXIF_ITEM_BYTES = 1024 * 1024;
@@ -266,7 +271,7 @@ function parseHeader(
 /** Child boxes of an in-memory container, `[from, to)` relative to `bytes`; stops at the first broken one. */
 function* childBoxes(bytes: Uint8Array, from: number, to: number): Generator<BoxHeader> {
   let at = from;
-  for (let count = 0; count < MAX_BOXES && at + 8 <= to; count++) {
+  for (let count = 0; count < MAX_CHILDREN && at + 8 <= to; count++) {
     const header = parseHeader(bytes, at, 0, to);
     if (!header || header.end > to) return;
     yield header;
@@ -383,7 +388,7 @@ function itemLocations(bytes: Uint8Array, iloc: BoxHeader): Map<number, ItemLoca
   const count = uint(view, at, version < 2 ? 2 : 4);
   if (count === undefined) return locations;
   at += version < 2 ? 2 : 4;
-  for (let item = 0; item < count && item < MAX_BOXES * 8; item++) {
+  for (let item = 0; item < count && item < MAX_CHILDREN; item++) {
     const id = uint(view, at, version < 2 ? 2 : 4);
     at += version < 2 ? 2 : 4;
     let constructionMethod = 0;
@@ -570,7 +575,7 @@ function readKeys(bytes: Uint8Array, keys: BoxHeader, into: Map<number, string>)
   if (keys.body + 8 > keys.end) return;
   const count = u32(bytes, keys.body + 4);
   let at = keys.body + 8;
-  for (let index = 1; index <= count && index <= MAX_BOXES && at + 8 <= keys.end; index++) {
+  for (let index = 1; index <= count && index <= MAX_CHILDREN && at + 8 <= keys.end; index++) {
     const size = u32(bytes, at);
     if (size < 8 || at + size > keys.end) return;
     into.set(index, latin1(bytes.subarray(at + 8, at + size)));
