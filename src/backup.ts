@@ -2,8 +2,11 @@
  * backupYear(options, deps) → summary. The one-way flow: the source lists, plan.ts decides,
  * transfer.ts writes, manifest.ts records, and every step is reported as an event.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
@@ -52,6 +55,13 @@ async function sizeOnDisk(file: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** sha256 of a file on disk (an adopted file of a source whose copies are told apart by content). */
+async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
 }
 
 async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
@@ -279,9 +289,12 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (decision.action === 'skip') {
         summary.skipped++;
         if (decision.reason === 'exists' && !options.dryRun && onDisk !== undefined) {
-          // A file from the original script: adopt it, so later runs know it by id.
+          // A file from the original script, or one a killed run renamed but did not record: adopt
+          // it, so later runs know it by id. With its hash where copies are found by content
+          // (Takeout albums), or a copy of it would be saved a second time under a suffixed name.
           claims.set(claimKey(placement.path), item.id);
-          await manifest.record(savedRecord(item, placement.path, onDisk));
+          const sha256 = item.dedupeByContent ? await hashFile(path.join(folder, placement.path)) : undefined;
+          await manifest.record({ ...savedRecord(item, placement.path, onDisk), ...(sha256 ? { sha256 } : {}) });
         }
         report({ type: 'skipped', id: item.id, path: placement.path, reason: decision.reason });
         if (skipState.stopped) {
