@@ -4,13 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
 import { classifyError, defaultRetryPolicy, HttpError, type RetryPolicy, withRetry } from './http.ts';
+import { nameKey } from './layout.ts';
 import { acquireLock, type Lock, Manifest, type SavedRecord, walkKey } from './manifest.ts';
 import { claimKey, decideItem, nextSkipState, type PlanContext, placeItem, type SkipState } from './plan.ts';
 import type { BackupSummary, Report, StopReason } from './report/events.ts';
@@ -55,6 +56,39 @@ async function sizeOnDisk(file: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The size of the file at a relative path, for the plan: one `readdir` per day folder for the run
+ * instead of a `stat` per item (a stat that fails costs as much as one that finds a file). A name
+ * the folder does not hold, compared as `nameKey` (case and normalization folded), is not there;
+ * a name it holds is stat'ed as before, for its size and for whether this file system takes the
+ * name for it. A folder is listed when the run plans its first item, before the run writes into it;
+ * a file the run writes later has its name claimed, so no later item of the run looks it up.
+ */
+function createDiskLookup(folder: string): (relative: string) => Promise<number | undefined> {
+  const listings = new Map<string, Promise<Set<string> | undefined>>();
+  const list = async (dir: string): Promise<Set<string> | undefined> => {
+    try {
+      return new Set((await readdir(dir)).map(nameKey));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Any other failure: no listing, and each item is stat'ed as before.
+      return code === 'ENOENT' || code === 'ENOTDIR' ? new Set() : undefined;
+    }
+  };
+  return async (relative) => {
+    const slash = relative.lastIndexOf('/');
+    const dir = relative.slice(0, Math.max(0, slash));
+    let listing = listings.get(dir);
+    if (!listing) {
+      listing = list(path.join(folder, dir));
+      listings.set(dir, listing);
+    }
+    const names = await listing;
+    if (names && !names.has(nameKey(relative.slice(slash + 1)))) return undefined;
+    return sizeOnDisk(path.join(folder, relative));
+  };
 }
 
 /** sha256 of a file on disk (an adopted file of a source whose copies are told apart by content). */
@@ -144,6 +178,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const armed = source.stopsOnSkips && !options.all && manifest.isWalkComplete(walk);
   if (source.stopsOnSkips && !options.dryRun) await manifest.markWalk(walk, false);
 
+  const sizeAt = createDiskLookup(folder);
   const claims = new Map<string, string>();
   const contentClaims = new Map<string, string>();
   const context: PlanContext = {
@@ -279,7 +314,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         report({ type: 'failed', ...entry, unavailable: true });
         continue;
       }
-      const onDisk = await sizeOnDisk(path.join(folder, placement.path));
+      const onDisk = await sizeAt(placement.path);
       let itemSize = item.size;
       if (!placement.recorded && onDisk !== undefined && itemSize === undefined && item.probeSize) {
         itemSize = await item.probeSize(stop.signal).catch(() => undefined);
@@ -294,7 +329,10 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           // (Takeout albums), or a copy of it would be saved a second time under a suffixed name.
           claims.set(claimKey(placement.path), item.id);
           const sha256 = item.dedupeByContent ? await hashFile(path.join(folder, placement.path)) : undefined;
-          await manifest.record({ ...savedRecord(item, placement.path, onDisk), ...(sha256 ? { sha256 } : {}) });
+          await manifest.record({
+            ...savedRecord(item, placement.path, onDisk),
+            ...(sha256 ? { sha256 } : {}),
+          });
         }
         report({ type: 'skipped', id: item.id, path: placement.path, reason: decision.reason });
         if (skipState.stopped) {

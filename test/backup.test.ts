@@ -313,6 +313,25 @@ test('files saved by the original script (same name and size) are skipped and ad
   await assertComplete();
 });
 
+test('a file of the same name but another size in the day folder stays; the item is saved beside it with a suffix', async () => {
+  const unique = (name: string) => emulator.items.filter((item) => item.filename === name).length === 1;
+  const photo = emulator.items.find(
+    (item) => item.kind === 'photo' && item.creationTime.startsWith('2024') && unique(item.filename),
+  );
+  assert.ok(photo);
+  const day = path.join(dir, 'photos', photo.creationTime.slice(0, 10));
+  await mkdir(day, { recursive: true });
+  await writeFile(path.join(day, photo.filename), 'not the photo');
+  const { summary, events } = await run();
+  assert.equal(summary.skipped, 0);
+  assert.equal(summary.saved, expectedTree().size);
+  assert.equal(await readFile(path.join(day, photo.filename), 'utf8'), 'not the photo');
+  const saved = events.find((event) => event.type === 'saved' && event.id === photo.id);
+  assert.ok(saved?.type === 'saved' && saved.path.includes('~'), `saved as ${JSON.stringify(saved)}`);
+  const bytes = await readFile(path.join(dir, 'photos', saved.path));
+  assert.equal(sha256(bytes), sha256(emulator.contentOf(photo.id)));
+});
+
 test('--dry-run says where each file would go and writes nothing', async () => {
   const { summary, events } = await run({ dryRun: true });
   assert.equal(summary.saved, 0);
