@@ -60,3 +60,20 @@ test('300 items, every fault at once: every item saved once, nothing left over',
     await account.close();
   }
 });
+
+test('300 items, the disk fills up three times (the write hook), then room again: the year ends complete', async () => {
+  const account = await openAccount(items);
+  try {
+    for (const limit of [300_000, 1_500_000, 4_000_000]) {
+      const full = await backup(account, [], { env: { PHOTO_BACKUP_FAIL_WRITE_AFTER: String(limit) } });
+      assert.equal(full.code, 1, full.stderr);
+      assert.match(full.stderr, /The disk holding .*photos is full/);
+      assert.doesNotMatch(full.stderr, /hit a bug|\n\s+at /);
+    }
+    const result = await backup(account);
+    assert.equal(result.code, 0, result.stderr);
+    await assertComplete(account.folder, account.emulator, 'after the disk was full');
+  } finally {
+    await account.close();
+  }
+});
