@@ -1,7 +1,8 @@
 /**
  * What has been saved, kept under `<folder>/.photo-backup/`: an append-only journal of one JSON
- * object per line. Appends are single writes, so a crash can at worst tear the last line, which
- * loading ignores. A file counts as saved only once its line is written, and only while the
+ * object per line. Appends are single writes (one line, or the lines that queued behind the write
+ * before), so a crash can at worst tear the last line, which loading ignores. A file counts as
+ * saved only once its line is written, and only while the
  * file on disk still has the recorded size, so neither a torn line nor a half-written file after
  * a power cut is ever taken for a saved file.
  */
@@ -84,6 +85,8 @@ export class Manifest {
   private readonly walks: Map<string, boolean>;
   private handle: FileHandle | undefined;
   private writes: Promise<void> = Promise.resolve();
+  /** Lines waiting for the write in flight to end; they go out together in the next write. */
+  private batch: string[] | undefined;
   private lines: number;
   private readonly readOnly: boolean;
   /** The journal ends in a torn line (a crash mid-write): start the next line on a line of its own. */
@@ -157,17 +160,29 @@ export class Manifest {
     const text = `${this.tornTail ? '\n' : ''}${JSON.stringify(line)}\n`;
     this.tornTail = false;
     this.lines++;
-    // One write at a time, in order; each line is a single write call.
-    this.writes = this.writes.then(async () => {
-      if (!this.handle) {
-        await mkdir(path.join(this.folder, STATE_FOLDER), { recursive: true });
-        this.handle = await open(path.join(this.folder, STATE_FOLDER, JOURNAL), 'a');
-      }
-      const handle = this.handle;
-      await crashPoint('mid-journal-write', () => handle.write(text.slice(0, Math.ceil(text.length / 2))));
-      await handle.write(text);
+    if (this.batch) {
+      this.batch.push(text);
+      return this.writes;
+    }
+    // One write at a time, in order. Lines that come while a write is under way wait for it and
+    // then go out together in one write call: each resolves only once its own line is written.
+    const batch = [text];
+    this.batch = batch;
+    this.writes = this.writes.then(() => {
+      this.batch = undefined;
+      return this.write(batch.join(''));
     });
     return this.writes;
+  }
+
+  private async write(text: string): Promise<void> {
+    if (!this.handle) {
+      await mkdir(path.join(this.folder, STATE_FOLDER), { recursive: true });
+      this.handle = await open(path.join(this.folder, STATE_FOLDER, JOURNAL), 'a');
+    }
+    const handle = this.handle;
+    await crashPoint('mid-journal-write', () => handle.write(text.slice(0, Math.ceil(text.length / 2))));
+    await handle.write(text);
   }
 
   /** Flushes, and rewrites the journal without superseded lines when it has grown twice too long. */

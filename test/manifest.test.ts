@@ -50,6 +50,32 @@ test('a torn last line (crash mid-write) is ignored, the rest is kept', async ()
   assert.equal((await Manifest.load(dir)).get('c')?.path, 'd/C.jpg');
 });
 
+test('records made at once are written in order, and each resolves only once its line is on disk', async () => {
+  const manifest = await Manifest.load(dir);
+  const journal = path.join(dir, STATE_FOLDER, 'saved.jsonl');
+  const ids = Array.from({ length: 20 }, (_, index) => `item-${index}`);
+  const seen = await Promise.all(
+    ids.map((id) =>
+      manifest
+        .record(record(id, `2024-01-01/${id}.jpg`))
+        .then(async () =>
+          parseJournal(await readFile(journal, 'utf8')).records.some((line) => line.id === id),
+        ),
+    ),
+  );
+  assert.deepEqual(
+    seen,
+    ids.map(() => true),
+  );
+  await manifest.close();
+  const lines = parseJournal(await readFile(journal, 'utf8'));
+  assert.deepEqual(
+    lines.records.map((line) => line.id),
+    ids,
+  );
+  assert.equal(lines.bad, 0);
+});
+
 test('a dry-run manifest writes nothing', async () => {
   const manifest = await Manifest.load(dir, { readOnly: true });
   await manifest.record(record('a', 'd/A.jpg'));
