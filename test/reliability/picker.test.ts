@@ -86,7 +86,7 @@ const points: [string, number][] = [
   ['after-rename-before-record', 1],
   ['after-rename-before-record', 269],
   ['mid-journal-write', 1],
-  ['mid-journal-write', 135],
+  ['mid-journal-write', 80],
   ['after-record', 100],
 ];
 

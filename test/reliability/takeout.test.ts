@@ -29,7 +29,7 @@ const points: [string, number][] = [
   ['after-rename-before-record', 180],
   ['after-rename-before-record', 270],
   ['mid-journal-write', 1],
-  ['mid-journal-write', 200],
+  ['mid-journal-write', 100],
   ['after-record', 150],
 ];
 
