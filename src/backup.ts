@@ -219,6 +219,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
             hash: item.dedupeByContent === true,
             signal: stop.signal,
             onBytes: (count) => report({ type: 'bytes', count }),
+            modified: item.takenAt,
           });
         },
         {
@@ -250,7 +251,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         }
         contentClaims.set(contentKey, relative);
       }
-      await commitTemp(temp, finalPath, item.takenAt);
+      await commitTemp(temp, finalPath);
       await crashPoint('after-rename-before-record');
       await manifest.record({
         ...savedRecord(item, relative, temp.bytes),

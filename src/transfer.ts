@@ -4,7 +4,8 @@
  * so no later run takes them for saved photos, and a run that finds them after a crash removes them.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readdir, rename, rm, utimes } from 'node:fs/promises';
+import { futimesSync, renameSync, type WriteStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -74,13 +75,33 @@ async function createTemp(tempPath: string): Promise<FileHandle> {
 }
 
 /**
+ * Closes the file of a stream made with `autoClose: false`. Such a stream holds its FileHandle
+ * until it is destroyed (`FileHandle.close()` alone would wait for it for ever).
+ */
+function closeStream(stream: WriteStream): Promise<void> {
+  if (stream.closed) return Promise.resolve();
+  const closed = new Promise<void>((resolve, reject) => {
+    stream.once('close', resolve);
+    stream.once('error', reject);
+  });
+  stream.destroy();
+  return closed;
+}
+
+/**
  * Writes the media to a new temporary file in `dir`. On any failure the temporary file is
  * removed before the error is rethrown.
  */
 export async function writeTemp(
   media: OpenedMedia,
   finalPath: string,
-  options: { hash: boolean; signal: AbortSignal; onBytes?: (count: number) => void },
+  options: {
+    hash: boolean;
+    signal: AbortSignal;
+    onBytes?: (count: number) => void;
+    /** The capture time, set as the file's modification time once every byte is written. */
+    modified?: Date | undefined;
+  },
 ): Promise<WrittenTemp> {
   const tempPath = tempPathFor(finalPath);
   const hash = options.hash ? createHash('sha256') : undefined;
@@ -99,32 +120,39 @@ export async function writeTemp(
     },
   });
   const file = await createTemp(tempPath);
+  // Not closed at the end of the bytes: the time is then set on the open file, not looked up by path.
+  const stream = file.createWriteStream({ highWaterMark: WRITE_BUFFER, autoClose: false });
   try {
-    await pipeline(media.body, count, file.createWriteStream({ highWaterMark: WRITE_BUFFER }), {
-      signal: options.signal,
-    });
+    await pipeline(media.body, count, stream, { signal: options.signal });
     if (media.size !== undefined && bytes !== media.size) throw new ShortBodyError(bytes, media.size);
+    // Before the rename, so the file never shows under its name with the wrong time.
+    // Windows and some file systems refuse times before 1970: keep the download time there.
+    // Synchronous: setting the time of an open file takes microseconds; handing it to libuv's
+    // thread pool and waking the loop again costs more than the call (many small files).
+    const modified = options.modified;
+    if (modified) {
+      try {
+        futimesSync(file.fd, modified, modified);
+      } catch {
+        // The download time stays.
+      }
+    }
+    await closeStream(stream);
     await crashPoint('after-temp-write');
   } catch (error) {
+    await closeStream(stream).catch(() => undefined);
     await rm(tempPath, { force: true });
     throw error;
   }
   return { tempPath, bytes, ...(hash ? { sha256: hash.digest('hex') } : {}) };
 }
 
-/** Gives a complete temporary file its final name and the capture time as its modification time. */
-export async function commitTemp(
-  temp: WrittenTemp,
-  finalPath: string,
-  takenAt: Date | undefined,
-): Promise<void> {
-  if (takenAt) {
-    // Before the rename, so the file never shows under its name with the wrong time.
-    // Windows and some file systems refuse times before 1970: keep the download time there.
-    await utimes(temp.tempPath, takenAt, takenAt).catch(() => undefined);
-  }
+/** Gives a complete temporary file its final name (writeTemp set its time). */
+export async function commitTemp(temp: WrittenTemp, finalPath: string): Promise<void> {
   await crashPoint('before-rename');
-  await rename(temp.tempPath, finalPath);
+  // Synchronous, as the time above: a rename within one folder is one quick metadata update, and
+  // through the thread pool it cost more (ext4 also serializes the threads on the folder's lock).
+  renameSync(temp.tempPath, finalPath);
 }
 
 export async function discardTemp(temp: WrittenTemp): Promise<void> {
