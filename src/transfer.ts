@@ -4,11 +4,12 @@
  * so no later run takes them for saved photos, and a run that finds them after a crash removes them.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { futimesSync, renameSync, type WriteStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { createWriteStream, futimesSync, open, renameSync, type WriteStream } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { crashPoint, diskFullAt } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
 import { ShortBodyError } from './http.ts';
@@ -63,21 +64,24 @@ export function diskError(error: unknown, folder: string): unknown {
 /** Writes of up to 1 MiB: fewer pauses of the download and fewer, larger write calls (writev). */
 const WRITE_BUFFER = 1 << 20;
 
+/**
+ * A plain descriptor, not a FileHandle: a stream over a FileHandle makes every write a promise and
+ * builds an error object when the handle closes under it (measured per file with small files).
+ */
+const openFile = promisify(open);
+
 /** Creates the temporary file; the day folder is made only when missing (not two syscalls per file). */
-async function createTemp(tempPath: string): Promise<FileHandle> {
+async function createTemp(tempPath: string): Promise<number> {
   try {
-    return await open(tempPath, 'wx');
+    return await openFile(tempPath, 'wx');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     await mkdir(path.dirname(tempPath), { recursive: true });
-    return open(tempPath, 'wx');
+    return openFile(tempPath, 'wx');
   }
 }
 
-/**
- * Closes the file of a stream made with `autoClose: false`. Such a stream holds its FileHandle
- * until it is destroyed (`FileHandle.close()` alone would wait for it for ever).
- */
+/** Closes the file of a stream made with `autoClose: false`: destroying the stream closes it. */
 function closeStream(stream: WriteStream): Promise<void> {
   if (stream.closed) return Promise.resolve();
   const closed = new Promise<void>((resolve, reject) => {
@@ -119,9 +123,9 @@ export async function writeTemp(
       crashPoint('mid-download').then(() => callback(), callback);
     },
   });
-  const file = await createTemp(tempPath);
+  const fd = await createTemp(tempPath);
   // Not closed at the end of the bytes: the time is then set on the open file, not looked up by path.
-  const stream = file.createWriteStream({ highWaterMark: WRITE_BUFFER, autoClose: false });
+  const stream = createWriteStream(tempPath, { fd, highWaterMark: WRITE_BUFFER, autoClose: false });
   try {
     await pipeline(media.body, count, stream, { signal: options.signal });
     if (media.size !== undefined && bytes !== media.size) throw new ShortBodyError(bytes, media.size);
@@ -132,7 +136,7 @@ export async function writeTemp(
     const modified = options.modified;
     if (modified) {
       try {
-        futimesSync(file.fd, modified, modified);
+        futimesSync(fd, modified, modified);
       } catch {
         // The download time stays.
       }
