@@ -69,6 +69,19 @@ export function createReporter(options: ReporterOptions): Reporter {
     );
     drawn = true;
   };
+  // --json lines go out once per turn of the event loop (and at the summary): a write to a pipe is
+  // a system call that wakes the reader, and a run of small files makes one event per file.
+  let pending = '';
+  const flush = () => {
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    options.stdout.write(text);
+  };
+  const emit = (line: string) => {
+    if (pending === '') setImmediate(flush);
+    pending += line;
+  };
   const say = (line: string) => {
     clear();
     human.write(`${printable(line)}\n`);
@@ -77,7 +90,7 @@ export function createReporter(options: ReporterOptions): Reporter {
 
   const report: Report = (event) => {
     if (options.json && !QUIET_IN_JSON.has(event.type)) {
-      options.stdout.write(`${JSON.stringify({ ...event, time: new Date(now()).toISOString() })}\n`);
+      emit(`${JSON.stringify({ ...event, time: new Date(now()).toISOString() })}\n`);
     }
     switch (event.type) {
       case 'start':
@@ -136,6 +149,7 @@ export function createReporter(options: ReporterOptions): Reporter {
       case 'stopped':
         break;
       case 'summary':
+        flush();
         clear();
         for (const line of summaryLines(event.summary, now() - started)) human.write(`${printable(line)}\n`);
         break;
@@ -149,6 +163,9 @@ export function createReporter(options: ReporterOptions): Reporter {
       options.stderr.write(`${message}\n`);
       draw(true);
     },
-    close: clear,
+    close: () => {
+      flush();
+      clear();
+    },
   };
 }
