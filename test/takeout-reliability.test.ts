@@ -14,6 +14,7 @@ import { allFiles } from './helpers/reliability.ts';
 import { buildZip, makeJpeg } from './helpers/takeout-builder.ts';
 import {
   assertTakeoutComplete,
+  killThenResumeTakeout,
   openTakeoutDir,
   recordedIds,
   splitParts,
@@ -46,21 +47,7 @@ for (const [kind, point, n] of [
   ['tgz', 'after-rename-before-record', 6],
 ] as const) {
   test(`takeout ${kind}, SIGKILL at ${point} #${n}, then the same command: as if never interrupted`, async () => {
-    const place = await openTakeoutDir();
-    try {
-      const inputs = await place.write(parts, kind);
-      const killed = await place.run(inputs, [], { PHOTO_BACKUP_CRASH_AT: `${point}:${n}` });
-      assert.equal(
-        killed.signal,
-        'SIGKILL',
-        `${point}:${n} was reached (exit ${killed.code}) ${killed.stderr}`,
-      );
-      const resumed = await place.run(inputs);
-      assert.equal(resumed.code, 0, resumed.stderr);
-      await assertTakeoutComplete(place.folder, await references[kind], `${kind} ${point}:${n}`);
-    } finally {
-      await place.close();
-    }
+    await killThenResumeTakeout(parts, kind, { point, n }, references[kind]);
   });
 }
 

@@ -163,3 +163,30 @@ export async function takeoutReference(
     await place.close();
   }
 }
+
+/**
+ * Kills a Takeout run with SIGKILL at `point` (its n-th time), runs the same command again, and
+ * checks the folder ends as an uninterrupted run left it.
+ */
+export async function killThenResumeTakeout(
+  parts: ArchiveEntry[][],
+  kind: 'zip' | 'tgz',
+  crash: { point: string; n: number },
+  reference: Promise<{ tree: Map<string, string>; ids: string[] }>,
+): Promise<void> {
+  const place = await openTakeoutDir();
+  try {
+    const inputs = await place.write(parts, kind);
+    const killed = await place.run(inputs, [], { PHOTO_BACKUP_CRASH_AT: `${crash.point}:${crash.n}` });
+    assert.equal(
+      killed.signal,
+      'SIGKILL',
+      `${crash.point}:${crash.n} was reached (exit ${killed.code}) ${killed.stderr}`,
+    );
+    const resumed = await place.run(inputs);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    await assertTakeoutComplete(place.folder, await reference, `${kind} ${crash.point}:${crash.n}`);
+  } finally {
+    await place.close();
+  }
+}

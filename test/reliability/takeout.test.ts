@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { treeHashes } from '../helpers/cli.ts';
 import {
   assertTakeoutComplete,
+  killThenResumeTakeout,
   openTakeoutDir,
   splitParts,
   takeoutReference,
@@ -36,21 +37,7 @@ const points: [string, number][] = [
 for (const kind of ['zip', 'tgz'] as const) {
   for (const [point, n] of points) {
     test(`takeout ${kind}, 300 photos, SIGKILL at ${point} #${n}, then the same command: as if never interrupted`, async () => {
-      const place = await openTakeoutDir();
-      try {
-        const inputs = await place.write(parts, kind);
-        const killed = await place.run(inputs, [], { PHOTO_BACKUP_CRASH_AT: `${point}:${n}` });
-        assert.equal(
-          killed.signal,
-          'SIGKILL',
-          `${point}:${n} was reached (exit ${killed.code}) ${killed.stderr}`,
-        );
-        const resumed = await place.run(inputs);
-        assert.equal(resumed.code, 0, resumed.stderr);
-        await assertTakeoutComplete(place.folder, await references[kind], `${kind} ${point}:${n}`);
-      } finally {
-        await place.close();
-      }
+      await killThenResumeTakeout(parts, kind, { point, n }, references[kind]);
     });
   }
 }
