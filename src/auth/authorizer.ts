@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { type Credentials, OAuth2Client } from 'google-auth-library';
+import type { Credentials, OAuth2Client } from 'google-auth-library';
 import { authError, BackupError } from '../errors.ts';
 import { type ClientSecret, loadClientSecret } from './client-secret.ts';
 import { type AuthUi, runConsent } from './consent.ts';
+import { loadGoogleAuth } from './google-auth.ts';
 import { isInvalidGrant, toAuthError } from './oauth-errors.ts';
 import { missingScopes, SCOPES, splitScopes } from './scopes.ts';
 import { checkToken, mergeTokens, readTokenFile, type SavedToken, saveToken } from './token-file.ts';
@@ -40,10 +41,14 @@ export async function authorize(options: AuthOptions): Promise<Authorizer> {
   return session;
 }
 
+/** google-auth-library's default `eagerRefreshThresholdMillis`. */
+const EAGER_REFRESH_MS = 5 * 60_000;
+
 class AuthSession implements Authorizer {
   readonly #options: AuthOptions;
   readonly #secret: ClientSecret;
-  readonly #client: OAuth2Client;
+  /** Made on first need (refresh or consent): a fresh saved token is used without it. */
+  #client: OAuth2Client | undefined;
   #saved: SavedToken | undefined;
   /** Token endpoint answers seen by the 'tokens' event, not yet merged into #saved. */
   #answers: Credentials[] = [];
@@ -56,14 +61,33 @@ class AuthSession implements Authorizer {
   constructor(options: AuthOptions, secret: ClientSecret) {
     this.#options = options;
     this.#secret = secret;
-    this.#client = new OAuth2Client({
+  }
+
+  async #oauthClient(): Promise<OAuth2Client> {
+    if (this.#client) return this.#client;
+    const { OAuth2Client } = await loadGoogleAuth();
+    if (this.#client) return this.#client;
+    const secret = this.#secret;
+    const client = new OAuth2Client({
       clientId: secret.clientId,
       clientSecret: secret.clientSecret,
       endpoints: { oauth2AuthBaseUrl: secret.authUri, oauth2TokenUrl: secret.tokenUri },
     });
     // The event carries the endpoint's raw answer (a refresh answer has no refresh_token); it is copied
     // now and merged into the file later, because google-auth-library reuses the object.
-    this.#client.on('tokens', (tokens: Credentials) => this.#answers.push({ ...tokens }));
+    client.on('tokens', (tokens: Credentials) => this.#answers.push({ ...tokens }));
+    if (this.#saved) client.setCredentials(toCredentials(this.#saved));
+    this.#client = client;
+    return client;
+  }
+
+  /** The saved access token while google-auth-library would still use it as is (no client yet). */
+  #freshSavedToken(): string | undefined {
+    if (this.#client || !this.#saved?.access_token) return undefined;
+    const expiry = this.#saved.expiry_date;
+    // google-auth-library refreshes a token that expires within 5 minutes, and trusts one without a date.
+    if (expiry !== undefined && expiry <= Date.now() + EAGER_REFRESH_MS) return undefined;
+    return this.#saved.access_token;
   }
 
   get grantedScopes(): readonly string[] {
@@ -77,7 +101,6 @@ class AuthSession implements Authorizer {
       reason = checkToken(read.token, { clientId: this.#secret.clientId, scopes: SCOPES });
       if (reason === undefined) {
         this.#saved = read.token;
-        this.#client.setCredentials(toCredentials(read.token));
         // Refreshing now, if due, finds an expired sign-in while the person is still there.
         await this.getAccessToken();
         return;
@@ -101,9 +124,11 @@ class AuthSession implements Authorizer {
 
   async getAccessToken(): Promise<string> {
     if (this.#consenting) await this.#consenting;
+    const fresh = this.#freshSavedToken();
+    if (fresh !== undefined) return fresh;
     const generation = this.#generation;
     try {
-      const { token } = await this.#client.getAccessToken();
+      const { token } = await (await this.#oauthClient()).getAccessToken();
       await this.#flush();
       if (!token)
         throw authError("Google's sign-in server answered without an access token. Run photo-backup again.");
@@ -125,7 +150,7 @@ class AuthSession implements Authorizer {
     if (this.#consenting) await this.#consenting;
     const generation = this.#generation;
     try {
-      const { credentials } = await this.#client.refreshAccessToken();
+      const { credentials } = await (await this.#oauthClient()).refreshAccessToken();
       await this.#flush();
       if (!credentials.access_token) {
         throw authError("Google's sign-in server answered without an access token. Run photo-backup again.");
@@ -169,8 +194,9 @@ class AuthSession implements Authorizer {
 
   async #runConsent(): Promise<void> {
     const { ui } = this.#options;
+    const client = await this.#oauthClient();
     const tokens = await runConsent({
-      client: this.#client,
+      client,
       scopes: SCOPES,
       tokenUri: this.#secret.tokenUri,
       openBrowser: this.#options.openBrowser,
@@ -182,7 +208,7 @@ class AuthSession implements Authorizer {
     this.#generation += 1;
     // A token answer may leave `scope` out when it equals the request (RFC 6749 §5.1).
     this.#saved = mergeTokens({ client_id: this.#secret.clientId, scope: SCOPES.join(' ') }, tokens);
-    this.#client.setCredentials(toCredentials(this.#saved));
+    client.setCredentials(toCredentials(this.#saved));
     const missing = missingScopes(this.grantedScopes, SCOPES);
     if (missing.length > 0) {
       ui.info(
@@ -205,8 +231,9 @@ class AuthSession implements Authorizer {
     this.#answers = [];
     this.#saved = saved;
     // google-auth-library keeps the old refresh token even when the answer brings a new one.
-    if (saved.refresh_token && this.#client.credentials.refresh_token !== saved.refresh_token) {
-      this.#client.credentials = { ...this.#client.credentials, refresh_token: saved.refresh_token };
+    const client = this.#client;
+    if (client && saved.refresh_token && client.credentials.refresh_token !== saved.refresh_token) {
+      client.credentials = { ...client.credentials, refresh_token: saved.refresh_token };
     }
     await this.#save();
   }

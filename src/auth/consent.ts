@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CodeChallengeMethod, type Credentials, type OAuth2Client } from 'google-auth-library';
+import type { CodeChallengeMethod, Credentials, OAuth2Client } from 'google-auth-library';
 import { authError, InterruptedError } from '../errors.ts';
 import { toAuthError } from './oauth-errors.ts';
 
@@ -51,7 +51,7 @@ export async function runConsent(options: ConsentOptions): Promise<Credentials> 
       redirect_uri: redirectUri,
       state,
       code_challenge: codeChallenge,
-      code_challenge_method: CodeChallengeMethod.S256,
+      code_challenge_method: 'S256' as CodeChallengeMethod.S256,
     });
 
     ui.info(

@@ -1,5 +1,5 @@
-import { gaxios } from 'google-auth-library';
 import { authError, type BackupError } from '../errors.ts';
+import { isGaxiosError } from './google-auth.ts';
 
 /**
  * google-auth-library fails with a GaxiosError whose `config` holds the request, body included: the
@@ -18,7 +18,7 @@ export function isInvalidGrant(error: unknown): boolean {
  * an HTTP failure (a bug, to be rethrown as is). `action` completes "Could not … ".
  */
 export function toAuthError(error: unknown, action: string, endpoint: string): BackupError | undefined {
-  if (!(error instanceof gaxios.GaxiosError)) return undefined;
+  if (!isGaxiosError(error)) return undefined;
   const host = safeHost(endpoint);
   const status = error.response?.status;
   if (status === undefined) {
@@ -41,7 +41,7 @@ export function toAuthError(error: unknown, action: string, endpoint: string): B
 }
 
 function oauthErrorCode(error: unknown): string | undefined {
-  if (!(error instanceof gaxios.GaxiosError)) return undefined;
+  if (!isGaxiosError(error)) return undefined;
   const data: unknown = error.response?.data;
   let code: unknown;
   if (typeof data === 'object' && data !== null && 'error' in data) code = data.error;
