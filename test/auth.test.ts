@@ -310,25 +310,28 @@ test('consent: the loopback redirect wins over a pending paste prompt, which is 
   }),
 );
 
-test('a fresh saved token is used as is: no call to the token endpoint; a 401 still refreshes', { timeout }, () =>
-  withHarness(async (h) => {
-    const secret = h.emulator.clientSecret('installed') as { installed: { client_id: string } };
-    const issued = h.emulator.issueToken({ expiresInSeconds: 3600 });
-    await writeFile(h.tokenPath, JSON.stringify({ ...issued, client_id: secret.installed.client_id }));
-    h.emulator.resetStats();
-    const authorizer = await authorize(h.options({ interactive: false }));
-    assert.equal(await authorizer.getAccessToken(), issued.access_token);
-    assert.equal(h.emulator.stats.requests['oauth.token'] ?? 0, 0);
+test(
+  'a fresh saved token is used as is: no call to the token endpoint; a 401 still refreshes',
+  { timeout },
+  () =>
+    withHarness(async (h) => {
+      const secret = h.emulator.clientSecret('installed') as { installed: { client_id: string } };
+      const issued = h.emulator.issueToken({ expiresInSeconds: 3600 });
+      await writeFile(h.tokenPath, JSON.stringify({ ...issued, client_id: secret.installed.client_id }));
+      h.emulator.resetStats();
+      const authorizer = await authorize(h.options({ interactive: false }));
+      assert.equal(await authorizer.getAccessToken(), issued.access_token);
+      assert.equal(h.emulator.stats.requests['oauth.token'] ?? 0, 0);
 
-    const renewed = await authorizer.refresh();
-    assert.notEqual(renewed, issued.access_token);
-    assert.equal(h.emulator.stats.requests['oauth.token'], 1);
-    assert.equal(await authorizer.getAccessToken(), renewed);
-    const saved = await h.readToken();
-    assert.equal(saved.access_token, renewed);
-    assert.equal(saved.refresh_token, issued.refresh_token);
-    h.assertNoSecrets();
-  }),
+      const renewed = await authorizer.refresh();
+      assert.notEqual(renewed, issued.access_token);
+      assert.equal(h.emulator.stats.requests['oauth.token'], 1);
+      assert.equal(await authorizer.getAccessToken(), renewed);
+      const saved = await h.readToken();
+      assert.equal(saved.access_token, renewed);
+      assert.equal(saved.refresh_token, issued.refresh_token);
+      h.assertNoSecrets();
+    }),
 );
 
 test('a fresh saved token does not load google-auth-library (40 ms and 10 MB a run)', { timeout }, () =>
