@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
@@ -12,11 +12,11 @@ import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
 import { classifyError, defaultRetryPolicy, HttpError, type RetryPolicy, withRetry } from './http.ts';
 import { nameKey } from './layout.ts';
-import { acquireLock, type Lock, Manifest, type SavedRecord, walkKey } from './manifest.ts';
+import { acquireLock, type Lock, Manifest, type SavedRecord, STATE_FOLDER, walkKey } from './manifest.ts';
 import { claimKey, decideItem, nextSkipState, type PlanContext, placeItem, type SkipState } from './plan.ts';
 import type { BackupSummary, Report, StopReason } from './report/events.ts';
 import type { Source, SourceItem } from './sources/source.ts';
-import { commitTemp, discardTemp, diskError, sweepTemps, writeTemp } from './transfer.ts';
+import { commitTemp, discardTemp, diskError, sweepTemps, TempSpace, writeTemp } from './transfer.ts';
 
 export interface BackupOptions {
   year: number;
@@ -159,12 +159,17 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
 
   await ensureFolder(folder, options.dryRun);
   let lock: Lock | undefined;
+  const temps = new TempSpace(path.join(folder, STATE_FOLDER, 'tmp'));
   if (!options.dryRun) {
     lock = await acquireLock(folder).catch((error) => {
       throw diskError(error, folder);
     });
+    // Holding the lock, whatever is in the temporary folders was left by a stopped run.
+    const left = await temps.clear().catch((error) => {
+      throw diskError(error, folder);
+    });
     if (lock.recoveredStale) {
-      const removed = await sweepTemps(folder);
+      const removed = left + (await sweepTemps(folder));
       report({
         type: 'notice',
         level: 'info',
@@ -211,11 +216,12 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
 
   const saveOne = async (item: SourceItem, relative: string): Promise<void> => {
     const finalPath = path.join(folder, relative);
+    const tempDir = temps.take();
     try {
       const temp = await withRetry(
         async () => {
           const media = await item.open(stop.signal);
-          return writeTemp(media, finalPath, {
+          return writeTemp(media, tempDir, path.basename(finalPath), {
             hash: item.dedupeByContent === true,
             signal: stop.signal,
             onBytes: (count) => report({ type: 'bytes', count }),
@@ -276,6 +282,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       const failure = { id: item.id, filename: item.filename, reason: describe(error) };
       summary.failed.push(failure);
       report({ type: 'failed', ...failure });
+    } finally {
+      temps.give(tempDir);
     }
   };
 
@@ -393,6 +401,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     try {
       if (source.stopsOnSkips && summary.complete && !options.dryRun) await manifest.markWalk(walk, true);
       await manifest.close();
+      // Empty by now: every download removed or renamed its file.
+      if (!options.dryRun) await rm(temps.root, { recursive: true, force: true }).catch(() => undefined);
     } finally {
       await lock?.release();
     }

@@ -1,11 +1,18 @@
 /**
- * Streams bytes to a temporary file beside the final place, then renames it: a file appears
- * under its final name only when complete. Temporary names start with a dot and end in `.part`,
- * so no later run takes them for saved photos, and a run that finds them after a crash removes them.
+ * Streams bytes to a temporary file, then renames it into its day folder: a file appears under its
+ * final name only when complete. Temporary files live in the state folder, `.photo-backup/tmp/<n>/`,
+ * one folder per download in flight, and end in `.part`; no run takes them for saved photos, and
+ * the next run (which holds the folder's lock) removes whatever a stopped run left there.
+ *
+ * Why not beside the final file: creating a file and renaming one both lock their folder, and on
+ * ext4 a create takes long enough that renames queued behind the concurrent creates of the same day
+ * folder (downloads come newest first, so they share a day). Each download creating in a folder of
+ * its own and renaming into the day folder removes that contention (measured: many small files
+ * 1.41 × → 1.12 × the baseline's time, `npm run bench`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, futimesSync, open, renameSync, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,13 +28,48 @@ export interface WrittenTemp {
   tempPath: string;
   bytes: number;
   sha256?: string;
+  /** The time set on the file, kept in case the rename must become a copy. */
+  modified?: Date;
 }
 
-export function tempPathFor(finalPath: string): string {
-  return path.join(
-    path.dirname(finalPath),
-    `.${path.basename(finalPath)}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`,
-  );
+/** A name no other temporary file in `dir` has: `IMG_1.jpg.1f2e3d4c.part`. */
+export function tempPathIn(dir: string, name: string): string {
+  return path.join(dir, `${name}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`);
+}
+
+/**
+ * The temporary folders of one run, under `root` (`.photo-backup/tmp`): `take()` gives a folder no
+ * other download is writing in, `give()` returns it. Only the holder of the backup folder's lock
+ * may use it, so everything under `root` at the start is a stopped run's leftovers.
+ */
+export class TempSpace {
+  readonly root: string;
+  readonly #free: string[] = [];
+  #made = 0;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  take(): string {
+    return this.#free.pop() ?? path.join(this.root, String(this.#made++));
+  }
+
+  give(dir: string): void {
+    this.#free.push(dir);
+  }
+
+  /** Removes everything under the root; returns how many unfinished downloads were there. */
+  async clear(): Promise<number> {
+    let removed = 0;
+    const slots = await readdir(this.root).catch(() => [] as string[]);
+    for (const slot of slots) {
+      const names = await readdir(path.join(this.root, slot)).catch(() => [] as string[]);
+      removed += names.filter((name) => name.endsWith(TEMP_SUFFIX)).length;
+    }
+    await rm(this.root, { recursive: true, force: true });
+    return removed;
+  }
 }
 
 /** Turns a disk error into a message the user can act on; others pass through. */
@@ -70,7 +112,7 @@ const WRITE_BUFFER = 1 << 20;
  */
 const openFile = promisify(open);
 
-/** Creates the temporary file; the day folder is made only when missing (not two syscalls per file). */
+/** Creates the temporary file; its folder is made only when missing (not two syscalls per file). */
 async function createTemp(tempPath: string): Promise<number> {
   try {
     return await openFile(tempPath, 'wx');
@@ -93,12 +135,13 @@ function closeStream(stream: WriteStream): Promise<void> {
 }
 
 /**
- * Writes the media to a new temporary file in `dir`. On any failure the temporary file is
- * removed before the error is rethrown.
+ * Writes the media to a new temporary file in `dir` (a folder from TempSpace.take), named after
+ * `name`. On any failure the temporary file is removed before the error is rethrown.
  */
 export async function writeTemp(
   media: OpenedMedia,
-  finalPath: string,
+  dir: string,
+  name: string,
   options: {
     hash: boolean;
     signal: AbortSignal;
@@ -107,7 +150,7 @@ export async function writeTemp(
     modified?: Date | undefined;
   },
 ): Promise<WrittenTemp> {
-  const tempPath = tempPathFor(finalPath);
+  const tempPath = tempPathIn(dir, name);
   const hash = options.hash ? createHash('sha256') : undefined;
   let bytes = 0;
   // A Transform, not an async generator: iterating a Readable (Readable.read()) concatenates
@@ -148,22 +191,62 @@ export async function writeTemp(
     await rm(tempPath, { force: true });
     throw error;
   }
-  return { tempPath, bytes, ...(hash ? { sha256: hash.digest('hex') } : {}) };
+  return {
+    tempPath,
+    bytes,
+    ...(hash ? { sha256: hash.digest('hex') } : {}),
+    ...(options.modified ? { modified: options.modified } : {}),
+  };
 }
 
-/** Gives a complete temporary file its final name (writeTemp set its time). */
+/**
+ * Gives a complete temporary file its final name (writeTemp set its time), making the day folder
+ * when it is missing. When the day folder is on another disk than the state folder (a folder
+ * linked elsewhere), the file is copied beside its final place first, and renamed from there.
+ */
 export async function commitTemp(temp: WrittenTemp, finalPath: string): Promise<void> {
   await crashPoint('before-rename');
-  // Synchronous, as the time above: a rename within one folder is one quick metadata update, and
-  // through the thread pool it cost more (ext4 also serializes the threads on the folder's lock).
-  renameSync(temp.tempPath, finalPath);
+  try {
+    // Synchronous, as the time above: one metadata update that takes microseconds, which through
+    // the thread pool cost more than the call (many small files).
+    renameSync(temp.tempPath, finalPath);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EXDEV') return copyIntoPlace(temp, finalPath);
+    if (code !== 'ENOENT') throw error;
+  }
+  await mkdir(path.dirname(finalPath), { recursive: true });
+  try {
+    renameSync(temp.tempPath, finalPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    await copyIntoPlace(temp, finalPath);
+  }
+}
+
+/** The cross-disk commit: a temporary copy beside the final place, its time, then the rename. */
+async function copyIntoPlace(temp: WrittenTemp, finalPath: string): Promise<void> {
+  const near = tempPathIn(path.dirname(finalPath), `.${path.basename(finalPath)}`);
+  try {
+    await copyFile(temp.tempPath, near);
+    if (temp.modified) await utimes(near, temp.modified, temp.modified).catch(() => undefined);
+    renameSync(near, finalPath);
+  } catch (error) {
+    await rm(near, { force: true });
+    throw error;
+  }
+  await rm(temp.tempPath, { force: true });
 }
 
 export async function discardTemp(temp: WrittenTemp): Promise<void> {
   await rm(temp.tempPath, { force: true });
 }
 
-/** Removes temporary files a killed run left in the day folders (one level down). */
+/**
+ * Removes temporary files a stopped run left in the day folders (one level down): the cross-disk
+ * copies above, and the temporary files of versions before TempSpace (`.IMG_1.jpg.1f2e3d4c.part`).
+ */
 export async function sweepTemps(folder: string): Promise<number> {
   let removed = 0;
   let days: string[];

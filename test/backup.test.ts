@@ -3,7 +3,8 @@
  * the skip rule, incremental runs, interruptions, faults and quotas.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -39,7 +40,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(overrides: Partial<BackupOptions> = {}, signal = new AbortController().signal) {
+async function run(
+  overrides: Partial<BackupOptions> = {},
+  signal = new AbortController().signal,
+  watch?: (event: BackupEvent) => void,
+) {
   const clientSecretPath = path.join(dir, 'client_secret.json');
   const tokenPath = path.join(dir, 'token.json');
   if (!(await stat(tokenPath).catch(() => undefined))) await writeAccount(emulator, dir);
@@ -58,7 +63,11 @@ async function run(overrides: Partial<BackupOptions> = {}, signal = new AbortCon
     onNotice: (notice) => events.push({ type: 'notice', ...notice }),
   });
   const options = testBackupOptions(path.join(dir, 'photos'), overrides);
-  const result = await backupYear(options, { source, report: (event) => events.push(event), signal });
+  const report = (event: BackupEvent) => {
+    events.push(event);
+    watch?.(event);
+  };
+  const result = await backupYear(options, { source, report, signal });
   return { ...result, events };
 }
 
@@ -75,6 +84,12 @@ function expectedTree(): Map<string, string> {
   return expected;
 }
 
+/** A finished or stopped run removes its temporary folders. */
+async function assertNoTempFolder(): Promise<void> {
+  const temp = path.join(dir, 'photos', '.photo-backup', 'tmp');
+  await assert.rejects(stat(temp), { code: 'ENOENT' }, 'the temporary folder is removed');
+}
+
 async function assertComplete(): Promise<void> {
   const tree = await treeHashes(path.join(dir, 'photos'));
   const expected = expectedTree();
@@ -85,6 +100,7 @@ async function assertComplete(): Promise<void> {
     'every item saved byte-identical, once',
   );
   for (const file of tree.keys()) assert.ok(!file.endsWith('.part'), `temporary file left: ${file}`);
+  await assertNoTempFolder();
   const journal = parseJournal(
     await readFile(path.join(dir, 'photos', '.photo-backup', 'saved.jsonl'), 'utf8'),
   );
@@ -114,6 +130,65 @@ test('saves every item of the year into its day folder, byte-identical, with the
         ),
     ) < 2000 || names.length > 1,
   );
+});
+
+test('downloads are written in .photo-backup/tmp/<n>/, one folder per download, and renamed into place', async () => {
+  const photos = path.join(dir, 'photos');
+  const outside: string[] = [];
+  const slots = new Set<string>();
+  let looks = 0;
+  // Each 'bytes' event comes while its temporary file is open: look at the whole tree then.
+  const watch = (event: BackupEvent) => {
+    if (event.type !== 'bytes') return;
+    looks++;
+    for (const file of readdirSync(photos, { recursive: true }) as string[]) {
+      if (!file.endsWith('.part')) continue;
+      const match = /^\.photo-backup[/\\]tmp[/\\](\d+)[/\\][^/\\]+\.[0-9a-f]{8}\.part$/.exec(file);
+      if (match) slots.add(match[1] as string);
+      else outside.push(file);
+    }
+  };
+  const { exitCode } = await run({ concurrency: 3 }, undefined, watch);
+  assert.equal(exitCode, 0);
+  assert.ok(looks > 0);
+  assert.deepEqual(outside, [], 'no temporary file outside the temporary folders');
+  assert.ok(slots.size >= 1 && slots.size <= 3, `one folder per download in flight: ${[...slots]}`);
+  await assertComplete();
+});
+
+test('a day folder on another disk (a link): files are copied beside their place, then renamed', async () => {
+  // /dev/shm is a tmpfs: renaming from the state folder into it fails with EXDEV.
+  const elsewhere = await mkdtemp('/dev/shm/pb-day-');
+  try {
+    assert.notEqual(
+      (await stat(elsewhere)).dev,
+      (await stat(dir)).dev,
+      'needs /dev/shm on its own file system',
+    );
+    const day = emulator.items
+      .find((item) => item.creationTime.startsWith('2024'))
+      ?.creationTime.slice(0, 10);
+    assert.ok(day);
+    await mkdir(path.join(dir, 'photos'), { recursive: true });
+    await symlink(elsewhere, path.join(dir, 'photos', day));
+    const { exitCode } = await run();
+    assert.equal(exitCode, 0);
+    await assertComplete();
+    const items = emulator.items.filter((item) => item.creationTime.startsWith(day));
+    const names = await readdir(elsewhere);
+    assert.equal(names.length, items.length, names.join(', '));
+    // The copies keep the capture time (the day holds a same-name pair, so compared as sets).
+    const seconds = (ms: number) => Math.round(ms / 1000);
+    const times = await Promise.all(
+      names.map(async (name) => (await stat(path.join(elsewhere, name))).mtimeMs),
+    );
+    assert.deepEqual(
+      times.map(seconds).sort(),
+      items.map((item) => seconds(Date.parse(item.creationTime))).sort(),
+    );
+  } finally {
+    await rm(elsewhere, { recursive: true, force: true });
+  }
 });
 
 test('two different items of one day with one name both land, the later with a suffix', async () => {
@@ -181,6 +256,7 @@ test('an interrupted run leaves no temp file, and the next run finishes the year
   const partial = await treeHashes(path.join(dir, 'photos'));
   assert.ok(partial.size < expectedTree().size);
   for (const file of partial.keys()) assert.ok(!file.includes('.part'), file);
+  await assertNoTempFolder();
   emulator.setLatency({});
   const { summary } = await run();
   assert.equal(summary.stopped.reason, 'end');

@@ -142,12 +142,20 @@ test('a stale lock from a killed run is recovered, its temporary files removed, 
       path.join(account.folder, '.photo-backup', 'lock'),
       JSON.stringify({ pid: 4_194_305 + 7, startedAt: '2024-01-01T00:00:00Z' }),
     );
+    // One where downloads are written now, one beside its place (a cross-disk copy, or an older version).
+    const slot = path.join(account.folder, '.photo-backup', 'tmp', '0');
+    await mkdir(slot, { recursive: true });
+    await writeFile(path.join(slot, 'IMG_9998.jpg.abcd1234.part'), 'half a photo');
     await writeFile(path.join(day, '.IMG_9999.jpg.abcd1234.part'), 'half a photo');
     const result = await backup(account);
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /An earlier run was stopped before it finished; removed 1 unfinished download/,
+      /An earlier run was stopped before it finished; removed 2 unfinished download/,
+    );
+    assert.deepEqual(
+      (await allFiles(account.folder)).filter((file) => file.endsWith('.part') || file.includes('/tmp/')),
+      [],
     );
     await assertComplete(account.folder, account.emulator);
   } finally {
