@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
@@ -214,20 +214,35 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     ...(item.metadata ? { metadata: item.metadata } : {}),
   });
 
+  /**
+   * Day folders made (or found) this run: made while the first file of the day downloads, not
+   * after it. Resolves to the folder when this run made it (mkdir's answer), else undefined.
+   */
+  const dayFolders = new Map<string, Promise<string | undefined>>();
+  const dayFolder = (dir: string): Promise<string | undefined> => {
+    let ready = dayFolders.get(dir);
+    if (!ready) {
+      ready = mkdir(dir, { recursive: true });
+      ready.catch(() => undefined);
+      dayFolders.set(dir, ready);
+    }
+    return ready;
+  };
+
   const saveOne = async (item: SourceItem, relative: string): Promise<void> => {
     const finalPath = path.join(folder, relative);
     const tempDir = temps.take();
+    const dayReady = dayFolder(path.dirname(finalPath));
+    let placed = false;
     try {
       const temp = await withRetry(
-        async () => {
-          const media = await item.open(stop.signal);
-          return writeTemp(media, tempDir, path.basename(finalPath), {
+        () =>
+          writeTemp(() => item.open(stop.signal), tempDir, path.basename(finalPath), {
             hash: item.dedupeByContent === true,
             signal: stop.signal,
             onBytes: (count) => report({ type: 'bytes', count }),
             modified: item.takenAt,
-          });
-        },
+          }),
         {
           policy,
           signal: stop.signal,
@@ -257,7 +272,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         }
         contentClaims.set(contentKey, relative);
       }
+      await dayReady;
       await commitTemp(temp, finalPath);
+      placed = true;
       await crashPoint('after-rename-before-record');
       await manifest.record({
         ...savedRecord(item, relative, temp.bytes),
@@ -284,6 +301,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       report({ type: 'failed', ...failure });
     } finally {
       temps.give(tempDir);
+      // Only days that have media get a folder: one this run made for nothing (the item failed,
+      // or was a copy) goes again, unless another file is in it by now.
+      if (!placed && (await dayReady.catch(() => undefined)) !== undefined) {
+        await rmdir(path.dirname(finalPath)).catch(() => undefined);
+      }
     }
   };
 

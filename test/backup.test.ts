@@ -283,6 +283,41 @@ test('network faults: 503s, resets, short bodies and stalls are retried until ev
   await assertComplete();
 });
 
+test('an item that fails for good leaves no empty day folder; its day is saved by the next run', async () => {
+  const byDay = new Map<string, EmulatorItem[]>();
+  for (const item of emulator.items) {
+    const day = item.creationTime.slice(0, 10);
+    byDay.set(day, [...(byDay.get(day) ?? []), item]);
+  }
+  const alone = [...byDay.values()].find((items) => items.length === 1)?.[0];
+  assert.ok(alone, 'a day with one item');
+  const day = path.join(dir, 'photos', alone.creationTime.slice(0, 10));
+  emulator.setFaults({ mediaUnavailableRate: 1, itemIds: [alone.id] });
+  // The temporary file, made while the request waited, is gone before each retry.
+  const temps = path.join(dir, 'photos', '.photo-backup', 'tmp');
+  const leftAtRetry: string[] = [];
+  let retries = 0;
+  const watch = (event: BackupEvent) => {
+    if (event.type !== 'retry' || event.what !== alone.filename) return;
+    retries++;
+    const files = readdirSync(temps, { recursive: true }) as string[];
+    leftAtRetry.push(...files.filter((file) => path.basename(file).startsWith(`${alone.filename}.`)));
+  };
+  const failed = await run({}, undefined, watch);
+  assert.ok(retries > 0);
+  assert.deepEqual(leftAtRetry, []);
+  assert.equal(failed.exitCode, 1);
+  assert.deepEqual(
+    failed.summary.failed.map((entry) => entry.id),
+    [alone.id],
+  );
+  await assert.rejects(stat(day), { code: 'ENOENT' }, 'no folder for a day without media');
+  await assertNoTempFolder();
+  emulator.setFaults({});
+  assert.equal((await run()).exitCode, 0);
+  await assertComplete();
+});
+
 test('daily quota: the run ends with exit 4, keeps what it saved, and the same command continues tomorrow', async () => {
   // Two pages of search results, and the quota runs out after the first.
   emulator.setItems(readyItems(generateItems({ year: 2024, count: 150, photoSize: 2000 })));
