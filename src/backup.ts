@@ -65,12 +65,23 @@ async function sizeOnDisk(file: string): Promise<number | undefined> {
  * a name it holds is stat'ed as before, for its size and for whether this file system takes the
  * name for it. A folder is listed when the run plans its first item, before the run writes into it;
  * a file the run writes later has its name claimed, so no later item of the run looks it up.
+ * The backup folder itself is listed once: a day folder it does not hold is not read at all.
  */
 function createDiskLookup(folder: string): (relative: string) => Promise<number | undefined> {
   const listings = new Map<string, Promise<Set<string> | undefined>>();
+  let top: Promise<Set<string> | undefined> | undefined;
   const list = async (dir: string): Promise<Set<string> | undefined> => {
+    const first = dir.split('/')[0] as string;
+    if (dir !== '' && first !== '..') {
+      top ??= readdir(folder).then(
+        (names) => new Set(names.map(nameKey)),
+        () => undefined,
+      );
+      const held = await top;
+      if (held && !held.has(nameKey(first))) return new Set();
+    }
     try {
-      return new Set((await readdir(dir)).map(nameKey));
+      return new Set((await readdir(path.join(folder, dir))).map(nameKey));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // Any other failure: no listing, and each item is stat'ed as before.
@@ -82,7 +93,7 @@ function createDiskLookup(folder: string): (relative: string) => Promise<number 
     const dir = relative.slice(0, Math.max(0, slash));
     let listing = listings.get(dir);
     if (!listing) {
-      listing = list(path.join(folder, dir));
+      listing = list(dir);
       listings.set(dir, listing);
     }
     const names = await listing;
