@@ -868,10 +868,11 @@ describe('faults', () => {
     const { url } = await photoUrl(3);
     await sleep(80);
     assert.equal((await readMedia(url)).status, 403);
-    emulator.setFaults({ accessTokenLifetimeMs: 60 });
+    // Long enough that the first call lands inside it on a loaded machine (60 ms did not always).
+    emulator.setFaults({ accessTokenLifetimeMs: 500 });
     const fresh = emulator.issueToken().access_token;
     assert.equal((await search(emulator, fresh, {})).status, 200);
-    await sleep(80);
+    await sleep(600);
     const late = await search(emulator, fresh, {});
     assert.equal(late.status, 401);
     assert.deepEqual(late.body, unauthenticatedBody);
