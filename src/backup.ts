@@ -283,8 +283,19 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         }
         contentClaims.set(contentKey, relative);
       }
-      await dayReady;
-      await commitTemp(temp, finalPath);
+      try {
+        await dayReady.catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
+          // Only this day's items fail; the rest of the year is saved.
+          throw new Error(
+            `${path.dirname(relative)} in the backup folder is a file, not a folder: move or rename it, then run again to save this day`,
+          );
+        });
+        await commitTemp(temp, finalPath);
+      } catch (error) {
+        await discardTemp(temp);
+        throw error;
+      }
       placed = true;
       await crashPoint('after-rename-before-record');
       await manifest.record({

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { EmulatorItem } from '../src/emulator/index.ts';
 import { parseJournal } from '../src/manifest.ts';
 import { sha256 } from './helpers/cli.ts';
 import { faultCases } from './helpers/fault-cases.ts';
@@ -109,6 +110,34 @@ test('a folder that cannot be written: exit 2 naming it', async () => {
     } finally {
       if (mounted) spawnSync('umount', [account.folder]);
     }
+  } finally {
+    await account.close();
+  }
+});
+
+test('a file where a day folder belongs: that day fails with a clear reason, the rest is saved, the file stays', async () => {
+  const account = await openAccount(readyItems(6));
+  try {
+    const items = account.emulator.items;
+    const day = (items[0] as EmulatorItem).creationTime.slice(0, 10);
+    const ofDay = items.filter((item) => item.creationTime.startsWith(day)).length;
+    await mkdir(account.folder, { recursive: true });
+    await writeFile(path.join(account.folder, day), 'not a day folder');
+    const result = await backup(account);
+    assert.equal(result.code, 1, result.stderr);
+    const output = `${result.stdout}${result.stderr}`;
+    assert.match(
+      output,
+      new RegExp(`${day} in the backup folder is a file, not a folder: move or rename it`),
+    );
+    assert.doesNotMatch(output, /hit a bug|\n\s+at /);
+    assert.equal(await readFile(path.join(account.folder, day), 'utf8'), 'not a day folder');
+    const saved = (await allFiles(account.folder)).filter((file) => !file.startsWith('.photo-backup/'));
+    assert.equal(saved.length, items.length - ofDay + 1, saved.join(', '));
+    assert.deepEqual(
+      (await allFiles(account.folder)).filter((file) => file.endsWith('.part')),
+      [],
+    );
   } finally {
     await account.close();
   }
