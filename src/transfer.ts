@@ -157,8 +157,10 @@ function writeAll(fd: number, buffers: Buffer[], callback: (error?: Error | null
  * Readable (Readable.read()) concatenates whatever it has buffered into a new Buffer at every
  * step, a copy of every byte.
  */
-class FileSink extends Writable {
+export class FileSink extends Writable {
   bytes = 0;
+  /** The write under way, if any: the descriptor may be closed only once it has ended. */
+  #writing: Promise<void> | undefined;
   readonly #fd: number;
   readonly #hash: Hash | undefined;
   readonly #onBytes: ((count: number) => void) | undefined;
@@ -195,7 +197,34 @@ class FileSink extends Writable {
     if (this.#hash) for (const buffer of buffers) this.#hash.update(buffer);
     this.bytes += size;
     this.#onBytes?.(size);
-    crashPoint('mid-download').then(() => writeAll(this.#fd, buffers, callback), callback);
+    const writing = crashPoint('mid-download').then(
+      () =>
+        new Promise<void>((resolve) => {
+          // Destroyed meanwhile (the body failed): the descriptor is about to be closed.
+          if (this.destroyed) {
+            resolve();
+            return;
+          }
+          writeAll(this.#fd, buffers, (error) => {
+            resolve();
+            callback(error);
+          });
+        }),
+      callback,
+    );
+    this.#writing = writing;
+    void writing.finally(() => {
+      if (this.#writing === writing) this.#writing = undefined;
+    });
+  }
+
+  /**
+   * Resolves once no write is under way. A body that fails mid-write destroys the sink while a
+   * write may still wait in the thread pool: closing the descriptor before it ends would let that
+   * write land in whatever file the next open gets the same descriptor number for.
+   */
+  idle(): Promise<void> {
+    return this.#writing ?? Promise.resolve();
   }
 }
 
@@ -270,7 +299,10 @@ export async function writeTemp(
     await closeFile(fd);
     await crashPoint('after-temp-write');
   } catch (error) {
-    if (!closed) await closeFile(fd).catch(() => undefined);
+    if (!closed) {
+      await sink.idle();
+      await closeFile(fd).catch(() => undefined);
+    }
     await rm(tempPath, { force: true });
     throw error;
   }
