@@ -72,7 +72,7 @@ function createDiskLookup(folder: string): (relative: string) => Promise<number 
   let top: Promise<Set<string> | undefined> | undefined;
   const list = async (dir: string): Promise<Set<string> | undefined> => {
     const first = dir.split('/')[0] as string;
-    if (dir !== '' && first !== '..') {
+    if (dir !== '') {
       top ??= readdir(folder).then(
         (names) => new Set(names.map(nameKey)),
         () => undefined,

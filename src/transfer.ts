@@ -159,7 +159,7 @@ function writeAll(fd: number, buffers: Buffer[], callback: (error?: Error | null
  */
 export class FileSink extends Writable {
   bytes = 0;
-  /** The write under way, if any: the descriptor may be closed only once it has ended. */
+  /** The last write (it never rejects): the descriptor may be closed only once it has ended. */
   #writing: Promise<void> | undefined;
   readonly #fd: number;
   readonly #hash: Hash | undefined;
@@ -197,7 +197,7 @@ export class FileSink extends Writable {
     if (this.#hash) for (const buffer of buffers) this.#hash.update(buffer);
     this.bytes += size;
     this.#onBytes?.(size);
-    const writing = crashPoint('mid-download').then(
+    this.#writing = crashPoint('mid-download').then(
       () =>
         new Promise<void>((resolve) => {
           // Destroyed meanwhile (the body failed): the descriptor is about to be closed.
@@ -212,10 +212,6 @@ export class FileSink extends Writable {
         }),
       callback,
     );
-    this.#writing = writing;
-    void writing.finally(() => {
-      if (this.#writing === writing) this.#writing = undefined;
-    });
   }
 
   /**
