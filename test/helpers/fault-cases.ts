@@ -78,3 +78,22 @@ export const faultCases: FaultCase[] = [
     check: (stats) => assert.ok((stats.requests['oauth.token'] ?? 0) > 0, JSON.stringify(stats.requests)),
   },
 ];
+
+/** Every fault at once, for the big runs of each source (the seed picks which requests are hit). */
+export function everyFault(seed: number): { faults: Faults; latency: LatencyOptions } {
+  return {
+    faults: {
+      seed,
+      apiUnavailableRate: 0.1,
+      perMinuteQuota: { after: 2, burst: 3, retryAfterSeconds: 1 },
+      mediaUnavailableRate: 0.1,
+      mediaResetRate: 0.1,
+      mediaShortBodyRate: 0.1,
+      mediaStall: { rate: 0.03, ms: 5000 },
+      urlTtlMs: 3000,
+      accessTokenLifetimeMs: 2000,
+      firstAttempts: 2,
+    },
+    latency: { apiMs: 50, mediaMs: 20 },
+  };
+}

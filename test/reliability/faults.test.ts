@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { faultCases } from '../helpers/fault-cases.ts';
+import { everyFault, faultCases } from '../helpers/fault-cases.ts';
 import { assertComplete, backup, openAccount, readyItems } from '../helpers/reliability.ts';
 
 const items = readyItems(300, { photoSize: 20_000 });
@@ -29,19 +29,7 @@ for (const fault of faultCases) {
 
 test('300 items, every fault at once: every item saved once, nothing left over', async () => {
   const account = await openAccount(items, {
-    faults: {
-      seed: 21,
-      apiUnavailableRate: 0.1,
-      perMinuteQuota: { after: 2, burst: 3, retryAfterSeconds: 1 },
-      mediaUnavailableRate: 0.1,
-      mediaResetRate: 0.1,
-      mediaShortBodyRate: 0.1,
-      mediaStall: { rate: 0.03, ms: 5000 },
-      urlTtlMs: 3000,
-      accessTokenLifetimeMs: 2000,
-      firstAttempts: 2,
-    },
-    latency: { apiMs: 50, mediaMs: 20 },
+    ...everyFault(21),
   });
   try {
     const result = await backup(account, ['--read-timeout', '1'], { timeoutMs: 300_000 });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { faultCases } from '../helpers/fault-cases.ts';
+import { everyFault, faultCases } from '../helpers/fault-cases.ts';
 import {
   assertComplete,
   assertSessionsDeleted,
@@ -48,19 +48,7 @@ for (const fault of faultCases) {
 test('picker, 300 items, every fault at once: every picked item saved once, sessions deleted', async () => {
   const account = await openAccount(items, {
     picker,
-    faults: {
-      seed: 6,
-      apiUnavailableRate: 0.1,
-      perMinuteQuota: { after: 2, burst: 3, retryAfterSeconds: 1 },
-      mediaUnavailableRate: 0.1,
-      mediaResetRate: 0.1,
-      mediaShortBodyRate: 0.1,
-      mediaStall: { rate: 0.03, ms: 5000 },
-      urlTtlMs: 3000,
-      accessTokenLifetimeMs: 2000,
-      firstAttempts: 2,
-    },
-    latency: { apiMs: 50, mediaMs: 20 },
+    ...everyFault(6),
   });
   try {
     const result = await backup(account, [...PICKER_ARGS, '--read-timeout', '1'], { timeoutMs: 300_000 });
