@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +15,8 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'photo-backup.js');
 const PEAK_RSS = path.join(ROOT, 'bench', 'peak-rss.cjs');
 /** Under node_modules so that the transpiled baseline resolves `undici` like the CLI does. */
-const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'photo-backup-bench');
-const BASELINE_JS = path.join(BUILD_DIR, 'baseline.mjs');
+export const CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'photo-backup-bench');
+const BASELINE_JS = path.join(CACHE_DIR, 'baseline.mjs');
 
 export interface EmulatorProcess {
   url: string;
@@ -94,7 +94,7 @@ export async function buildBaseline(): Promise<void> {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     fileName: 'baseline.ts',
   });
-  await mkdir(BUILD_DIR, { recursive: true });
+  await mkdir(CACHE_DIR, { recursive: true });
   await writeFile(BASELINE_JS, output.outputText);
 }
 
@@ -130,8 +130,8 @@ async function measure(args: string[], env: NodeJS.ProcessEnv, scratch: string):
   clearTimeout(timer);
   let peakRss = Number.NaN;
   try {
+    // Kept until the bench ends, as the runs' files (bench/disk.ts).
     peakRss = Number(await readFile(rssFile, 'utf8')) * 1024;
-    await rm(rssFile, { force: true });
   } catch {
     // The process died before its exit handler ran: the figure reports NaN and fails.
   }

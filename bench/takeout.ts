@@ -4,8 +4,9 @@
  * the same archive to the same disk. Same repetitions and alternating order as the other figures.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, truncate } from 'node:fs/promises';
 import path from 'node:path';
+import { emptyOutput, flushToDisk } from './disk.ts';
 import { jsonEvents, runCommand, runPhotoBackupArgs } from './processes.ts';
 import type { Row } from './run.ts';
 import { ZipWriter } from './zip-writer.ts';
@@ -101,10 +102,11 @@ export async function runTakeoutFigure(options: TakeoutFigureOptions): Promise<R
     return notRun(figure, 'not run: unzip missing (apt-get install -y unzip)');
   }
   const archive = path.join(options.work, 'takeout-001.zip');
-  await buildArchive(archive, options.photos, options.year);
   const ours: number[] = [];
   const theirs: number[] = [];
   try {
+    await buildArchive(archive, options.photos, options.year);
+    flushToDisk(); // its writeback would otherwise start during the runs
     for (let repeat = 0; repeat < options.repeats; repeat++) {
       const order = repeat % 2 === 0 ? (['ours', 'theirs'] as const) : (['theirs', 'ours'] as const);
       for (const who of order) {
@@ -137,11 +139,11 @@ export async function runTakeoutFigure(options: TakeoutFigureOptions): Promise<R
           if (run.code !== 0) throw new Error(`unzip failed (exit ${run.code}): ${run.stderr}`);
           theirs.push(run.ms / 1000);
         }
-        await rm(dir, { recursive: true, force: true });
+        await emptyOutput(dir); // bench/disk.ts: emptied, deleted when the bench ends
       }
     }
   } finally {
-    await rm(archive, { force: true });
+    await truncate(archive, 0);
   }
   const round = (value: number) => Math.round(value * 1000) / 1000;
   const ratio = options.median(ours) / options.median(theirs);
