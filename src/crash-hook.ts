@@ -11,6 +11,11 @@
 const spec = /^([a-z-]+):(\d+)$/.exec(process.env.PHOTO_BACKUP_CRASH_AT ?? '');
 let hits = 0;
 
+/** Whether `point` is the chosen one: lets a hot path skip the (async) call when it is not. */
+export function crashArmed(point: string): boolean {
+  return spec?.[1] === point;
+}
+
 /** Dies here when this is the chosen point and hit; `before` runs first (e.g. half a journal line). */
 export async function crashPoint(point: string, before?: () => Promise<unknown>): Promise<void> {
   if (spec?.[1] !== point || ++hits !== Number(spec[2])) return;

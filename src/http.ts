@@ -63,6 +63,14 @@ export class ShortBodyError extends Error {
   }
 }
 
+/** A body that closed before its end without an error of its own: tried again, as a short one. */
+export class BodyClosedError extends Error {
+  constructor(received: number) {
+    super(`the download closed early, after ${received} bytes`);
+    this.name = 'BodyClosedError';
+  }
+}
+
 /** Only scheme, host and path: media URLs carry signatures in them that nobody needs to see. */
 export function redactUrl(url: string): string {
   try {
@@ -137,7 +145,7 @@ const RETRYABLE_CODES = new Set([
 /** What to do about any error thrown while calling an API or reading a body. Pure. */
 export function classifyError(error: unknown): FailureKind {
   if (error instanceof HttpError) return error.kind;
-  if (error instanceof ShortBodyError) return 'retry';
+  if (error instanceof ShortBodyError || error instanceof BodyClosedError) return 'retry';
   const code = (error as { code?: unknown })?.code;
   if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return 'retry';
   const cause = (error as { cause?: unknown })?.cause;

@@ -143,7 +143,7 @@ test('downloads are written in .photo-backup/tmp/<n>/, one folder per download, 
     looks++;
     for (const file of readdirSync(photos, { recursive: true }) as string[]) {
       if (!file.endsWith('.part')) continue;
-      const match = /^\.photo-backup[/\\]tmp[/\\](\d+)[/\\][^/\\]+\.[0-9a-f]{8}\.part$/.exec(file);
+      const match = /^\.photo-backup[/\\]tmp[/\\](\d+)[/\\][^/\\]+\.[0-9a-z]+\.part$/.exec(file);
       if (match) slots.add(match[1] as string);
       else outside.push(file);
     }

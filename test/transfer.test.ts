@@ -5,17 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { classifyError } from '../src/http.ts';
 import { FileSink } from '../src/transfer.ts';
 
 const MiB = 1 << 20;
 
-test('FileSink.idle() waits for the write under way, even after the sink is destroyed', async () => {
+test('FileSink.idle() waits for the write under way, even after the body failed', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'pb-sink-'));
   // A FIFO nobody reads yet: a 1 MiB write blocks in the thread pool until the test drains it.
   const fifo = path.join(dir, 'fifo');
@@ -38,11 +40,13 @@ test('FileSink.idle() waits for the write under way, even after the sink is dest
     }
   };
   try {
+    const body = new Readable({ read() {} });
     const sink = new FileSink(fd, undefined, undefined);
-    sink.on('error', () => undefined);
-    sink.write(Buffer.alloc(MiB, 7));
+    const writing = sink.drain(body, new AbortController().signal);
+    body.push(Buffer.alloc(MiB, 7));
     await sleep(50);
-    sink.destroy(new Error('the body failed'));
+    body.destroy(new Error('the body failed'));
+    await assert.rejects(writing, /the body failed/);
     let idle = false;
     void sink.idle().then(() => {
       idle = true;
@@ -66,4 +70,120 @@ test('FileSink.idle() waits for the write under way, even after the sink is dest
     closeSync(fd);
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+/** A temporary file for one sink test; `check` gets its path, the sink and the open descriptor. */
+async function withFile(check: (file: string, fd: number) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pb-sink-'));
+  const file = path.join(dir, 'out');
+  const fd = openSync(file, 'wx');
+  try {
+    await check(file, fd);
+  } finally {
+    closeSync(fd);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `count` chunks of `size` bytes, each filled with its own index, and all of them joined. */
+function chunks(count: number, size: number): { parts: Buffer[]; whole: Buffer } {
+  const parts = Array.from({ length: count }, (_, index) => Buffer.alloc(size, index % 251));
+  return { parts, whole: Buffer.concat(parts) };
+}
+
+test('FileSink writes every chunk of a body in order, pausing it while the disk catches up', async () => {
+  await withFile(async (file, fd) => {
+    // 3 MiB in 40 KiB pieces, pushed as fast as the body is read: more than 64 KiB waits at times.
+    const { parts, whole } = chunks(75, 40 * 1024);
+    const body = Readable.from(parts, { objectMode: false });
+    let pauses = 0;
+    body.on('pause', () => pauses++);
+    let counted = 0;
+    const sink = new FileSink(fd, undefined, (count) => {
+      counted += count;
+    });
+    await sink.drain(body, new AbortController().signal);
+    assert.equal(sink.bytes, whole.length);
+    assert.equal(counted, whole.length);
+    assert.ok(readFileSync(file).equals(whole), 'the file holds the body, byte for byte');
+    assert.ok(pauses > 0, 'the body was paused while writes were under way');
+  });
+});
+
+test('FileSink takes a body that is only an async iterable (a Takeout entry)', async () => {
+  await withFile(async (file, fd) => {
+    const { parts, whole } = chunks(20, 10_000);
+    async function* entry() {
+      for (const part of parts) {
+        await sleep(0);
+        yield new Uint8Array(part);
+      }
+    }
+    const sink = new FileSink(fd, undefined, undefined);
+    await sink.drain(entry(), new AbortController().signal);
+    assert.ok(readFileSync(file).equals(whole));
+  });
+});
+
+test('FileSink stops at the signal with its reason and lets go of the body', async () => {
+  await withFile(async (_file, fd) => {
+    const body = new Readable({ read() {} });
+    const stop = new AbortController();
+    const sink = new FileSink(fd, undefined, undefined);
+    const writing = sink.drain(body, stop.signal);
+    body.push(Buffer.alloc(1000, 1));
+    await sleep(10);
+    stop.abort(new Error('interrupted by the user'));
+    await assert.rejects(writing, /interrupted by the user/);
+    assert.equal(body.destroyed, true);
+    await sink.idle();
+  });
+});
+
+test('FileSink fails a body that closes before its end without an error, and that failure is retried', async () => {
+  await withFile(async (_file, fd) => {
+    const body = new Readable({ read() {} });
+    const sink = new FileSink(fd, undefined, undefined);
+    const writing = sink.drain(body, new AbortController().signal);
+    body.push(Buffer.alloc(500, 1));
+    await sleep(10);
+    body.destroy();
+    const error = await writing.then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    assert.match(String(error), /closed early, after 500 bytes/);
+    assert.equal(classifyError(error), 'retry');
+  });
+});
+
+test('FileSink reports a failed write (a descriptor that cannot be written)', async () => {
+  await withFile(async (file, fd) => {
+    const readOnly = openSync(file, 'r');
+    try {
+      const sink = new FileSink(readOnly, undefined, undefined);
+      const body = Readable.from([Buffer.alloc(100, 1), Buffer.alloc(100, 2)], { objectMode: false });
+      await assert.rejects(sink.drain(body, new AbortController().signal), { code: 'EBADF' });
+      await sink.idle();
+      assert.equal(body.destroyed, true);
+    } finally {
+      closeSync(readOnly);
+    }
+    void fd;
+  });
+});
+
+test('FileSink fails a body that failed before it was read, with its error', async () => {
+  await withFile(async (_file, fd) => {
+    const body = new Readable({ read() {} });
+    body.on('error', () => undefined);
+    body.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    await sleep(10); // its error and close events are past
+    const sink = new FileSink(fd, undefined, undefined);
+    await assert.rejects(sink.drain(body, new AbortController().signal), { code: 'ECONNRESET' });
+    const closed = new Readable({ read() {} });
+    closed.destroy();
+    await sleep(10);
+    await assert.rejects(sink.drain(closed, new AbortController().signal), /closed early, after 0 bytes/);
+  });
 });
