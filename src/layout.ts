@@ -69,11 +69,15 @@ function pad(value: number, width: number): string {
  * it (EXIF), else in the chosen zone. Never the bare UTC date unless the zone is UTC.
  */
 export function dayOf(instant: Date, zone: string, utcOffsetMinutes?: number): string {
-  if (utcOffsetMinutes !== undefined) {
-    const local = new Date(instant.getTime() + utcOffsetMinutes * 60_000);
+  if (utcOffsetMinutes !== undefined || zone === 'UTC') {
+    const local = new Date(instant.getTime() + (utcOffsetMinutes ?? 0) * 60_000);
     return `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1, 2)}-${pad(local.getUTCDate(), 2)}`;
   }
-  const parts = formatterFor(zone).formatToParts(instant);
+  const formatter = formatterFor(zone);
+  // en-CA writes the date as YYYY-MM-DD: format() is a third of formatToParts' time per item.
+  const text = formatter.format(instant);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return text;
+  const parts = formatter.formatToParts(instant);
   const get = (type: string) => parts.find((part) => part.type === type)?.value ?? '00';
   return `${get('year').padStart(4, '0')}-${get('month')}-${get('day')}`;
 }

@@ -32,6 +32,13 @@ for (const { instant, zone, offset, expected } of [
   { instant: '2024-07-01T22:00:00Z', zone: 'UTC', offset: 120, expected: '2024-07-02' },
   { instant: '2024-07-01T02:00:00Z', zone: 'Asia/Tokyo', offset: -300, expected: '2024-06-30' },
   { instant: '1969-07-20T20:17:00Z', zone: 'UTC', offset: undefined, expected: '1969-07-20' },
+  // The nights clocks change, a zone 5:45 ahead, and local mean time before time zones (−0:14:44).
+  { instant: '2024-03-30T23:30:00Z', zone: 'Europe/Madrid', offset: undefined, expected: '2024-03-31' },
+  { instant: '2024-10-26T22:30:00Z', zone: 'Europe/Madrid', offset: undefined, expected: '2024-10-27' },
+  { instant: '2024-10-26T21:30:00Z', zone: 'Europe/Madrid', offset: undefined, expected: '2024-10-26' },
+  { instant: '2024-06-30T18:20:00Z', zone: 'Asia/Kathmandu', offset: undefined, expected: '2024-07-01' },
+  { instant: '1850-06-01T00:10:00Z', zone: 'Europe/Madrid', offset: undefined, expected: '1850-05-31' },
+  { instant: '2024-02-29T12:00:00Z', zone: 'Pacific/Kiritimati', offset: undefined, expected: '2024-03-01' },
 ]) {
   test(`dayOf(${instant}, ${zone}, ${offset}) is ${expected}`, () => {
     assert.equal(dayOf(new Date(instant), zone, offset), expected);
