@@ -105,6 +105,11 @@ async function withEmulator<T>(
   }
 }
 
+/** A run of either program against `emulator`, saving into `dir`. */
+function targetOf(emulator: EmulatorProcess, account: Account, dir: string, context: Context): RunTarget {
+  return { emulator, account, year: YEAR, dir, concurrency: CONCURRENCY, scratch: context.work };
+}
+
 /** photo-backup and the baseline, `REPEATS` times each in alternating order; medians of wall time. */
 async function compare(
   context: Context,
@@ -123,14 +128,7 @@ async function compare(
     const ours: number[] = [];
     const theirs: number[] = [];
     const notes = new Set<string>();
-    const targetIn = (dir: string): RunTarget => ({
-      emulator,
-      account,
-      year: YEAR,
-      dir,
-      concurrency: CONCURRENCY,
-      scratch: context.work,
-    });
+    const targetIn = (dir: string) => targetOf(emulator, account, dir, context);
     // One untimed run first: the emulator process is new, and its first answers are slower (its
     // code not yet optimized, its heap still growing), which would fall on the first pair alone.
     const warmUp = path.join(context.work, `${options.slug}-warm-up`);
@@ -238,14 +236,7 @@ async function bigVideo(context: Context): Promise<Row> {
   const emulatorArgs = ['--generate', `${YEAR}:1`, '--video-size', String(sizes.video), '--video-every', '1'];
   return withEmulator('src/emulator/main.ts', emulatorArgs, context, async (emulator, account) => {
     const dir = path.join(context.work, 'video');
-    const run = await runPhotoBackup({
-      emulator,
-      account,
-      year: YEAR,
-      dir,
-      concurrency: CONCURRENCY,
-      scratch: context.work,
-    });
+    const run = await runPhotoBackup(targetOf(emulator, account, dir, context));
     const summary = checkPhotoBackup(run, 1);
     if (Number(summary.bytes) < sizes.video)
       throw new Error(`the video was cut short: ${String(summary.bytes)} bytes`);
@@ -272,14 +263,7 @@ async function manyItems(context: Context, kept: string): Promise<Row> {
     generated(sizes.many, 1),
     context,
     async (emulator, account) => {
-      const run = await runPhotoBackup({
-        emulator,
-        account,
-        year: YEAR,
-        dir: kept,
-        concurrency: CONCURRENCY,
-        scratch: context.work,
-      });
+      const run = await runPhotoBackup(targetOf(emulator, account, kept, context));
       const summary = checkPhotoBackup(run, sizes.many);
       if (summary.complete !== true) throw new Error('the run over many items did not finish the year');
       const limit = 200;
@@ -316,14 +300,7 @@ async function incremental(context: Context, kept: string): Promise<Row> {
   return withEmulator('bench/emulator-grown.ts', args, context, async (emulator, account) => {
     const times: number[] = [];
     for (let repeat = 0; repeat < REPEATS; repeat++) {
-      const run = await runPhotoBackup({
-        emulator,
-        account,
-        year: YEAR,
-        dir: kept,
-        concurrency: CONCURRENCY,
-        scratch: context.work,
-      });
+      const run = await runPhotoBackup(targetOf(emulator, account, kept, context));
       const summary = checkPhotoBackup(run, added);
       const stopped = (summary.stopped as { reason?: string }).reason;
       if (stopped !== 'skips')
