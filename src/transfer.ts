@@ -130,11 +130,31 @@ async function createTemp(tempPath: string): Promise<number> {
   }
 }
 
-/** Writes all of `buffers` at the file's position, going on after a partial write. */
-function writeAll(fd: number, buffers: Buffer[], callback: (error?: Error | null) => void): void {
-  writev(fd, buffers, (error, written) => {
+type WritevCall = (
+  fd: number,
+  buffers: Buffer[],
+  callback: (error: NodeJS.ErrnoException | null, written: number) => void,
+) => void;
+
+/**
+ * Writes all of `buffers` at the file's position, going on after a partial write (a signal, a
+ * file size limit, some network file systems). `write` is `fs.writev`; tests pass one that writes
+ * less.
+ */
+export function writeAll(
+  fd: number,
+  buffers: Buffer[],
+  callback: (error?: Error | null) => void,
+  write: WritevCall = writev,
+): void {
+  write(fd, buffers, (error, written) => {
     if (error) {
       callback(error);
+      return;
+    }
+    if (written === 0) {
+      // Never loop on a file that takes nothing.
+      callback(Object.assign(new Error('write: the file took none of the bytes'), { code: 'EIO' }));
       return;
     }
     let index = 0;
@@ -147,7 +167,7 @@ function writeAll(fd: number, buffers: Buffer[], callback: (error?: Error | null
       callback();
       return;
     }
-    writeAll(fd, [(buffers[index] as Buffer).subarray(rest), ...buffers.slice(index + 1)], callback);
+    writeAll(fd, [(buffers[index] as Buffer).subarray(rest), ...buffers.slice(index + 1)], callback, write);
   });
 }
 

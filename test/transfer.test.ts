@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyError } from '../src/http.ts';
-import { FileSink } from '../src/transfer.ts';
+import { FileSink, writeAll } from '../src/transfer.ts';
 
 const MiB = 1 << 20;
 
@@ -186,4 +186,52 @@ test('FileSink fails a body that failed before it was read, with its error', asy
     await sleep(10);
     await assert.rejects(sink.drain(closed, new AbortController().signal), /closed early, after 0 bytes/);
   });
+});
+
+test('writeAll goes on after partial writes until every byte is out, in order', async () => {
+  const { parts, whole } = chunks(5, 1000);
+  const out: Buffer[] = [];
+  const calls: number[] = [];
+  // A file that takes at most 700 bytes per call, cutting chunks anywhere.
+  const stingy = (
+    _fd: number,
+    buffers: Buffer[],
+    callback: (error: NodeJS.ErrnoException | null, written: number) => void,
+  ) => {
+    if (calls.length > 50) {
+      callback(new Error('writeAll does not get on'), 0);
+      return;
+    }
+    const taken = Buffer.concat(buffers).subarray(0, 700);
+    out.push(Buffer.from(taken));
+    calls.push(taken.length);
+    setImmediate(() => callback(null, taken.length));
+  };
+  await new Promise<void>((resolve, reject) =>
+    writeAll(0, parts, (error) => (error ? reject(error) : resolve()), stingy),
+  );
+  assert.ok(Buffer.concat(out).equals(whole), 'every byte once, in order');
+  assert.deepEqual(calls, [700, 700, 700, 700, 700, 700, 700, 100]);
+});
+
+test('writeAll reports a write error, and a file that takes nothing, instead of looping', async () => {
+  const failing = (
+    _fd: number,
+    _buffers: Buffer[],
+    callback: (error: NodeJS.ErrnoException | null, written: number) => void,
+  ) => setImmediate(() => callback(Object.assign(new Error('EFBIG: file too large'), { code: 'EFBIG' }), 0));
+  const nothing = (
+    _fd: number,
+    _buffers: Buffer[],
+    callback: (error: NodeJS.ErrnoException | null, written: number) => void,
+  ) => setImmediate(() => callback(null, 0));
+  for (const [write, code] of [
+    [failing, 'EFBIG'],
+    [nothing, 'EIO'],
+  ] as const) {
+    const error = await new Promise<Error | null | undefined>((resolve) =>
+      writeAll(0, [Buffer.alloc(10)], resolve, write),
+    );
+    assert.equal((error as NodeJS.ErrnoException | undefined)?.code, code);
+  }
 });
