@@ -7,17 +7,14 @@
  * a power cut is ever taken for a saved file.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { crashPoint } from './crash-hook.ts';
-import { BackupError, ExitCode } from './errors.ts';
 import { nameKey } from './layout.ts';
 
 export const STATE_FOLDER = '.photo-backup';
 const JOURNAL = 'saved.jsonl';
-const LOCK = 'lock';
 
 export interface SavedRecord {
   id: string;
@@ -219,80 +216,4 @@ async function removeCompactionLeftovers(folder: string): Promise<void> {
   for (const name of names)
     if (name.startsWith(`${JOURNAL}.`) && name.endsWith('.tmp'))
       await rm(path.join(dir, name), { force: true });
-}
-
-export interface Lock {
-  /** True when the lock was taken over from a run that died: its temporary files may be lying around. */
-  readonly recoveredStale: boolean;
-  release(): Promise<void>;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * One run per folder: `lock` is created exclusively. A lock left by a process that no longer
- * exists on this machine is stale and taken over.
- */
-export async function acquireLock(folder: string): Promise<Lock> {
-  const dir = path.join(folder, STATE_FOLDER);
-  // Not recursive: on a read-only file system Node's recursive mkdir reports ENOENT instead of EROFS.
-  await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error;
-  });
-  const file = path.join(dir, LOCK);
-  const mine = JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString() });
-  let recoveredStale = false;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const handle = await open(file, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
-      await handle.write(mine);
-      await handle.close();
-      return {
-        recoveredStale,
-        release: async () => {
-          await rm(file, { force: true });
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    let holder: { pid?: number; host?: string; startedAt?: string } = {};
-    try {
-      holder = JSON.parse(await readFile(file, 'utf8'));
-    } catch {
-      // An empty or torn lock file: the run that made it died while writing it.
-    }
-    const sameHost = holder.host === undefined || holder.host === hostname();
-    if (
-      typeof holder.pid === 'number' &&
-      sameHost &&
-      processAlive(holder.pid) &&
-      holder.pid !== process.pid
-    ) {
-      throw new BackupError(
-        `Another photo-backup run (process ${holder.pid}, started ${holder.startedAt ?? 'earlier'}) is saving into ${folder}. ` +
-          'Wait for it to finish, or stop it, then run this command again.',
-        ExitCode.usage,
-      );
-    }
-    if (!sameHost) {
-      throw new BackupError(
-        `${file} says a run on ${holder.host} is saving into ${folder}. If no run is going on there, delete that file and run again.`,
-        ExitCode.usage,
-      );
-    }
-    recoveredStale = true;
-    await rm(file, { force: true });
-  }
-  throw new BackupError(
-    `Could not take the lock ${file}; delete it if no other run is going on.`,
-    ExitCode.usage,
-  );
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { BackupError } from '../src/errors.ts';
-import { acquireLock, Manifest, parseJournal, STATE_FOLDER } from '../src/manifest.ts';
+import { acquireLock } from '../src/lock.ts';
+import { Manifest, parseJournal, STATE_FOLDER } from '../src/manifest.ts';
 
 let dir: string;
 beforeEach(async () => {
