@@ -184,7 +184,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     throw usageError(`Unexpected argument "${extra[0]}": give at most a year and a folder.`);
   const year = parseYear(yearArg, io.now());
   const folder = path.resolve(io.cwd, folderArg ?? (options.demo ? 'photos-demo' : 'photos'));
-  const zone = resolveTimeZone(options.timezone);
+  const zone = resolveTimeZone(options.timezone, io.env.TZ);
   const source = options.takeout ? 'takeout' : options.source;
   if (source === 'takeout' && !options.takeout) {
     throw usageError('--source takeout needs the archives: add --takeout <files or folders>.');
@@ -386,6 +386,9 @@ const defaultIo = (): CliIo => ({
 
 /** Entry point of bin/photo-backup.js. Sets process.exitCode; never exits with streams open. */
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<void> {
+  // An empty TZ (docker-compose's `TZ=${TZ}` with the host's variable unset) makes Node's local
+  // zone "Etc/Unknown", which no date function accepts: unset, it is the system's zone again.
+  if (process.env.TZ === '') delete process.env.TZ;
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
