@@ -14,6 +14,7 @@ import { BackupError, ExitCode, usageError } from './errors.ts';
 import { HttpClient } from './http.ts';
 import { parseYear, resolveTimeZone } from './layout.ts';
 import type { BackupEvent, Report } from './report/events.ts';
+import { printable, printableName } from './report/format.ts';
 import { createReporter, type Reporter, type TextSink } from './report/reporter.ts';
 import { GoogleApi } from './sources/google-api.ts';
 import {
@@ -137,7 +138,7 @@ function buildProgram(io: CliIo): Command {
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
+      writeErr: (text) => io.stderr.write(printable(text)),
     });
   return program;
 }
@@ -279,7 +280,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       });
       const result = await runWith(takeout);
       const problems = takeout.problems();
-      for (const problem of problems) reporter.info(`problem: ${problem}`);
+      for (const problem of problems) reporter.info(`problem: ${printableName(problem)}`);
       // A damaged part does not stop the others, but the run is not clean.
       return problems.length > 0 ? Math.max(result.exitCode, ExitCode.itemsFailed) : result.exitCode;
     }
@@ -408,11 +409,12 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<voi
     process.exitCode = await run(argv, io, controller.signal);
   } catch (error) {
     if (error instanceof BackupError) {
-      io.stderr.write(`${error.message}\n`);
+      // Messages quote paths and names the user or an archive gave: no control character raw.
+      io.stderr.write(`${printable(error.message)}\n`);
       process.exitCode = error.exitCode;
     } else {
       io.stderr.write(
-        `photo-backup hit a bug; please report it with this text:\n${(error as Error)?.stack ?? error}\n`,
+        `photo-backup hit a bug; please report it with this text:\n${printable(String((error as Error)?.stack ?? error))}\n`,
       );
       process.exitCode = 70;
     }

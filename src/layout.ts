@@ -14,7 +14,11 @@ const MAX_NAME_BYTES = 180;
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i;
 // Characters Windows forbids in names, plus both path separators; control characters are handled apart.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must be replaced
-const FORBIDDEN = /[<>:"/\\|?*\u0000-\u001f\u007f]/g;
+const FORBIDDEN = /[<>:"/\\|?*\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+// Bidirectional controls show a name reversed from some point on (`IMG_\u202Egpj.exe` reads as
+// IMG_exe.jpg), and zero-width characters make two names look the same: they are removed.
+// https://www.unicode.org/reports/tr9/#Explicit_Directional_Formatting_Characters
+const INVISIBLE = /[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
 
 /** Parses the `year` argument: four digits, from 1800 to next year. */
 export function parseYear(input: string | undefined, now: Date): number {
@@ -147,12 +151,12 @@ export function splitExtension(name: string): { stem: string; extension: string 
 
 /**
  * A file name that is safe on Linux, macOS and Windows and cannot leave its folder: no path
- * separators or `..`, no control characters, no reserved names like `CON`, no trailing dots or
- * spaces, no leading dot (hidden files, and our own `.photo-backup`), not too long. NFC, so the
- * same name from two sources is the same name on disk.
+ * separators or `..`, no control, bidirectional or zero-width characters, no reserved names like
+ * `CON`, no trailing dots or spaces, no leading dot (hidden files, and our own `.photo-backup`),
+ * not too long. NFC, so the same name from two sources is the same name on disk.
  */
 export function safeFileName(raw: string): string {
-  let name = raw.normalize('NFC').replace(FORBIDDEN, '_').trim();
+  let name = raw.normalize('NFC').replace(INVISIBLE, '').replace(FORBIDDEN, '_').trim();
   name = name.replace(/[. ]+$/, '');
   name = name.replace(/^\.+/, (dots) => '_'.repeat(dots.length));
   if (name === '') name = 'unnamed';

@@ -351,7 +351,7 @@ test('control characters in a filename are not printed raw to the terminal', asy
   try {
     const result = await backup(account);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /later evil\?\[2J\?\.mp4: Google is still processing this video/);
+    assert.match(result.stdout, /later evil\\x1b\[2J\\x07\.mp4: Google is still processing this video/);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is checked
     assert.doesNotMatch(result.stdout + result.stderr, /[\u0007\u001b]/);
   } finally {

@@ -73,6 +73,14 @@ for (const { input, expected } of [
   { input: 'a\u0000b\u001fc\u007f.jpg', expected: 'a_b_c_.jpg' },
   { input: 'what?*<>|":.jpg', expected: 'what_______.jpg' },
   { input: 'Cafe\u0301.jpg', expected: 'Caf\u00e9.jpg' },
+  // Regression: bidirectional overrides and zero-width characters were kept in saved names.
+  { input: 'IMG_\u202egpj.exe', expected: 'IMG_gpj.exe' },
+  { input: 'a\u2066b\u2069\u200e\u200f\u061c.jpg', expected: 'ab.jpg' },
+  { input: 'zero\u200bwidth\u200c\u200d\u2060\ufeff.jpg', expected: 'zerowidth.jpg' },
+  { input: '\u202e', expected: 'unnamed' },
+  { input: 'c1\u009b2J\u0085.jpg', expected: 'c1_2J_.jpg' },
+  { input: 'line\u2028para\u2029.jpg', expected: 'line_para_.jpg' },
+  { input: '\u200b.hidden.jpg', expected: '_hidden.jpg' },
 ]) {
   test(`safeFileName(${JSON.stringify(input)}) is ${JSON.stringify(expected)}`, () => {
     assert.equal(safeFileName(input), expected);

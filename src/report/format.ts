@@ -1,5 +1,41 @@
-/** Pure formatting of sizes, rates and the summary for people. */
+/** Pure formatting of sizes, rates, names and the summary for people. */
 import type { BackupSummary } from './events.ts';
+
+/**
+ * What a terminal must not be handed raw: C0 controls and DEL (ESC starts the sequences that set
+ * the title or clear the screen), C1 controls (0x9b is a one-character CSI), the line and
+ * paragraph separators, bidirectional controls, which reorder the text after them on screen
+ * (https://trojansource.codes/), and zero-width characters, which hide a difference between names.
+ * Line feeds are matched here and kept by `printable`.
+ */
+const UNPRINTABLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
+  /[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
+
+function escapeCharacter(char: string): string {
+  const code = char.charCodeAt(0);
+  return code < 0x100
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** A name (from Google, an archive, a path) shown as text: every control character escaped, as `\x1b` or `\u202e`. */
+export function printableName(name: string): string {
+  return name.replace(UNPRINTABLE, escapeCharacter);
+}
+
+/** A message shown as text: as printableName, but its own line breaks stay. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (char) => (char === '\n' ? char : escapeCharacter(char)));
+}
+
+/**
+ * A --json line with the characters JSON.stringify leaves raw (DEL, C1, separators, bidi and
+ * zero-width) written as \u escapes: the same JSON value, and nothing a terminal acts on.
+ */
+export function asciiSafeJson(json: string): string {
+  return json.replace(UNPRINTABLE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -46,10 +82,10 @@ export function summaryLines(summary: BackupSummary, elapsedMs: number): string[
       `, ${summary.failed.length} failed — ${summary.source}, ${summary.year}, in ${formatDuration(elapsedMs)}.`,
   );
   for (const failure of summary.failed.slice(0, 20))
-    lines.push(`  failed: ${failure.filename}: ${failure.reason}`);
+    lines.push(`  failed: ${printableName(failure.filename)}: ${failure.reason}`);
   if (summary.failed.length > 20) lines.push(`  … and ${summary.failed.length - 20} more failures`);
   for (const item of summary.unavailable.slice(0, 10))
-    lines.push(`  not yet: ${item.filename}: ${item.reason}`);
+    lines.push(`  not yet: ${printableName(item.filename)}: ${item.reason}`);
   const years = Object.entries(summary.otherYears).sort(([a], [b]) => a.localeCompare(b));
   if (years.length > 0) {
     const total = years.reduce((sum, [, count]) => sum + count, 0);
@@ -60,7 +96,7 @@ export function summaryLines(summary: BackupSummary, elapsedMs: number): string[
   if (summary.undated.length > 0) {
     lines.push(
       `  left out ${summary.undated.length} item(s) with no capture date (add --include-undated to save them under undated/): ` +
-        summary.undated.slice(0, 5).join(', ') +
+        summary.undated.slice(0, 5).map(printableName).join(', ') +
         (summary.undated.length > 5 ? ', …' : ''),
     );
   }

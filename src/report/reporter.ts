@@ -3,7 +3,14 @@
  * JSON object per line with --json (human text then goes to stderr).
  */
 import type { BackupEvent, Report } from './events.ts';
-import { formatBytes, progressLine, summaryLines } from './format.ts';
+import {
+  asciiSafeJson,
+  formatBytes,
+  printable,
+  printableName,
+  progressLine,
+  summaryLines,
+} from './format.ts';
 
 /** Where text goes: process.stdout/stderr, or a test's collector. */
 export interface TextSink {
@@ -27,15 +34,6 @@ export interface Reporter {
   info(message: string): void;
   /** Clears the live line before the program prints an error. */
   close(): void;
-}
-
-/**
- * Names come from Google and may hold control characters; printed raw, an ESC sequence would
- * drive the terminal. Each is shown as `?` (line breaks stay).
- */
-export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
-  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, '?');
 }
 
 /** Events that are only counters: --json leaves them out so the stream stays readable. */
@@ -90,7 +88,7 @@ export function createReporter(options: ReporterOptions): Reporter {
 
   const report: Report = (event) => {
     if (options.json && !QUIET_IN_JSON.has(event.type)) {
-      emit(`${JSON.stringify({ ...event, time: new Date(now()).toISOString() })}\n`);
+      emit(`${asciiSafeJson(JSON.stringify({ ...event, time: new Date(now()).toISOString() }))}\n`);
     }
     switch (event.type) {
       case 'start':
@@ -133,17 +131,18 @@ export function createReporter(options: ReporterOptions): Reporter {
       case 'failed':
         done++;
         if (!options.json)
-          say(`${event.unavailable ? 'later' : 'FAILED'} ${event.filename}: ${event.reason}`);
+          say(`${event.unavailable ? 'later' : 'FAILED'} ${printableName(event.filename)}: ${event.reason}`);
         break;
       case 'retry':
         if (!options.json && options.verbose)
           say(`retry ${event.what} in ${Math.round(event.delayMs / 100) / 10}s: ${event.reason}`);
         break;
       case 'notice':
-        if (!options.json) say(event.message);
+        // One line each, and they quote names from archives and from Google: line feeds escaped too.
+        if (!options.json) say(printableName(event.message));
         else {
           clear();
-          options.stderr.write(`${event.message}\n`);
+          options.stderr.write(`${printableName(event.message)}\n`);
         }
         break;
       case 'stopped':
@@ -160,7 +159,7 @@ export function createReporter(options: ReporterOptions): Reporter {
     report,
     info: (message) => {
       clear();
-      options.stderr.write(`${message}\n`);
+      options.stderr.write(`${printable(message)}\n`);
       draw(true);
     },
     close: () => {
