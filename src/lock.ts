@@ -14,6 +14,10 @@
  * finds something else and removes nothing. A guard left by a run that died mid-takeover is
  * stale in turn and taken over the same way.
  *
+ * On a file system without hard links (FAT and exFAT disks) the lock is created exclusively and
+ * written instead: it can then be seen empty for a moment, so an unreadable lock younger than a
+ * few seconds counts as a run that is starting.
+ *
  * A lock is stale when its process is gone, when the machine was restarted since (Linux's boot
  * id), or when its pid now belongs to another process (pids are reused after a reboot and in
  * containers): the process start time (field 22 of /proc/<pid>/stat) tells them apart. Where the
@@ -21,7 +25,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { link as linkFile, mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { BackupError, ExitCode } from './errors.ts';
@@ -31,6 +36,10 @@ const STATE_FOLDER = '.photo-backup';
 const LOCK = 'lock';
 const GUARD_PREFIX = `${LOCK}.takeover-`;
 const TEMP = /^lock\.[0-9a-f]+\.tmp$/;
+/** An unreadable lock younger than this is a run still writing it (only where there are no hard links). */
+const STARTING_MS = 10_000;
+/** What link() answers on a file system that has no hard links. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 export interface Lock {
   /** True when the lock was taken over from a run that died: its temporary files may be lying around. */
@@ -129,6 +138,8 @@ function hostFacts(): HostFacts {
 export interface LockOptions {
   /** Called between the steps (tests interleave racing runs with it); default: the PHOTO_BACKUP_PAUSE_AT hook. */
   pause?: (point: string) => Promise<void>;
+  /** fs.promises.link, or a stand-in for a file system without hard links. */
+  link?: (existing: string, created: string) => Promise<void>;
 }
 
 function parseHolder(text: string): LockHolder | undefined {
@@ -149,15 +160,52 @@ async function readText(file: string): Promise<string | undefined> {
   }
 }
 
-/** link() as a test-and-set: true when `to` was made, false when it already existed. */
-async function linkExclusive(from: string, to: string): Promise<boolean> {
+/**
+ * Makes `to` hold this run's lock content unless it exists: true when made, false when it was
+ * there. A hard link of the synced temporary file, so `to` is never seen empty; without hard links,
+ * an exclusive create and a write.
+ */
+async function createExclusive(attempt: Attempt, to: string): Promise<boolean> {
   try {
-    await link(from, to);
+    await attempt.link(attempt.temp, to);
     return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(code)) throw error;
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(to, 'wx', 0o644);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
+  try {
+    await handle.writeFile(attempt.content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+/** The holder a lock or guard names; an unreadable one still being written (no hard links) counts as a run starting. */
+async function judgeFile(
+  file: string,
+  text: string,
+  facts: HostFacts,
+): Promise<{ holder?: LockHolder; verdict: Verdict }> {
+  const holder = parseHolder(text);
+  const verdict = judgeHolder(holder, facts);
+  if (verdict.state === 'stale' && verdict.why === 'unreadable') {
+    const age = await stat(file).then(
+      (info) => Date.now() - info.mtimeMs,
+      () => Number.POSITIVE_INFINITY,
+    );
+    if (age < STARTING_MS) return { verdict: { state: 'live' } };
+  }
+  return { ...(holder ? { holder } : {}), verdict };
 }
 
 async function unlinkIfThere(file: string): Promise<void> {
@@ -180,6 +228,8 @@ interface Attempt {
   dir: string;
   /** This run's lock content, written once, linked as the lock and as any guard it takes. */
   temp: string;
+  content: string;
+  link: (existing: string, created: string) => Promise<void>;
   facts: HostFacts;
   pause: (point: string) => Promise<void>;
 }
@@ -194,7 +244,7 @@ async function removeStale(attempt: Attempt, target: string, judged: string, dep
     .digest('hex')
     .slice(0, 16);
   const guard = path.join(attempt.dir, `${GUARD_PREFIX}${key}`);
-  if (await linkExclusive(attempt.temp, guard)) {
+  if (await createExclusive(attempt, guard)) {
     try {
       await attempt.pause('lock-guarded');
       // Only this guard's holder removes `target`, and the content judged stale never returns
@@ -210,8 +260,7 @@ async function removeStale(attempt: Attempt, target: string, judged: string, dep
   }
   const guardText = await readText(guard);
   if (guardText === undefined) return; // its taker just finished
-  const taker = parseHolder(guardText);
-  const verdict = judgeHolder(taker, attempt.facts);
+  const { holder: taker, verdict } = await judgeFile(guard, guardText, attempt.facts);
   if (verdict.state !== 'stale') throw heldError(attempt.folder, taker, true);
   // The taker died mid-takeover: its guard is stale in turn.
   if (depth >= 3) throw stuckError(attempt.dir);
@@ -234,8 +283,9 @@ async function removeLeftovers(attempt: Attempt): Promise<void> {
       // Safe while holding the lock: a guard only protects the removal of a lock that is gone.
       await unlinkIfThere(file).catch(() => undefined);
     } else if (TEMP.test(name) && file !== attempt.temp) {
+      // Another run's, still being written, is young and so not stale.
       const text = await readText(file).catch(() => undefined);
-      if (text !== undefined && judgeHolder(parseHolder(text), attempt.facts).state === 'stale')
+      if (text !== undefined && (await judgeFile(file, text, attempt.facts)).verdict.state === 'stale')
         await unlinkIfThere(file).catch(() => undefined);
     }
   }
@@ -264,6 +314,8 @@ export async function acquireLock(folder: string, options: LockOptions = {}): Pr
     folder,
     dir,
     temp: path.join(dir, `${LOCK}.${nonce}.tmp`),
+    content: mine,
+    link: options.link ?? linkFile,
     facts,
     pause: options.pause ?? pausePoint,
   };
@@ -281,7 +333,7 @@ export async function acquireLock(folder: string, options: LockOptions = {}): Pr
     let recoveredStale = false;
     for (let round = 0; round < 8; round++) {
       await attempt.pause('lock-create');
-      if (await linkExclusive(attempt.temp, file)) {
+      if (await createExclusive(attempt, file)) {
         taken = true;
         await attempt.pause('lock-acquired');
         await removeLeftovers(attempt);
@@ -296,8 +348,7 @@ export async function acquireLock(folder: string, options: LockOptions = {}): Pr
       }
       const held = await readText(file);
       if (held === undefined) continue; // released meanwhile: try again
-      const holder = parseHolder(held);
-      const verdict = judgeHolder(holder, facts);
+      const { holder, verdict } = await judgeFile(file, held, facts);
       if (verdict.state === 'live') throw heldError(folder, holder);
       if (verdict.state === 'foreign') {
         throw new BackupError(

@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { BackupError } from '../src/errors.ts';
-import { acquireLock, type HostFacts, judgeHolder, type Lock, readProcessStart } from '../src/lock.ts';
+import {
+  acquireLock,
+  type HostFacts,
+  judgeHolder,
+  type Lock,
+  type LockOptions,
+  readProcessStart,
+} from '../src/lock.ts';
 import { BIN, type CliResult, runCli } from './helpers/cli.ts';
 
 let dir: string;
@@ -26,10 +33,19 @@ async function deadPid(): Promise<number> {
   return child.pid as number;
 }
 
-async function writeLock(content: string): Promise<void> {
+async function writeLock(content: string, options: { ageSeconds?: number } = {}): Promise<void> {
   await mkdir(stateDir(), { recursive: true });
   await writeFile(lockFile(), content);
+  if (options.ageSeconds) {
+    const then = new Date(Date.now() - options.ageSeconds * 1000);
+    await utimes(lockFile(), then, then);
+  }
 }
+
+/** A file system without hard links (FAT, exFAT): link() is refused. */
+const noHardLinks = async () => {
+  throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+};
 
 // ---------------------------------------------------------------------------------------------
 // Who holds a lock: a pure judgement
@@ -104,8 +120,8 @@ class Racer {
   free = false;
   readonly outcome: Promise<{ lock?: Lock; error?: unknown }>;
 
-  constructor(folder: string) {
-    this.outcome = acquireLock(folder, { pause: (point) => this.pause(point) })
+  constructor(folder: string, options: LockOptions = {}) {
+    this.outcome = acquireLock(folder, { ...options, pause: (point) => this.pause(point) })
       .then(
         (lock) => ({ lock }),
         (error: unknown) => ({ error }),
@@ -155,11 +171,15 @@ function schedules(perRacer: number): string[] {
   return result;
 }
 
-async function raceInEveryOrder(prepare: () => Promise<void>, perRacer: number): Promise<void> {
+async function raceInEveryOrder(
+  prepare: () => Promise<void>,
+  perRacer: number,
+  options: LockOptions = {},
+): Promise<void> {
   for (const schedule of schedules(perRacer)) {
     await rm(stateDir(), { recursive: true, force: true });
     await prepare();
-    const racers = { A: new Racer(dir), B: new Racer(dir) };
+    const racers = { A: new Racer(dir, options), B: new Racer(dir, options) };
     for (const name of schedule) await racers[name as 'A' | 'B'].step();
     racers.A.release();
     racers.B.release();
@@ -190,7 +210,24 @@ test('two runs starting on a free folder, in every order of their steps: exactly
 
 // Regression: an empty lock (another run still writing it) was taken for a torn one and removed.
 test('two runs finding an empty lock (a power cut), in every order: exactly one proceeds', async () => {
-  await raceInEveryOrder(() => writeLock(''), 5);
+  await raceInEveryOrder(() => writeLock('', { ageSeconds: 60 }), 5);
+});
+
+test('on a file system without hard links, two runs taking over a stale lock in every order: exactly one proceeds', async () => {
+  const pid = await deadPid();
+  await raceInEveryOrder(() => writeLock(JSON.stringify({ pid, host: hostname(), startedAt: 'then' })), 5, {
+    link: noHardLinks,
+  });
+  await raceInEveryOrder(async () => undefined, 4, { link: noHardLinks });
+});
+
+test('without hard links, a lock just created and not yet written is a run starting, not a torn lock', async () => {
+  await writeLock('');
+  await assert.rejects(
+    acquireLock(dir, { link: noHardLinks }),
+    (error: unknown) => error instanceof BackupError && error.exitCode === 2,
+  );
+  assert.equal(await readFile(lockFile(), 'utf8'), '', 'left to the run writing it');
 });
 
 test('many runs racing for a folder with a stale lock: exactly one proceeds', async () => {
