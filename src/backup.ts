@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, readlink, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
@@ -116,6 +116,13 @@ async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') throw diskError(error, folder);
+    const link = await readlink(folder).catch(() => undefined);
+    if (link !== undefined)
+      throw new BackupError(
+        `${folder} is a link to ${link}, which does not exist (a disk not mounted?). Connect or mount it, or give another folder.`,
+        ExitCode.usage,
+        { cause: error },
+      );
     if (dryRun) return;
     await mkdir(folder, { recursive: true }).catch((cause) => {
       throw diskError(cause, folder);
@@ -189,7 +196,19 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     }
   }
 
-  const manifest = await Manifest.load(folder, { readOnly: options.dryRun });
+  let manifest: Manifest;
+  try {
+    manifest = await Manifest.load(folder, { readOnly: options.dryRun });
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
+  if (manifest.ignoredLines > 0)
+    report({
+      type: 'notice',
+      level: 'warn',
+      message: `Ignored ${manifest.ignoredLines} damaged line(s) of ${path.join(folder, STATE_FOLDER, 'saved.jsonl')} (cut short, not a record, or naming a place outside the day folders); the items they named are checked again.`,
+    });
   const walk = walkKey(source.name, options.year);
   const armed = source.stopsOnSkips && !options.all && manifest.isWalkComplete(walk);
   if (source.stopsOnSkips && !options.dryRun) await manifest.markWalk(walk, false);
