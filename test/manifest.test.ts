@@ -38,7 +38,10 @@ test('records survive a reload, and the last walk state wins', async () => {
 test('a torn last line (crash mid-write) is ignored, the rest is kept', async () => {
   await mkdir(path.join(dir, STATE_FOLDER));
   const file = path.join(dir, STATE_FOLDER, 'saved.jsonl');
-  await writeFile(file, `${JSON.stringify(record('a', '2024-01-01/A.jpg'))}\n{"id":"b","path":"2024-01-01/B.j`);
+  await writeFile(
+    file,
+    `${JSON.stringify(record('a', '2024-01-01/A.jpg'))}\n{"id":"b","path":"2024-01-01/B.j`,
+  );
   const parsed = parseJournal(await readFile(file, 'utf8'));
   assert.equal(parsed.records.length, 1);
   assert.equal(parsed.bad, 1);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -97,4 +97,29 @@ test('stderr piped into a reader that closes early (2>&1 | head -1) ends the run
   child.stderr.once('data', () => child.stderr.destroy());
   const code = await new Promise((resolve) => child.on('close', resolve));
   assert.ok(code === 0 || code === 130, `exit ${code}`);
+});
+
+test('a day folder that is a link leading outside is not written through: that day fails naming the link, the rest is saved', async () => {
+  const elsewhere = path.join(dir, 'elsewhere');
+  await mkdir(elsewhere);
+  await mkdir(path.join(dir, 'out'));
+  await symlink(elsewhere, path.join(dir, 'out', '2024-12-24'));
+  const result = await runCli(['2024', 'out', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(result.code, 1, result.stderr);
+  const output = result.stdout + result.stderr;
+  assert.match(output, /2024-12-24 in the backup folder is a link to .*elsewhere, outside the backup folder/);
+  assert.doesNotMatch(output, /hit a bug|\n\s+at /);
+  assert.deepEqual(await readdir(elsewhere), []);
+  await access(path.join(dir, 'out', '2024-08-03', 'IMG_0777.jpg'));
+});
+
+test('a state folder that is a link leading outside: exit 2, no lock, record or .part written through it', async () => {
+  const elsewhere = path.join(dir, 'elsewhere');
+  await mkdir(elsewhere);
+  await mkdir(path.join(dir, 'out'));
+  await symlink(elsewhere, path.join(dir, 'out', '.photo-backup'));
+  const result = await runCli(['2024', 'out', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /\.photo-backup in the backup folder is a link to .*elsewhere/);
+  assert.deepEqual(await readdir(elsewhere), []);
 });
