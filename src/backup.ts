@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
@@ -117,11 +117,36 @@ async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') throw diskError(error, folder);
+    const link = await readlink(folder).catch(() => undefined);
+    if (link !== undefined)
+      throw new BackupError(
+        `${folder} is a link to ${link}, which does not exist (a disk not mounted?). Connect or mount it, or give another folder.`,
+        ExitCode.usage,
+        { cause: error },
+      );
     if (dryRun) return;
     await mkdir(folder, { recursive: true }).catch((cause) => {
       throw diskError(cause, folder);
     });
   }
+}
+
+/**
+ * Why `relative` (a day folder, or the state folder) must not be written into: it is a link that
+ * leads outside the backup folder, or into its state folder. The backup folder itself may be a
+ * link (a mounted disk); what is inside it is not written through. Undefined when it is fine or
+ * not there yet.
+ */
+async function linkProblem(folder: string, relative: string): Promise<string | undefined> {
+  const full = path.join(folder, relative);
+  const info = await lstat(full).catch(() => undefined);
+  if (!info?.isSymbolicLink()) return undefined;
+  const target = await readlink(full).catch(() => '?');
+  const [real, root] = await Promise.all([realpath(full).catch(() => undefined), realpath(folder)]);
+  const state = path.join(root, STATE_FOLDER) + path.sep;
+  if (relative !== STATE_FOLDER && real?.startsWith(root + path.sep) && !real.startsWith(state))
+    return undefined;
+  return `${relative} in the backup folder is a link to ${target}, outside the backup folder, and nothing is written through it: replace the link with a folder, then run again`;
 }
 
 /** Turns an error that ends the whole run into the BackupError the user sees. */
@@ -173,6 +198,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   let lock: Lock | undefined;
   const temps = new TempSpace(path.join(folder, STATE_FOLDER, 'tmp'));
   if (!options.dryRun) {
+    // The lock, the record and the temporary files live in the state folder: never through a link.
+    const stateLink = await linkProblem(folder, STATE_FOLDER).catch(() => undefined);
+    if (stateLink) throw new BackupError(`${stateLink}.`, ExitCode.usage);
     lock = await acquireLock(folder).catch((error) => {
       throw diskError(error, folder);
     });
@@ -190,7 +218,19 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     }
   }
 
-  const manifest = await Manifest.load(folder, { readOnly: options.dryRun });
+  let manifest: Manifest;
+  try {
+    manifest = await Manifest.load(folder, { readOnly: options.dryRun });
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
+  if (manifest.ignoredLines > 0)
+    report({
+      type: 'notice',
+      level: 'warn',
+      message: `Ignored ${manifest.ignoredLines} damaged line(s) of ${path.join(folder, STATE_FOLDER, 'saved.jsonl')} (cut short, not a record, or naming a place outside the day folders); the items they named are checked again.`,
+    });
   const walk = walkKey(source.name, options.year);
   const armed = source.stopsOnSkips && !options.all && manifest.isWalkComplete(walk);
   if (source.stopsOnSkips && !options.dryRun) await manifest.markWalk(walk, false);
@@ -337,6 +377,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const sequential = source.sequential === true;
   let skipState: SkipState = { consecutive: 0, stopped: false };
   const listed = new Set<string>();
+  /** Each day folder is checked once a run for a link that leads outside. */
+  const dayLinks = new Map<string, Promise<string | undefined>>();
 
   try {
     for await (const item of source.list(stop.signal)) {
@@ -366,6 +408,20 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         const entry = { id: item.id, filename: item.filename, reason: placement.reason };
         summary.unavailable.push(entry);
         report({ type: 'failed', ...entry, unavailable: true });
+        continue;
+      }
+      const day = placement.path.slice(0, placement.path.lastIndexOf('/'));
+      let dayLink = dayLinks.get(day);
+      if (!dayLink) {
+        dayLink = linkProblem(folder, day).catch(() => undefined);
+        dayLinks.set(day, dayLink);
+      }
+      const linked = await dayLink;
+      if (linked) {
+        // Only this day's items fail; the rest of the year is saved.
+        const failure = { id: item.id, filename: item.filename, reason: `${linked} to save this day` };
+        summary.failed.push(failure);
+        report({ type: 'failed', ...failure });
         continue;
       }
       const onDisk = await sizeAt(placement.path);

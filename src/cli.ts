@@ -184,6 +184,9 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
   if (extra.length > 0)
     throw usageError(`Unexpected argument "${extra[0]}": give at most a year and a folder.`);
   const year = parseYear(yearArg, io.now());
+  // An empty argument (`photo-backup 2024 ""`, or an unset shell variable) would mean the working folder.
+  if (folderArg !== undefined && folderArg.trim() === '')
+    throw usageError('The folder argument is empty: give the folder to save into, for example photos.');
   const folder = path.resolve(io.cwd, folderArg ?? (options.demo ? 'photos-demo' : 'photos'));
   const zone = resolveTimeZone(options.timezone, io.env.TZ);
   const source = options.takeout ? 'takeout' : options.source;
@@ -405,6 +408,8 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<voi
     if (error.code === 'EPIPE') controller.abort(new Error('output closed'));
   };
   process.stdout.on('error', onPipeError);
+  // `photo-backup … 2>&1 | head -1` closes stderr too: the same, and what is left to say is dropped.
+  process.stderr.on('error', onPipeError);
   try {
     process.exitCode = await run(argv, io, controller.signal);
   } catch (error) {

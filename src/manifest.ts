@@ -7,10 +7,11 @@
  * a power cut is ever taken for a saved file.
  */
 import { randomBytes } from 'node:crypto';
-import { writeSync } from 'node:fs';
+import { constants, writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { crashPoint } from './crash-hook.ts';
+import { BackupError, ExitCode } from './errors.ts';
 import { nameKey } from './layout.ts';
 
 export const STATE_FOLDER = '.photo-backup';
@@ -43,7 +44,30 @@ function isWalk(line: Line): line is WalkRecord {
   return typeof (line as WalkRecord).walk === 'string';
 }
 
-/** Parses the journal text; torn or foreign lines are counted and left out. Pure. */
+/** A day folder as dayOf writes it (a year of up to 6 digits), or the folder of undated items. */
+const RECORDED_FOLDER = /^(\d{4,6}-\d{2}-\d{2}|undated)$/;
+
+/**
+ * Why a recorded path may not be used, or undefined when it may: only `<day>/<name>` or
+ * `undated/<name>` inside the backup folder. The record is a file anyone (or a bug, or a power
+ * cut) can change, and its paths are written to: never absolute, never `..`, never into the
+ * state folder, no `\` or drive letters (separators on Windows). Pure.
+ */
+export function recordedPathProblem(recorded: unknown): string | undefined {
+  if (typeof recorded !== 'string' || recorded === '') return 'no path';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\\:\u0000-\u001f\u007f]/.test(recorded)) return 'a path with \\, : or control characters';
+  if (recorded.startsWith('/')) return 'an absolute path';
+  const parts = recorded.split('/');
+  if (parts.includes('..') || parts.includes('.')) return 'a path with . or ..';
+  if (parts.length !== 2) return 'not <day>/<name>';
+  const [folder, name] = parts as [string, string];
+  if (!RECORDED_FOLDER.test(folder)) return 'not in a day folder';
+  if (name === '' || name.startsWith('.')) return 'not a saved file name';
+  return undefined;
+}
+
+/** Parses the journal text; torn, foreign or unsafe lines are counted and left out. Pure. */
 export function parseJournal(text: string): {
   records: SavedRecord[];
   walks: Map<string, boolean>;
@@ -62,7 +86,12 @@ export function parseJournal(text: string): {
       continue;
     }
     if (isWalk(line)) walks.set(line.walk, line.complete === true);
-    else if (typeof line.id === 'string' && typeof line.path === 'string' && typeof line.size === 'number')
+    else if (
+      typeof line.id === 'string' &&
+      typeof line.size === 'number' &&
+      recordedPathProblem(line.path) === undefined &&
+      (line.copyOf === undefined || recordedPathProblem(line.copyOf) === undefined)
+    )
       records.push(line);
     else bad++;
   }
@@ -86,6 +115,8 @@ export class Manifest {
   private batch: string[] | undefined;
   private lines: number;
   private readonly readOnly: boolean;
+  /** Lines left out when loading: torn, not a record, or naming a path outside the day folders. */
+  readonly ignoredLines: number;
   /** The journal ends in a torn line (a crash mid-write): start the next line on a line of its own. */
   private tornTail = false;
 
@@ -93,6 +124,7 @@ export class Manifest {
     this.folder = folder;
     this.walks = parsed.walks;
     this.readOnly = readOnly;
+    this.ignoredLines = parsed.bad;
     this.lines = parsed.records.length + parsed.walks.size + parsed.bad;
     for (const record of parsed.records) this.remember(record);
   }
@@ -100,10 +132,24 @@ export class Manifest {
   /** Loads the journal of `folder` (the backup folder). `readOnly` for --dry-run: nothing is written. */
   static async load(folder: string, options: { readOnly?: boolean } = {}): Promise<Manifest> {
     let text = '';
+    const file = path.join(folder, STATE_FOLDER, JOURNAL);
     try {
-      text = await readFile(path.join(folder, STATE_FOLDER, JOURNAL), 'utf8');
+      // Not through a link: the record is appended to, and a link could lead anywhere.
+      const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT')
+        throw new BackupError(
+          `Cannot read the record of what was saved, ${file} (${code === 'ELOOP' ? 'a link' : (code ?? 'unreadable')}). ` +
+            'Move it aside (the next run then checks every file again) or make it a readable file, then run again.',
+          ExitCode.usage,
+          { cause: error },
+        );
     }
     // A run killed while compacting leaves its half-made copy; only a run holding the lock may remove it.
     if (!options.readOnly) await removeCompactionLeftovers(folder);
@@ -175,7 +221,11 @@ export class Manifest {
   private async write(text: string): Promise<void> {
     if (!this.handle) {
       await mkdir(path.join(this.folder, STATE_FOLDER), { recursive: true });
-      this.handle = await open(path.join(this.folder, STATE_FOLDER, JOURNAL), 'a');
+      this.handle = await open(
+        path.join(this.folder, STATE_FOLDER, JOURNAL),
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+        0o644,
+      );
     }
     const handle = this.handle;
     await crashPoint('mid-journal-write', () => handle.write(text.slice(0, Math.ceil(text.length / 2))));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { BackupError } from '../src/errors.ts';
 import { acquireLock } from '../src/lock.ts';
-import { Manifest, parseJournal, STATE_FOLDER } from '../src/manifest.ts';
+import { Manifest, parseJournal, recordedPathProblem, STATE_FOLDER } from '../src/manifest.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -39,16 +39,19 @@ test('records survive a reload, and the last walk state wins', async () => {
 test('a torn last line (crash mid-write) is ignored, the rest is kept', async () => {
   await mkdir(path.join(dir, STATE_FOLDER));
   const file = path.join(dir, STATE_FOLDER, 'saved.jsonl');
-  await writeFile(file, `${JSON.stringify(record('a', 'd/A.jpg'))}\n{"id":"b","path":"d/B.j`);
+  await writeFile(
+    file,
+    `${JSON.stringify(record('a', '2024-01-01/A.jpg'))}\n{"id":"b","path":"2024-01-01/B.j`,
+  );
   const parsed = parseJournal(await readFile(file, 'utf8'));
   assert.equal(parsed.records.length, 1);
   assert.equal(parsed.bad, 1);
   const manifest = await Manifest.load(dir);
   assert.equal(manifest.get('b'), undefined);
-  await manifest.record(record('c', 'd/C.jpg'));
+  await manifest.record(record('c', '2024-01-01/C.jpg'));
   await manifest.close();
   // The torn line stays a separate bad line; the new record is readable.
-  assert.equal((await Manifest.load(dir)).get('c')?.path, 'd/C.jpg');
+  assert.equal((await Manifest.load(dir)).get('c')?.path, '2024-01-01/C.jpg');
 });
 
 test('records made at once are written in order, and each resolves only once its line is on disk', async () => {
@@ -94,11 +97,11 @@ test('content index finds the path of identical bytes', async () => {
 
 test('the journal is compacted when superseded lines pile up', async () => {
   const manifest = await Manifest.load(dir);
-  for (let i = 0; i < 300; i++) await manifest.record(record('same', `d/${i}.jpg`));
+  for (let i = 0; i < 300; i++) await manifest.record(record('same', `2024-01-01/${i}.jpg`));
   await manifest.close();
   const text = await readFile(path.join(dir, STATE_FOLDER, 'saved.jsonl'), 'utf8');
   assert.equal(text.trim().split('\n').length, 1);
-  assert.equal((await Manifest.load(dir)).get('same')?.path, 'd/299.jpg');
+  assert.equal((await Manifest.load(dir)).get('same')?.path, '2024-01-01/299.jpg');
 });
 
 test('a second run on the same folder is refused while the first holds the lock', async () => {
@@ -136,4 +139,47 @@ test('a stale lock from a killed run is recovered and says so', async () => {
   const fresh = await acquireLock(dir);
   assert.equal(fresh.recoveredStale, false);
   await fresh.release();
+});
+
+for (const { recorded, ok } of [
+  { recorded: '2024-07-14/IMG_1.jpg', ok: true },
+  { recorded: 'undated/IMG_1~3f9a01c2.jpg', ok: true },
+  { recorded: '20243-07-14/IMG_1.jpg', ok: true },
+  { recorded: '../outside.jpg', ok: false },
+  { recorded: '2024-07-14/../../outside.jpg', ok: false },
+  { recorded: '/etc/passwd', ok: false },
+  { recorded: 'C:/Windows/x.jpg', ok: false },
+  { recorded: '2024-07-14\\..\\..\\x.jpg', ok: false },
+  { recorded: '.photo-backup/lock', ok: false },
+  { recorded: '.PHOTO-BACKUP/saved.jsonl', ok: false },
+  { recorded: '2024-07-14/.photo-backup', ok: false },
+  { recorded: '2024-07-14/sub/IMG_1.jpg', ok: false },
+  { recorded: 'IMG_1.jpg', ok: false },
+  { recorded: '2024-07-14/', ok: false },
+  { recorded: '2024-07-14/./x', ok: false },
+  { recorded: 'holiday/IMG_1.jpg', ok: false },
+  { recorded: '2024-07-14/IMG\u00001.jpg', ok: false },
+  { recorded: '', ok: false },
+  { recorded: 42, ok: false },
+]) {
+  test(`recorded path ${JSON.stringify(recorded)} is ${ok ? 'used' : 'refused'}`, () => {
+    assert.equal(recordedPathProblem(recorded) === undefined, ok, recordedPathProblem(recorded));
+  });
+}
+
+test('parseJournal leaves out and counts lines whose path or copyOf leads outside the day folders', () => {
+  const good = { id: 'a', path: '2024-01-01/a.jpg', size: 1 };
+  const text = [
+    good,
+    { id: 'b', path: '../b.jpg', size: 1 },
+    { id: 'c', path: '2024-01-01/a.jpg', size: 1, copyOf: '/etc/passwd' },
+  ]
+    .map((entry) => JSON.stringify(entry))
+    .join('\n');
+  const parsed = parseJournal(`${text}\n{"id":"torn`);
+  assert.deepEqual(
+    parsed.records.map((record) => record.id),
+    ['a'],
+  );
+  assert.equal(parsed.bad, 3);
 });
