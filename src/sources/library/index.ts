@@ -257,7 +257,10 @@ export function createLibrarySource(options: LibrarySourceOptions): Source {
     stopsOnSkips: true,
     async getByIds(ids: string[], signal: AbortSignal) {
       const refresher = new UrlRefresher(options.api, signal);
-      const { found, gone } = await getMediaItems(options.api, ids, signal);
+      const { found, gone } = await getMediaItems(options.api, ids, signal).catch((error: unknown) => {
+        if (error instanceof HttpError && error.kind === 'permission') throw new LibraryRefusedError(error);
+        throw error;
+      });
       const fetchedAt = Date.now();
       return { items: found.map((item) => toSourceItem(item, fetchedAt, options.api, refresher)), gone };
     },
