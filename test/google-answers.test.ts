@@ -21,6 +21,7 @@ import {
 } from '../src/http.ts';
 import { parseJournal } from '../src/manifest.ts';
 import type { BackupSummary } from '../src/report/events.ts';
+import { isTooManySessions } from '../src/sources/picker/api.ts';
 import { emulatorEnv, runCli, sha256, treeHashes, writeAccount } from './helpers/cli.ts';
 
 let dir: string;
@@ -215,6 +216,26 @@ test('too many picker sessions, with or without an ErrorInfo: exit 4 with the me
     assert.match(result.stderr, /Too many sessions have been created/, 'Google’s message is shown');
     assert.equal(emulator.stats.requests['picker.sessions.create'], 1, form);
   }
+});
+
+test('the rule: RESOURCE_EXHAUSTED on sessions.create is "too many sessions" unless it names a per-minute quota', () => {
+  const answer = (details: unknown[], retryAfterMs?: number) =>
+    new HttpError({
+      status: 429,
+      url: 'https://photospicker.googleapis.com/v1/sessions',
+      google: parseGoogleError(
+        JSON.stringify({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'm', details } }),
+      ),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  assert.ok(isTooManySessions(answer([])));
+  assert.ok(isTooManySessions(answer([{ reason: 'RATE_LIMIT_EXCEEDED', metadata: {} }])));
+  assert.ok(
+    !isTooManySessions(
+      answer([{ reason: 'RATE_LIMIT_EXCEEDED', metadata: { quota_limit: 'WritesPerMinutePerUser' } }]),
+    ),
+  );
+  assert.ok(!isTooManySessions(answer([], 1000)));
 });
 
 describe('a video that stays in processing', () => {

@@ -78,16 +78,18 @@ export function isSessionGone(error: unknown): boolean {
  * RESOURCE_EXHAUSTED from sessions.create: "If the client application creates too many sessions
  * per user, a RESOURCE_EXHAUSTED error is returned"
  * (https://developers.google.com/photos/picker/reference/rest/v1/sessions/create). Its details are
- * undocumented: it may or may not carry an ErrorInfo `RATE_LIMIT_EXCEEDED`, so both are taken the
- * same way, and not retried (waiting 30 s six times would not bring back sessions that expire
- * within hours).
+ * undocumented: it may or may not carry an ErrorInfo `RATE_LIMIT_EXCEEDED`, so both are taken as
+ * "too many sessions" and not retried (waiting 30 s six times would not bring back sessions that
+ * expire within hours). Only an answer that names a per-minute quota (`quota_limit` …PerMinute…,
+ * as Google's quota errors do) or says when to come back (`Retry-After`) is a short rate limit,
+ * retried as usual.
  */
 export function isTooManySessions(error: unknown): boolean {
-  return (
-    error instanceof HttpError &&
-    (error.google.status === 'RESOURCE_EXHAUSTED' || error.status === 429) &&
-    error.kind !== 'daily-quota'
-  );
+  if (!(error instanceof HttpError)) return false;
+  if (error.google.status !== 'RESOURCE_EXHAUSTED' && error.status !== 429) return false;
+  if (error.kind === 'daily-quota') return false;
+  const perMinute = /PerMinute/i.test(error.google.quotaLimit ?? '') || error.retryAfterMs !== undefined;
+  return !perMinute;
 }
 
 export function tooManySessionsError(cause: unknown): BackupError {
