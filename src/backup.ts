@@ -59,10 +59,26 @@ const QUOTA_MESSAGE =
 /** Media 429s without a JSON body, in a row over the whole run, that end it as a quota stop. */
 export const MEDIA_QUOTA_STOP = 5;
 
-const MEDIA_QUOTA_MESSAGE =
-  `Google's media host refused ${MEDIA_QUOTA_STOP} downloads in a row with 429 Too Many Requests: the project's ` +
-  'daily quota of photo and video downloads (75,000 a day for the Library API) is most likely used up. It resets ' +
-  'every day (around midnight Pacific time): run the same command tomorrow and it continues where this run stopped.';
+/**
+ * The Library API's media bytes are limited per day, the Picker API's per minute
+ * (https://developers.google.com/photos/overview/api-limits-quotas): when to come back differs.
+ */
+function mediaQuotaMessage(source: Source['name']): string {
+  const refused = `Google's media host refused ${MEDIA_QUOTA_STOP} downloads in a row with 429 Too Many Requests: `;
+  if (source === 'picker') {
+    return (
+      refused +
+      "the project's per-minute limit of photo and video downloads is used up. Wait a few minutes, then run the " +
+      'same command again (what was saved is skipped).'
+    );
+  }
+  return (
+    refused +
+    "the project's daily quota of photo and video downloads (75,000 a day for the Library API) is most likely used " +
+    'up. It resets every day (around midnight Pacific time): run the same command tomorrow and it continues where ' +
+    'this run stopped.'
+  );
+}
 
 async function sizeOnDisk(file: string): Promise<number | undefined> {
   try {
@@ -280,7 +296,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           signal: stop.signal,
           shouldRetry: (error) => {
             if (isBareMediaRateLimit(error) && ++bareMediaLimits >= MEDIA_QUOTA_STOP) {
-              throw quotaError(MEDIA_QUOTA_MESSAGE, { cause: error });
+              throw quotaError(mediaQuotaMessage(source.name), { cause: error });
             }
             return classifyError(error) === 'retry';
           },

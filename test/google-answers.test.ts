@@ -5,13 +5,17 @@
  * (run `npm run build` first; `npm test` does), plus the pure rules underneath.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { MEDIA_QUOTA_STOP } from '../src/backup.ts';
 import { type Emulator, type EmulatorItem, startEmulator } from '../src/emulator/index.ts';
 import {
+  HttpClient,
   HttpError,
   headersForRedirect,
   isBareMediaRateLimit,
@@ -153,6 +157,31 @@ describe('redirects on media downloads', () => {
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.equal((await treeHashes(path.join(dir, 'out'))).size, emulator.items.length);
     assert.equal(emulator.stats.requests['media.redirected.authorization'], undefined);
+  });
+
+  test('a redirect loop ends after a few hops as a failure of that item, not a hang', async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(302, { location: `/again${req.url}` });
+      res.end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const http = new HttpClient();
+    try {
+      const { port } = server.address() as AddressInfo;
+      await assert.rejects(
+        http.open(`http://127.0.0.1:${port}/x=d`, {}, AbortSignal.timeout(5000)),
+        (error) => {
+          assert.ok(error instanceof HttpError);
+          assert.match(error.message, /too many redirects/);
+          assert.equal(error.kind, 'fatal');
+          return true;
+        },
+      );
+    } finally {
+      await http.close();
+      server.close();
+    }
   });
 
   test('the rule: Authorization and cookies stay with their origin', () => {
