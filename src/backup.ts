@@ -10,7 +10,14 @@ import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
-import { classifyError, defaultRetryPolicy, HttpError, type RetryPolicy, withRetry } from './http.ts';
+import {
+  classifyError,
+  defaultRetryPolicy,
+  HttpError,
+  isBareMediaRateLimit,
+  type RetryPolicy,
+  withRetry,
+} from './http.ts';
 import { nameKey } from './layout.ts';
 import { acquireLock, type Lock } from './lock.ts';
 import { Manifest, type SavedRecord, STATE_FOLDER, walkKey } from './manifest.ts';
@@ -49,6 +56,30 @@ export interface BackupResult {
 const QUOTA_MESSAGE =
   "Google's daily request quota for this project is used up. It resets every day (around midnight Pacific time): " +
   'run the same command tomorrow and it continues where this run stopped.';
+
+/** Media 429s without a JSON body, in a row over the whole run, that end it as a quota stop. */
+export const MEDIA_QUOTA_STOP = 5;
+
+/**
+ * The Library API's media bytes are limited per day, the Picker API's per minute
+ * (https://developers.google.com/photos/overview/api-limits-quotas): when to come back differs.
+ */
+function mediaQuotaMessage(source: Source['name']): string {
+  const refused = `Google's media host refused ${MEDIA_QUOTA_STOP} downloads in a row with 429 Too Many Requests: `;
+  if (source === 'picker') {
+    return (
+      refused +
+      "the project's per-minute limit of photo and video downloads is used up. Wait a few minutes, then run the " +
+      'same command again (what was saved is skipped).'
+    );
+  }
+  return (
+    refused +
+    "the project's daily quota of photo and video downloads (75,000 a day for the Library API) is most likely used " +
+    'up. It resets every day (around midnight Pacific time): run the same command tomorrow and it continues where ' +
+    'this run stopped.'
+  );
+}
 
 async function sizeOnDisk(file: string): Promise<number | undefined> {
   try {
@@ -234,6 +265,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const walk = walkKey(source.name, options.year);
   const armed = source.stopsOnSkips && !options.all && manifest.isWalkComplete(walk);
   if (source.stopsOnSkips && !options.dryRun) await manifest.markWalk(walk, false);
+  // Items an earlier run could not save yet: asked for by id first, so they need no walk of the year.
+  const pending = source.getByIds ? manifest.pendingOf(walk) : [];
 
   const sizeAt = createDiskLookup(folder);
   const claims = new Map<string, string>();
@@ -253,6 +286,10 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   let fatal: BackupError | undefined;
   let stopReason: StopReason | undefined;
   let reachedEnd = false;
+  /** Media 429s without JSON in a row (any item); a download that works resets it. */
+  let bareMediaLimits = 0;
+  /** Items left for later that no pending line remembers: they keep the walk unfinished. */
+  let unremembered = 0;
 
   /** The record line for an item at `relative`; the date and metadata travel with it for a later metadata step. */
   const savedRecord = (item: SourceItem, relative: string, size: number): SavedRecord => ({
@@ -298,6 +335,12 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         {
           policy,
           signal: stop.signal,
+          shouldRetry: (error) => {
+            if (isBareMediaRateLimit(error) && ++bareMediaLimits >= MEDIA_QUOTA_STOP) {
+              throw quotaError(mediaQuotaMessage(source.name), { cause: error });
+            }
+            return classifyError(error) === 'retry';
+          },
           onRetry: (error, attempt, delayMs) =>
             report({
               type: 'retry',
@@ -308,6 +351,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
             }),
         },
       );
+      bareMediaLimits = 0;
       if (temp.sha256) {
         const contentKey = `${temp.bytes}:${temp.sha256}`;
         const existing = contentClaims.get(contentKey) ?? manifest.pathWithContent(temp.bytes, temp.sha256);
@@ -380,8 +424,45 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   /** Each day folder is checked once a run for a link that leads outside. */
   const dayLinks = new Map<string, Promise<string | undefined>>();
 
+  /** The pending items Google gives again, then the listing. `retried` items stand outside the skip rule. */
+  async function* items(): AsyncGenerator<{ item: SourceItem; retried: boolean }> {
+    if (pending.length > 0 && source.getByIds) {
+      report({
+        type: 'notice',
+        level: 'info',
+        message: `Asking Google again for ${pending.length} item(s) an earlier run could not save yet.`,
+      });
+      const answer = await source.getByIds(
+        pending.map((entry) => entry.id),
+        stop.signal,
+      );
+      const returned = new Set(answer.items.map((item) => item.id));
+      for (const id of answer.gone) await manifest.clearPending(walk, id);
+      for (const entry of pending) {
+        if (answer.gone.includes(entry.id)) {
+          report({
+            type: 'notice',
+            level: 'warn',
+            message: `${entry.filename} is no longer in Google Photos (deleted?); it is no longer waited for.`,
+          });
+        } else if (!returned.has(entry.id)) {
+          listed.add(entry.id);
+          const later = {
+            id: entry.id,
+            filename: entry.filename,
+            reason: 'Google did not return it this time; a later run asks again.',
+          };
+          summary.unavailable.push(later);
+          report({ type: 'failed', ...later, unavailable: true });
+        }
+      }
+      for (const item of answer.items) yield { item, retried: true };
+    }
+    for await (const item of source.list(stop.signal)) yield { item, retried: false };
+  }
+
   try {
-    for await (const item of source.list(stop.signal)) {
+    for await (const { item, retried } of items()) {
       if (stop.signal.aborted) break;
       // An item Google lists twice (on two pages) is saved once.
       if (listed.has(item.id)) continue;
@@ -408,6 +489,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         const entry = { id: item.id, filename: item.filename, reason: placement.reason };
         summary.unavailable.push(entry);
         report({ type: 'failed', ...entry, unavailable: true });
+        // Remembered as pending when the source can be asked for it by id: then it does not keep
+        // the year unfinished, and the skip rule still applies to the rest next time.
+        if (!source.getByIds) unremembered++;
+        else if (!manifest.isPending(item.id) && !options.dryRun)
+          await manifest.markPending(walk, { id: item.id, filename: item.filename });
         continue;
       }
       const day = placement.path.slice(0, placement.path.lastIndexOf('/'));
@@ -430,7 +516,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         itemSize = await item.probeSize(stop.signal).catch(() => undefined);
       }
       const decision = decideItem(item, placement, { sizeOnDisk: onDisk, itemSize });
-      skipState = nextSkipState(skipState, decision.action, { maxSkipped: options.maxSkipped, armed });
+      if (!retried)
+        skipState = nextSkipState(skipState, decision.action, { maxSkipped: options.maxSkipped, armed });
       if (decision.action === 'skip') {
         summary.skipped++;
         if (decision.reason === 'exists' && !options.dryRun && onDisk !== undefined) {
@@ -445,7 +532,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           });
         }
         report({ type: 'skipped', id: item.id, path: placement.path, reason: decision.reason });
-        if (skipState.stopped) {
+        if (!retried && skipState.stopped) {
           stopReason = 'skips';
           break;
         }
@@ -497,7 +584,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     const interrupted = signal.aborted && !fatal;
     if (interrupted) stopReason = 'interrupted';
     const reason: StopReason = stopReason ?? (reachedEnd ? 'end' : 'error');
-    const clean = summary.failed.length === 0 && summary.unavailable.length === 0 && !fatal && !interrupted;
+    const clean = summary.failed.length === 0 && unremembered === 0 && !fatal && !interrupted;
     summary.complete = clean && (reachedEnd || reason === 'skips');
     try {
       if (source.stopsOnSkips && summary.complete && !options.dryRun) await manifest.markWalk(walk, true);
@@ -526,7 +613,7 @@ function stopMessage(
     case 'skips':
       return `Stopped after ${options.maxSkipped + 1} files in a row were already saved: the rest of ${options.year} was saved by an earlier run (use --all to check every item).`;
     case 'quota':
-      return QUOTA_MESSAGE;
+      return fatal?.message ?? QUOTA_MESSAGE;
     case 'interrupted':
       return 'Interrupted. What was saved is recorded; run the same command again to continue.';
     case 'error':

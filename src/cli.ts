@@ -354,10 +354,13 @@ interface Demo {
   close: () => Promise<void>;
 }
 
-/** The emulator in-process with generated media, and a client secret and token for it in a temp folder. */
-async function startDemo(year: number): Promise<Demo> {
+/**
+ * The emulator in-process with generated media, and a client secret and token for it in a temp
+ * folder. Without its admin routes: they hand out tokens and inject faults, which only tests need.
+ */
+export async function startDemo(year: number): Promise<Demo> {
   const { startEmulator } = await import('./emulator/index.ts');
-  const emulator = await startEmulator({ generate: { year, count: 48, videoEvery: 8 } });
+  const emulator = await startEmulator({ generate: { year, count: 48, videoEvery: 8 }, admin: false });
   const dir = await mkdtemp(path.join(tmpdir(), 'photo-backup-demo-'));
   const clientSecretPath = path.join(dir, 'client_secret.json');
   const tokenPath = path.join(dir, 'token.json');

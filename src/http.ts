@@ -16,6 +16,8 @@ export type FailureKind =
   | 'unauthorized'
   /** 403 PERMISSION_DENIED on an API call: the token lacks a scope, or Google refuses the app. */
   | 'permission'
+  /** 403 SERVICE_DISABLED: the API is not enabled in the client's Google Cloud project. */
+  | 'service-disabled'
   /** A media URL that is refused (403/404/410): it may have expired; get a fresh one. */
   | 'expired'
   /** Anything else: retrying will not help. */
@@ -28,6 +30,12 @@ export interface GoogleErrorInfo {
   message?: string;
   reasons: string[];
   quotaLimit?: string;
+  /** The console page that enables a disabled API (ErrorInfo `activationUrl`, or the Help link). */
+  activationUrl?: string;
+  /** The API's name, e.g. "Photos Library API" (ErrorInfo `serviceTitle`) or its host name. */
+  service?: string;
+  /** True when the body was Google's JSON error envelope (a media host's 429 may be bare). */
+  parsed?: boolean;
 }
 
 export class HttpError extends Error {
@@ -36,6 +44,8 @@ export class HttpError extends Error {
   readonly google: GoogleErrorInfo;
   readonly retryAfterMs: number | undefined;
   readonly kind: FailureKind;
+  /** An answer of the media host (a base URL), not of an API. */
+  readonly media: boolean;
 
   constructor(options: {
     status: number;
@@ -51,8 +61,41 @@ export class HttpError extends Error {
     this.url = options.url;
     this.google = options.google;
     this.retryAfterMs = options.retryAfterMs;
-    this.kind = classifyResponse(options.status, options.google, options.media ?? false);
+    this.media = options.media ?? false;
+    this.kind = classifyResponse(options.status, options.google, this.media);
   }
+}
+
+/**
+ * A 429 from the media host without Google's JSON envelope. Media bytes have their own quota
+ * (75,000 requests a day per project for the Library API:
+ * https://developers.google.com/photos/overview/api-limits-quotas), and its 429 may carry no body
+ * that names the limit, so a run of them is taken for that daily quota (backup.ts).
+ */
+export function isBareMediaRateLimit(error: unknown): boolean {
+  return error instanceof HttpError && error.media && error.status === 429 && error.google.parsed !== true;
+}
+
+/** Redirects a media download follows before it gives up. */
+export const MAX_REDIRECTS = 5;
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * The headers to send to a redirect's target: an `Authorization` (or cookie) header goes only to
+ * the origin it was meant for, as browsers and WHATWG fetch do with credentials. Pure.
+ */
+export function headersForRedirect(
+  headers: Record<string, string>,
+  from: URL,
+  to: URL,
+): Record<string, string> {
+  if (from.origin === to.origin) return headers;
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (lower !== 'authorization' && lower !== 'cookie') kept[name] = value;
+  }
+  return kept;
 }
 
 /** Thrown when a body ends before its announced length. */
@@ -99,6 +142,7 @@ export function parseGoogleError(text: string): GoogleErrorInfo {
     return info;
   }
   if (!error || typeof error !== 'object') return info;
+  info.parsed = true;
   const record = error as Record<string, unknown>;
   if (typeof record.code === 'number') info.code = record.code;
   if (typeof record.status === 'string') info.status = record.status;
@@ -106,12 +150,54 @@ export function parseGoogleError(text: string): GoogleErrorInfo {
   const details = Array.isArray(record.details) ? record.details : [];
   for (const detail of details) {
     if (!detail || typeof detail !== 'object') continue;
-    const entry = detail as { reason?: unknown; metadata?: Record<string, unknown> };
+    const entry = detail as { reason?: unknown; metadata?: Record<string, unknown>; links?: unknown };
     if (typeof entry.reason === 'string') info.reasons.push(entry.reason);
-    const limit = entry.metadata?.quota_limit;
+    const metadata = entry.metadata && typeof entry.metadata === 'object' ? entry.metadata : {};
+    const limit = metadata.quota_limit;
     if (typeof limit === 'string') info.quotaLimit = limit;
+    if (typeof metadata.activationUrl === 'string') info.activationUrl = metadata.activationUrl;
+    const title = metadata.serviceTitle ?? metadata.service;
+    if (typeof title === 'string' && (info.service === undefined || metadata.serviceTitle === title))
+      info.service = title;
+    // Older answers carry only a google.rpc.Help link "Google developers console API activation"
+    // (mrworf/photoframe#147, f2calv/CasCap.Api.GooglePhotos#5).
+    for (const link of Array.isArray(entry.links) ? entry.links : []) {
+      const { description, url } = (link ?? {}) as { description?: unknown; url?: unknown };
+      if (typeof url === 'string' && typeof description === 'string' && /activation/i.test(description))
+        info.activationUrl ??= url;
+    }
   }
   return info;
+}
+
+/**
+ * 403 for an API not enabled in the OAuth client's project (or enabled minutes ago). Newer answers
+ * carry an ErrorInfo `reason: "SERVICE_DISABLED"` with `activationUrl` (hermanho/MMM-GooglePhotos#204);
+ * older ones only the message "… has not been used in project … before or it is disabled" and a
+ * Help link (mrworf/photoframe#147). Both are recognised. Pure.
+ */
+export function isServiceDisabled(status: number, google: GoogleErrorInfo): boolean {
+  if (status !== 403) return false;
+  if (google.reasons.includes('SERVICE_DISABLED')) return true;
+  return /has not been used in project .* or it is disabled/i.test(google.message ?? '');
+}
+
+/**
+ * The activation link to show, only when it is an https page of Google's console: the answer is
+ * untrusted text that ends up on the user's terminal. Pure.
+ */
+export function safeActivationUrl(google: GoogleErrorInfo): string | undefined {
+  const text = google.activationUrl;
+  if (!text) return undefined;
+  // `href` is the parsed, percent-encoded form: no control character of the answer reaches the terminal.
+  try {
+    const url = new URL(text);
+    const host = url.hostname;
+    const google = host === 'console.developers.google.com' || host === 'console.cloud.google.com';
+    return url.protocol === 'https:' && google ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What to do about an HTTP answer that is not 2xx. Pure. */
@@ -123,6 +209,7 @@ export function classifyResponse(status: number, google: GoogleErrorInfo, media:
   if (status >= 500 || status === 408) return 'retry';
   if (status === 401) return 'unauthorized';
   if (media && (status === 403 || status === 404 || status === 410)) return 'expired';
+  if (isServiceDisabled(status, google)) return 'service-disabled';
   if (status === 403) return 'permission';
   return 'fatal';
 }
@@ -319,14 +406,57 @@ export class HttpClient {
     });
   }
 
+  /**
+   * A media request that follows up to MAX_REDIRECTS redirects: undici's `request` does not, and
+   * whether base URLs redirect is undocumented (rclone and gphotos-sync use clients that follow
+   * them silently). The Authorization header never goes to another origin, and https never
+   * drops to http.
+   */
+  private async mediaRequest(
+    method: 'GET' | 'HEAD',
+    url: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ response: Dispatcher.ResponseData; url: string }> {
+    let current = new URL(url);
+    let sent = headers;
+    for (let hops = 0; ; hops++) {
+      const response = await request(current, { method, headers: sent, dispatcher: this.agent, signal });
+      const location = response.headers.location;
+      if (!REDIRECT_CODES.has(response.statusCode) || typeof location !== 'string') {
+        return { response, url: current.href };
+      }
+      await response.body.dump().catch(() => undefined);
+      let next: URL | undefined;
+      try {
+        next = new URL(location, current);
+      } catch {
+        next = undefined;
+      }
+      const downgrade = current.protocol === 'https:' && next?.protocol !== 'https:';
+      const usable = next && (next.protocol === 'https:' || next.protocol === 'http:') && !downgrade;
+      if (!next || !usable || hops >= MAX_REDIRECTS) {
+        const why = !usable ? 'a redirect to an address it cannot follow' : 'too many redirects';
+        throw new HttpError({
+          status: response.statusCode,
+          url: current.href,
+          google: { message: `The download answered with ${why}`, reasons: [] },
+          media: true,
+        });
+      }
+      sent = headersForRedirect(sent, current, next);
+      current = next;
+    }
+  }
+
   /** Opens a media URL, no retry (the transfer retries the whole file). Non-2xx → HttpError (media kind). */
   async open(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<OpenedStream> {
-    const response = await request(url, { method: 'GET', headers, dispatcher: this.agent, signal });
+    const { response, url: answered } = await this.mediaRequest('GET', url, headers, signal);
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const text = await response.body.text().catch(() => '');
       throw new HttpError({
         status: response.statusCode,
-        url,
+        url: answered,
         google: parseGoogleError(text),
         retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()),
         media: true,
@@ -343,7 +473,7 @@ export class HttpClient {
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<number | undefined> {
-    const response = await request(url, { method: 'HEAD', headers, dispatcher: this.agent, signal });
+    const { response } = await this.mediaRequest('HEAD', url, headers, signal);
     await response.body.dump();
     if (response.statusCode < 200 || response.statusCode >= 300) return undefined;
     const length = response.headers['content-length'];

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, writeSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
@@ -38,7 +38,26 @@ interface WalkRecord {
   at: string;
 }
 
-type Line = SavedRecord | WalkRecord;
+/**
+ * An item a walk listed but could not save yet (a video Google is still processing): the next run
+ * asks for it by id, so the rest of the year need not be walked again for it. `done` (or a saved
+ * line for the id) ends it.
+ */
+export interface PendingRecord {
+  pending: string;
+  /** The walk key (not `walk`, so a reader that knows no pending lines skips them as foreign). */
+  of: string;
+  filename: string;
+  at: string;
+  done?: true;
+}
+
+export interface PendingItem {
+  id: string;
+  filename: string;
+}
+
+type Line = SavedRecord | WalkRecord | PendingRecord;
 
 function isWalk(line: Line): line is WalkRecord {
   return typeof (line as WalkRecord).walk === 'string';
@@ -67,14 +86,22 @@ export function recordedPathProblem(recorded: unknown): string | undefined {
   return undefined;
 }
 
+function isPending(line: Line): line is PendingRecord {
+  const pending = line as PendingRecord;
+  return typeof pending.pending === 'string' && typeof pending.of === 'string';
+}
+
 /** Parses the journal text; torn, foreign or unsafe lines are counted and left out. Pure. */
 export function parseJournal(text: string): {
   records: SavedRecord[];
   walks: Map<string, boolean>;
+  /** Items still pending, by id (in the order they became pending). */
+  pending: Map<string, PendingRecord>;
   bad: number;
 } {
   const records: SavedRecord[] = [];
   const walks = new Map<string, boolean>();
+  const pending = new Map<string, PendingRecord>();
   let bad = 0;
   for (const raw of text.split('\n')) {
     if (raw.trim() === '') continue;
@@ -85,17 +112,23 @@ export function parseJournal(text: string): {
       bad++;
       continue;
     }
-    if (isWalk(line)) walks.set(line.walk, line.complete === true);
+    if (line === null || typeof line !== 'object') bad++;
+    else if (isPending(line)) {
+      if (line.done === true) pending.delete(line.pending);
+      else if (typeof line.filename === 'string') pending.set(line.pending, line);
+      else bad++;
+    } else if (isWalk(line)) walks.set(line.walk, line.complete === true);
     else if (
       typeof line.id === 'string' &&
       typeof line.size === 'number' &&
       recordedPathProblem(line.path) === undefined &&
       (line.copyOf === undefined || recordedPathProblem(line.copyOf) === undefined)
-    )
+    ) {
       records.push(line);
-    else bad++;
+      pending.delete(line.id);
+    } else bad++;
   }
-  return { records, walks, bad };
+  return { records, walks, pending, bad };
 }
 
 export function walkKey(source: string, year: number): string {
@@ -109,6 +142,7 @@ export class Manifest {
   private readonly byPathKey = new Map<string, string>();
   private readonly byHash = new Map<string, string>();
   private readonly walks: Map<string, boolean>;
+  private readonly pending: Map<string, PendingRecord>;
   private handle: FileHandle | undefined;
   private writes: Promise<void> = Promise.resolve();
   /** Lines waiting for the write in flight to end; they go out together in the next write. */
@@ -123,9 +157,10 @@ export class Manifest {
   private constructor(folder: string, parsed: ReturnType<typeof parseJournal>, readOnly: boolean) {
     this.folder = folder;
     this.walks = parsed.walks;
+    this.pending = parsed.pending;
     this.readOnly = readOnly;
     this.ignoredLines = parsed.bad;
-    this.lines = parsed.records.length + parsed.walks.size + parsed.bad;
+    this.lines = parsed.records.length + parsed.walks.size + parsed.pending.size + parsed.bad;
     for (const record of parsed.records) this.remember(record);
   }
 
@@ -190,7 +225,37 @@ export class Manifest {
 
   async record(record: SavedRecord): Promise<void> {
     this.remember(record);
+    this.pending.delete(record.id);
     await this.append(record);
+  }
+
+  /** Items of `walk` left for a later run, oldest first. */
+  pendingOf(walk: string): PendingItem[] {
+    const items: PendingItem[] = [];
+    for (const entry of this.pending.values())
+      if (entry.of === walk) items.push({ id: entry.pending, filename: entry.filename });
+    return items;
+  }
+
+  isPending(id: string): boolean {
+    return this.pending.has(id);
+  }
+
+  async markPending(walk: string, item: PendingItem): Promise<void> {
+    const line: PendingRecord = {
+      pending: item.id,
+      of: walk,
+      filename: item.filename,
+      at: new Date().toISOString(),
+    };
+    this.pending.set(item.id, line);
+    await this.append(line);
+  }
+
+  /** The item is no longer waited for (Google no longer has it). */
+  async clearPending(walk: string, id: string): Promise<void> {
+    if (!this.pending.delete(id)) return;
+    await this.append({ pending: id, of: walk, filename: '', at: new Date().toISOString(), done: true });
   }
 
   async markWalk(key: string, complete: boolean): Promise<void> {
@@ -241,13 +306,15 @@ export class Manifest {
       await this.handle.close();
       this.handle = undefined;
     }
-    if (this.readOnly || this.lines <= 2 * (this.byId.size + this.walks.size) + 100) return;
+    const live = this.byId.size + this.walks.size + this.pending.size;
+    if (this.readOnly || this.lines <= 2 * live + 100) return;
     const file = path.join(this.folder, STATE_FOLDER, JOURNAL);
     const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
     const lines: string[] = [];
     for (const record of this.byId.values()) lines.push(JSON.stringify(record));
     for (const [walk, complete] of this.walks)
       lines.push(JSON.stringify({ walk, complete, at: new Date().toISOString() }));
+    for (const entry of this.pending.values()) lines.push(JSON.stringify(entry));
     const handle = await open(temp, 'w');
     try {
       await handle.write(`${lines.join('\n')}\n`);

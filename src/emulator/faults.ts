@@ -9,6 +9,8 @@ import {
   type GoogleError,
   googleError,
   perMinuteQuotaExceeded,
+  serviceDisabled,
+  tooManySessions,
   unavailable,
 } from './responses.ts';
 
@@ -42,6 +44,18 @@ export interface Faults {
   firstAttempts?: number;
   /** Media faults hit only these item ids (default: all). */
   itemIds?: string[];
+  /** Every call of this API answers 403 SERVICE_DISABLED (the API is not enabled in the project). */
+  serviceDisabled?: { service: ApiService; form?: 'error-info' | 'help-only' };
+  /** sessions.create answers 429 RESOURCE_EXHAUSTED "too many sessions", with or without an ErrorInfo. */
+  tooManySessions?: 'plain' | 'rate-limit';
+  /** Media requests after this many answer 429 with an HTML body, no JSON (the media-byte quota). */
+  mediaQuotaAfter?: number;
+  /**
+   * `=d` / `=dv` answer 302 to the same path on a second host (another port) that refuses any
+   * request carrying an Authorization header. Whether Google redirects base URLs is undocumented
+   * (rclone and gphotos-sync follow redirects silently), so the client must handle both.
+   */
+  mediaRedirect?: boolean;
 }
 
 export type MediaFault =
@@ -59,12 +73,24 @@ export class FaultEngine {
   private attempts = new Map<string, number>();
   private apiCalls = 0;
   private libraryCalls = 0;
+  private mediaCalls = 0;
 
   set(faults: Faults): void {
     this.faults = { ...faults };
     this.attempts.clear();
     this.apiCalls = 0;
     this.libraryCalls = 0;
+    this.mediaCalls = 0;
+  }
+
+  /** True when this media request is over the media-byte quota (mediaQuotaAfter). */
+  mediaQuotaHit(): boolean {
+    const after = this.faults.mediaQuotaAfter;
+    if (after === undefined) return false;
+    this.mediaCalls++;
+    if (this.mediaCalls <= after) return false;
+    this.count('mediaQuota');
+    return true;
   }
 
   private count(name: string): void {
@@ -90,6 +116,14 @@ export class FaultEngine {
     if (service === 'library') this.libraryCalls++;
     const serviceName =
       service === 'library' ? 'photoslibrary.googleapis.com' : 'photospicker.googleapis.com';
+    if (f.serviceDisabled?.service === service) {
+      this.count('serviceDisabled');
+      return serviceDisabled(serviceName, f.serviceDisabled.form);
+    }
+    if (service === 'picker' && f.tooManySessions && key.startsWith('picker.sessions.create\u0000')) {
+      this.count('tooManySessions');
+      return tooManySessions(f.tooManySessions);
+    }
     if (service === 'library' && f.dailyQuotaAfter !== undefined && this.libraryCalls > f.dailyQuotaAfter) {
       this.count('dailyQuota');
       return dailyQuotaExceeded(serviceName);

@@ -9,6 +9,7 @@
  *   /photospicker/v1/sessions…      Picker API (sessions, mediaItems)         picker.ts
  *   GET  /picker/<session id>       the pickerUri page; opening it "picks"    picker.ts
  *   GET  /lh3/<lr|ppa>/<token>=d    media host (=d, =dv, =wN-hM)              media.ts
+ *   (second port) /lh3/…            redirect target of the mediaRedirect fault media.ts
  *   /__emulator/…                   test-only admin routes (see main.ts)
  */
 import { once } from 'node:events';
@@ -27,7 +28,7 @@ import { handleBatchGet, handleGet, handleList, handleSearch } from './library.t
 import { MediaHost } from './media.ts';
 import { type ClientKind, type Credentials, libraryScope, OAuthServer, pickerScope } from './oauth.ts';
 import { type PickerOptions, PickerServer } from './picker.ts';
-import { type GoogleError, googleError, readBody, sendGoogleError, sendJson } from './responses.ts';
+import { type GoogleError, googleError, readBody, sendGoogleError, sendJson, sendText } from './responses.ts';
 
 export type { Faults } from './faults.ts';
 export type { EmulatorItem, GenerateOptions } from './items.ts';
@@ -153,6 +154,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
+  // The second media host, another origin, for the mediaRedirect fault.
+  const redirectServer: Server = createServer({ keepAliveTimeout: 5000, highWaterMark: 1 << 20 });
+  redirectServer.listen(0, '127.0.0.1');
+  await once(redirectServer, 'listening');
+  const redirectOrigin = `http://127.0.0.1:${(redirectServer.address() as AddressInfo).port}`;
   const libraryUrl = `${url}/photoslibrary`;
   const pickerUrl = `${url}/photospicker`;
   const authUri = `${url}/o/oauth2/v2/auth`;
@@ -185,6 +191,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     faults,
     latencyMs: () => latency.mediaMs ?? 0,
     count,
+    redirectOrigin,
     recordMedia(itemId: string, event: 'request' | 'complete', bytes: number) {
       const table = event === 'request' ? stats.mediaRequests : stats.mediaCompleted;
       table[itemId] = (table[itemId] ?? 0) + 1;
@@ -328,6 +335,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     sendJson(res, 404, { error: 'no such admin route' });
   }
 
+  redirectServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', redirectOrigin).pathname;
+    const method = req.method ?? 'GET';
+    if (!path.startsWith('/lh3/') || (method !== 'GET' && method !== 'HEAD')) {
+      return sendText(res, 404, '<!doctype html><title>Error 404 (Not Found)</title>');
+    }
+    media.handle(req, res, decodeURIComponent(path), mediaContext, true).catch(() => res.destroy());
+  });
+
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     route(req, res).catch((error: unknown) => {
       if (!res.headersSent) {
@@ -388,9 +404,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       for (const key of Object.keys(faults.injected)) delete faults.injected[key];
     },
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = [server, redirectServer].map(
+        (each) => new Promise<void>((resolve) => each.close(() => resolve())),
+      );
       server.closeAllConnections();
-      await closed;
+      redirectServer.closeAllConnections();
+      await Promise.all(closed);
     },
   };
   return emulator;

@@ -9,7 +9,9 @@
  *
  * With --write-credentials, client_secret.json and token.json are written to DIR and their paths
  * are part of the ready line. Admin routes: GET /__emulator/token, GET /__emulator/client-secret,
- * POST /__emulator/faults, GET /__emulator/stats.
+ * POST /__emulator/faults, GET /__emulator/stats (`--options '{"admin":false}'` serves none, as
+ * --demo does). Google behaviours are modes of --faults, e.g. `{"mediaRedirect":true}`,
+ * `{"mediaQuotaAfter":100}`, `{"serviceDisabled":{"service":"library"}}`, `{"tooManySessions":"plain"}`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';

@@ -20,6 +20,8 @@ export interface MediaContext {
   latencyMs(): number;
   count(route: string): void;
   recordMedia(itemId: string, event: 'request' | 'complete', bytes: number): void;
+  /** The second host's origin, where the `mediaRedirect` fault sends `=d` / `=dv`. */
+  redirectOrigin?: string;
 }
 
 const sourcePath: Record<MediaSource, string> = { library: 'lr', picker: 'ppa' };
@@ -54,10 +56,30 @@ export class MediaHost {
     return { itemId: text.slice(sep + 1), expiresAt };
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, pathname: string, ctx: MediaContext) {
-    ctx.count('media');
+  /**
+   * `secondHost`: the request came to the redirect target of the `mediaRedirect` fault. That host
+   * trusts the signed URL alone and refuses an Authorization header, so a client that forwards
+   * the picker's Bearer token to another origin fails there.
+   */
+  async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+    ctx: MediaContext,
+    secondHost = false,
+  ) {
+    ctx.count(secondHost ? 'media.redirected' : 'media');
+    if (secondHost && req.headers.authorization !== undefined) {
+      ctx.count('media.redirected.authorization');
+      return sendText(res, 400, '<!doctype html><title>Error 400 (Bad Request)</title>');
+    }
     const latency = ctx.latencyMs();
     if (latency > 0) await sleep(latency);
+    if (!secondHost && ctx.faults.mediaQuotaHit()) {
+      // The media-byte quota (https://developers.google.com/photos/overview/api-limits-quotas):
+      // an HTML page, no JSON envelope naming the limit.
+      return sendText(res, 429, '<!doctype html><title>Error 429 (Too Many Requests)</title>');
+    }
     const match = /^\/lh3\/(lr|ppa)\/([^=/]+)(?:=(.*))?$/.exec(pathname);
     if (!match?.[1] || !match[2]) return forbidden(res);
     const source: MediaSource = match[1] === 'ppa' ? 'picker' : 'library';
@@ -67,7 +89,16 @@ export class MediaHost {
       ctx.count('media.expired');
       return forbidden(res);
     }
-    if (source === 'picker') {
+    const suffix = match[3] ?? '';
+    const options = suffix.split('-');
+    const download = options.includes('d') || options.includes('dv');
+    if (!secondHost && download && ctx.faults.faults.mediaRedirect && ctx.redirectOrigin) {
+      if (source === 'picker' && ctx.oauth.authorize(req, pickerScope)) return forbidden(res);
+      res.writeHead(302, { location: `${ctx.redirectOrigin}${req.url ?? pathname}`, 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (source === 'picker' && !secondHost) {
       const error = ctx.oauth.authorize(req, pickerScope);
       if (error)
         return sendText(res, error.httpCode, `<!doctype html><title>Error ${error.httpCode}</title>`);
@@ -75,8 +106,6 @@ export class MediaHost {
     const item = ctx.item(decoded.itemId);
     if (!item) return notFoundPage(res);
 
-    const suffix = match[3] ?? '';
-    const options = suffix.split('-');
     let body: 'content' | 'thumbnail';
     if (options.includes('dv')) {
       // "attempting to download a video not in the READY state may fail" (discovery, VideoStatus).

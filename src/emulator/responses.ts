@@ -1,5 +1,5 @@
 /**
- * Google's response bodies, copied from what Google sends (see the project's API notes, §1.7):
+ * Google's response bodies, copied from what Google sends (sources beside each one):
  * the `{"error": {code, message, status, details?}}` envelope for the APIs and the
  * `{"error", "error_description"}` pair for the OAuth token endpoint.
  */
@@ -132,6 +132,68 @@ function quotaExceeded(
       },
     },
   };
+}
+
+const serviceTitles: Record<string, string> = {
+  'photoslibrary.googleapis.com': 'Photos Library API',
+  'photospicker.googleapis.com': 'Photos Picker API',
+};
+
+/**
+ * 403 for an API that is not enabled in the project (or was enabled minutes ago). The ErrorInfo
+ * form is copied from hermanho/MMM-GooglePhotos#204; the older form without it, only a Help link,
+ * from mrworf/photoframe#147 and f2calv/CasCap.Api.GooglePhotos#5.
+ */
+export function serviceDisabled(
+  service: string,
+  form: 'error-info' | 'help-only' = 'error-info',
+): GoogleError {
+  const title = serviceTitles[service] ?? service;
+  const activationUrl = `https://console.developers.google.com/apis/api/${service}/overview?project=${projectNumber}`;
+  const message = `${title} has not been used in project ${projectNumber} before or it is disabled. Enable it by visiting ${activationUrl} then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.`;
+  const help = {
+    '@type': 'type.googleapis.com/google.rpc.Help',
+    links: [{ description: 'Google developers console API activation', url: activationUrl }],
+  };
+  const details =
+    form === 'help-only'
+      ? [help]
+      : [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'SERVICE_DISABLED',
+            domain: 'googleapis.com',
+            metadata: {
+              service,
+              serviceTitle: title,
+              activationUrl,
+              consumer: `projects/${projectNumber}`,
+              containerInfo: projectNumber,
+            },
+          },
+          { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message },
+          help,
+        ];
+  return googleError('PERMISSION_DENIED', message, details);
+}
+
+/**
+ * sessions.create when "the client application creates too many sessions per user"
+ * (https://developers.google.com/photos/picker/reference/rest/v1/sessions/create). The body's
+ * details are undocumented: `plain` has none, `rate-limit` carries an ErrorInfo like the
+ * per-minute quota answers.
+ */
+export function tooManySessions(form: 'plain' | 'rate-limit'): GoogleError {
+  const message = 'Too many sessions have been created. Delete sessions that are no longer needed.';
+  if (form === 'plain') return googleError('RESOURCE_EXHAUSTED', message);
+  return googleError('RESOURCE_EXHAUSTED', message, [
+    {
+      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+      reason: 'RATE_LIMIT_EXCEEDED',
+      domain: 'googleapis.com',
+      metadata: { service: 'photospicker.googleapis.com', consumer: `projects/${projectNumber}` },
+    },
+  ]);
 }
 
 /** 429 per day (ApiCallsPerProjectPerDay): fatal for the day. */

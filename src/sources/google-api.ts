@@ -2,7 +2,37 @@
  * Authorized JSON calls to a Google API (Library or Picker): the Bearer header, the retry policy
  * of http.ts, and one token refresh after a 401 (an access token can expire mid-run).
  */
-import { type HttpClient, HttpError, type JsonRequest } from '../http.ts';
+import { authError, type BackupError } from '../errors.ts';
+import { type HttpClient, HttpError, type JsonRequest, safeActivationUrl } from '../http.ts';
+
+/** The API's name for a message: Google's `serviceTitle`, else from the host it answered for. */
+function apiTitle(error: HttpError): string {
+  const named = error.google.service;
+  if (named && /^[\w .-]{1,60}$/.test(named) && !named.includes('.googleapis.com')) return named;
+  const where = `${named ?? ''} ${error.url}`;
+  if (/photospicker/i.test(where)) return 'Photos Picker API';
+  if (/photoslibrary/i.test(where)) return 'Photos Library API';
+  return 'Google Photos API';
+}
+
+/**
+ * 403 SERVICE_DISABLED: the API is not enabled in the Google Cloud project of the OAuth client,
+ * or was enabled only minutes ago (hermanho/MMM-GooglePhotos#204). The sign-in is fine, so the
+ * message never says to delete the token: signing in again would not help and would loop.
+ */
+export function serviceDisabledError(error: HttpError): BackupError {
+  const title = apiTitle(error);
+  const link = safeActivationUrl(error.google);
+  const where = link
+    ? `Enable it here: ${link}`
+    : `Enable it in the Google Cloud console: APIs & Services → Library → "${title}" → Enable.`;
+  return authError(
+    `The ${title} is not enabled in the Google Cloud project of your OAuth client (Google answered 403 SERVICE_DISABLED). ` +
+      `${where}\nThen wait a few minutes (Google takes a while to notice) and run the same command again. ` +
+      'Your sign-in is fine: keep token.json.',
+    { cause: error },
+  );
+}
 
 /** What the API clients need from src/auth: a token, and a forced refresh after a 401. */
 export interface TokenProvider {
@@ -39,6 +69,8 @@ export class GoogleApi {
           await this.tokens.refresh();
           continue;
         }
+        if (error instanceof HttpError && error.kind === 'service-disabled')
+          throw serviceDisabledError(error);
         throw error;
       }
     }

@@ -64,6 +64,12 @@ export interface Source {
    * finishes each item's transfer before it asks for the next.
    */
   readonly sequential?: boolean;
+  /**
+   * Items asked for by id, for the ones an earlier run left pending (a video still processing):
+   * with it, such items are remembered and asked for at the start of each run, so they do not
+   * keep the year unfinished. `gone` holds ids the source no longer has.
+   */
+  getByIds?(ids: string[], signal: AbortSignal): Promise<{ items: SourceItem[]; gone: string[] }>;
   /** Items in listing order. The caller may stop early (`break`); the generator must then clean up. */
   list(signal: AbortSignal): AsyncIterable<SourceItem>;
   /** Release what the source holds (picker session, open archives). Called once, also after errors. */

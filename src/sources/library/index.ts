@@ -29,7 +29,7 @@ interface SearchResponse {
 }
 
 interface BatchGetResponse {
-  mediaItemResults?: { mediaItem?: LibraryMediaItem; status?: { message?: string } }[];
+  mediaItemResults?: { mediaItem?: LibraryMediaItem; status?: { code?: number; message?: string } }[];
 }
 
 export const GOOGLE_CHANGE_EXPLANATION =
@@ -215,10 +215,55 @@ export function toSourceItem(
   };
 }
 
+/**
+ * mediaItems:batchGet for the given ids, 50 a call: "The maximum number of media items that can be
+ * retrieved in one call is 50" (https://developers.google.com/photos/library/reference/rest/v1/mediaItems/batchGet).
+ * Results come in the order of the ids; an id Google no longer has gets a per-item `status`.
+ */
+export async function getMediaItems(
+  api: GoogleApi,
+  ids: string[],
+  signal: AbortSignal,
+): Promise<{ found: LibraryMediaItem[]; gone: string[] }> {
+  const found: LibraryMediaItem[] = [];
+  const gone: string[] = [];
+  const unique = [...new Set(ids)];
+  for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
+    const batch = unique.slice(start, start + BATCH_GET_LIMIT);
+    const query = batch.map((id) => `mediaItemIds=${encodeURIComponent(id)}`).join('&');
+    const response = await api.call<BatchGetResponse>({
+      method: 'GET',
+      path: `/v1/mediaItems:batchGet?${query}`,
+      signal,
+    });
+    const results = response.mediaItemResults ?? [];
+    batch.forEach((id, index) => {
+      const item =
+        results[index]?.mediaItem?.id === id
+          ? results[index]?.mediaItem
+          : results.find((result) => result.mediaItem?.id === id)?.mediaItem;
+      if (item && typeof item.id === 'string') found.push(item);
+      // Only "no such item" (google.rpc.Code INVALID_ARGUMENT or NOT_FOUND) means gone; any other
+      // per-item status may pass, so the item stays pending rather than be forgotten.
+      else if (results[index]?.status?.code === 3 || results[index]?.status?.code === 5) gone.push(id);
+    });
+  }
+  return { found, gone };
+}
+
 export function createLibrarySource(options: LibrarySourceOptions): Source {
   return {
     name: 'library',
     stopsOnSkips: true,
+    async getByIds(ids: string[], signal: AbortSignal) {
+      const refresher = new UrlRefresher(options.api, signal);
+      const { found, gone } = await getMediaItems(options.api, ids, signal).catch((error: unknown) => {
+        if (error instanceof HttpError && error.kind === 'permission') throw new LibraryRefusedError(error);
+        throw error;
+      });
+      const fetchedAt = Date.now();
+      return { items: found.map((item) => toSourceItem(item, fetchedAt, options.api, refresher)), gone };
+    },
     async *list(signal: AbortSignal) {
       const refresher = new UrlRefresher(options.api, signal);
       let count = 0;

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { crashPoint } from '../../crash-hook.ts';
 import { authError, BackupError, ExitCode, quotaError } from '../../errors.ts';
 import { classifyError, HttpError } from '../../http.ts';
-import type { GoogleApi } from '../google-api.ts';
+import { type GoogleApi, serviceDisabledError } from '../google-api.ts';
 
 /** Google's hard cap per session: "Values above 2000 will be coerced to 2000." */
 export const MAX_ITEMS_PER_SESSION = 2000;
@@ -75,23 +75,30 @@ export function isSessionGone(error: unknown): boolean {
 }
 
 /**
- * RESOURCE_EXHAUSTED from sessions.create without a rate-limit detail means "the client application
- * creates too many sessions per user" (sessions.create reference); waiting 30 s six times would not
- * help, so it is not retried. A per-minute limit (it names its quota_limit) is retried as usual.
+ * RESOURCE_EXHAUSTED from sessions.create: "If the client application creates too many sessions
+ * per user, a RESOURCE_EXHAUSTED error is returned"
+ * (https://developers.google.com/photos/picker/reference/rest/v1/sessions/create). Its details are
+ * undocumented: it may or may not carry an ErrorInfo `RATE_LIMIT_EXCEEDED`, so both are taken as
+ * "too many sessions" and not retried (waiting 30 s six times would not bring back sessions that
+ * expire within hours). Only an answer that names a per-minute quota (`quota_limit` …PerMinute…,
+ * as Google's quota errors do) or says when to come back (`Retry-After`) is a short rate limit,
+ * retried as usual.
  */
 export function isTooManySessions(error: unknown): boolean {
-  if (!(error instanceof HttpError) || error.google.status !== 'RESOURCE_EXHAUSTED') return false;
+  if (!(error instanceof HttpError)) return false;
+  if (error.google.status !== 'RESOURCE_EXHAUSTED' && error.status !== 429) return false;
   if (error.kind === 'daily-quota') return false;
-  const rateLimited =
-    /PerMinute/i.test(error.google.quotaLimit ?? '') || error.google.reasons.includes('RATE_LIMIT_EXCEEDED');
-  return !rateLimited;
+  const perMinute = /PerMinute/i.test(error.google.quotaLimit ?? '') || error.retryAfterMs !== undefined;
+  return !perMinute;
 }
 
 export function tooManySessionsError(cause: unknown): BackupError {
+  const said =
+    cause instanceof HttpError && cause.google.message ? ` Google said: "${cause.google.message}"` : '';
   return quotaError(
     'Google Photos refused to start a new picking session: this app has created too many sessions for ' +
-      'your account (RESOURCE_EXHAUSTED). Unused sessions expire on their own within about an hour; run ' +
-      'the same command again later.',
+      `your account, or too many at once (RESOURCE_EXHAUSTED).${said} Unused sessions expire on their own ` +
+      'within about an hour; run the same command again later.',
     { cause },
   );
 }
@@ -107,6 +114,7 @@ function refusedError(cause: unknown): BackupError {
 
 /** Turns a Picker API failure the user can act on into a BackupError; anything else as it was. */
 export function explainApiError(error: unknown): unknown {
+  if (error instanceof HttpError && error.kind === 'service-disabled') return serviceDisabledError(error);
   if (error instanceof HttpError && error.kind === 'permission') return refusedError(error);
   return error;
 }
@@ -135,6 +143,7 @@ export async function createSession(api: GoogleApi, signal: AbortSignal): Promis
         await api.tokens.refresh();
         continue;
       }
+      if (error instanceof HttpError && error.kind === 'service-disabled') throw serviceDisabledError(error);
       if (isTooManySessions(error)) throw tooManySessionsError(error);
       if (error instanceof HttpError && error.google.status === 'FAILED_PRECONDITION') {
         // "If the user doesn't have an active Google Photos account, a FAILED_PRECONDITION error is returned."
