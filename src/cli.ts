@@ -2,7 +2,6 @@
  * The only file that reads argv, prints, and sets the exit code. It parses the command line,
  * wires the real pieces (auth, HTTP, a source, the reporter) and hands them to backupYear.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { type BackupOptions, backupYear } from './backup.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
 import { HttpClient } from './http.ts';
 import { parseYear, resolveTimeZone } from './layout.ts';
+import { openInBrowser } from './open-browser.ts';
 import type { BackupEvent, Report } from './report/events.ts';
 import { printable, printableName } from './report/format.ts';
 import { createReporter, type Reporter, type TextSink } from './report/reporter.ts';
@@ -143,23 +143,6 @@ function buildProgram(io: CliIo): Command {
   return program;
 }
 
-/** Starts the system browser; failure is fine, the URL is printed anyway. */
-function openInBrowser(url: string): void {
-  const [command, args] =
-    process.platform === 'darwin'
-      ? ['open', [url]]
-      : process.platform === 'win32'
-        ? ['cmd', ['/c', 'start', '""', url.replace(/&/g, '^&')]]
-        : ['xdg-open', [url]];
-  try {
-    const child = spawn(command as string, args as string[], { stdio: 'ignore', detached: true });
-    child.on('error', () => undefined);
-    child.unref();
-  } catch {
-    // No browser here: the printed URL is enough.
-  }
-}
-
 function retryScale(env: NodeJS.ProcessEnv): Partial<BackupOptions['retryPolicy']> {
   // For tests and the reliability suite: waits between retries in ms instead of Google's seconds.
   const base = env.PHOTO_BACKUP_RETRY_BASE_MS;
@@ -249,7 +232,6 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
         interactive,
         openBrowser: options.browser,
         ui,
-        openUrl: openInBrowser,
         signal,
       });
       return new GoogleApi(http, authorizer, baseUrl);

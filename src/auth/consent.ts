@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CodeChallengeMethod, Credentials, OAuth2Client } from 'google-auth-library';
 import { authError, InterruptedError } from '../errors.ts';
+import { openInBrowser } from '../open-browser.ts';
 import { toAuthError } from './oauth-errors.ts';
 
 /** How auth talks to the person at the terminal; cli.ts supplies it. */
@@ -57,7 +57,7 @@ export async function runConsent(options: ConsentOptions): Promise<Credentials> 
     ui.info(
       `${options.openBrowser ? 'Opening your browser to sign in with Google. If it does not open, open' : 'To sign in with Google, open'} this address in a browser:\n\n  ${url}\n`,
     );
-    if (options.openBrowser) openInBrowser(url, options);
+    if (options.openBrowser) openConsentPage(url, options);
 
     // The listener queues a redirect that came early; the paste prompt comes after the address.
     const { answer, reply } = await waitForAnswer(listener, state, options, done.signal);
@@ -238,35 +238,17 @@ function waitForAnswer(
   });
 }
 
-/** Opens the system browser; failing to is fine, the address was printed. */
-function openInBrowser(url: string, options: ConsentOptions): void {
+/** Opens the system browser (or the injected opener); failing to is fine, the address was printed. */
+function openConsentPage(url: string, options: ConsentOptions): void {
   const failed = () => options.ui.info('Could not open a browser; open the address above yourself.');
-  if (options.openUrl) {
-    try {
-      Promise.resolve(options.openUrl(url)).catch(failed);
-    } catch {
-      failed();
-    }
+  if (!options.openUrl) {
+    if (!openInBrowser(url)) failed();
     return;
   }
-  const [command, args] =
-    process.platform === 'darwin'
-      ? ['open', [url]]
-      : process.platform === 'win32'
-        ? // `start` is a cmd built-in; the quotes keep cmd from splitting the address at `&`.
-          ['cmd', ['/c', 'start', '""', `"${url}"`]]
-        : ['xdg-open', [url]];
   try {
-    const child = spawn(command, args, {
-      stdio: 'ignore',
-      detached: true,
-      windowsHide: true,
-      windowsVerbatimArguments: process.platform === 'win32',
-    });
-    child.on('error', () => {});
-    child.unref();
+    Promise.resolve(options.openUrl(url)).catch(failed);
   } catch {
-    // No opener on this machine: the printed address is enough.
+    failed();
   }
 }
 
