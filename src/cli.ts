@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type AuthUi, authorize } from './auth/index.ts';
+import { type AuthUi, authorize, LIBRARY_SCOPE, PICKER_SCOPE, SCOPES } from './auth/index.ts';
 import { type BackupOptions, backupYear } from './backup.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
 import { HttpClient } from './http.ts';
@@ -225,17 +225,21 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
         ? { readLine: (prompt: string, lineSignal: AbortSignal) => readLine(io, prompt, lineSignal) }
         : {}),
     };
-    const getApi = async (baseUrl: string) => {
-      const authorizer = await authorize({
+    const consentHint = io.env.PHOTO_BACKUP_CONSENT_HINT_MS;
+    // Each source needs only its own scope; `auto` asks both at a first consent and uses what it got.
+    const signIn = (scopes: readonly string[], consentScopes: readonly string[] = scopes) =>
+      authorize({
         clientSecretPath,
         tokenPath: tokenPath as string,
         interactive,
         openBrowser: options.browser,
         ui,
         signal,
+        scopes,
+        consentScopes,
+        // For tests: how soon the "still waiting for Google" hint comes, instead of minutes.
+        ...(consentHint && /^\d+$/.test(consentHint) ? { consentHintAfterMs: Number(consentHint) } : {}),
       });
-      return new GoogleApi(http, authorizer, baseUrl);
-    };
 
     const runWith = async (chosen: Source) => {
       const result = await backupYear(backupOptions, { source: chosen, report: reporter.report, signal });
@@ -270,7 +274,16 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       return problems.length > 0 ? Math.max(result.exitCode, ExitCode.itemsFailed) : result.exitCode;
     }
     if (source === 'library' || source === 'auto') {
-      const api = await getApi(libraryUrl);
+      const authorizer = await signIn(source === 'library' ? [LIBRARY_SCOPE] : [], SCOPES);
+      if (source === 'auto' && !authorizer.grantedScopes.includes(LIBRARY_SCOPE)) {
+        // The Library box was left unticked: go straight to the picker instead of asking again each run.
+        if (!interactive)
+          return explainNextStep(reporter, interactive, withoutSourceOption(argv), ExitCode.auth);
+        reporter.info('The saved sign-in does not allow the Library API; continuing with the picker.');
+        await authorizer.requireScopes([PICKER_SCOPE]);
+        return await picker(new GoogleApi(http, authorizer, pickerUrl));
+      }
+      const api = new GoogleApi(http, authorizer, libraryUrl);
       const library = createLibrarySource({
         api,
         year,
@@ -289,10 +302,13 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       if (!interactive)
         return explainNextStep(reporter, interactive, withoutSourceOption(argv), ExitCode.auth);
       reporter.info(`${refused ? `${refused.message}\n` : ''}Continuing with the picker.`);
+      await authorizer.requireScopes([PICKER_SCOPE]);
       // `return await`: the finally below closes the HTTP client, so the run must end first.
-      return await picker(new GoogleApi(http, api.tokens, pickerUrl));
+      return await picker(new GoogleApi(http, authorizer, pickerUrl));
     }
-    if (source === 'picker') return await picker(await getApi(pickerUrl));
+    if (source === 'picker') {
+      return await picker(new GoogleApi(http, await signIn([PICKER_SCOPE]), pickerUrl));
+    }
     throw usageError(`The ${source} source is not available in this build.`);
   } finally {
     reporter.close();
@@ -313,6 +329,9 @@ function explainNextStep(reporter: Reporter, _interactive: boolean, argv: string
 function readLine(io: CliIo, prompt: string, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
+    // At a terminal readline reads keys in raw mode, so Ctrl-C reaches it as a key, not as a signal,
+    // and readline's default for it is only to pause the prompt. Hand it on as the signal it was.
+    rl.on('SIGINT', () => process.emit('SIGINT'));
     const onAbort = () => {
       rl.close();
       reject(signal.reason);

@@ -32,15 +32,23 @@ const cases: { name: string; input: string | undefined; expected: Expected }[] =
     name: 'missing file',
     input: undefined,
     expected: {
-      error: /^`client_secret\.json` not found in `.+`\. Create a Desktop OAuth client \(README, step 3\)/,
+      error:
+        /^`client_secret\.json` not found in `.+`\. Create a Desktop OAuth client \(README, "Set up Google access", step 4\)/,
     },
   },
-  { name: 'empty file', input: '', expected: { error: /`client_secret\.json` in `.+` is empty\. Download/ } },
+  {
+    name: 'empty file',
+    input: '',
+    expected: {
+      error:
+        /`client_secret\.json` in `.+` is empty\. In Google Cloud console .*add a new secret, or create a new Desktop client, and download that JSON/,
+    },
+  },
   { name: 'only whitespace', input: ' \n\t', expected: { error: /is empty/ } },
   {
     name: 'malformed JSON',
     input: `{"installed":{"client_secret":"${SECRET}"`,
-    expected: { error: /is not valid JSON\. Download/ },
+    expected: { error: /is not valid JSON\. .*add a new secret/ },
   },
   { name: 'JSON array', input: '[]', expected: { error: /is not an OAuth client file/ } },
   {

@@ -487,11 +487,6 @@ const unusableCases: {
     token: (_id, issued) => JSON.stringify({ ...issued, client_id: 'other.apps.googleusercontent.com' }),
     expected: /belongs to another OAuth client/,
   },
-  {
-    name: 'lacking the picker scope',
-    token: (id, issued) => JSON.stringify({ ...issued, client_id: id, scope: SCOPES[0] }),
-    expected: /lacks the scope https:\/\/www\.googleapis\.com\/auth\/photospicker\.mediaitems\.readonly/,
-  },
 ];
 for (const { name, token, expected } of unusableCases) {
   test(`unusable token file (${name}): exit 3 without a person, a new consent with one`, { timeout }, () =>

@@ -4,8 +4,8 @@ import { authError, BackupError } from '../errors.ts';
 import { type ClientSecret, loadClientSecret } from './client-secret.ts';
 import { type AuthUi, runConsent } from './consent.ts';
 import { loadGoogleAuth } from './google-auth.ts';
-import { isInvalidGrant, toAuthError } from './oauth-errors.ts';
-import { missingScopes, SCOPES, splitScopes } from './scopes.ts';
+import { describeOAuthAnswer, isClientRefused, isInvalidGrant, toAuthError } from './oauth-errors.ts';
+import { describeScopes, missingScopes, SCOPES, splitScopes } from './scopes.ts';
 import { checkToken, mergeTokens, readTokenFile, type SavedToken, saveToken } from './token-file.ts';
 
 export interface AuthOptions {
@@ -19,6 +19,15 @@ export interface AuthOptions {
   /** Injected: tests follow the consent redirect like a browser would. */
   openUrl?: (url: string) => void | Promise<void>;
   signal?: AbortSignal;
+  /**
+   * The scopes this run needs from the start (default: both). A saved sign-in that lacks one of them
+   * gets a consent for the missing ones alone, or exit 3 naming them when nobody is there.
+   */
+  scopes?: readonly string[];
+  /** What a first consent (no usable saved sign-in) asks for; default `scopes`. */
+  consentScopes?: readonly string[];
+  /** How long to wait for the consent's answer before saying what usually keeps it away. */
+  consentHintAfterMs?: number;
 }
 
 export interface Authorizer {
@@ -27,6 +36,11 @@ export interface Authorizer {
   /** Forces a refresh after a 401; invalid_grant → new consent or BackupError(3). */
   refresh(): Promise<string>;
   readonly grantedScopes: readonly string[];
+  /**
+   * Makes sure the sign-in allows `scopes`: at a terminal, Google's consent page is opened for the
+   * missing ones alone (incremental authorization); otherwise a BackupError(3) names the box to tick.
+   */
+  requireScopes(scopes: readonly string[]): Promise<void>;
 }
 
 /**
@@ -57,10 +71,18 @@ class AuthSession implements Authorizer {
   #consenting: Promise<void> | undefined;
   /** Bumped by each consent, so a failure of a call that started before it does not ask again. */
   #generation = 0;
+  /** Every scope the run has needed so far; a new consent asks for them all. */
+  #needed: string[];
+  /**
+   * The saved sign-in had no `client_id` (google-auth-library's plain `Credentials` file, as many of
+   * Google's samples write it) and is taken to be the configured client's until Google says otherwise.
+   */
+  #clientAssumed = false;
 
   constructor(options: AuthOptions, secret: ClientSecret) {
     this.#options = options;
     this.#secret = secret;
+    this.#needed = [...(options.scopes ?? SCOPES)];
   }
 
   async #oauthClient(): Promise<OAuth2Client> {
@@ -98,11 +120,14 @@ class AuthSession implements Authorizer {
     const read = await readTokenFile(this.#options.tokenPath);
     let reason: string | undefined;
     if (read.status === 'ok') {
-      reason = checkToken(read.token, { clientId: this.#secret.clientId, scopes: SCOPES });
+      const token = { ...read.token, client_id: read.token.client_id ?? this.#secret.clientId };
+      reason = checkToken(token, { clientId: this.#secret.clientId });
       if (reason === undefined) {
-        this.#saved = read.token;
+        this.#saved = token;
+        this.#clientAssumed = read.token.client_id === undefined;
         // Refreshing now, if due, finds an expired sign-in while the person is still there.
         await this.getAccessToken();
+        await this.requireScopes(this.#needed);
         return;
       }
     } else if (read.status === 'unusable') {
@@ -119,7 +144,32 @@ class AuthSession implements Authorizer {
     }
     if (reason !== undefined)
       this.#options.ui.info(`The saved sign-in ${where} ${reason}; signing in again.`);
-    await this.#consent();
+    await this.#consent(this.#firstConsentScopes());
+  }
+
+  async requireScopes(scopes: readonly string[]): Promise<void> {
+    for (const scope of scopes) if (!this.#needed.includes(scope)) this.#needed.push(scope);
+    if (this.#consenting) await this.#consenting;
+    const missing = missingScopes(this.grantedScopes, scopes);
+    if (missing.length === 0) return;
+    const where = this.#tokenFileName();
+    const boxes = describeScopes(missing);
+    if (!this.#options.interactive) {
+      throw authError(
+        `The saved sign-in ${where} does not allow ${boxes}: that box was left unticked on Google's consent page. Run photo-backup once at a terminal: it asks Google for that permission alone, and you tick its box.`,
+      );
+    }
+    this.#options.ui.info(
+      `The saved sign-in ${where} does not allow ${boxes}. Google's consent page asks for that permission alone: tick its box.`,
+    );
+    await this.#consent(missing);
+  }
+
+  /** A first consent asks for what the run may need (both scopes for --source auto), and what it needed. */
+  #firstConsentScopes(): string[] {
+    const wanted = [...(this.#options.consentScopes ?? this.#needed)];
+    for (const scope of this.#needed) if (!wanted.includes(scope)) wanted.push(scope);
+    return wanted;
   }
 
   async getAccessToken(): Promise<string> {
@@ -165,6 +215,7 @@ class AuthSession implements Authorizer {
     if (error instanceof BackupError) throw error;
     // A consent finished while this call was under way: its failure belonged to the old sign-in.
     if (generation !== this.#generation) return this.getAccessToken();
+    if (this.#clientAssumed && isClientRefused(error)) return this.#recoverForeignToken(error);
     if (!isInvalidGrant(error)) {
       throw toAuthError(error, 'refresh the access token', this.#secret.tokenUri) ?? error;
     }
@@ -181,46 +232,65 @@ class AuthSession implements Authorizer {
         `Google refused the saved sign-in ${where} (it expired or was revoked; in "Testing" mode Google ends sign-ins after 7 days). Signing in again.`,
       );
     }
-    await this.#consent();
+    await this.#consent(this.#firstConsentScopes());
     return this.getAccessToken();
   }
 
-  #consent(): Promise<void> {
-    this.#consenting ??= this.#runConsent().finally(() => {
+  /** A token without `client_id` that Google refused for this client: it was another client's. */
+  async #recoverForeignToken(error: unknown): Promise<string> {
+    const answer = describeOAuthAnswer(error);
+    const explained = `The saved sign-in ${this.#tokenFileName()} does not say which OAuth client it belongs to, and Google refused it for the client in \`${path.basename(this.#options.clientSecretPath)}\` (${answer}): it belongs to another OAuth client.`;
+    if (!this.#options.interactive) {
+      throw authError(`${explained} Run photo-backup once at a terminal to sign in again with this client.`);
+    }
+    this.#options.ui.info(`${explained} Signing in again.`);
+    await this.#consent(this.#firstConsentScopes());
+    return this.getAccessToken();
+  }
+
+  #consent(scopes: readonly string[]): Promise<void> {
+    this.#consenting ??= this.#runConsent(scopes).finally(() => {
       this.#consenting = undefined;
     });
     return this.#consenting;
   }
 
-  async #runConsent(): Promise<void> {
+  async #runConsent(scopes: readonly string[]): Promise<void> {
     const { ui } = this.#options;
     const client = await this.#oauthClient();
     const tokens = await runConsent({
       client,
-      scopes: SCOPES,
+      scopes,
       tokenUri: this.#secret.tokenUri,
       openBrowser: this.#options.openBrowser,
       ui,
       ...(this.#options.openUrl ? { openUrl: this.#options.openUrl } : {}),
       ...(this.#options.signal ? { signal: this.#options.signal } : {}),
+      ...(this.#options.consentHintAfterMs !== undefined
+        ? { hintAfterMs: this.#options.consentHintAfterMs }
+        : {}),
     });
     this.#answers = [];
     this.#generation += 1;
-    // A token answer may leave `scope` out when it equals the request (RFC 6749 §5.1).
-    this.#saved = mergeTokens({ client_id: this.#secret.clientId, scope: SCOPES.join(' ') }, tokens);
+    this.#clientAssumed = false;
+    // A token answer may leave `scope` out when it equals the request (RFC 6749 §5.1); the request had
+    // include_granted_scopes=true, so what was granted before is covered too.
+    const requested = [...new Set([...this.grantedScopes, ...scopes])].join(' ');
+    this.#saved = mergeTokens({ client_id: this.#secret.clientId, scope: requested }, tokens);
     client.setCredentials(toCredentials(this.#saved));
-    const missing = missingScopes(this.grantedScopes, SCOPES);
-    if (missing.length > 0) {
-      ui.info(
-        `Google Photos access was only partly allowed (missing: ${missing.join(', ')}). What needs it will fail; run photo-backup again at a terminal and tick every box to allow it.`,
-      );
-    }
     if (!this.#saved.refresh_token) {
       ui.info(
         'Google gave no refresh token, so this sign-in lasts about an hour and will be asked again next time.',
       );
     }
+    // What was granted is saved even when a needed box stayed unticked: the other source can use it.
     await this.#save();
+    const missing = missingScopes(this.grantedScopes, this.#needed);
+    if (missing.length > 0) {
+      throw authError(
+        `Google's consent page was answered without ${describeScopes(missing)}, which this run needs. Run photo-backup again and tick that box on the consent page.`,
+      );
+    }
   }
 
   /** Merges the answers the 'tokens' event saw into the saved token and writes the file. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { authError } from '../errors.ts';
+import { NEW_SECRET_HINT } from './oauth-errors.ts';
 
 /** The parts of a Desktop ("installed") OAuth client file that the consent and refresh calls need. */
 export interface ClientSecret {
@@ -18,9 +19,8 @@ export interface ClientSecret {
 const GOOGLE_AUTH_URI = 'https://accounts.google.com/o/oauth2/auth';
 const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 
-const CREATE_HINT = 'Create a Desktop OAuth client (README, step 3) and save its JSON there.';
-const DOWNLOAD_AGAIN_HINT =
-  'Download the Desktop OAuth client JSON again (README, step 3: Credentials, the client, "Download JSON") and save it there.';
+const CREATE_HINT =
+  'Create a Desktop OAuth client (README, "Set up Google access", step 4) and save its JSON there.';
 
 /** Reads and checks the client secret file; every failure is a BackupError(exit 3) naming the file. */
 export async function loadClientSecret(file: string): Promise<ClientSecret> {
@@ -42,17 +42,17 @@ export function parseClientSecret(text: string, file: string): ClientSecret {
   // A BOM is what Windows editors add when someone re-saves the download; JSON.parse rejects it.
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   if (trimmed === '') {
-    throw authError(`${where} is empty. ${DOWNLOAD_AGAIN_HINT}`);
+    throw authError(`${where} is empty. ${NEW_SECRET_HINT}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(trimmed);
   } catch {
     // The SyntaxError is left out on purpose: Node quotes the text around the error, which may be the secret.
-    throw authError(`${where} is not valid JSON. ${DOWNLOAD_AGAIN_HINT}`);
+    throw authError(`${where} is not valid JSON. ${NEW_SECRET_HINT}`);
   }
   if (!isRecord(json)) {
-    throw authError(`${where} is not an OAuth client file (expected a JSON object). ${DOWNLOAD_AGAIN_HINT}`);
+    throw authError(`${where} is not an OAuth client file (expected a JSON object). ${NEW_SECRET_HINT}`);
   }
   const installed = json.installed;
   if (installed === undefined) {
@@ -68,14 +68,12 @@ export function parseClientSecret(text: string, file: string): ClientSecret {
     );
   }
   if (!isRecord(installed)) {
-    throw authError(`${where}: its "installed" section is not a JSON object. ${DOWNLOAD_AGAIN_HINT}`);
+    throw authError(`${where}: its "installed" section is not a JSON object. ${NEW_SECRET_HINT}`);
   }
 
   const missing = ['client_id', 'client_secret'].filter((key) => !isNonEmptyString(installed[key]));
   if (missing.length > 0) {
-    throw authError(
-      `${where} lacks ${missing.join(' and ')} in its "installed" section. ${DOWNLOAD_AGAIN_HINT}`,
-    );
+    throw authError(`${where} lacks ${missing.join(' and ')} in its "installed" section. ${NEW_SECRET_HINT}`);
   }
   const authUri = readUrl(installed, 'auth_uri', GOOGLE_AUTH_URI, where);
   const tokenUri = readUrl(installed, 'token_uri', GOOGLE_TOKEN_URI, where);
@@ -95,7 +93,7 @@ function readUrl(section: Record<string, unknown>, key: string, fallback: string
     if (protocol === 'https:' || protocol === 'http:') return value;
   }
   throw authError(
-    `${where}: "${key}" in its "installed" section is not an http(s) address. ${DOWNLOAD_AGAIN_HINT}`,
+    `${where}: "${key}" in its "installed" section is not an http(s) address. ${NEW_SECRET_HINT}`,
   );
 }
 
@@ -113,7 +111,7 @@ function describeReadFailure(file: string, error: unknown): string {
   if (code === 'ENOENT') return `${name} not found in ${folder}. ${CREATE_HINT}`;
   if (code === 'EISDIR') return `${name} in ${folder} is a folder, not a file. ${CREATE_HINT}`;
   if (code === 'EACCES' || code === 'EPERM') {
-    return `${name} in ${folder} cannot be read (permission denied). Let your user read it, or save the Desktop OAuth client JSON again there.`;
+    return `${name} in ${folder} cannot be read (permission denied). Let your user read it.`;
   }
   return `${name} in ${folder} cannot be read (${typeof code === 'string' ? code : 'unknown error'}). ${CREATE_HINT}`;
 }

@@ -22,7 +22,20 @@ export interface ConsentOptions {
   ui: AuthUi;
   openUrl?: (url: string) => void | Promise<void>;
   signal?: AbortSignal;
+  /** How long to wait for an answer before saying, once, what usually keeps it away. */
+  hintAfterMs?: number;
 }
+
+/** A few minutes: long enough to choose an account and read the consent page. */
+export const CONSENT_HINT_AFTER_MS = 3 * 60_000;
+
+/**
+ * Printed once when the consent page has not answered for a while. An account that is not a test user
+ * of a Testing app gets Google's "Access blocked … Error 403: access_denied" page, which never
+ * redirects back (googleworkspace/cli#281, alangrainger/obsidian-google-photos#41).
+ */
+export const CONSENT_HINT =
+  'Still waiting for Google\'s answer. If the browser shows "Access blocked: … has not completed the Google verification process" (Error 403: access_denied), the Google account you chose is not a test user of your app: add it in Google Cloud console (Google Auth Platform → Audience → Test users), or choose the account you added there, then open the address above again. Press Ctrl-C to stop.';
 
 /** What the redirect (or the pasted address) says, decided before anything is exchanged. */
 export type RedirectAnswer = { kind: 'code'; code: string } | { kind: 'refused'; message: string };
@@ -48,6 +61,9 @@ export async function runConsent(options: ConsentOptions): Promise<Credentials> 
       access_type: 'offline',
       prompt: 'consent',
       scope: [...options.scopes],
+      // Incremental authorization: a consent for one scope keeps what was granted before.
+      // https://developers.google.com/identity/protocols/oauth2/native-app#incrementalAuth
+      include_granted_scopes: true,
       redirect_uri: redirectUri,
       state,
       code_challenge: codeChallenge,
@@ -201,9 +217,20 @@ function waitForAnswer(
     // Ctrl-C may already have come while the browser was being opened.
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    done.addEventListener('abort', () => options.signal?.removeEventListener('abort', onAbort), {
-      once: true,
-    });
+    // Said once, while waiting goes on: the person may still fix it and open the address again.
+    const hint = setTimeout(
+      () => options.ui.info(CONSENT_HINT),
+      options.hintAfterMs ?? CONSENT_HINT_AFTER_MS,
+    );
+    hint.unref();
+    done.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(hint);
+        options.signal?.removeEventListener('abort', onAbort);
+      },
+      { once: true },
+    );
     listener.next.then(({ query, reply }) => resolve({ answer: readRedirect(query, state), reply }));
     const readLine = options.ui.readLine;
     if (readLine === undefined) return;

@@ -13,6 +13,28 @@ export function isInvalidGrant(error: unknown): boolean {
   return oauthErrorCode(error) === 'invalid_grant';
 }
 
+/** True when the token endpoint refused the client for this token (another client's refresh token). */
+export function isClientRefused(error: unknown): boolean {
+  const code = oauthErrorCode(error);
+  return code === 'invalid_client' || code === 'unauthorized_client';
+}
+
+/** "HTTP 400, unauthorized_client": the status and the OAuth error code, nothing else from the answer. */
+export function describeOAuthAnswer(error: unknown): string {
+  if (!isGaxiosError(error)) return 'refused';
+  const status = error.response?.status;
+  const code = oauthErrorCode(error);
+  if (status === undefined) return code ?? 'refused';
+  return code ? `HTTP ${status}, ${code}` : `HTTP ${status}`;
+}
+
+/**
+ * Since 2025 Google's console shows a client secret only when it is created; later it is masked, so
+ * the JSON cannot be downloaded again with its secret (support.google.com/cloud/answer/6158849).
+ */
+export const NEW_SECRET_HINT =
+  'In Google Cloud console (Google Auth Platform → Clients → your Desktop client) add a new secret, or create a new Desktop client, and download that JSON as `client_secret.json` (README, "Set up Google access"): the console shows a secret only once.';
+
 /**
  * A clean BackupError(exit 3) for a failed call to the token endpoint, or undefined when `error` is not
  * an HTTP failure (a bug, to be rethrown as is). `action` completes "Could not … ".
@@ -30,13 +52,21 @@ export function toAuthError(error: unknown, action: string, endpoint: string): B
   }
   const oauthError = oauthErrorCode(error);
   const detail = oauthError ? `HTTP ${status}, ${oauthError}` : `HTTP ${status}`;
+  if (oauthError === 'deleted_client') {
+    // Google deletes OAuth clients left unused for months (Google Developers Blog, "Usability and safety
+    // updates to Google Auth Platform", 2025-04-28); the token endpoint then answers 401 deleted_client
+    // (googleapis/google-api-nodejs-client#1256).
+    return authError(
+      `Could not ${action}: the OAuth client in \`client_secret.json\` was deleted in Google Cloud (${detail}); Google deletes clients that go unused for months. Create a new Desktop client (Google Auth Platform → Clients → Create client → Desktop app), download its JSON when it is shown, save it as \`client_secret.json\` and run again (README, "Set up Google access", step 4).`,
+    );
+  }
   if (oauthError === 'invalid_client' || oauthError === 'unauthorized_client') {
     return authError(
-      `Could not ${action}: Google's sign-in server ${host} refused the OAuth client (${detail}). Check that \`client_secret.json\` is the current JSON of a Desktop OAuth client (README, step 3).`,
+      `Could not ${action}: Google's sign-in server ${host} refused the OAuth client (${detail}): the client secret in \`client_secret.json\` is wrong or was deleted. ${NEW_SECRET_HINT}`,
     );
   }
   return authError(
-    `Could not ${action}: Google's sign-in server ${host} refused (${detail}). Run photo-backup again; if it keeps failing, check the OAuth client in Google Cloud console (README, step 3).`,
+    `Could not ${action}: Google's sign-in server ${host} refused (${detail}). Run photo-backup again; if it keeps failing, check the OAuth client in Google Cloud console (README, "Set up Google access").`,
   );
 }
 

@@ -1,5 +1,5 @@
 /**
- * The two scopes photo-backup asks for, once, in one consent. Since 31 March 2025 the Library API only
+ * The two scopes photo-backup uses; each source needs only its own. Since 31 March 2025 the Library API only
  * sees media the app created, and existing photos come through the Picker:
  * https://developers.google.com/photos/support/updates
  */
@@ -15,4 +15,18 @@ export function splitScopes(scope: string | null | undefined): string[] {
 /** Pure: the scopes in `needed` that `granted` lacks, in `needed`'s order. */
 export function missingScopes(granted: readonly string[], needed: readonly string[]): string[] {
   return needed.filter((scope) => !granted.includes(scope));
+}
+
+/**
+ * Pure: how Google's consent page names each scope's box, for "tick the box …" messages. The library
+ * scope's title is Google's ("Manage photos added by this app", the Photos Library API discovery
+ * document); the picker's box is named by what it allows, with the scope to match on the page.
+ */
+export function describeScopes(scopes: readonly string[]): string {
+  const names = scopes.map((scope) => {
+    if (scope === LIBRARY_SCOPE) return `Google Photos "Manage photos added by this app" (${scope})`;
+    if (scope === PICKER_SCOPE) return `Google Photos access to the photos you pick (${scope})`;
+    return scope;
+  });
+  return names.join(' and ');
 }

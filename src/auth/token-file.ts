@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Credentials } from 'google-auth-library';
-import { missingScopes, splitScopes } from './scopes.ts';
 
 /**
  * The token file: google-auth-library's `Credentials` JSON plus the `client_id` it was issued to, so a
  * token left from another OAuth client (the user replaced client_secret.json) is not sent to Google.
+ * photo-backup always writes `client_id`; a plain `Credentials` file without it (what many of Google's
+ * samples write) is read too, and taken to be the configured client's.
  */
 export interface SavedToken {
-  client_id: string;
+  client_id?: string;
   access_token?: string;
   refresh_token?: string;
   /** Milliseconds since the epoch, as google-auth-library computes it from `expires_in`. */
@@ -28,7 +29,6 @@ export type TokenFileRead =
 
 export interface TokenNeeds {
   clientId: string;
-  scopes: readonly string[];
 }
 
 const STRING_FIELDS = [
@@ -80,23 +80,19 @@ export function parseTokenFile(text: string): TokenFileRead {
     }
     token.expiry_date = expiry;
   }
-  if (token.client_id === undefined) {
-    return { status: 'unusable', reason: 'does not say which OAuth client it belongs to (no "client_id")' };
-  }
   return { status: 'ok', token: token as SavedToken };
 }
 
 /**
- * Pure: why `token` cannot be used for this client and these scopes, or undefined when it can.
- * The reason completes "`token.json` in `/dir` …".
+ * Pure: why `token` cannot be used for this client, or undefined when it can. A token without
+ * `client_id` is taken to be this client's. Scopes are not checked here: each source needs only its
+ * own, and a missing one is asked for alone. The reason completes "`token.json` in `/dir` …".
  */
 export function checkToken(token: SavedToken, needs: TokenNeeds): string | undefined {
-  if (token.client_id !== needs.clientId) {
+  if (token.client_id !== undefined && token.client_id !== needs.clientId) {
     return 'belongs to another OAuth client (client_secret.json was replaced)';
   }
   if (!token.refresh_token) return 'has no refresh token';
-  const missing = missingScopes(splitScopes(token.scope), needs.scopes);
-  if (missing.length > 0) return `lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
   return undefined;
 }
 
@@ -147,7 +143,7 @@ export async function saveToken(file: string, token: SavedToken): Promise<void> 
 
 /** A stable field order, so the file reads the same way each time it is written. */
 function orderFields(token: SavedToken): SavedToken {
-  const ordered: SavedToken = { client_id: token.client_id };
+  const ordered: SavedToken = token.client_id === undefined ? {} : { client_id: token.client_id };
   for (const key of [
     'access_token',
     'refresh_token',

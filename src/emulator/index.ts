@@ -26,13 +26,20 @@ import {
 } from './items.ts';
 import { handleBatchGet, handleGet, handleList, handleSearch } from './library.ts';
 import { MediaHost } from './media.ts';
-import { type ClientKind, type Credentials, libraryScope, OAuthServer, pickerScope } from './oauth.ts';
+import {
+  type ClientKind,
+  type Credentials,
+  libraryScope,
+  type OAuthModes,
+  OAuthServer,
+  pickerScope,
+} from './oauth.ts';
 import { type PickerOptions, PickerServer } from './picker.ts';
 import { type GoogleError, googleError, readBody, sendGoogleError, sendJson, sendText } from './responses.ts';
 
 export type { Faults } from './faults.ts';
 export type { EmulatorItem, GenerateOptions } from './items.ts';
-export type { ClientKind, Credentials } from './oauth.ts';
+export type { ClientKind, Credentials, OAuthModes } from './oauth.ts';
 export type { PickerOptions } from './picker.ts';
 export { generateItems, libraryScope, pickerScope };
 
@@ -54,7 +61,7 @@ export interface EmulatorOptions {
   /** `expires_in` of access tokens; default 3600. */
   accessTokenTtlSeconds?: number;
   picker?: PickerOptions;
-  oauth?: { deny?: boolean };
+  oauth?: OAuthModes;
   /** Default 0 (a free port). */
   port?: number;
   /** Serve the `/__emulator/*` admin routes (token, client secret, faults, stats); default true. */
@@ -92,7 +99,7 @@ export interface Emulator {
   /** client_secret.json content pointing auth_uri/token_uri at the emulator. */
   clientSecret(kind?: ClientKind): object;
   /** token.json content (google-auth-library Credentials) without consent; default both scopes. */
-  issueToken(options?: { scopes?: string[]; expiresInSeconds?: number }): Credentials;
+  issueToken(options?: { scopes?: string[]; expiresInSeconds?: number; client?: ClientKind }): Credentials;
   /** Next refresh answers 400 invalid_grant "Token has been expired or revoked." */
   revokeRefreshTokens(): void;
   /** Next API call with a token issued before now answers 401 UNAUTHENTICATED. */
@@ -102,7 +109,8 @@ export interface Emulator {
   setPicker(options: PickerOptions): void;
   /** Picking sessions created and neither deleted nor expired (a finished run leaves none). */
   openPickerSessions(): number;
-  setOAuth(options: { deny?: boolean }): void;
+  /** Switches the consent and token endpoint modes (partial consent, access blocked, deleted client…). */
+  setOAuth(options: OAuthModes): void;
   setLatency(latency: LatencyOptions): void;
   /** Every client secret, token, code, state and verifier the emulator issued or saw (leak tests). */
   issuedSecrets(): string[];
@@ -166,7 +174,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const revokeUri = `${url}/revoke`;
 
   const oauth = new OAuthServer(
-    { accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600, deny: options.oauth?.deny },
+    { ...options.oauth, accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600 },
     faults,
   );
   const media = new MediaHost(url);

@@ -61,10 +61,39 @@ export interface Credentials {
   expiry_date: number;
 }
 
-export interface OAuthOptions {
-  accessTokenTtlSeconds: number;
+/** How the person and Google's console behave; switchable like the faults. */
+export interface OAuthModes {
   /** The consent screen answers "Deny" (redirect with error=access_denied). */
   deny?: boolean;
+  /**
+   * Granular consent: the person ticks only these of the requested scopes, and the redirect and the
+   * token answer list only those. Google shows one box per scope when an app asks for more than one:
+   * https://developers.google.com/identity/protocols/oauth2/resources/granular-permissions
+   */
+  grantScopes?: string[];
+  /**
+   * The chosen account is not a test user of a Testing app: Google shows "Access blocked: … has not
+   * completed the Google verification process … Error 403: access_denied" and never redirects back
+   * (googleworkspace/cli#281, alangrainger/obsidian-google-photos#41).
+   */
+  blockConsent?: boolean;
+  /**
+   * The Desktop client was deleted: Google deletes OAuth clients left unused for months (Google
+   * Developers Blog, "Usability and safety updates to Google Auth Platform", 2025-04-28). The token
+   * endpoint then answers 401 deleted_client, and the consent page "Error 401: deleted_client"
+   * (googleapis/google-api-nodejs-client#1256, prasmussen/gdrive#646).
+   */
+  deletedClient?: boolean;
+  /**
+   * What the token endpoint answers for a refresh token that another client was issued. Google is
+   * reported answering `unauthorized_client`; `invalid_client` is what some threads quote, so both
+   * are served for the client to handle alike.
+   */
+  otherClientError?: 'unauthorized_client' | 'invalid_client';
+}
+
+export interface OAuthOptions extends OAuthModes {
+  accessTokenTtlSeconds: number;
 }
 
 function opaque(prefix: string, bytes: number): string {
@@ -108,6 +137,8 @@ export class OAuthServer {
   private readonly secrets = new Set<string>();
   /** Client+scope pairs with an offline grant: later consents without prompt=consent get no refresh token. */
   private readonly consented = new Set<string>();
+  /** Scopes the person has granted each client so far, for `include_granted_scopes=true`. */
+  private readonly granted = new Map<string, Set<string>>();
 
   constructor(
     options: OAuthOptions,
@@ -173,13 +204,25 @@ export class OAuthServer {
     return token;
   }
 
-  /** Credentials for token.json without going through consent. */
-  issueToken(options: { scopes?: string[]; expiresInSeconds?: number } = {}): Credentials {
-    const scope = (options.scopes ?? [libraryScope, pickerScope]).join(' ');
+  private grant(clientId: string, scopes: Iterable<string>): Set<string> {
+    const granted = this.granted.get(clientId) ?? new Set<string>();
+    for (const scope of scopes) granted.add(scope);
+    this.granted.set(clientId, granted);
+    return granted;
+  }
+
+  /** Credentials for token.json without going through consent; `client: 'web'` issues them to the other client. */
+  issueToken(
+    options: { scopes?: string[]; expiresInSeconds?: number; client?: ClientKind } = {},
+  ): Credentials {
+    const scopes = options.scopes ?? [libraryScope, pickerScope];
+    const scope = scopes.join(' ');
     const expiresIn = options.expiresInSeconds ?? this.options.accessTokenTtlSeconds;
+    const clientId = options.client === 'web' ? this.web.id : this.installed.id;
+    this.grant(clientId, scopes);
     return {
-      access_token: this.mintAccessToken(this.installed.id, scope, expiresIn),
-      refresh_token: this.mintRefreshToken(this.installed.id, scope),
+      access_token: this.mintAccessToken(clientId, scope, expiresIn),
+      refresh_token: this.mintRefreshToken(clientId, scope),
       scope,
       token_type: 'Bearer',
       expiry_date: Date.now() + expiresIn * 1000,
@@ -217,6 +260,9 @@ export class OAuthServer {
       return consentErrorPage(res, 400, 'invalid_request', 'Missing required parameter: client_id');
     const client = this.clients.get(clientId);
     if (!client) return consentErrorPage(res, 401, 'invalid_client', 'The OAuth client was not found.');
+    if (this.options.deletedClient && client === this.installed) {
+      return consentErrorPage(res, 401, 'deleted_client', 'The OAuth client was deleted.');
+    }
     const redirectUri = params.get('redirect_uri');
     if (!redirectUri)
       return consentErrorPage(res, 400, 'invalid_request', 'Missing required parameter: redirect_uri');
@@ -264,15 +310,33 @@ export class OAuthServer {
     if (!/^[A-Za-z0-9\-._~]{43,128}$/.test(challenge)) {
       return consentErrorPage(res, 400, 'invalid_request', 'Invalid code_challenge.');
     }
+    if (this.options.blockConsent) {
+      // Google's page for an account that is not a test user; its status is what the page says.
+      return consentErrorPage(
+        res,
+        403,
+        'access_denied',
+        'photo-backup has not completed the Google verification process. The app is currently being tested, and can only be accessed by developer-approved testers. If you think you should have access, contact the developer.',
+      );
+    }
     const target = new URL(redirectUri);
     const state = params.get('state');
-    if (this.options.deny) {
+    const requested = scope.trim().split(/\s+/);
+    const allowed = this.options.grantScopes;
+    const ticked = allowed ? requested.filter((name) => allowed.includes(name)) : requested;
+    // With include_granted_scopes=true the new grant covers what was granted before as well
+    // (incremental authorization: https://developers.google.com/identity/protocols/oauth2/native-app#incrementalAuth).
+    const earlier =
+      params.get('include_granted_scopes') === 'true' ? [...(this.granted.get(clientId) ?? [])] : [];
+    // No box ticked: Google's page does not go on without one; treated as Deny (not documented).
+    if (this.options.deny || ticked.length === 0) {
       target.searchParams.set('error', 'access_denied');
       if (state !== null) target.searchParams.set('state', state);
     } else {
       const code = opaque('4/0AEmu', 40);
       this.remember(code);
-      const grantedScope = scope.trim().split(/\s+/).join(' ');
+      this.grant(clientId, ticked);
+      const grantedScope = [...new Set([...earlier, ...ticked])].join(' ');
       // Google returns a refresh token only for access_type=offline, and only on the first consent
       // unless prompt=consent forces a new one (google-auth-library README).
       const consentKey = `${clientId} ${grantedScope}`;
@@ -331,6 +395,9 @@ export class OAuthServer {
       return sendOAuthError(res, 400, 'invalid_request', 'Could not determine client ID from request.');
     const client = this.clients.get(clientId);
     if (!client) return sendOAuthError(res, 401, 'invalid_client', 'The OAuth client was not found.');
+    if (this.options.deletedClient && client === this.installed) {
+      return sendOAuthError(res, 401, 'deleted_client', 'The OAuth client was deleted.');
+    }
     if (!clientSecret) return sendOAuthError(res, 400, 'invalid_request', 'client_secret is missing.');
     if (clientSecret !== client.secret) return sendOAuthError(res, 401, 'invalid_client', 'Unauthorized');
 
@@ -379,8 +446,11 @@ export class OAuthServer {
       if (!record || record.revoked) {
         return sendOAuthError(res, 400, 'invalid_grant', 'Token has been expired or revoked.');
       }
-      if (record.clientId !== clientId)
-        return sendOAuthError(res, 400, 'unauthorized_client', 'Unauthorized');
+      if (record.clientId !== clientId) {
+        return this.options.otherClientError === 'invalid_client'
+          ? sendOAuthError(res, 401, 'invalid_client', 'Unauthorized')
+          : sendOAuthError(res, 400, 'unauthorized_client', 'Unauthorized');
+      }
       const expiresIn = this.options.accessTokenTtlSeconds;
       return sendJson(res, 200, {
         access_token: this.mintAccessToken(clientId, record.scope, expiresIn),
