@@ -606,3 +606,229 @@ test(
       h.assertNoSecrets([(failure as Error).message]);
     }),
 );
+
+// ---------------------------------------------------------------------------------------------
+// What Google really does: granular consent, plain Credentials files, deleted clients, access blocked
+
+const [LIBRARY, PICKER] = SCOPES as [string, string];
+
+/** A token file as photo-backup writes it, with these scopes; `expiresInSeconds` under 300 forces a refresh. */
+async function writeToken(
+  h: Harness,
+  options: {
+    scopes?: string[];
+    expiresInSeconds?: number;
+    clientId?: boolean;
+    client?: 'installed' | 'web';
+  } = {},
+) {
+  const secret = h.emulator.clientSecret('installed') as { installed: { client_id: string } };
+  const issued = h.emulator.issueToken({
+    ...(options.scopes ? { scopes: options.scopes } : {}),
+    ...(options.expiresInSeconds !== undefined ? { expiresInSeconds: options.expiresInSeconds } : {}),
+    ...(options.client ? { client: options.client } : {}),
+  });
+  const file = options.clientId === false ? issued : { ...issued, client_id: secret.installed.client_id };
+  await writeFile(h.tokenPath, JSON.stringify(file));
+  return issued;
+}
+
+test('partial consent: a picker-only grant works for the picker and is not asked again', { timeout }, () =>
+  withHarness(async (h) => {
+    h.emulator.setOAuth({ grantScopes: [PICKER] });
+    const first = await authorize(
+      h.options({
+        scopes: [PICKER],
+        consentScopes: SCOPES,
+        openUrl: async (url) => void (await followConsent(url)),
+      }),
+    );
+    assert.deepEqual(first.grantedScopes, [PICKER]);
+    assert.equal((await h.readToken()).scope, PICKER);
+    // The next run, in a script: the picker-only sign-in is enough for the picker.
+    let opened = 0;
+    const again = await authorize(
+      h.options({ interactive: false, scopes: [PICKER], openUrl: () => void opened++ }),
+    );
+    assert.equal(typeof (await again.getAccessToken()), 'string');
+    assert.equal(opened, 0);
+    h.assertNoSecrets();
+  }),
+);
+
+test(
+  'partial consent: the library with a picker-only sign-in names the box, then asks for that scope alone',
+  { timeout },
+  () =>
+    withHarness(async (h) => {
+      await writeToken(h, { scopes: [PICKER] });
+      await assert.rejects(authorize(h.options({ interactive: false, scopes: [LIBRARY] })), (error) =>
+        assertAuthError(
+          error,
+          /does not allow Google Photos "Manage photos added by this app".*at a terminal/,
+        ),
+      );
+      const authorizer = await authorize(
+        h.options({ scopes: [LIBRARY], openUrl: async (url) => void (await followConsent(url)) }),
+      );
+      assert.ok(h.messages.some((message) => /tick its box/.test(message)));
+      const [url] = h.consentUrls;
+      assert.ok(url);
+      assert.equal(url.searchParams.get('scope'), LIBRARY, 'only the missing scope is asked for');
+      assert.equal(url.searchParams.get('include_granted_scopes'), 'true');
+      assert.deepEqual([...authorizer.grantedScopes].sort(), [...SCOPES].sort());
+      assert.deepEqual(
+        String((await h.readToken()).scope)
+          .split(' ')
+          .sort(),
+        [...SCOPES].sort(),
+      );
+      h.assertNoSecrets();
+    }),
+);
+
+test(
+  'partial consent: a consent that leaves the needed box unticked ends with exit 3 naming it, the grant kept',
+  { timeout },
+  () =>
+    withHarness(async (h) => {
+      h.emulator.setOAuth({ grantScopes: [PICKER] });
+      await assert.rejects(
+        authorize(
+          h.options({
+            scopes: [LIBRARY],
+            consentScopes: SCOPES,
+            openUrl: async (url) => void (await followConsent(url)),
+          }),
+        ),
+        (error) =>
+          assertAuthError(error, /answered without Google Photos "Manage photos added by this app".*tick/),
+      );
+      assert.equal(h.consentUrls.length, 1, 'asked once, not in a loop');
+      assert.equal((await h.readToken()).scope, PICKER);
+    }),
+);
+
+test(
+  "a plain google-auth-library Credentials file (no client_id) is used as the client's; client_id is written",
+  { timeout },
+  () =>
+    withHarness(async (h) => {
+      const issued = await writeToken(h, { clientId: false, expiresInSeconds: 60 });
+      const authorizer = await authorize(h.options({ interactive: false }));
+      const token = await authorizer.getAccessToken();
+      assert.notEqual(token, issued.access_token, 'refreshed with the saved refresh token');
+      const saved = await h.readToken();
+      const secret = h.emulator.clientSecret('installed') as { installed: { client_id: string } };
+      assert.equal(saved.client_id, secret.installed.client_id);
+      assert.equal(saved.refresh_token, issued.refresh_token);
+    }),
+);
+
+for (const mode of ['unauthorized_client', 'invalid_client'] as const) {
+  test(
+    `a Credentials file without client_id from another client (${mode}): said so, and consent again`,
+    { timeout },
+    () =>
+      withHarness(async (h) => {
+        h.emulator.setOAuth({ otherClientError: mode });
+        await writeToken(h, { clientId: false, client: 'web', expiresInSeconds: 60 });
+        await assert.rejects(authorize(h.options({ interactive: false })), (error) =>
+          assertAuthError(
+            error,
+            new RegExp(
+              `does not say which OAuth client.*\\(HTTP \\d+, ${mode}\\): it belongs to another OAuth client.*at a terminal`,
+            ),
+          ),
+        );
+        const authorizer = await authorize(
+          h.options({ openUrl: async (url) => void (await followConsent(url)) }),
+        );
+        assert.ok(
+          h.messages.some((message) => /belongs to another OAuth client\. Signing in again/.test(message)),
+        );
+        assert.equal(h.consentUrls.length, 1);
+        assert.deepEqual(authorizer.grantedScopes, [...SCOPES]);
+        h.assertNoSecrets();
+      }),
+  );
+}
+
+test(
+  'deleted_client: the refresh says the OAuth client was deleted and how to create a new one',
+  { timeout },
+  () =>
+    withHarness(async (h) => {
+      await writeToken(h, { expiresInSeconds: 60 });
+      h.emulator.setOAuth({ deletedClient: true });
+      const failure = await authorize(h.options({ interactive: false })).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      assertAuthError(
+        failure,
+        /OAuth client in `client_secret\.json` was deleted in Google Cloud \(HTTP 401, deleted_client\).*Create a new Desktop client.*download its JSON when it is shown/,
+      );
+      h.assertNoSecrets([(failure as Error).message]);
+    }),
+);
+
+test('a wrong client secret: the advice is a new secret, not downloading the JSON again', { timeout }, () =>
+  withHarness(async (h) => {
+    const file = h.emulator.clientSecret('installed') as { installed: Record<string, string> };
+    await writeFile(
+      h.clientSecretPath,
+      JSON.stringify({ installed: { ...file.installed, client_secret: 'GOCSPX-x' } }),
+    );
+    await writeToken(h, { expiresInSeconds: 60 });
+    await assert.rejects(authorize(h.options({ interactive: false })), (error) =>
+      assertAuthError(
+        error,
+        /invalid_client.*add a new secret, or create a new Desktop client, and download that JSON/,
+      ),
+    );
+  }),
+);
+
+test(
+  'consent that never comes back (access blocked): the hint is said once while waiting; Ctrl-C ends it',
+  { timeout },
+  () =>
+    withHarness(async (h) => {
+      h.emulator.setOAuth({ blockConsent: true });
+      const controller = new AbortController();
+      const pages: { status: number; location: string | undefined; body: string }[] = [];
+      let hinted: () => void = () => {};
+      const hint = new Promise<void>((resolve) => {
+        hinted = resolve;
+      });
+      const info = h.options().ui.info;
+      const failure = authorize(
+        h.options({
+          signal: controller.signal,
+          consentHintAfterMs: 1,
+          openUrl: async (url) => void pages.push(await get(url)),
+          ui: {
+            info: (message) => {
+              info(message);
+              if (/Still waiting/.test(message)) hinted();
+            },
+          },
+        }),
+      ).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await hint;
+      // A repeating reminder would fire again meanwhile; the hint is a one-off.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      controller.abort();
+      const error = await failure;
+      assert.ok(error instanceof BackupError && error.exitCode === ExitCode.interrupted, String(error));
+      assert.equal(pages[0]?.status, 403);
+      assert.equal(pages[0]?.location, undefined, 'Google never redirects back');
+      const hints = h.messages.filter((message) => /Still waiting/.test(message));
+      assert.equal(hints.length, 1);
+      assert.match(hints[0] ?? '', /not a test user.*Audience → Test users.*choose the account/);
+    }),
+);
