@@ -224,7 +224,7 @@ class AuthSession implements Authorizer {
     const where = this.#tokenFileName();
     if (!this.#options.interactive) {
       throw authError(
-        `Google refused the saved sign-in ${where} (invalid_grant: it expired or was revoked). While the app's OAuth consent screen is in "Testing", Google ends every sign-in after 7 days. Run photo-backup again at a terminal to sign in, or publish the app "In production" (Google Cloud console, OAuth consent screen) so the sign-in lasts.`,
+        `Google refused the saved sign-in ${where} (invalid_grant: it expired or was revoked). While the app's OAuth consent screen is in "Testing", Google ends every sign-in after 7 days. Run photo-backup again at a terminal to sign in, or publish the app (Google Cloud console: Google Auth Platform → Audience → Publish app) so the sign-in lasts.`,
       );
     }
     if (!this.#consenting) {

@@ -111,7 +111,7 @@ export function readRedirect(query: URLSearchParams, expectedState: string): Red
     return {
       kind: 'refused',
       message:
-        'Access was not allowed on Google\'s consent page (access_denied). Run photo-backup again and choose "Allow" for both Google Photos permissions.',
+        'Access was not allowed on Google\'s consent page (access_denied). Run photo-backup again, tick the Google Photos box it asks for and choose "Allow" (or "Continue").',
     };
   }
   if (error !== null) {
