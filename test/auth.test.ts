@@ -409,7 +409,7 @@ test('invalid_grant, no person: exit 3 explaining the 7-day Testing expiry and w
     const message = (failure as Error).message;
     assert.match(message, /`token\.json` in `.+`/);
     assert.match(message, /"Testing".*7 days/);
-    assert.match(message, /"In production"/);
+    assert.match(message, /Audience → Publish app/);
     assert.match(message, /at a terminal/);
     assert.equal((failure as Error).cause, undefined, 'the GaxiosError (with the request body) is not kept');
     assert.equal(opened, 0);
