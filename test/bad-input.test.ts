@@ -82,12 +82,25 @@ const tokenCases: { name: string; token: (original: Record<string, unknown>) => 
         JSON.stringify({ ...original, client_id: 'someone-else.apps.googleusercontent.com' }),
       pattern: /belongs to another OAuth client/,
     },
-    {
-      name: 'lacking a scope',
-      token: (original) => JSON.stringify({ ...original, scope: libraryScope }),
-      pattern: /lacks the scope https:\/\/www\.googleapis\.com\/auth\/photospicker\.mediaitems\.readonly/,
-    },
   ];
+
+// A token lacking a scope is no longer unusable: each source needs only its own scope (granular
+// consent), so a library-only grant runs the library source; test/cli-scopes.test.ts covers a
+// grant that lacks the scope the chosen source needs (exit 3 naming the box).
+test('token file granting only the library scope, no terminal: the default source runs without consent', async () => {
+  const account = await openAccount(readyItems(3));
+  try {
+    const file = path.join(account.dir, 'token.json');
+    const original = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(file, JSON.stringify({ ...original, scope: libraryScope }));
+    const result = await backup(account, [], { timeoutMs: 20_000 });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(account.emulator.stats.requests['oauth.authorize'] ?? 0, 0);
+    noStack(result.stderr);
+  } finally {
+    await account.close();
+  }
+});
 
 // With no terminal, an unusable token file must end the run at once: a consent nobody can finish would hang it.
 for (const { name, token, pattern } of tokenCases) {
