@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import pLimit from 'p-limit';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
@@ -21,7 +22,21 @@ import {
 import { nameKey } from './layout.ts';
 import { acquireLock, type Lock } from './lock.ts';
 import { Manifest, type SavedRecord, STATE_FOLDER, walkKey } from './manifest.ts';
-import { claimKey, decideItem, nextSkipState, type PlanContext, placeItem, type SkipState } from './plan.ts';
+import {
+  type ContentFacts,
+  claimKey,
+  compareContent,
+  decideItem,
+  itemFacts,
+  listingKey,
+  matchRecord,
+  nextSkipState,
+  type PlanContext,
+  placeItem,
+  recordFacts,
+  type SkipState,
+  yearOfDay,
+} from './plan.ts';
 import type { BackupSummary, Report, StopReason } from './report/events.ts';
 import type { Source, SourceItem } from './sources/source.ts';
 import { commitTemp, discardTemp, diskError, sweepTemps, TempSpace, writeTemp } from './transfer.ts';
@@ -134,11 +149,22 @@ function createDiskLookup(folder: string): (relative: string) => Promise<number 
   };
 }
 
-/** sha256 of a file on disk (an adopted file of a source whose copies are told apart by content). */
-async function hashFile(file: string): Promise<string> {
+/**
+ * sha256, CRC-32 and size of a file on disk, in one read: to adopt a file of a source whose
+ * copies are told apart by content, or to check a saved file against an archive entry's CRC-32.
+ */
+async function fileDigests(file: string): Promise<ContentFacts & { size: number; sha256: string }> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
+  let crc = 0;
+  let size = 0;
+  await pipeline(createReadStream(file), async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) {
+      hash.update(chunk);
+      crc = crc32(chunk, crc);
+      size += chunk.length;
+    }
+  });
+  return { size, crc32: crc, sha256: hash.digest('hex') };
 }
 
 async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
@@ -270,6 +296,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
 
   const sizeAt = createDiskLookup(folder);
   const claims = new Map<string, string>();
+  /** Items whose id is a place (Takeout), and the record their evidence says they are. */
+  const matched = new WeakMap<SourceItem, SavedRecord>();
   const contentClaims = new Map<string, string>();
   const context: PlanContext = {
     year: options.year,
@@ -277,7 +305,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     enforceYear: source.name !== 'library',
     includeUndated: options.includeUndated,
     ownerOf: (relative) => claims.get(claimKey(relative)) ?? manifest.ownerOf(relative),
-    recordOf: (id) => manifest.get(id),
+    recordOf: (item) => (item.evidence ? matched.get(item) : manifest.get(item.id)),
   };
 
   const stop = new AbortController();
@@ -301,7 +329,51 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     dateSource: item.dateSource,
     ...(item.takenAt ? { takenAt: item.takenAt.toISOString() } : {}),
     ...(item.metadata ? { metadata: item.metadata } : {}),
+    ...(item.evidence ? { evidence: item.evidence } : {}),
   });
+
+  /**
+   * The record this item is, among those of its id. A record that cannot tell (written before
+   * evidence was kept) is checked by content, once: the saved file against the entry's CRC-32, or
+   * the item's hash against the recorded one; then it is recorded again with its evidence. Taking
+   * path and size on trust instead would skip a new photo of the same size at an old path.
+   */
+  const recordedAs = async (item: SourceItem): Promise<SavedRecord | undefined> => {
+    const facts = itemFacts(item);
+    const match = matchRecord(manifest.recordsOf(item.id), facts);
+    if (match.kind === 'same') return match.record;
+    if (match.kind === 'new') return undefined;
+    for (const record of match.records) {
+      if (!(await sameContent(item, facts, record.path, recordFacts(record).sha256))) continue;
+      const upgraded: SavedRecord = { ...record, ...(item.evidence ? { evidence: item.evidence } : {}) };
+      if (!options.dryRun) await manifest.record(upgraded);
+      return upgraded;
+    }
+    return undefined;
+  };
+
+  /**
+   * Whether the file at `relative` holds this item's bytes (`sha256`: what the record says it
+   * holds, when the file need not be read). The file's facts when it does; undefined when it does
+   * not or nothing can tell.
+   */
+  const sameContent = async (
+    item: SourceItem,
+    facts: ContentFacts,
+    relative: string,
+    sha256?: string,
+  ): Promise<ContentFacts | undefined> => {
+    let disk: ContentFacts | undefined = sha256 === undefined ? undefined : { sha256 };
+    if (facts.crc32 !== undefined || disk === undefined)
+      disk = await fileDigests(path.join(folder, relative)).catch(() => disk);
+    if (disk === undefined) return undefined;
+    let verdict = compareContent(disk, facts);
+    if (verdict === 'unknown' && item.contentHash && disk.sha256 !== undefined) {
+      const hashed = await item.contentHash(stop.signal).catch(() => undefined);
+      if (hashed !== undefined) verdict = compareContent(disk, { ...facts, sha256: hashed });
+    }
+    return verdict === 'same' ? disk : undefined;
+  };
 
   /**
    * Day folders made (or found) this run: made while the first file of the day downloads, not
@@ -462,18 +534,26 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   }
 
   try {
-    for await (const { item, retried } of items()) {
+    for await (const { item: listedItem, retried } of items()) {
       if (stop.signal.aborted) break;
       // An item Google lists twice (on two pages) is saved once.
-      if (listed.has(item.id)) continue;
-      listed.add(item.id);
+      const key = listingKey(listedItem);
+      if (listed.has(key)) continue;
+      listed.add(key);
       summary.found++;
       report({ type: 'found', count: summary.found });
+      let item = listedItem;
+      if (item.evidence) {
+        const record = await recordedAs(item);
+        if (record) matched.set(item, record);
+      }
+      // What costs reads (an EXIF date) is learnt only for items the record does not settle.
+      if (item.resolve && !context.recordOf(item)) item = await item.resolve(stop.signal);
       const placement = placeItem(item, context);
       if (placement.kind === 'exclude') {
         if (placement.reason === 'undated') summary.undated.push(item.filename);
         else {
-          const year = placement.day.slice(0, 4);
+          const year = String(yearOfDay(placement.day));
           summary.otherYears[year] = (summary.otherYears[year] ?? 0) + 1;
         }
         report({
@@ -515,7 +595,14 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (!placement.recorded && onDisk !== undefined && itemSize === undefined && item.probeSize) {
         itemSize = await item.probeSize(stop.signal).catch(() => undefined);
       }
-      const decision = decideItem(item, placement, { sizeOnDisk: onDisk, itemSize });
+      let decision = decideItem(item, placement, { sizeOnDisk: onDisk, itemSize });
+      let digests: ContentFacts | undefined;
+      if (decision.action === 'skip' && decision.reason === 'exists' && item.evidence) {
+        // A file of the same name and size is this item only if its bytes say so.
+        digests = await sameContent(item, itemFacts(item), placement.path);
+        if (!digests)
+          decision = decideItem(item, placement, { sizeOnDisk: onDisk, itemSize, contentDiffers: true });
+      }
       if (!retried)
         skipState = nextSkipState(skipState, decision.action, { maxSkipped: options.maxSkipped, armed });
       if (decision.action === 'skip') {
@@ -525,7 +612,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           // it, so later runs know it by id. With its hash where copies are found by content
           // (Takeout albums), or a copy of it would be saved a second time under a suffixed name.
           claims.set(claimKey(placement.path), item.id);
-          const sha256 = item.dedupeByContent ? await hashFile(path.join(folder, placement.path)) : undefined;
+          const sha256 = item.dedupeByContent
+            ? (digests?.sha256 ?? (await fileDigests(path.join(folder, placement.path))).sha256)
+            : undefined;
           await manifest.record({
             ...savedRecord(item, placement.path, onDisk),
             ...(sha256 ? { sha256 } : {}),

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
 import { nameKey } from './layout.ts';
+import type { ItemEvidence } from './sources/source.ts';
 
 export const STATE_FOLDER = '.photo-backup';
 const JOURNAL = 'saved.jsonl';
@@ -30,6 +31,13 @@ export interface SavedRecord {
   takenAt?: string;
   dateSource?: string;
   metadata?: Record<string, unknown>;
+  /**
+   * What told this item apart when it was saved, for sources whose ids are places rather than
+   * identities (a Takeout path holds another photo in a later export). A record without it was
+   * written before evidence was kept: plan.ts verifies such a record by content once, and the
+   * run writes it again with its evidence.
+   */
+  evidence?: ItemEvidence;
 }
 
 interface WalkRecord {
@@ -138,7 +146,9 @@ export function walkKey(source: string, year: number): string {
 /** The in-memory view of the journal, plus appends. */
 export class Manifest {
   readonly folder: string;
-  private readonly byId = new Map<string, SavedRecord>();
+  /** Every record of an id: one, except where one Takeout path held different photos over time. */
+  private readonly byId = new Map<string, SavedRecord[]>();
+  private recordCount = 0;
   private readonly byPathKey = new Map<string, string>();
   private readonly byHash = new Map<string, string>();
   private readonly walks: Map<string, boolean>;
@@ -193,20 +203,43 @@ export class Manifest {
     return manifest;
   }
 
+  /**
+   * A record replaces the one of its id at the same path, and any of its id when ids are
+   * identities (no evidence). With evidence at another path it is another item that stood at the
+   * same place in an export (a Takeout path), and both are kept.
+   */
   private remember(record: SavedRecord): void {
-    const previous = this.byId.get(record.id);
-    if (previous) this.byPathKey.delete(nameKey(previous.path));
-    this.byId.set(record.id, record);
+    const records = this.byId.get(record.id) ?? [];
+    const key = nameKey(record.path);
+    const at = records.findIndex(
+      (previous) => nameKey(previous.path) === key || (!record.evidence && !previous.evidence),
+    );
+    if (at === -1) {
+      records.push(record);
+      this.recordCount++;
+    } else {
+      const previous = records[at] as SavedRecord;
+      if (!previous.copyOf && this.byPathKey.get(nameKey(previous.path)) === record.id)
+        this.byPathKey.delete(nameKey(previous.path));
+      records[at] = record;
+    }
+    this.byId.set(record.id, records);
     if (!record.copyOf) this.byPathKey.set(nameKey(record.path), record.id);
     if (record.sha256 && !record.copyOf) this.byHash.set(`${record.size}:${record.sha256}`, record.path);
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.recordCount;
   }
 
+  /** The latest record of an id. */
   get(id: string): SavedRecord | undefined {
-    return this.byId.get(id);
+    return this.byId.get(id)?.at(-1);
+  }
+
+  /** Every record of an id, oldest first. */
+  recordsOf(id: string): readonly SavedRecord[] {
+    return this.byId.get(id) ?? [];
   }
 
   /** The id of the item recorded at this path (compared as the file system may: case and normalization folded). */
@@ -306,12 +339,13 @@ export class Manifest {
       await this.handle.close();
       this.handle = undefined;
     }
-    const live = this.byId.size + this.walks.size + this.pending.size;
+    const live = this.recordCount + this.walks.size + this.pending.size;
     if (this.readOnly || this.lines <= 2 * live + 100) return;
     const file = path.join(this.folder, STATE_FOLDER, JOURNAL);
     const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
     const lines: string[] = [];
-    for (const record of this.byId.values()) lines.push(JSON.stringify(record));
+    for (const records of this.byId.values())
+      for (const record of records) lines.push(JSON.stringify(record));
     for (const [walk, complete] of this.walks)
       lines.push(JSON.stringify({ walk, complete, at: new Date().toISOString() }));
     for (const entry of this.pending.values()) lines.push(JSON.stringify(entry));

@@ -3,7 +3,7 @@
  * seed's skip-stop rule. backup.ts gathers the facts (what is recorded, what is on disk) and acts.
  */
 import { dayOf, nameKey, relativePathOf, safeFileName, suffixedName, UNDATED_FOLDER } from './layout.ts';
-import type { SourceItem } from './sources/source.ts';
+import type { ItemEvidence, SourceItem } from './sources/source.ts';
 
 export interface PlanContext {
   year: number;
@@ -14,8 +14,11 @@ export interface PlanContext {
   includeUndated: boolean;
   /** The recorded item at a path, compared case- and normalization-insensitively (this run's claims included). */
   ownerOf(relativePath: string): string | undefined;
-  /** The recorded path and size of an item saved earlier. */
-  recordOf(id: string): { path: string; size: number } | undefined;
+  /**
+   * The record of this item saved earlier: by id, and where ids are places (`item.evidence`) only
+   * the record whose evidence says it is the same item (matchRecord).
+   */
+  recordOf(item: SourceItem): { path: string; size: number } | undefined;
 }
 
 export type Placement =
@@ -24,26 +27,126 @@ export type Placement =
   | { kind: 'unavailable'; reason: string }
   | { kind: 'place'; path: string; recorded?: { path: string; size: number } };
 
-/** Where an item belongs. A second item wanting a taken name gets a suffix from its id. */
+/** The year of a `YYYY-MM-DD` day folder, all its digits (a sidecar can say year 20243). */
+export function yearOfDay(day: string): number {
+  return Number(day.slice(0, day.indexOf('-', 1)));
+}
+
+const RECORDED_DAY = /^(-?\d+-\d\d-\d\d)\//;
+
+/**
+ * Where an item belongs. A second item wanting a taken name gets a suffix from its id. A recorded
+ * item keeps its recorded path, and counts for the year of its day folder only.
+ */
 export function placeItem(item: SourceItem, context: PlanContext): Placement {
-  const recorded = context.recordOf(item.id);
-  if (recorded) return { kind: 'place', path: recorded.path, recorded };
+  const recorded = context.recordOf(item);
+  if (recorded) {
+    if (context.enforceYear) {
+      const day = RECORDED_DAY.exec(recorded.path)?.[1];
+      if (day !== undefined && yearOfDay(day) !== context.year)
+        return { kind: 'exclude', reason: 'other-year', day };
+      if (recorded.path.startsWith(`${UNDATED_FOLDER}/`) && !context.includeUndated)
+        return { kind: 'exclude', reason: 'undated' };
+    }
+    return { kind: 'place', path: recorded.path, recorded };
+  }
   let folder: string;
   if (item.takenAt === undefined || Number.isNaN(item.takenAt.getTime())) {
     if (!context.includeUndated) return { kind: 'exclude', reason: 'undated' };
     folder = UNDATED_FOLDER;
   } else {
     folder = dayOf(item.takenAt, context.zone, item.utcOffsetMinutes);
-    if (context.enforceYear && Number(folder.slice(0, 4)) !== context.year) {
+    if (context.enforceYear && yearOfDay(folder) !== context.year) {
       return { kind: 'exclude', reason: 'other-year', day: folder };
     }
   }
   if (item.unavailable) return { kind: 'unavailable', reason: item.unavailable };
   const name = safeFileName(item.filename);
   let path = relativePathOf(folder, name);
-  const owner = context.ownerOf(path);
-  if (owner !== undefined && owner !== item.id) path = relativePathOf(folder, suffixedName(name, item.id));
+  if (!item.evidence) {
+    const owner = context.ownerOf(path);
+    if (owner !== undefined && owner !== item.id) path = relativePathOf(folder, suffixedName(name, item.id));
+    return { kind: 'place', path };
+  }
+  // An item not matched to a record is never the owner of a name, even one recorded under its id:
+  // that is another photo that once stood at the same Takeout path.
+  for (const key of [item.id, variantKey(item)]) {
+    if (context.ownerOf(path) === undefined) break;
+    path = relativePathOf(folder, suffixedName(name, key));
+  }
   return { kind: 'place', path };
+}
+
+/** What a suffix is made from for an item whose id another item may share: its id and its evidence. */
+function variantKey(item: SourceItem): string {
+  const evidence = item.evidence ?? {};
+  return [item.id, item.size, evidence.crc32, evidence.takenTime, evidence.title].join('\n');
+}
+
+/** What is known of an item's bytes, from the source or from the record. */
+export interface ContentFacts extends ItemEvidence {
+  size?: number;
+  sha256?: string;
+}
+
+export type Sameness = 'same' | 'different' | 'unknown';
+
+/**
+ * Whether two descriptions are of the same bytes: a content hash or a CRC-32 decides when both
+ * sides have it, else both sidecar facts. Any fact that differs means another item. Pure.
+ */
+export function compareContent(a: ContentFacts, b: ContentFacts): Sameness {
+  if (a.size !== undefined && b.size !== undefined && a.size !== b.size) return 'different';
+  if (a.sha256 !== undefined && b.sha256 !== undefined) return a.sha256 === b.sha256 ? 'same' : 'different';
+  if (a.crc32 !== undefined && b.crc32 !== undefined) return a.crc32 === b.crc32 ? 'same' : 'different';
+  const taken = a.takenTime !== undefined && b.takenTime !== undefined;
+  const title = a.title !== undefined && b.title !== undefined;
+  if ((taken && a.takenTime !== b.takenTime) || (title && a.title !== b.title)) return 'different';
+  if (taken && title && a.size !== undefined && b.size !== undefined) return 'same';
+  return 'unknown';
+}
+
+/** The facts a record holds, taking only well-formed fields (the record is input too). */
+export function recordFacts(record: { size: number; sha256?: unknown; evidence?: unknown }): ContentFacts {
+  const facts: ContentFacts = { size: record.size };
+  if (typeof record.sha256 === 'string' && /^[0-9a-f]{64}$/.test(record.sha256)) facts.sha256 = record.sha256;
+  const evidence = record.evidence;
+  if (typeof evidence === 'object' && evidence !== null) {
+    const { crc32, takenTime, title } = evidence as Record<string, unknown>;
+    if (typeof crc32 === 'number' && Number.isInteger(crc32) && crc32 >= 0 && crc32 <= 0xffffffff)
+      facts.crc32 = crc32;
+    if (typeof takenTime === 'string') facts.takenTime = takenTime;
+    if (typeof title === 'string') facts.title = title;
+  }
+  return facts;
+}
+
+export function itemFacts(item: SourceItem): ContentFacts {
+  return { ...(item.size === undefined ? {} : { size: item.size }), ...item.evidence };
+}
+
+export type RecordMatch<R> =
+  | { kind: 'same'; record: R }
+  | { kind: 'unknown'; records: R[] }
+  | { kind: 'new' };
+
+/**
+ * Which record, of those under an item's id, is this item. Only one whose facts say "same" is;
+ * the ones that cannot tell (written before evidence was kept) are handed back to be checked by
+ * content; none of them is taken on trust, so a new photo at an old path is never skipped.
+ */
+export function matchRecord<R extends { size: number; sha256?: unknown; evidence?: unknown }>(
+  records: readonly R[],
+  facts: ContentFacts,
+): RecordMatch<R> {
+  const unknown: R[] = [];
+  for (let index = records.length - 1; index >= 0; index--) {
+    const record = records[index] as R;
+    const verdict = compareContent(recordFacts(record), facts);
+    if (verdict === 'same') return { kind: 'same', record };
+    if (verdict === 'unknown') unknown.push(record);
+  }
+  return unknown.length > 0 ? { kind: 'unknown', records: unknown } : { kind: 'new' };
 }
 
 export type Decision =
@@ -55,6 +158,8 @@ export interface DiskFacts {
   sizeOnDisk: number | undefined;
   /** The item's size when the source knows it (or a probe found it). */
   itemSize: number | undefined;
+  /** The file there was compared by content with the item and holds other bytes. */
+  contentDiffers?: boolean;
 }
 
 /**
@@ -72,12 +177,13 @@ export function decideItem(
     return { action: 'download', path: placement.path, reason: 'missing' };
   }
   if (facts.sizeOnDisk === undefined) return { action: 'download', path: placement.path, reason: 'new' };
-  if (facts.itemSize !== undefined && facts.itemSize === facts.sizeOnDisk)
+  if (facts.itemSize !== undefined && facts.itemSize === facts.sizeOnDisk && !facts.contentDiffers)
     return { action: 'skip', reason: 'exists' };
   const slash = placement.path.lastIndexOf('/');
   const folder = placement.path.slice(0, slash);
   const name = placement.path.slice(slash + 1);
-  return { action: 'download', path: relativePathOf(folder, suffixedName(name, item.id)), reason: 'changed' };
+  const key = item.evidence ? variantKey(item) : item.id;
+  return { action: 'download', path: relativePathOf(folder, suffixedName(name, key)), reason: 'changed' };
 }
 
 export interface SkipState {
@@ -103,4 +209,9 @@ export function nextSkipState(
 /** Key for a path in the claims map of a run. */
 export function claimKey(relativePath: string): string {
   return nameKey(relativePath);
+}
+
+/** What makes a listed item one item in a run: its id, and its evidence where ids are places. */
+export function listingKey(item: SourceItem): string {
+  return item.evidence ? variantKey(item) : item.id;
 }

@@ -440,7 +440,10 @@ async function listDates(input: string) {
   const source = createTakeoutSource({ inputs: [input], timezone: 'Asia/Tokyo' });
   const found: Record<string, { takenAt?: string; offset?: number; source: string }> = {};
   const items: SourceItem[] = [];
-  for await (const item of source.list(new AbortController().signal)) {
+  const signal = new AbortController().signal;
+  for await (const listed of source.list(signal)) {
+    // Dates are resolved on demand, as the pipeline does for items the record does not hold.
+    const item = (await listed.resolve?.(signal)) ?? listed;
     items.push(item);
     const entry: { takenAt?: string; offset?: number; source: string } = { source: item.dateSource };
     if (item.takenAt) entry.takenAt = item.takenAt.toISOString();

@@ -50,8 +50,12 @@ async function listAll(options: Partial<TakeoutSourceOptions> & { inputs: string
     ...options,
   });
   const listed: Listed[] = [];
-  for await (const item of source.list(new AbortController().signal))
+  const signal = new AbortController().signal;
+  for await (const listedItem of source.list(signal)) {
+    // Dates and metadata are resolved on demand, as the pipeline does for items it saves.
+    const item = (await listedItem.resolve?.(signal)) ?? listedItem;
     listed.push({ item, bytes: await readAll(item) });
+  }
   await source.close?.();
   const byId = new Map(listed.map((entry) => [entry.item.id, entry]));
   return { source, listed, byId, warnings, ids: listed.map((entry) => entry.item.id) };

@@ -16,6 +16,19 @@ export interface OpenedMedia {
   size?: number;
 }
 
+/**
+ * Facts about an item's content that cost no read of its bytes, for sources whose ids are places
+ * that another item can take later (a Takeout path: Google numbers same-named files per export,
+ * so `IMG_0001.jpg` can be another photo in the next export). Compared with the record by plan.ts.
+ */
+export interface ItemEvidence {
+  /** CRC-32 of the bytes: a zip's central directory gives it, a tgz read passes every byte anyway. */
+  crc32?: number;
+  /** The item's own sidecar: `photoTakenTime.timestamp` and `title`. */
+  takenTime?: string;
+  title?: string;
+}
+
 export interface SourceItem {
   /** Stable across runs and rounds: Google's media item id, or `takeout:<path inside Google Photos>`. */
   id: string;
@@ -42,6 +55,19 @@ export interface SourceItem {
   dedupeByContent?: boolean;
   /** Facts to keep in the record for a later metadata step (location, description, albums…). */
   metadata?: Record<string, unknown>;
+  /**
+   * Set when the id is a place, not an identity: the item is "already saved" only when this
+   * evidence (and `size`) agrees with the record, and a content hash where it cannot tell.
+   */
+  evidence?: ItemEvidence;
+  /** sha256 of the bytes (reads all of them), for when the evidence cannot tell two items apart. */
+  contentHash?(signal: AbortSignal): Promise<string>;
+  /**
+   * The facts that cost reads of the bytes (an EXIF date): until called, `takenAt` and
+   * `metadata` may be missing. The pipeline calls it only for items the record does not settle,
+   * so a run over archives already saved reads no media bytes.
+   */
+  resolve?(signal: AbortSignal): Promise<SourceItem>;
   /** Opens the bytes. Called again for each retry, so it must start from the beginning each time. */
   open(signal: AbortSignal): Promise<OpenedMedia>;
   /**

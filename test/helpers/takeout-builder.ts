@@ -18,6 +18,8 @@ export interface ZipEntryOptions extends ArchiveEntry {
   encrypted?: boolean;
   /** A raw compression method number to write instead (12 = bzip2). */
   methodCode?: number;
+  /** A Unix mode for the external attributes (`0o120777` is a symbolic link, as `zip -y` stores one). */
+  unixMode?: number;
 }
 
 function bytesOf(data: Uint8Array | string): Buffer {
@@ -76,6 +78,7 @@ export function buildZip(entries: readonly ZipEntryOptions[], options: { zip64?:
     central.writeUInt32LE(zip64 ? 0xffffffff : data.length, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt16LE(extra.length, 30);
+    if (entry.unixMode !== undefined) central.writeUInt32LE((entry.unixMode << 16) >>> 0, 38);
     central.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
     centrals.push(central, name, extra);
     offset += 30 + name.length + localExtra.length + stored.length;

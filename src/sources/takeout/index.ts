@@ -8,11 +8,13 @@
  * tgz part in archive order).
  */
 
+import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { type FileHandle, lstat, open, readdir } from 'node:fs/promises';
+import { type FileHandle, lstat, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { usageError } from '../../errors.ts';
-import type { DateSource, Source, SourceItem } from '../source.ts';
+import type { DateSource, ItemEvidence, OpenedMedia, Source, SourceItem } from '../source.ts';
 import {
   type ExifCapture,
   exifCapture,
@@ -31,6 +33,7 @@ import {
   readMediaDate,
   streamReader,
 } from './media-dates.ts';
+import { countMediaRead, writeMediaReadCount } from './read-count.ts';
 import {
   findOriginalMedia,
   indexMediaNames,
@@ -56,6 +59,7 @@ import {
 import {
   isEncrypted,
   isSupportedMethod,
+  isSymlink,
   readZipDirectory,
   readZipEntry,
   readZipEntryPrefix,
@@ -108,6 +112,8 @@ interface PartFile {
   zip?: ZipEntry;
   fsPath?: string;
   json?: unknown;
+  /** CRC-32 of a tgz media entry, computed in pass 1 as its bytes pass by. */
+  crc32?: number;
   /** Read in tgz pass 1 (EXIF, or HEIF/QuickTime dates); undefined with `exifRead` means "no date". */
   exif?: ExifCapture;
   exifRead?: boolean;
@@ -160,6 +166,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     let cached = exifCache.get(plan.key);
     if (!cached) {
       const needsDate = !(plan.sidecar && sidecarTakenAt(plan.sidecar.json));
+      countMediaRead();
       cached = isoBmff
         ? readMediaDateOf(copy, pool, needsDate)
         : readHead(copy, EXIF_HEAD_BYTES, pool).then(
@@ -198,20 +205,49 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       ...(sidecarDate || exif ? {} : { fileName: guessDateFromPath(plan.key) }),
       timeZone: options.timezone,
     });
-    const filename = baseName(plan.copy.path);
-    const type = mediaType(filename);
     const item: Omit<SourceItem, 'open'> = {
-      id: `takeout:${plan.key}`,
-      filename,
-      kind: type.kind,
+      ...listedFacts(plan),
       dateSource: resolved.dateSource as DateSource,
-      size: plan.copy.size,
-      dedupeByContent: true,
       metadata: metadataOf(plan, inherited),
     };
-    if (type.mimeType) item.mimeType = type.mimeType;
     if (resolved.takenAt) item.takenAt = resolved.takenAt;
     if (resolved.utcOffsetMinutes !== undefined) item.utcOffsetMinutes = resolved.utcOffsetMinutes;
+    return item;
+  }
+
+  /**
+   * The item as listed: what the archive directory and the sidecars say, no media byte read. Its
+   * date (EXIF may be needed) comes from `resolve`, which the pipeline calls only for items the
+   * record does not already hold.
+   */
+  function listedItem(
+    plan: Plan,
+    scan: Scan,
+    open: (signal: AbortSignal) => Promise<OpenedMedia>,
+    randomAccess: boolean,
+  ): SourceItem {
+    const counted = (signal: AbortSignal) => {
+      countMediaRead();
+      return open(signal);
+    };
+    const contentHash = randomAccess
+      ? async (signal: AbortSignal) => {
+          const hash = createHash('sha256');
+          for await (const chunk of (await counted(signal)).body) hash.update(chunk);
+          return hash.digest('hex');
+        }
+      : undefined;
+    const item: SourceItem = {
+      ...listedFacts(plan),
+      dateSource: 'none',
+      open: counted,
+      ...(contentHash ? { contentHash } : {}),
+      resolve: async () => ({
+        ...(await describe(plan, scan)),
+        open: counted,
+        ...(contentHash ? { contentHash } : {}),
+      }),
+    };
     return item;
   }
 
@@ -221,8 +257,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       sequential = scan.tarParts.length > 0;
       for (const plan of scan.randomAccess) {
         signal.throwIfAborted();
-        const described = await describe(plan, scan);
-        yield { ...described, open: async (openSignal) => openRandomAccess(plan.copy, openSignal) };
+        yield listedItem(plan, scan, async (openSignal) => openRandomAccess(plan.copy, openSignal), true);
       }
       for (const { part, plans } of scan.tarParts) {
         signal.throwIfAborted();
@@ -232,17 +267,18 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
             const plan = plans.get(entry.index);
             if (!plan) continue;
             const live = new LiveEntry(entry.body);
-            const described = await describe(plan, scan);
-            yield {
-              ...described,
-              open: async (openSignal) => {
+            yield listedItem(
+              plan,
+              scan,
+              async (openSignal) => {
                 const body = live.claim(openSignal);
                 return {
                   body: body ?? rescanTarEntry(part.file, entry.index, openSignal),
                   size: plan.copy.size,
                 };
               },
-            };
+              false,
+            );
             await live.release();
           }
         } catch (error) {
@@ -268,8 +304,42 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     async close() {
       exifCache.clear();
       await pool.closeAll();
+      writeMediaReadCount();
     },
   };
+}
+
+/** What every listed item carries before any media byte is read: names, size, and its evidence. */
+function listedFacts(plan: Plan): Omit<SourceItem, 'open' | 'dateSource'> {
+  const filename = baseName(plan.copy.path);
+  const type = mediaType(filename);
+  return {
+    id: `takeout:${plan.key}`,
+    filename,
+    kind: type.kind,
+    ...(type.mimeType ? { mimeType: type.mimeType } : {}),
+    size: plan.copy.size,
+    dedupeByContent: true,
+    evidence: evidenceOf(plan),
+  };
+}
+
+/**
+ * What tells this photo apart from another Google later puts at the same path (it numbers
+ * same-named files per export, so `IMG_0001.jpg` can be another photo next time): the CRC-32 the
+ * zip directory holds (or tgz pass 1 computed), and the item's own sidecar, never one borrowed.
+ */
+function evidenceOf(plan: Plan): ItemEvidence {
+  const evidence: ItemEvidence = {};
+  const crc = plan.copy.zip?.crc32 ?? plan.copy.crc32;
+  if (crc !== undefined) evidence.crc32 = crc;
+  const json = plan.sidecar && !plan.sidecar.borrowed ? plan.sidecar.json : undefined;
+  if (isRecord(json)) {
+    const taken = isRecord(json.photoTakenTime) ? json.photoTakenTime.timestamp : undefined;
+    if (typeof taken === 'string' || typeof taken === 'number') evidence.takenTime = String(taken);
+    if (typeof json.title === 'string') evidence.title = json.title;
+  }
+  return evidence;
 }
 
 function metadataOf(plan: Plan, inherited: string | undefined): Record<string, unknown> {
@@ -450,6 +520,37 @@ async function readMediaDateOf(
   }
 }
 
+/**
+ * A tgz entry's body that keeps a CRC-32 of what passes: readers may stop early (a date is in the
+ * first bytes) without ending it, and finish() reads the rest for the whole entry's CRC-32.
+ */
+class CrcBody implements AsyncIterable<Buffer> {
+  private crc = 0;
+  private readonly iterator: AsyncIterator<Buffer>;
+
+  constructor(body: AsyncIterable<Buffer>) {
+    this.iterator = body[Symbol.asyncIterator]();
+  }
+
+  private async next(): Promise<IteratorResult<Buffer>> {
+    const result = await this.iterator.next();
+    if (!result.done) this.crc = crc32(result.value, this.crc);
+    return result;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return {
+      next: () => this.next(),
+      return: async () => ({ done: true, value: undefined }),
+    };
+  }
+
+  async finish(): Promise<number> {
+    while (!(await this.next()).done);
+    return this.crc;
+  }
+}
+
 async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -525,7 +626,8 @@ async function expandInputs(inputs: readonly string[], problems: string[]): Prom
   const parts: Part[] = [];
   const add = (file: string, kind: PartKind) => parts.push({ file, kind, order: parts.length, files: [] });
   for (const input of inputs) {
-    const stats = await lstat(input).catch(() => undefined);
+    // Followed: a Takeout folder or archive given through a symbolic link is what the link names.
+    const stats = await stat(input).catch(() => undefined);
     if (!stats) {
       throw usageError(`Takeout input "${input}" not found. Check the path, or download the Takeout again.`);
     }
@@ -556,11 +658,16 @@ async function loadZip(part: Part, problems: string[], warn: (message: string) =
   const entries = await readZipDirectory(part.file);
   const encrypted: string[] = [];
   const unsupported: string[] = [];
+  const links: string[] = [];
   for (const entry of entries) {
     if (entry.name.endsWith('/') || entry.name.endsWith('\\')) continue;
     const checked = checkEntryPath(entry.name);
     if (!checked.ok) {
       warn(`${part.file}: refused entry "${entry.name}": ${checked.reason}.`);
+      continue;
+    }
+    if (isSymlink(entry)) {
+      links.push(checked.path);
       continue;
     }
     if (isEncrypted(entry)) {
@@ -572,6 +679,12 @@ async function loadZip(part: Part, problems: string[], warn: (message: string) =
       continue;
     }
     part.files.push({ part, path: checked.path, size: entry.size, index: entry.index, zip: entry });
+  }
+  if (links.length > 0) {
+    // Google's Takeout holds no links; a tar's links are skipped the same way (not a file entry).
+    warn(
+      `${part.file}: ${links.length} symbolic link${links.length === 1 ? '' : 's'} skipped, not a photo (first: "${links[0]}").`,
+    );
   }
   if (encrypted.length > 0) {
     problems.push(
@@ -604,24 +717,27 @@ async function loadTar(part: Part, problems: string[], warn: (message: string) =
       }
       const file: PartFile = { part, path: checked.path, size: entry.size, index: entry.index };
       const name = baseName(checked.path);
-      if (!isMediaName(name)) {
+      // Every byte of a tgz passes through gunzip in this pass anyway: its CRC-32 costs no read.
+      const body = isMediaName(name) ? new CrcBody(entry.body) : undefined;
+      if (!body) {
         if (/\.json$/i.test(name) && entry.size <= MAX_JSON_BYTES)
           file.json = parseJson(await collect(entry.body, entry.size));
       } else if (mayHaveExif(name)) {
-        const head = await collect(entry.body, EXIF_HEAD_BYTES);
+        const head = await collect(body, EXIF_HEAD_BYTES);
         const exif = exifCapture(readExifDates(head) ?? {});
         if (exif) file.exif = exif;
         file.exifRead = true;
       } else if (mayHaveMediaDate(name)) {
         // The gunzip stream passes every byte of the entry anyway, so a `moov` after `mdat` is
         // reached for free: the reader skips the chunks before it and keeps only small boxes.
-        const reader = streamReader(entry.body, entry.size);
+        const reader = streamReader(body, entry.size);
         const exif = await readMediaDate(reader);
         await reader.close();
         if (reader.failure) throw reader.failure;
         if (exif) file.exif = exif;
         file.exifRead = true;
       }
+      if (body) file.crc32 = await body.finish();
       // Kept only once the next header was read: a part cut off inside this entry loses it.
       pending = file;
     }
@@ -729,6 +845,23 @@ async function scanTakeout(
       const known = tree.get(key);
       if (!known) {
         tree.set(key, { key, copy: file });
+        continue;
+      }
+      if (known.copy.part === part) {
+        // Two entries of one part are two files, even when their names differ only in Unicode
+        // normalization (café.jpg in NFC and in NFD): each keeps its own name as written.
+        const own = (copy: PartFile) => {
+          const folder = parentOf(key);
+          return `${folder === '' ? '' : `${folder}/`}${baseName(copy.path)}`;
+        };
+        if (own(file) !== key && !tree.has(own(file))) {
+          tree.set(own(file), { key: own(file), copy: file });
+        } else if (own(known.copy) !== key && !tree.has(own(known.copy))) {
+          tree.set(own(known.copy), { key: own(known.copy), copy: known.copy });
+          tree.set(key, { key, copy: file });
+        } else {
+          warn(`"${key}" is in ${part.file} twice; the first is used.`);
+        }
         continue;
       }
       if (known.copy.size !== file.size) {

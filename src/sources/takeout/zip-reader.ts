@@ -21,6 +21,9 @@ export interface ZipEntry {
   localHeaderOffset: number;
   /** Ordinal in the central directory. */
   index: number;
+  /** "Version made by" (its high byte is the host system) and external attributes, for the Unix file type. */
+  madeBy?: number;
+  attributes?: number;
 }
 
 /** A part that cannot be read as a zip at all (truncated, not a zip). */
@@ -38,6 +41,16 @@ const MAX_U32 = 0xffffffff;
 export function isEncrypted(entry: ZipEntry): boolean {
   // General purpose bit 0; bit 6 is strong encryption and implies bit 0.
   return (entry.flags & 0x1) !== 0;
+}
+
+/**
+ * A symbolic link stored by a Unix zip tool: its "data" is the link's target, not a photo. The
+ * type is the Unix mode in the high 16 bits of the external attributes when the host byte is 3
+ * (Unix), APPNOTE 4.4.2 and 4.4.15: https://pkware.cachefly.net/webdocs/casestudies/APPNOTE.TXT
+ */
+export function isSymlink(entry: ZipEntry): boolean {
+  if (entry.madeBy === undefined || entry.attributes === undefined || entry.madeBy >>> 8 !== 3) return false;
+  return ((entry.attributes >>> 16) & 0o170000) === 0o120000;
 }
 
 export function isSupportedMethod(entry: ZipEntry): boolean {
@@ -135,6 +148,8 @@ function parseDirectory(directory: Buffer, total: number, fileSize: number): Zip
     if (at + 46 > directory.length || directory.readUInt32LE(at) !== CENTRAL) {
       throw new ZipFormatError(`its central directory is damaged at entry ${index + 1} of ${total}`);
     }
+    const madeBy = directory.readUInt16LE(at + 4);
+    const attributes = directory.readUInt32LE(at + 38);
     const flags = directory.readUInt16LE(at + 8);
     const method = directory.readUInt16LE(at + 10);
     const crc = directory.readUInt32LE(at + 16);
@@ -177,6 +192,8 @@ function parseDirectory(directory: Buffer, total: number, fileSize: number): Zip
       size,
       localHeaderOffset,
       index,
+      madeBy,
+      attributes,
     });
     at += 46 + nameLength + extraLength + commentLength;
   }
