@@ -1,0 +1,116 @@
+/**
+ * The XMP sidecar on disk: `<file name>.xmp` beside the media (`2024-03-17/IMG_0042.jpg.xmp`),
+ * written like media (a temporary file, then a rename), and the rule that a sidecar someone edited
+ * is never overwritten: decideSidecar compares the file's hash with the one recorded when this tool
+ * wrote it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { TEMP_SUFFIX } from '../transfer.ts';
+
+export const SIDECAR_EXTENSION = '.xmp';
+
+/** `2024-03-17/IMG_0042.jpg` → `2024-03-17/IMG_0042.jpg.xmp`: the full name kept, so `IMG.jpg` and `IMG.heic` get one each. */
+export function sidecarPathFor(mediaPath: string): string {
+  return `${mediaPath}${SIDECAR_EXTENSION}`;
+}
+
+/** sha256 of the UTF-8 bytes, lower-case hex: what the record keeps for the file written. */
+export function sidecarHash(content: string | Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** What is at the sidecar's path now. */
+export type ExistingSidecar = { kind: 'absent' } | { kind: 'file'; sha256: string } | { kind: 'not-a-file' };
+
+/**
+ * Looks at the sidecar's path without following a link: a link, a folder or anything but a plain
+ * file there is not this tool's, and reading through a link could read outside the backup folder.
+ */
+export async function inspectSidecar(sidecarPath: string): Promise<ExistingSidecar> {
+  let stats: Awaited<ReturnType<typeof lstat>>;
+  try {
+    stats = await lstat(sidecarPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
+    throw error;
+  }
+  if (!stats.isFile()) return { kind: 'not-a-file' };
+  return { kind: 'file', sha256: sidecarHash(await readFile(sidecarPath)) };
+}
+
+export type SidecarDecision =
+  | { action: 'write'; reason: 'new' | 'missing' | 'changed' }
+  | { action: 'skip'; reason: 'unchanged' }
+  | { action: 'keep'; reason: 'edited' | 'not-ours' | 'not-a-file' };
+
+export interface SidecarState {
+  existing: ExistingSidecar;
+  /** sha256 of the sidecar this tool wrote last time, from the record; undefined when it wrote none. */
+  recorded?: string;
+  /** sha256 of the sidecar this run would write. */
+  next: string;
+}
+
+/**
+ * Whether to write the sidecar. Pure. The file on disk is replaced only when this tool wrote it
+ * and nobody changed it since (its hash is the recorded one); a file with other bytes was edited
+ * by the user or written by another program (darktable writes the same name), and is kept.
+ * A sidecar that already holds exactly the new bytes is left alone, whoever wrote it.
+ */
+export function decideSidecar(state: SidecarState): SidecarDecision {
+  const { existing, recorded, next } = state;
+  if (existing.kind === 'absent')
+    return { action: 'write', reason: recorded === undefined ? 'new' : 'missing' };
+  if (existing.kind === 'not-a-file') return { action: 'keep', reason: 'not-a-file' };
+  if (existing.sha256 === next) return { action: 'skip', reason: 'unchanged' };
+  if (recorded === undefined) return { action: 'keep', reason: 'not-ours' };
+  if (existing.sha256 === recorded) return { action: 'write', reason: 'changed' };
+  return { action: 'keep', reason: 'edited' };
+}
+
+export interface WrittenSidecar {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface WriteSidecarOptions {
+  /**
+   * Flush the file to the disk before the rename (default true), so a power cut cannot leave an
+   * empty sidecar under the final name. Off for callers that write many and sync otherwise.
+   */
+  fsync?: boolean;
+}
+
+/**
+ * Writes `content` to `sidecarPath` atomically: a temporary `.<name>.<random>.part` in the same
+ * folder (so the rename never crosses disks, and sweepTemps removes one a stopped run left), then
+ * a rename over the final name. The caller has decided (decideSidecar) that the name may be taken.
+ */
+export async function writeSidecar(
+  sidecarPath: string,
+  content: string,
+  options: WriteSidecarOptions = {},
+): Promise<WrittenSidecar> {
+  const bytes = Buffer.from(content, 'utf8');
+  const temp = path.join(
+    path.dirname(sidecarPath),
+    `.${path.basename(sidecarPath)}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`,
+  );
+  try {
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(bytes);
+      if (options.fsync !== false) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, sidecarPath);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  return { path: sidecarPath, sha256: sidecarHash(bytes), bytes: bytes.length };
+}
