@@ -1,6 +1,6 @@
 /** Black-box: `photo-backup --demo` as a newcomer runs it, twice, and `--dry-run` writing nothing. */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -55,6 +55,11 @@ describe('--demo', () => {
     assert.match(said, /Stopped after 6 files in a row were already saved/);
     const again = (await filesUnder(folder)).filter((file) => !file.startsWith('.photo-backup'));
     assert.deepEqual(again.sort(), saved.sort());
+  });
+
+  test('.gitignore lists the folder the demo writes, so a demo in the clone is never committed', async () => {
+    const ignored = (await readFile(path.resolve('.gitignore'), 'utf8')).split('\n');
+    assert.ok(ignored.includes('/photos-demo/'), ignored.join(', '));
   });
 });
 
