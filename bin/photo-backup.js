@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
 // undici parses HTTP with llhttp compiled to WebAssembly. When a large download makes the parser
@@ -14,5 +15,20 @@ setFlagsFromString('--liftoff-only');
 // collection, so setting it here applies.
 setFlagsFromString('--heap-growing-percent=100');
 
-const { main } = await import('../dist/cli.js');
-await main(process.argv);
+// The package ships dist/, built when it is packed. A fresh clone has no dist/ until `npm run build`
+// (or `npm test`), so there the TypeScript source runs through tsx, a devDependency of the clone.
+const built = new URL('../dist/cli.js', import.meta.url);
+let cli;
+if (existsSync(built)) cli = await import(built.href);
+else {
+  const tsx = await import('tsx/esm/api').catch(() => undefined);
+  if (!tsx) {
+    process.stderr.write(
+      'photo-backup: dist/cli.js is missing and tsx is not installed to run the source. Run `npm install && npm run build` in the photo-backup folder.\n',
+    );
+    process.exit(2);
+  }
+  tsx.register();
+  cli = await import('../src/cli.ts');
+}
+await cli.main(process.argv);

@@ -207,7 +207,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     let clientSecretPath = path.resolve(io.cwd, options.clientSecret);
     let tokenPath = options.token ? path.resolve(io.cwd, options.token) : undefined;
     if (options.demo) {
-      const demo = await startDemo(year);
+      const demo = await startDemo(year, io.now());
       cleanups.push(demo.close);
       libraryUrl = demo.libraryUrl;
       pickerUrl = demo.pickerUrl;
@@ -359,9 +359,13 @@ interface Demo {
  * The emulator in-process with generated media, and a client secret and token for it in a temp
  * folder. Without its admin routes: they hand out tokens and inject faults, which only tests need.
  */
-export async function startDemo(year: number): Promise<Demo> {
+export async function startDemo(year: number, now = new Date()): Promise<Demo> {
   const { startEmulator } = await import('./emulator/index.ts');
-  const emulator = await startEmulator({ generate: { year, count: 48, videoEvery: 8 }, admin: false });
+  // Dated up to now: a demo of this year shows no photo taken in the future.
+  const emulator = await startEmulator({
+    generate: { year, count: 48, videoEvery: 8, notAfter: now.getTime() },
+    admin: false,
+  });
   const dir = await mkdtemp(path.join(tmpdir(), 'photo-backup-demo-'));
   const clientSecretPath = path.join(dir, 'client_secret.json');
   const tokenPath = path.join(dir, 'token.json');

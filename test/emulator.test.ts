@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -966,6 +966,21 @@ describe('generated items', () => {
 });
 
 describe('main.ts', () => {
+  test('--help prints the options and exits 0; an unknown option exits 2 pointing to --help', () => {
+    const help = spawnSync(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--help'], {
+      encoding: 'utf8',
+    });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /^Usage: node --import tsx src\/emulator\/main\.ts/);
+    for (const option of ['--generate YEAR:COUNT', '--faults JSON', '--write-credentials DIR'])
+      assert.ok(help.stdout.includes(option), option);
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--bogus'], {
+      encoding: 'utf8',
+    });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /Unknown option '--bogus'[\s\S]*--help/);
+  });
+
   test('prints one ready line, serves admin routes, closes on SIGTERM', async () => {
     const child = spawn(
       process.execPath,

@@ -1,18 +1,14 @@
 /**
  * Secrets and launchers: no token, code or client secret in any output or file of a run; the token
- * file 0600 and written atomically; backup.sh and backup.bat pass arguments through unchanged.
+ * file 0600 and written atomically. The launchers (backup.sh, backup.bat) are test/launchers.test.ts.
  * The consent listener (127.0.0.1 only, matching state, one request, PKCE) is covered by test/auth.test.ts.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type CliResult, treeHashes } from './helpers/cli.ts';
-import { allFiles, assertComplete, backup, openAccount, readyItems, YEAR } from './helpers/reliability.ts';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import type { CliResult } from './helpers/cli.ts';
+import { allFiles, backup, openAccount, readyItems } from './helpers/reliability.ts';
 
 test('no token, code or client secret in stdout, stderr, --json or any file the runs leave', async () => {
   const account = await openAccount(readyItems(30), {
@@ -56,53 +52,4 @@ test('the token file is 0600 after a refresh saved it back, and no temporary tok
   } finally {
     await account.close();
   }
-});
-
-function runShell(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', args, {
-      cwd,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, TZ: 'UTC', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      stdout += text;
-    });
-    child.stderr.setEncoding('utf8').on('data', (text: string) => {
-      stderr += text;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-test('backup.sh passes a folder with spaces and quotes through unchanged', async () => {
-  const account = await openAccount(readyItems(6));
-  try {
-    // A copy of the launcher's folder: the script, and links to the built program beside it.
-    for (const name of ['bin', 'dist', 'node_modules', 'package.json'])
-      await symlink(path.join(ROOT, name), path.join(account.dir, name));
-    await copyFile(path.join(ROOT, 'backup.sh'), path.join(account.dir, 'backup.sh'));
-    const folder = `my "best" photos 'of' $HOME`;
-    await mkdir(path.join(account.dir, 'elsewhere'));
-    const result = await runShell(
-      [path.join(account.dir, 'backup.sh'), String(YEAR), folder, '--max-skipped', '3'],
-      path.join(account.dir, 'elsewhere'),
-      account.env,
-    );
-    assert.equal(result.code, 0, result.stderr);
-    await assertComplete(path.join(account.dir, folder), account.emulator);
-    assert.ok((await treeHashes(path.join(account.dir, folder))).size > 0);
-  } finally {
-    await account.close();
-  }
-});
-
-test('backup.bat passes %* through and quotes %~dp0', async () => {
-  const text = await readFile(path.join(ROOT, 'backup.bat'), 'utf8');
-  assert.match(text, /^node bin\\photo-backup\.js %\*\r?$/m);
-  assert.match(text, /cd \/d "%~dp0"/);
-  assert.doesNotMatch(text, /%1|%2/, 'no argument taken apart');
 });

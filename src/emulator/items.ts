@@ -52,6 +52,12 @@ export interface GenerateOptions {
   nonAppCreated?: number;
   /** Extra app-created items dated in the year before (outside the year filter); default 0. */
   otherYear?: number;
+  /**
+   * An instant (ms since 1970) no item may be later than: the demo passes now, so a demo of this
+   * year shows no photo taken in the future. Items then spread over the whole days of the year
+   * that have passed (in UTC), so runs on one day see the same items. Default: the whole year.
+   */
+  notAfter?: number;
 }
 
 const dayMs = 86_400_000;
@@ -92,6 +98,9 @@ export function generateItems(options: GenerateOptions): EmulatorItem[] {
   const videoEvery = options.videoEvery ?? 10;
   const daysInYear = isLeap(options.year) ? 366 : 365;
   const yearStart = Date.UTC(options.year, 0, 1);
+  const notAfter = options.notAfter ?? Number.POSITIVE_INFINITY;
+  // The whole days of the year that are over by `notAfter`; at least one (1 January itself).
+  const days = Math.max(1, Math.min(daysInYear, Math.floor((notAfter - yearStart) / dayMs)));
   const items: EmulatorItem[] = [];
 
   const makeItem = (index: number, at: number, counter: number, appCreated: boolean): EmulatorItem => {
@@ -115,7 +124,7 @@ export function generateItems(options: GenerateOptions): EmulatorItem[] {
   };
 
   for (let index = 0; index < options.count; index++) {
-    const day = Math.floor((index * daysInYear) / options.count);
+    const day = Math.floor((index * days) / options.count);
     const secondOfDay = Math.floor(random() * 86_400);
     let at = yearStart + day * dayMs + secondOfDay * 1000;
     if (index === 1 && items[0]) {
@@ -124,6 +133,8 @@ export function generateItems(options: GenerateOptions): EmulatorItem[] {
       const firstDayStart = first - (first % dayMs);
       at = firstDayStart + ((first - firstDayStart + 3_600_000) % dayMs);
     }
+    // Only on 1 January, before one whole day has passed, can a moment still lie ahead.
+    at = Math.min(at, notAfter);
     const item = makeItem(index, at, index + 1, true);
     if (index === 1 && items[0] && item.kind === items[0].kind) item.filename = items[0].filename;
     items.push(item);

@@ -18,6 +18,27 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type EmulatorOptions, startEmulator } from './index.ts';
 
+const USAGE = `Usage: node --import tsx src/emulator/main.ts [options]
+
+Runs the project's emulator of Google (OAuth, Photos Library, Photos Picker, media) on 127.0.0.1
+and prints one JSON line with its addresses when ready. Stops on Ctrl-C (SIGINT) or SIGTERM.
+
+Options:
+  --generate YEAR:COUNT       generate COUNT items spread over YEAR, e.g. 2024:300
+  --photo-size N              bytes per photo (default 30000)
+  --video-size N              bytes per video (default 200000)
+  --video-every N             every Nth item is a video (default 10; 0: no videos)
+  --seed N                    seed of the generated items (default 1)
+  --port N                    port to listen on (default: a free one)
+  --url-ttl-ms N              how long a media URL works
+  --api-latency-ms N          wait before each API answer
+  --media-latency-ms N        wait before each media response
+  --faults JSON               Google behaviours and faults, e.g. '{"mediaResetRate":0.1}'
+  --options JSON              EmulatorOptions as JSON
+  --write-credentials DIR     write client_secret.json and token.json for it into DIR
+  -h, --help                  print this help
+`;
+
 function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
@@ -40,9 +61,14 @@ async function main(): Promise<void> {
       faults: { type: 'string' },
       options: { type: 'string' },
       'write-credentials': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
   });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
 
   const options: EmulatorOptions = values.options ? (JSON.parse(values.options) as EmulatorOptions) : {};
   if (values.generate) {
@@ -108,5 +134,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(`emulator: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write('Run with --help to see the options.\n');
   process.exitCode = 2;
 });
