@@ -193,3 +193,33 @@ for (const kind of ['zip', 'tgz'] as const) {
     }
   });
 }
+
+test('takeout: a tgz cut short says it is truncated, in words, and keeps what came before', async () => {
+  const place = await openTakeoutDir();
+  try {
+    const filler = { name: 'Takeout/archive_browser.html', data: '<!doctype html>' };
+    const whole = gzipSync(
+      buildTar([
+        ...honest(),
+        filler,
+        { name: `${FOLDER}/IMG_0009.jpg`, data: Buffer.alloc(4 * 1024 * 1024, 1) },
+      ]),
+    );
+    const part = await writePart(
+      place,
+      'takeout-20250101T000000Z-001.tgz',
+      whole.subarray(0, whole.length - 2000),
+    );
+    const result = await place.run([part]);
+    const output = result.stdout + result.stderr;
+    assert.equal(result.code, 1, output);
+    assert.match(
+      output,
+      /takeout-20250101T000000Z-001\.tgz: the gzip stream ends early: the file is truncated/,
+    );
+    noStack(result.stderr);
+    assert.equal((await saved(place)).length, 3);
+  } finally {
+    await place.close();
+  }
+});

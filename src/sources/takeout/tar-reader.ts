@@ -240,6 +240,13 @@ export async function openTarStream(file: string, signal?: AbortSignal): Promise
   return (async function* () {
     try {
       yield* gunzip as AsyncIterable<Buffer>;
+    } catch (error) {
+      // zlib's own words ("unexpected end of file", "incorrect header check") name no cause.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'Z_BUF_ERROR')
+        throw new TarFormatError('the gzip stream ends early: the file is truncated');
+      if (code === 'Z_DATA_ERROR') throw new TarFormatError('the gzip stream is damaged');
+      throw error;
     } finally {
       raw.destroy();
       gunzip.destroy();
