@@ -6,10 +6,12 @@
  * bombs, peak memory measured) are test/reliability/takeout-bombs.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { deflateRawSync, gzipSync } from 'node:zlib';
+import { readZipDirectory, readZipEntryPrefix } from '../src/sources/takeout/zip-reader.ts';
 import { allFiles, YEAR } from './helpers/reliability.ts';
 import {
   buildTar,
@@ -219,6 +221,26 @@ test('takeout: a tgz cut short says it is truncated, in words, and keeps what ca
     );
     noStack(result.stderr);
     assert.equal((await saved(place)).length, 3);
+  } finally {
+    await place.close();
+  }
+});
+
+test('zip head read: an entry that inflates a thousandfold still gives exactly its first bytes', async () => {
+  const place = await openTakeoutDir();
+  try {
+    const noise = randomBytes(100 * 1024);
+    const data = Buffer.concat([noise, Buffer.alloc(64 * 1024 * 1024)]);
+    const part = await writePart(place, 'heads.zip', buildZip([{ name: 'zeros.jpg', data }]));
+    const [entry] = await readZipDirectory(part);
+    const handle = await open(part, 'r');
+    try {
+      const head = await readZipEntryPrefix(handle, entry as NonNullable<typeof entry>, 128 * 1024);
+      assert.equal(head.length, 128 * 1024);
+      assert.ok(head.equals(data.subarray(0, 128 * 1024)));
+    } finally {
+      await handle.close();
+    }
   } finally {
     await place.close();
   }
