@@ -106,6 +106,17 @@ export class ShortBodyError extends Error {
   }
 }
 
+/**
+ * Thrown at the first byte past the announced length: the rest is never written. Not tried
+ * again: the same source gives the same bytes (a damaged archive entry, a lying server).
+ */
+export class LongBodyError extends Error {
+  constructor(expected: number) {
+    super(`the file is longer than its announced ${expected} bytes: it was not saved`);
+    this.name = 'LongBodyError';
+  }
+}
+
 /** A body that closed before its end without an error of its own: tried again, as a short one. */
 export class BodyClosedError extends Error {
   constructor(received: number) {

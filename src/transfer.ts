@@ -18,7 +18,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { crashArmed, crashPoint, diskFullAt } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
-import { BodyClosedError, ShortBodyError } from './http.ts';
+import { BodyClosedError, LongBodyError, ShortBodyError } from './http.ts';
 import type { OpenedMedia } from './sources/source.ts';
 
 export const TEMP_SUFFIX = '.part';
@@ -207,10 +207,10 @@ export class FileSink {
 
   /**
    * Writes the whole body; resolves once every byte is written. The first failure (the body's, a
-   * write's, or the signal's) rejects, destroys the body and stops further writes; a write already
+   * write's, the signal's, or a byte past `size`) rejects, destroys the body and stops further writes; a write already
    * under way still ends: wait for `idle()` before closing the descriptor.
    */
-  drain(source: OpenedMedia['body'], signal: AbortSignal): Promise<void> {
+  drain(source: OpenedMedia['body'], signal: AbortSignal, size?: number): Promise<void> {
     const body = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
     return new Promise<void>((resolve, reject) => {
       let ended = false;
@@ -235,6 +235,11 @@ export class FileSink {
         reject(error);
       };
       const onData = (chunk: Buffer) => {
+        // Past the announced size: stopped before the chunk reaches the file.
+        if (size !== undefined && this.bytes + chunk.length > size) {
+          settle(new LongBodyError(size));
+          return;
+        }
         const full = diskFullAt(chunk.length);
         if (full) {
           settle(full);
@@ -374,7 +379,7 @@ export async function writeTemp(
   const sink = new FileSink(fd, hash, options.onBytes);
   let closed = false;
   try {
-    await sink.drain(media.body, options.signal);
+    await sink.drain(media.body, options.signal, media.size);
     const bytes = sink.bytes;
     if (media.size !== undefined && bytes !== media.size) throw new ShortBodyError(bytes, media.size);
     // Before the rename, so the file never shows under its name with the wrong time.

@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyError } from '../src/http.ts';
-import { FileSink, writeAll } from '../src/transfer.ts';
+import { FileSink, writeAll, writeTemp } from '../src/transfer.ts';
 
 const MiB = 1 << 20;
 
@@ -233,5 +233,34 @@ test('writeAll reports a write error, and a file that takes nothing, instead of 
       writeAll(0, [Buffer.alloc(10)], resolve, write),
     );
     assert.equal((error as NodeJS.ErrnoException | undefined)?.code, code);
+  }
+});
+
+test('writeTemp: a body that goes on past its announced size stops at once, is not retried, and leaves no .part', {
+  timeout: 60_000,
+}, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pb-long-'));
+  try {
+    let yielded = 0;
+    // Never ends: before the size check moved into the sink this filled the disk.
+    const endless = async function* () {
+      for (;;) {
+        yielded += 64 * 1024;
+        yield Buffer.alloc(64 * 1024, 7);
+      }
+    };
+    const failure = await writeTemp(async () => ({ body: endless(), size: MiB }), dir, 'IMG_1.jpg', {
+      hash: false,
+      signal: new AbortController().signal,
+    }).then(
+      () => assert.fail('saved'),
+      (error: unknown) => error,
+    );
+    assert.match(String(failure), /longer than its announced 1048576 bytes/);
+    assert.equal(classifyError(failure), 'fatal');
+    assert.ok(yielded < 64 * MiB, `read ${yielded} bytes`);
+    assert.deepEqual(await readdir(dir), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

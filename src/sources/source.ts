@@ -12,7 +12,7 @@ export type DateSource = 'api' | 'sidecar' | 'exif' | 'filename' | 'none';
 export interface OpenedMedia {
   /** The bytes. Iterated once; an error while iterating is classified like an error from open(). */
   body: AsyncIterable<Uint8Array>;
-  /** Expected length when known (Content-Length, archive entry size): a shorter body is an error. */
+  /** Expected length when known (Content-Length, archive entry size): a shorter or longer body is an error. */
   size?: number;
 }
 

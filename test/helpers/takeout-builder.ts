@@ -20,6 +20,10 @@ export interface ZipEntryOptions extends ArchiveEntry {
   methodCode?: number;
   /** A Unix mode for the external attributes (`0o120777` is a symbolic link, as `zip -y` stores one). */
   unixMode?: number;
+  /** Writes this uncompressed size in both headers instead of the data's own (a lying archive). */
+  declaredSize?: number;
+  /** Raw deflate bytes to store as they are (`data` is then only for the CRC-32). */
+  deflated?: Buffer;
 }
 
 function bytesOf(data: Uint8Array | string): Buffer {
@@ -35,7 +39,7 @@ export function buildZip(entries: readonly ZipEntryOptions[], options: { zip64?:
     const data = bytesOf(entry.data);
     const name = Buffer.from(entry.name, 'utf8');
     const deflate = (entry.method ?? 'deflate') === 'deflate';
-    const stored = deflate ? deflateRawSync(data) : data;
+    const stored = entry.deflated ?? (deflate ? deflateRawSync(data) : data);
     const method = entry.methodCode ?? (deflate ? 8 : 0);
     const flags = 0x800 | (entry.encrypted ? 1 : 0);
     const crc = crc32(data);
@@ -44,7 +48,7 @@ export function buildZip(entries: readonly ZipEntryOptions[], options: { zip64?:
     if (zip64) {
       extra.writeUInt16LE(0x0001, 0);
       extra.writeUInt16LE(24, 2);
-      extra.writeBigUInt64LE(BigInt(data.length), 4);
+      extra.writeBigUInt64LE(BigInt(entry.declaredSize ?? data.length), 4);
       extra.writeBigUInt64LE(BigInt(stored.length), 12);
       extra.writeBigUInt64LE(BigInt(offset), 20);
     }
@@ -55,14 +59,15 @@ export function buildZip(entries: readonly ZipEntryOptions[], options: { zip64?:
     local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(zip64 ? 0xffffffff : stored.length, 18);
-    local.writeUInt32LE(zip64 ? 0xffffffff : data.length, 22);
+    const declared = entry.declaredSize ?? data.length;
+    local.writeUInt32LE(zip64 ? 0xffffffff : declared, 22);
     local.writeUInt16LE(name.length, 26);
     local.writeUInt16LE(zip64 ? 20 : 0, 28);
     const localExtra = zip64 ? Buffer.alloc(20) : Buffer.alloc(0);
     if (zip64) {
       localExtra.writeUInt16LE(0x0001, 0);
       localExtra.writeUInt16LE(16, 2);
-      localExtra.writeBigUInt64LE(BigInt(data.length), 4);
+      localExtra.writeBigUInt64LE(BigInt(declared), 4);
       localExtra.writeBigUInt64LE(BigInt(stored.length), 12);
     }
     locals.push(local, name, localExtra, stored);
@@ -75,7 +80,7 @@ export function buildZip(entries: readonly ZipEntryOptions[], options: { zip64?:
     central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(zip64 ? 0xffffffff : stored.length, 20);
-    central.writeUInt32LE(zip64 ? 0xffffffff : data.length, 24);
+    central.writeUInt32LE(zip64 ? 0xffffffff : declared, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt16LE(extra.length, 30);
     if (entry.unixMode !== undefined) central.writeUInt32LE((entry.unixMode << 16) >>> 0, 38);
@@ -110,7 +115,7 @@ export function buildZip(entries: readonly ZipEntryOptions[], options: { zip64?:
   return Buffer.concat([...locals, directory, ...tail, end]);
 }
 
-function tarHeader(name: string, size: number, type: string): Buffer {
+export function tarHeader(name: string, size: number, type: string): Buffer {
   const header = Buffer.alloc(512);
   header.write(name, 0, 100, 'utf8');
   header.write('0000644\0', 100, 'latin1');
@@ -128,7 +133,7 @@ function tarHeader(name: string, size: number, type: string): Buffer {
   return header;
 }
 
-function padded(data: Buffer): Buffer {
+export function padded(data: Buffer): Buffer {
   const padding = (512 - (data.length % 512)) % 512;
   return Buffer.concat([data, Buffer.alloc(padding)]);
 }

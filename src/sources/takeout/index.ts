@@ -39,6 +39,7 @@ import {
   indexMediaNames,
   type MatchMethod,
   matchSidecarsInFolder,
+  parseSidecarName,
   type SidecarInfo,
 } from './sidecar-match.ts';
 import { openTarStream, readTarEntries } from './tar-reader.ts';
@@ -89,9 +90,28 @@ export type TakeoutSource = Source & {
   problems(): string[];
 };
 
-/** Sidecars and album JSON are a few KB; anything larger is not one. */
-const MAX_JSON_BYTES = 8 * 1024 * 1024;
+/**
+ * Sidecars and album JSON are a few KB; one listing many people or a long description reaches a
+ * few MB. Larger is not one: it is not read (parsing it takes several times its size in memory).
+ */
+const MAX_JSON_BYTES = 16 * 1024 * 1024;
+/** The sidecar fields anything here reads (dates, evidence, metadata, classifyJson); the rest is dropped. */
+const SIDECAR_FIELDS = [
+  'title',
+  'description',
+  'photoTakenTime',
+  'creationTime',
+  'url',
+  'geoData',
+  'geoDataExif',
+  'archived',
+  'favorited',
+  'trashed',
+  'albumData',
+] as const;
 const READ_CONCURRENCY = 16;
+/** JSON files above this are read and parsed one at a time. */
+const BIG_JSON_BYTES = 256 * 1024;
 
 type PartKind = 'zip' | 'tar' | 'folder';
 
@@ -563,12 +583,39 @@ async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<
 }
 
 function parseJson(bytes: Buffer): unknown {
+  let json: unknown;
   try {
     // Invalid UTF-8 is replaced rather than fatal (gpth#143); a BOM is dropped.
-    return JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''));
+    json = JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''));
   } catch {
     return undefined;
   }
+  if (!isRecord(json)) return json;
+  // Only what is used stays in memory until the plan: a sidecar's `people` can be megabytes.
+  const kept: Record<string, unknown> = {};
+  for (const field of SIDECAR_FIELDS) if (field in json) kept[field] = json[field];
+  if (isRecord(kept.albumData)) kept.albumData = {};
+  return kept;
+}
+
+/**
+ * A JSON file too large to be a sidecar. Named like one (`IMG_1.jpg.json`, a cut suffix, `(n)`):
+ * a problem, its photo is saved dated from its content or name. Otherwise (other Takeout
+ * products' big JSON, such as location history) only a warning.
+ */
+function oversizedJson(file: PartFile): { sidecar: boolean; message: string } {
+  const rest = parseSidecarName(baseName(file.path))?.rest ?? '';
+  const sidecar = isMediaName(rest) || isMediaName(rest.slice(0, rest.lastIndexOf('.')));
+  return {
+    sidecar,
+    message: `${file.part.file}: "${file.path}" holds ${file.size} bytes of JSON, more than the ${MAX_JSON_BYTES} a sidecar can be: not read${sidecar ? '; its photo is dated from its content or name. Download this part again from Google Takeout' : ''}.`,
+  };
+}
+
+function reportOversized(file: PartFile, problems: string[], warn: (message: string) => void): void {
+  const { sidecar, message } = oversizedJson(file);
+  if (sidecar) problems.push(message);
+  else warn(message);
 }
 
 async function mapLimit<T>(
@@ -722,6 +769,7 @@ async function loadTar(part: Part, problems: string[], warn: (message: string) =
       if (!body) {
         if (/\.json$/i.test(name) && entry.size <= MAX_JSON_BYTES)
           file.json = parseJson(await collect(entry.body, entry.size));
+        else if (/\.json$/i.test(name)) reportOversized(file, problems, warn);
       } else if (mayHaveExif(name)) {
         const head = await collect(body, EXIF_HEAD_BYTES);
         const exif = exifCapture(readExifDates(head) ?? {});
@@ -773,16 +821,34 @@ async function loadFolder(part: Part, warn: (message: string) => void): Promise<
   });
 }
 
-async function loadJsonFiles(part: Part, pool: HandlePool, problems: string[]): Promise<void> {
-  const jsonFiles = part.files.filter((file) => /\.json$/i.test(file.path) && file.size <= MAX_JSON_BYTES);
+async function loadJsonFiles(
+  part: Part,
+  pool: HandlePool,
+  problems: string[],
+  warn: (message: string) => void,
+): Promise<void> {
+  const jsonFiles = part.files.filter((file) => /\.json$/i.test(file.path));
+  for (const file of jsonFiles) if (file.size > MAX_JSON_BYTES) reportOversized(file, problems, warn);
   const unreadable: string[] = [];
-  await mapLimit(jsonFiles, READ_CONCURRENCY, async (file) => {
+  const load = async (file: PartFile) => {
     try {
       file.json = parseJson(await readHead(file, file.size, pool));
     } catch (error) {
       unreadable.push(`"${file.path}" (${errorText(error)})`);
     }
-  });
+  };
+  // Small ones side by side; big ones one at a time, so parsing never holds many big ones at once.
+  const big = (file: PartFile) => file.size > BIG_JSON_BYTES;
+  await mapLimit(
+    jsonFiles.filter((file) => !big(file)),
+    READ_CONCURRENCY,
+    load,
+  );
+  await mapLimit(
+    jsonFiles.filter((file) => big(file) && file.size <= MAX_JSON_BYTES),
+    1,
+    load,
+  );
   if (unreadable.length > 0) {
     problems.push(
       `${part.file}: ${unreadable.length} JSON file(s) could not be read, first ${unreadable[0]}; their photos may be undated. Download this part again from Google Takeout.`,
@@ -805,7 +871,7 @@ async function scanTakeout(
       if (part.kind === 'zip') await loadZip(part, problems, warn);
       else if (part.kind === 'tar') await loadTar(part, problems, warn);
       else await loadFolder(part, warn);
-      if (part.kind !== 'tar') await loadJsonFiles(part, pool, problems);
+      if (part.kind !== 'tar') await loadJsonFiles(part, pool, problems, warn);
     } catch (error) {
       part.files = [];
       problems.push(

@@ -101,6 +101,16 @@ class ChunkReader {
   }
 }
 
+/**
+ * A pax header holds a few `key=value` records (a path, a size, times): Google's are well under a
+ * kilobyte, and 1 MiB leaves room for any honest writer's long paths and extra records. A GNU
+ * long name or link is one path: Linux allows 4 KiB (PATH_MAX), 64 KiB is generous. Their bodies
+ * are read into memory, so a header that declares more is a damaged (or hostile) archive, refused
+ * before anything is allocated.
+ */
+const MAX_PAX_BYTES = 1024 * 1024;
+const MAX_LONG_NAME_BYTES = 64 * 1024;
+
 function readString(block: Buffer, at: number, length: number): string {
   const field = block.subarray(at, at + length);
   const end = field.indexOf(0);
@@ -165,6 +175,13 @@ export async function* readTarEntries(input: AsyncIterable<Uint8Array>): AsyncGe
       const padding = (512 - (size % 512)) % 512;
 
       if (typeFlag === 'x' || typeFlag === 'g' || typeFlag === 'L' || typeFlag === 'K') {
+        const isName = typeFlag === 'L' || typeFlag === 'K';
+        const bound = isName ? MAX_LONG_NAME_BYTES : MAX_PAX_BYTES;
+        if (size > bound) {
+          throw new TarFormatError(
+            `header ${index + 1} declares a ${isName ? 'long name' : 'pax header'} of ${size} bytes (at most ${bound} are read): the archive is damaged`,
+          );
+        }
         const body = (await reader.read(size)) ?? Buffer.alloc(0);
         await reader.skip(padding);
         if (typeFlag === 'x') pax = parsePax(body);
@@ -223,6 +240,13 @@ export async function openTarStream(file: string, signal?: AbortSignal): Promise
   return (async function* () {
     try {
       yield* gunzip as AsyncIterable<Buffer>;
+    } catch (error) {
+      // zlib's own words ("unexpected end of file", "incorrect header check") name no cause.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'Z_BUF_ERROR')
+        throw new TarFormatError('the gzip stream ends early: the file is truncated');
+      if (code === 'Z_DATA_ERROR') throw new TarFormatError('the gzip stream is damaged');
+      throw error;
     } finally {
       raw.destroy();
       gunzip.destroy();

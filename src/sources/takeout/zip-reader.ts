@@ -10,6 +10,18 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { constants, crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 
+/**
+ * An entry that inflates to more bytes than the central directory declares. Deflate can expand
+ * about a thousand times, so a few KB can claim 100 bytes and inflate to gigabytes: the reader
+ * stops at the first byte past the declared size instead of holding or writing the rest.
+ */
+export class ZipEntryTooLongError extends Error {
+  override name = 'ZipEntryTooLongError';
+  constructor(entry: ZipEntry) {
+    super(`"${entry.name}" inflates past its declared ${entry.size} bytes: the archive is damaged`);
+  }
+}
+
 export interface ZipEntry {
   /** The name as stored, decoded (UTF-8 flag, Info-ZIP unicode path, else CP437). */
   name: string;
@@ -254,6 +266,8 @@ export async function* readZipEntry(
   let total = 0;
   try {
     for await (const chunk of (inflate ?? raw) as AsyncIterable<Buffer>) {
+      // Before the chunk is used: the `finally` below destroys the inflater at once.
+      if (total + chunk.length > entry.size) throw new ZipEntryTooLongError(entry);
       crc = crc32(chunk, crc);
       total += chunk.length;
       yield chunk;
@@ -291,8 +305,7 @@ export async function readZipEntryPrefix(
   if (start + wanted > chunk.length) chunk = await readAt(handle, entry.localHeaderOffset, start + wanted);
   const data = chunk.subarray(start, start + wanted);
   if (data.length < wanted) throw new Error(`"${entry.name}" is cut short: the archive is truncated`);
-  const bytes =
-    entry.method === 0 ? data : inflateRawSync(data, whole ? {} : { finishFlush: constants.Z_SYNC_FLUSH });
+  const bytes = entry.method === 0 ? data : inflatePrefix(data, entry, whole ? entry.size : limit, whole);
   if (whole) {
     if (bytes.length !== entry.size || crc32(bytes) !== entry.crc32) {
       throw new Error(`"${entry.name}" failed its CRC-32 check: the archive is damaged`);
@@ -300,4 +313,51 @@ export async function readZipEntryPrefix(
     return bytes;
   }
   return bytes.subarray(0, limit);
+}
+
+/**
+ * Inflates `data` to at most `cap` bytes. A whole entry may not give more than its declared size
+ * (zlib stops at `maxOutputLength` and throws). A head may: a few KB can inflate to gigabytes
+ * (deflate expands about a thousand times), so then only as much input is inflated as fits.
+ */
+function inflatePrefix(data: Buffer, entry: ZipEntry, cap: number, whole: boolean): Buffer {
+  if (whole) {
+    try {
+      return inflateRawSync(data, { maxOutputLength: Math.max(1, cap) });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new ZipEntryTooLongError(entry);
+      throw error;
+    }
+  }
+  // Honest photos barely shrink, so the first try holds them; room for twice the head otherwise.
+  const room = 2 * cap + data.length;
+  const inflate = (length: number): Buffer | undefined => {
+    try {
+      return inflateRawSync(data.subarray(0, length), {
+        finishFlush: constants.Z_SYNC_FLUSH,
+        maxOutputLength: room,
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+      throw error;
+    }
+  };
+  const all = inflate(data.length);
+  if (all) return all.subarray(0, cap);
+  // The most input whose output fits: one input byte gives at most a few KB, so that is past `cap`.
+  let fits = 0;
+  let over = data.length;
+  let best: Buffer = Buffer.alloc(0);
+  while (over - fits > 1) {
+    const middle = Math.floor((fits + over) / 2);
+    const bytes = inflate(middle);
+    if (bytes) {
+      fits = middle;
+      best = bytes;
+    } else {
+      over = middle;
+    }
+  }
+  return best.subarray(0, cap);
 }
