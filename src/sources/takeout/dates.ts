@@ -125,15 +125,28 @@ export function parseExifOffset(text: string): number | undefined {
   return match[1] === '-' ? -minutes : minutes;
 }
 
+/**
+ * DateTimeOriginal with its OffsetTimeOriginal; else CreateDate (DateTimeDigitized) with
+ * OffsetTimeDigitized, which is all a scanner or a scanning app writes. A placeholder
+ * DateTimeOriginal counts as missing.
+ */
 export function exifCapture(tags: {
   dateTimeOriginal?: string;
   offsetTimeOriginal?: string;
+  createDate?: string;
+  offsetTimeDigitized?: string;
 }): ExifCapture | undefined {
-  const wall = tags.dateTimeOriginal === undefined ? undefined : parseExifDateTime(tags.dateTimeOriginal);
-  if (!wall) return undefined;
-  const offsetMinutes =
-    tags.offsetTimeOriginal === undefined ? undefined : parseExifOffset(tags.offsetTimeOriginal);
-  return offsetMinutes === undefined ? { wall } : { wall, offsetMinutes };
+  const pairs: Array<[string | undefined, string | undefined]> = [
+    [tags.dateTimeOriginal, tags.offsetTimeOriginal],
+    [tags.createDate, tags.offsetTimeDigitized],
+  ];
+  for (const [text, offsetText] of pairs) {
+    const wall = text === undefined ? undefined : parseExifDateTime(text);
+    if (!wall) continue;
+    const offsetMinutes = offsetText === undefined ? undefined : parseExifOffset(offsetText);
+    return offsetMinutes === undefined ? { wall } : { wall, offsetMinutes };
+  }
+  return undefined;
 }
 
 /** Camera naming schemes that write UTC, not local time. Pixel: opdude/google-photo-exporter-metadata-fixer#3. */

@@ -17,20 +17,22 @@ import { usageError } from '../../errors.ts';
 import type { DateSource, ItemEvidence, OpenedMedia, Source, SourceItem } from '../source.ts';
 import {
   type ExifCapture,
-  exifCapture,
   guessDateFromPath,
   isRecord,
   isValidTimeZone,
   resolveCaptureDate,
   sidecarTakenAt,
 } from './dates.ts';
-import { EXIF_HEAD_BYTES, readExifDates } from './exif.ts';
+import { EXIF_HEAD_BYTES } from './exif.ts';
 import {
   bufferReader,
   handleReader,
+  holdHead,
   MEDIA_STREAM_BUDGET,
   mayHaveMediaDate,
   readMediaDate,
+  reopeningReader,
+  streamHoldBytes,
   streamReader,
 } from './media-dates.ts';
 import { countMediaRead, writeMediaReadCount } from './read-count.ts';
@@ -160,19 +162,13 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
 
   async function exifOf(plan: Plan): Promise<ExifCapture | undefined> {
     const copy = plan.copy;
-    const isoBmff = mayHaveMediaDate(copy.path);
-    if (!mayHaveExif(copy.path) && !isoBmff) return undefined;
+    if (!mayHaveExif(copy.path) && !mayHaveMediaDate(copy.path)) return undefined;
     if (copy.part.kind === 'tar') return copy.exif;
     let cached = exifCache.get(plan.key);
     if (!cached) {
       const needsDate = !(plan.sidecar && sidecarTakenAt(plan.sidecar.json));
       countMediaRead();
-      cached = isoBmff
-        ? readMediaDateOf(copy, pool, needsDate)
-        : readHead(copy, EXIF_HEAD_BYTES, pool).then(
-            (head) => exifCapture(readExifDates(head) ?? {}),
-            () => undefined,
-          );
+      cached = readMediaDateOf(copy, pool, needsDate);
       exifCache.set(plan.key, cached);
     }
     return cached;
@@ -482,10 +478,12 @@ async function readHead(copy: PartFile, bytes: number, pool: HandlePool): Promis
 }
 
 /**
- * A HEIF or QuickTime date read in place. Folder files and stored zip entries are read with small
- * positional reads, so a `moov` at the end of a big video costs a few header reads. A deflated zip
- * entry cannot be read out of order: it is inflated forward, up to MEDIA_STREAM_BUDGET (boxes past
- * it stay unread), and only for items with no sidecar date; otherwise its first bytes are enough.
+ * A file's own date (EXIF, HEIF or QuickTime) read in place. Folder files and stored zip entries
+ * are read with small positional reads, so a `moov` at the end of a big video, or a raw file's
+ * Exif IFD far into it, costs a few small reads. A deflated zip entry cannot be read out of order:
+ * it is inflated forward, up to MEDIA_STREAM_BUDGET (boxes past it stay unread), again from its
+ * start when the file points back (a HEIC's `meta` after `mdat`), and only for items with no
+ * sidecar date; otherwise its first bytes are enough.
  */
 async function readMediaDateOf(
   copy: PartFile,
@@ -502,7 +500,8 @@ async function readMediaDateOf(
       return await readMediaDate(bufferReader(await readHead(copy, EXIF_HEAD_BYTES, pool), copy.size));
     }
     if (copy.zip) {
-      const reader = streamReader(readZipEntry(copy.part.file, copy.zip), copy.size, MEDIA_STREAM_BUDGET);
+      const zip = copy.zip;
+      const reader = reopeningReader(() => readZipEntry(copy.part.file, zip), copy.size, MEDIA_STREAM_BUDGET);
       try {
         return await readMediaDate(reader);
       } finally {
@@ -722,15 +721,11 @@ async function loadTar(part: Part, problems: string[], warn: (message: string) =
       if (!body) {
         if (/\.json$/i.test(name) && entry.size <= MAX_JSON_BYTES)
           file.json = parseJson(await collect(entry.body, entry.size));
-      } else if (mayHaveExif(name)) {
-        const head = await collect(body, EXIF_HEAD_BYTES);
-        const exif = exifCapture(readExifDates(head) ?? {});
-        if (exif) file.exif = exif;
-        file.exifRead = true;
-      } else if (mayHaveMediaDate(name)) {
-        // The gunzip stream passes every byte of the entry anyway, so a `moov` after `mdat` is
-        // reached for free: the reader skips the chunks before it and keeps only small boxes.
-        const reader = streamReader(body, entry.size);
+      } else if (mayHaveExif(name) || mayHaveMediaDate(name)) {
+        // The gunzip stream passes every byte of the entry anyway, so a `moov` after `mdat` (or an
+        // Exif IFD far into a raw file) is reached for free: the reader skips the chunks before it
+        // and keeps only small boxes, plus the first bytes a parser may point back into.
+        const reader = holdHead(streamReader(body, entry.size), streamHoldBytes(name));
         const exif = await readMediaDate(reader);
         await reader.close();
         if (reader.failure) throw reader.failure;

@@ -248,7 +248,7 @@ export function mediaType(name: string): { kind: 'photo' | 'video'; mimeType?: s
   return { kind: 'photo' };
 }
 
-/** Formats that may carry EXIF in their first bytes (JPEG APP1, TIFF-based raw). */
+/** Formats that may carry EXIF (JPEG APP1, TIFF-based raw, PNG `eXIf`, WebP `EXIF`). */
 export function mayHaveExif(name: string): boolean {
-  return /\.(jpe?g|jpe|jfif|tiff?|dng|nef|cr2|arw|orf|rw2|pef|srw)$/i.test(name);
+  return /\.(jpe?g|jpe|jfif|tiff?|dng|nef|nrw|cr2|arw|sr2|orf|rw2|pef|srw|png|webp)$/i.test(name);
 }
