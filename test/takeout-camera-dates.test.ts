@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { type ExifCapture, resolveCaptureDate } from '../src/sources/takeout/dates.ts';
+import { type ExifCapture, guessDateFromPath, resolveCaptureDate } from '../src/sources/takeout/dates.ts';
 import { createTakeoutSource } from '../src/sources/takeout/index.ts';
 import {
   type ByteReader,
@@ -271,6 +271,35 @@ for (const { name, bytes } of brokenCases) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Phone burst names with Unix milliseconds
+
+const nameCases: Array<{ name: string; expected: string | undefined }> = [
+  { name: 'IMG_1710670925123.jpg', expected: '2024-03-17T10:22:05.000Z' },
+  { name: 'burst_1710670925123_COVER.jpg', expected: '2024-03-17T10:22:05.000Z' },
+  { name: 'BURST1710670925123.jpg', expected: '2024-03-17T10:22:05.000Z' },
+  { name: 'VID_1710670925123.mp4', expected: '2024-03-17T10:22:05.000Z' },
+  { name: 'FB_IMG_1710670925123.jpg', expected: '2024-03-17T10:22:05.000Z' },
+  { name: 'Screenshot_1710670925123.png', expected: '2024-03-17T10:22:05.000Z' },
+  // An id that only looks like one (no camera prefix) stays undated, as before.
+  { name: '1581270440551-d356c6b2-6178-49af-bcdf-b308a5b4b.jpg', expected: undefined },
+  // Outside 2000–2100: not a capture time.
+  { name: 'IMG_4102444800000.jpg', expected: undefined },
+  { name: 'IMG_9999999999999.jpg', expected: undefined },
+  // More than 13 digits is an id.
+  { name: 'IMG_17106709251234.jpg', expected: undefined },
+  // A date name keeps its own reading.
+  { name: 'IMG_20240317_102205.jpg', expected: '2024-03-17T01:22:05.000Z' },
+];
+
+for (const { name, expected } of nameCases) {
+  test(`file name date, Unix milliseconds: ${name} → ${expected}`, () => {
+    const guess = guessDateFromPath(`Photos from 2024/${name}`);
+    const date = resolveCaptureDate({ ...(guess ? { fileName: guess } : {}), timeZone: 'Asia/Tokyo' });
+    assert.equal(date.takenAt?.toISOString(), expected);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // End to end: every input kind
 
 const PHOTOS = 'Takeout/Google Photos/Photos from 2024';
@@ -305,6 +334,7 @@ function cameraEntries(): ArchiveEntry[] {
       name: `${PHOTOS}/VID_20240317_232205.mp4`,
       data: makeMp4({ creationTime: quickTimeSeconds(ANDROID_UTC), classicDay: '2024-03-17T23:22:05+0100' }),
     },
+    { name: `${PHOTOS}/IMG_1710670925123.jpg`, data: makeJpeg() },
     // Content wins over the name.
     {
       name: `${PHOTOS}/burst_1600000000000_COVER.jpg`,
@@ -329,6 +359,7 @@ const expectedItems: Record<string, Dated> = {
   'STICKER.webp': withOffset,
   'SCAN0001.jpg': withOffset,
   'VID_20240317_232205.mp4': { takenAt: '2024-03-17T22:22:05.000Z', offset: 60, source: 'exif' },
+  'IMG_1710670925123.jpg': { takenAt: '2024-03-17T10:22:05.000Z', source: 'filename' },
   'burst_1600000000000_COVER.jpg': withOffset,
   'WITH_SIDECAR.jpg': { takenAt: '2024-03-17T10:22:05.000Z', source: 'sidecar' },
 };
