@@ -440,3 +440,92 @@ for (const { kind, write } of inputKinds) {
     });
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// A Takeout with its sidecars removed, and NAS/desktop leftovers saved beside the photos
+
+const photo = makeJpeg({ dateTimeOriginal: WALL, offsetTimeOriginal: '+01:00' });
+const thumbnail = makeJpeg({ dateTimeOriginal: WALL, comment: 'thumbnail' });
+
+function leftoverEntries(): ArchiveEntry[] {
+  return [
+    // Synology DSM: one @eaDir per folder, one subfolder per photo.
+    { name: `${PHOTOS}/@eaDir/IMG_0001.jpg/SYNOFILE_THUMB_XL.jpg`, data: thumbnail },
+    { name: `${PHOTOS}/@eaDir/IMG_0001.jpg/SYNOFILE_THUMB_M.jpg`, data: thumbnail },
+    { name: 'Takeout/Google Photos/@eaDir/Photos from 2024/SYNOINDEX_MEDIA_INFO', data: 'x' },
+    // QNAP QTS.
+    { name: `${PHOTOS}/.@__thumb/s100IMG_0001.jpg`, data: thumbnail },
+    // Windows, macOS.
+    { name: `${PHOTOS}/Thumbs.db`, data: Buffer.alloc(512, 1) },
+    { name: `${PHOTOS}/desktop.ini`, data: '[.ShellClassInfo]\r\n' },
+    { name: `${PHOTOS}/.DS_Store`, data: Buffer.alloc(64, 2) },
+    { name: `${PHOTOS}/._IMG_0001.jpg`, data: Buffer.alloc(82, 3) },
+    { name: `__MACOSX/${PHOTOS}/._IMG_0001.jpg`, data: Buffer.alloc(82, 3) },
+  ];
+}
+
+const sidecarFree: Array<{ kind: string; write: (dir: string, entries: ArchiveEntry[]) => Promise<string> }> =
+  [
+    inputKinds[0] as (typeof inputKinds)[number],
+    inputKinds[2] as (typeof inputKinds)[number],
+    inputKinds[3] as (typeof inputKinds)[number],
+  ];
+
+for (const { kind, write } of sidecarFree) {
+  test(`a Takeout whose sidecars were all removed is found by its folders and dated by content: ${kind}`, async () => {
+    await withTempDir(async (dir) => {
+      const entries: ArchiveEntry[] = [
+        { name: `${PHOTOS}/IMG_0001.jpg`, data: photo },
+        { name: `${PHOTOS}/IMG_1710670925123.jpg`, data: makeJpeg({ comment: 'named' }) },
+        {
+          name: 'Takeout/Google Photos/Trip to Rome/IMG_0002.jpg',
+          data: makeJpeg({ ...{ dateTimeOriginal: WALL }, comment: 'r' }),
+        },
+        // Drive files beside Photos are not photos of the library.
+        { name: 'Takeout/Drive/notes.jpg', data: makeJpeg({ comment: 'drive' }) },
+      ];
+      const { found, warnings, problems } = await listDates(await write(dir, entries));
+      assert.deepEqual(problems, []);
+      assert.deepEqual(found, {
+        'IMG_0001.jpg': withOffset,
+        'IMG_1710670925123.jpg': { takenAt: '2024-03-17T10:22:05.000Z', source: 'filename' },
+        'IMG_0002.jpg': zoneless,
+      });
+      assert.ok(
+        warnings.some((warning) => /No JSON sidecars/.test(warning)),
+        warnings.join('\n'),
+      );
+    });
+  });
+}
+
+test('a Takeout folder under an unknown (localized) name is found by its year folders', async () => {
+  await withTempDir(async (dir) => {
+    const input = await writeFolder(dir, [
+      { name: 'Takeout/Zdjęcia Google/Zdjęcia z 2024/IMG_0001.jpg', data: photo },
+    ]);
+    const { found } = await listDates(input);
+    assert.deepEqual(found, { 'IMG_0001.jpg': withOffset });
+  });
+});
+
+for (const { kind, write } of inputKinds) {
+  test(`NAS and desktop leftovers inside a Takeout are ignored, with one notice: ${kind}`, async () => {
+    await withTempDir(async (dir) => {
+      const entries: ArchiveEntry[] = [
+        { name: `${PHOTOS}/IMG_0001.jpg`, data: photo },
+        {
+          name: `${PHOTOS}/IMG_0001.jpg.json`,
+          data: makeSidecar({ title: 'IMG_0001.jpg', photoTakenTime: '1710670925' }),
+        },
+        ...leftoverEntries(),
+      ];
+      const { found, warnings, problems } = await listDates(await write(dir, entries));
+      assert.deepEqual(problems, []);
+      assert.deepEqual(Object.keys(found), ['IMG_0001.jpg']);
+      const notices = warnings.filter((warning) => /leftover/.test(warning));
+      assert.equal(notices.length, 1, warnings.join('\n'));
+      assert.match(notices[0] as string, /^9 NAS or desktop leftover files ignored/);
+    });
+  });
+}

@@ -51,11 +51,13 @@ import {
   classifyFolder,
   classifyJson,
   type FolderKind,
+  isLeftover,
   isMediaName,
   mayHaveExif,
   mediaType,
   parentOf,
   pathInsideRoot,
+  rootNamesFromFolders,
   rootOfSidecar,
 } from './tree.ts';
 import {
@@ -815,7 +817,7 @@ async function scanTakeout(
   for (const part of parts) {
     const roots = new Set<string>();
     for (const file of part.files) {
-      if (file.json === undefined || classifyJson(file.json) !== 'photo') continue;
+      if (file.json === undefined || classifyJson(file.json) !== 'photo' || isLeftover(file.path)) continue;
       const root = rootOfSidecar(file.path);
       if (root === undefined) continue;
       roots.add(root);
@@ -823,7 +825,15 @@ async function scanTakeout(
     }
     rootsByPart.set(part, roots);
   }
-  const rootNames = chooseRootNames(sidecarCounts);
+  let rootNames = chooseRootNames(sidecarCounts);
+  if (rootNames.size === 0) {
+    // No photo sidecar anywhere (another tool removed them): the folders still tell the root.
+    rootNames = rootNamesFromFolders(parts.flatMap((part) => part.files.map((file) => file.path)));
+    if (rootNames.size > 0)
+      warn(
+        'No JSON sidecars in this Takeout: it was recognised by its folders, and its files are dated from their own metadata or names.',
+      );
+  }
   const fold = (text: string) => text.normalize('NFC').toLowerCase();
   for (const roots of rootsByPart.values()) {
     for (const root of roots) if (!rootNames.has(fold(baseName(root)))) roots.delete(root);
@@ -832,11 +842,16 @@ async function scanTakeout(
   // One merged tree: the same path in several parts is one entry (immich-go#380).
   const tree = new Map<string, TreeEntry>();
   const rank = (file: PartFile) => (file.part.kind === 'tar' ? 1 : 0);
+  const leftovers: string[] = [];
   for (const part of parts) {
     const roots = rootsByPart.get(part) ?? new Set<string>();
     for (const file of part.files) {
       const key = pathInsideRoot(file.path, roots, rootNames);
       if (key === undefined) continue;
+      if (isLeftover(key)) {
+        leftovers.push(key);
+        continue;
+      }
       const known = tree.get(key);
       if (!known) {
         tree.set(key, { key, copy: file });
@@ -869,6 +884,12 @@ async function scanTakeout(
         tree.set(key, { key, copy: file });
       }
     }
+  }
+
+  if (leftovers.length > 0) {
+    warn(
+      `${leftovers.length} NAS or desktop leftover file${leftovers.length === 1 ? '' : 's'} ignored, not photos (Synology @eaDir, QNAP .@__thumb, Thumbs.db, .DS_Store, desktop.ini, AppleDouble ._ files; first: "${leftovers[0]}").`,
+    );
   }
 
   if (tree.size === 0) {
