@@ -498,8 +498,13 @@ async function readMediaDateOf(
       const start = await zipEntryDataOffset(handle, copy.zip);
       return await readMediaDate(handleReader(handle, start, copy.size));
     }
-    if (copy.zip && !needsDate) {
-      return await readMediaDate(bufferReader(await readHead(copy, EXIF_HEAD_BYTES, pool), copy.size));
+    // Most EXIF is in the first bytes (one pooled read); a box tree cut at the head could give a
+    // lesser date (mvhd without its ©day), so only EXIF files settle for the head when undated.
+    const headFirst = !needsDate || mayHaveExif(copy.path);
+    if (copy.zip && headFirst) {
+      const head = await readHead(copy, EXIF_HEAD_BYTES, pool);
+      const fromHead = await readMediaDate(bufferReader(head, copy.size));
+      if (fromHead || !needsDate || head.length >= copy.size) return fromHead;
     }
     if (copy.zip) {
       const zip = copy.zip;
