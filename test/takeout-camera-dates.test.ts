@@ -57,6 +57,7 @@ function resolved(capture: ExifCapture | undefined): Dated | undefined {
 }
 
 const WALL = '2024:03:17 10:22:05';
+const ANDROID_UTC = new Date('2024-03-17T22:22:05Z');
 const dated = { [TAG.dateTimeOriginal]: WALL, [TAG.offsetTimeOriginal]: '+01:00' };
 const withOffset: Dated = { takenAt: '2024-03-17T09:22:05.000Z', offset: 60, source: 'exif' };
 /** 10:22:05 read in Asia/Tokyo. */
@@ -188,6 +189,12 @@ const cases: Array<{ name: string; bytes: Buffer; expected: Dated | undefined }>
   },
 ];
 
+cases.push({
+  name: 'Android MP4: mvhd in UTC and a classic udta ©day with its offset',
+  bytes: makeMp4({ creationTime: quickTimeSeconds(ANDROID_UTC), classicDay: '2024-03-17T23:22:05+0100' }),
+  expected: { takenAt: '2024-03-17T22:22:05.000Z', offset: 60, source: 'exif' },
+});
+
 for (const { name, bytes, expected } of cases) {
   test(`camera file date: ${name}`, async () => {
     assert.deepEqual(resolved(await readMediaDate(bufferReader(bytes))), expected);
@@ -303,7 +310,6 @@ for (const { name, expected } of nameCases) {
 // End to end: every input kind
 
 const PHOTOS = 'Takeout/Google Photos/Photos from 2024';
-const ANDROID_UTC = new Date('2024-03-17T22:22:05Z');
 
 function cameraEntries(): ArchiveEntry[] {
   return [
