@@ -187,13 +187,12 @@ const cases: Array<{ name: string; bytes: Buffer; expected: Dated | undefined }>
     }),
     expected: withOffset,
   },
+  {
+    name: 'Android MP4: mvhd in UTC and a classic udta ©day with its offset',
+    bytes: makeMp4({ creationTime: quickTimeSeconds(ANDROID_UTC), classicDay: '2024-03-17T23:22:05+0100' }),
+    expected: { takenAt: '2024-03-17T22:22:05.000Z', offset: 60, source: 'exif' },
+  },
 ];
-
-cases.push({
-  name: 'Android MP4: mvhd in UTC and a classic udta ©day with its offset',
-  bytes: makeMp4({ creationTime: quickTimeSeconds(ANDROID_UTC), classicDay: '2024-03-17T23:22:05+0100' }),
-  expected: { takenAt: '2024-03-17T22:22:05.000Z', offset: 60, source: 'exif' },
-});
 
 for (const { name, bytes, expected } of cases) {
   test(`camera file date: ${name}`, async () => {
