@@ -163,6 +163,20 @@ const cases: Array<{ name: string; bytes: Buffer; expected: Dated | undefined }>
     expected: zoneless,
   },
   {
+    name: 'raw with a placeholder DateTimeOriginal, CreateDate and both offsets far into the file',
+    bytes: makeTiff({
+      exif: {
+        [TAG.dateTimeOriginal]: '0000:00:00 00:00:00',
+        [TAG.createDate]: WALL,
+        [TAG.offsetTimeOriginal]: '+09:00',
+        [TAG.offsetTimeDigitized]: '+01:00',
+      },
+      exifIfdAt: 300_000,
+      size: 310_000,
+    }),
+    expected: withOffset,
+  },
+  {
     name: 'DateTimeOriginal wins over CreateDate',
     bytes: makeTiff({ exif: { ...dated, [TAG.createDate]: '2020:01:01 00:00:00' } }),
     expected: withOffset,

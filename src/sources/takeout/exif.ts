@@ -205,11 +205,15 @@ async function readTiff(reader: ExifByteReader, base: number): Promise<ExifDateT
       ? await readIfd(reader, base, u32(pointer.value, 0, little), little)
       : new Map<number, IfdEntry>();
   const result: ExifDateTags = {};
-  for (const [tag, name] of TAGS) {
-    const text =
-      (await readAscii(reader, base, exif.get(tag), little)) ??
-      (await readAscii(reader, base, ifd0.get(tag), little));
-    if (text !== undefined) result[name] = text;
+  // In file order, Exif IFD first: a forward-only reader cannot step back to a value it passed.
+  for (const ifd of [exif, ifd0]) {
+    const wanted = TAGS.filter(([tag, name]) => result[name] === undefined && ifd.has(tag)).sort(
+      ([a], [b]) => valueOffset(ifd.get(a), little) - valueOffset(ifd.get(b), little),
+    );
+    for (const [tag, name] of wanted) {
+      const text = await readAscii(reader, base, ifd.get(tag), little);
+      if (text !== undefined) result[name] = text;
+    }
   }
   return result.dateTimeOriginal === undefined && result.createDate === undefined ? undefined : result;
 }
@@ -233,6 +237,11 @@ async function readIfd(
       entries.set(tag, { type, count: u32(bytes, at + 4, little), value: bytes.subarray(at + 8, at + 12) });
   }
   return entries;
+}
+
+/** Where an entry's value sits (0 when it is held in the entry itself). */
+function valueOffset(entry: IfdEntry | undefined, little: boolean): number {
+  return !entry || entry.count <= 4 ? 0 : u32(entry.value, 0, little);
 }
 
 async function readAscii(
