@@ -233,7 +233,8 @@ export function reopeningReader(
 export function holdHead(reader: StreamByteReader, length: number): StreamByteReader {
   let head: Uint8Array | undefined;
   const held = async () => {
-    head ??= Buffer.from(await reader.read(0, Math.min(length, reader.size)));
+    // The stream's own bytes, not a copy: it never writes into a chunk it handed out.
+    head ??= await reader.read(0, Math.min(length, reader.size));
     return head;
   };
   return {
