@@ -151,8 +151,8 @@ test('EXIF offsets', () => {
   assert.equal(parseExifOffset('   :  '), undefined);
 });
 
-test('EXIF with OffsetTimeOriginal: instant and offset from the file', () => {
-  const tags = readExifDates(
+test('EXIF with OffsetTimeOriginal: instant and offset from the file', async () => {
+  const tags = await readExifDates(
     makeJpeg({ dateTimeOriginal: '2024:06:15 23:15:00', offsetTimeOriginal: '+09:00' }),
   );
   assert.deepEqual(tags, { dateTimeOriginal: '2024:06:15 23:15:00', offsetTimeOriginal: '+09:00' });
@@ -164,9 +164,9 @@ test('EXIF with OffsetTimeOriginal: instant and offset from the file', () => {
   assert.equal(resolved.dateSource, 'exif');
 });
 
-test('EXIF without an offset: a wall clock in the caller zone', () => {
+test('EXIF without an offset: a wall clock in the caller zone', async () => {
   const exif = exifCapture(
-    readExifDates(makeJpeg({ dateTimeOriginal: '2024:01:10 08:00:00', bigEndian: true })) ?? {},
+    (await readExifDates(makeJpeg({ dateTimeOriginal: '2024:01:10 08:00:00', bigEndian: true }))) ?? {},
   );
   assert.ok(exif);
   const resolved = resolveCaptureDate({ exif, timeZone: 'America/New_York' });
@@ -174,8 +174,10 @@ test('EXIF without an offset: a wall clock in the caller zone', () => {
   assert.equal(resolved.utcOffsetMinutes, undefined);
 });
 
-test('EXIF placeholder date is skipped: the file name dates the photo', () => {
-  const exif = exifCapture(readExifDates(makeJpeg({ dateTimeOriginal: '0000:00:00 00:00:00' })) ?? {});
+test('EXIF placeholder date is skipped: the file name dates the photo', async () => {
+  const exif = exifCapture(
+    (await readExifDates(makeJpeg({ dateTimeOriginal: '0000:00:00 00:00:00' }))) ?? {},
+  );
   assert.equal(exif, undefined);
   const fileName = guessDateFromPath('IMG_20240102_030405.jpg');
   assert.equal(
@@ -184,11 +186,11 @@ test('EXIF placeholder date is skipped: the file name dates the photo', () => {
   );
 });
 
-test('no EXIF at all: undefined, never a throw', () => {
-  assert.equal(readExifDates(makeJpeg()), undefined);
-  assert.equal(readExifDates(Buffer.from('not an image')), undefined);
+test('no EXIF at all: undefined, never a throw', async () => {
+  assert.equal(await readExifDates(makeJpeg()), undefined);
+  assert.equal(await readExifDates(Buffer.from('not an image')), undefined);
   assert.equal(
-    readExifDates(makeJpeg({ dateTimeOriginal: '2024:01:01 00:00:00' }).subarray(0, 30)),
+    await readExifDates(makeJpeg({ dateTimeOriginal: '2024:01:01 00:00:00' }).subarray(0, 30)),
     undefined,
   );
 });

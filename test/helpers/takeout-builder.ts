@@ -386,6 +386,8 @@ export interface HeicOptions {
   imageBytes?: number;
   /** Extra image items (tiles) listed in iinf before the Exif item, as big HEICs have. */
   tileItems?: number;
+  /** Write `mdat` before `meta`, as Samsung phones do. */
+  metaAfterMdat?: boolean;
 }
 
 /**
@@ -454,10 +456,10 @@ export function makeHeic(options: HeicOptions = {}): Buffer {
     ]);
   };
   const metaLength = buildMeta(0).length;
-  const mdatDataStart = ftyp.length + metaLength + 8;
+  const mdatDataStart = ftyp.length + (options.metaAfterMdat ? 0 : metaLength) + 8;
   const meta = buildMeta(mdatDataStart);
   const mdat = isoBox('mdat', inIdat ? [image] : [image, exifPayload]);
-  return Buffer.concat([ftyp, meta, mdat]);
+  return Buffer.concat(options.metaAfterMdat ? [ftyp, mdat, meta] : [ftyp, meta, mdat]);
 }
 
 /** Seconds since 1904-01-01 UTC, the QuickTime epoch. */

@@ -125,15 +125,28 @@ export function parseExifOffset(text: string): number | undefined {
   return match[1] === '-' ? -minutes : minutes;
 }
 
+/**
+ * DateTimeOriginal with its OffsetTimeOriginal; else CreateDate (DateTimeDigitized) with
+ * OffsetTimeDigitized, which is all a scanner or a scanning app writes. A placeholder
+ * DateTimeOriginal counts as missing.
+ */
 export function exifCapture(tags: {
   dateTimeOriginal?: string;
   offsetTimeOriginal?: string;
+  createDate?: string;
+  offsetTimeDigitized?: string;
 }): ExifCapture | undefined {
-  const wall = tags.dateTimeOriginal === undefined ? undefined : parseExifDateTime(tags.dateTimeOriginal);
-  if (!wall) return undefined;
-  const offsetMinutes =
-    tags.offsetTimeOriginal === undefined ? undefined : parseExifOffset(tags.offsetTimeOriginal);
-  return offsetMinutes === undefined ? { wall } : { wall, offsetMinutes };
+  const pairs: Array<[string | undefined, string | undefined]> = [
+    [tags.dateTimeOriginal, tags.offsetTimeOriginal],
+    [tags.createDate, tags.offsetTimeDigitized],
+  ];
+  for (const [text, offsetText] of pairs) {
+    const wall = text === undefined ? undefined : parseExifDateTime(text);
+    if (!wall) continue;
+    const offsetMinutes = offsetText === undefined ? undefined : parseExifOffset(offsetText);
+    return offsetMinutes === undefined ? { wall } : { wall, offsetMinutes };
+  }
+  return undefined;
 }
 
 /** Camera naming schemes that write UTC, not local time. Pixel: opdude/google-photo-exporter-metadata-fixer#3. */
@@ -170,6 +183,33 @@ function guessFromSegment(segment: string): FileNameDate | undefined {
 }
 
 /**
+ * Phone camera and app names that carry the capture instant as Unix milliseconds: burst shots
+ * (`burst_1710670925123_COVER.jpg`, `BURST1710670925123.jpg`), some Android cameras
+ * (`IMG_1710670925123.jpg`), Facebook saves (`FB_IMG_…`), screenshots. Only behind these prefixes,
+ * so an id such as `1581270440551-d356c6b2-….jpg` is not read as a time.
+ */
+const NAME_UNIX_MS = /^(?:IMG|VID|PANO|MVIMG|BURST|FB_IMG|Screenshot)[_-]?(\d{13})(?!\d)/i;
+/** 2000-01-01 to 2100-01-01: milliseconds outside are an id, not a capture time. */
+const UNIX_MS_RANGE = [946_684_800_000, 4_102_444_800_000] as const;
+
+function guessFromUnixMs(name: string): FileNameDate | undefined {
+  const match = NAME_UNIX_MS.exec(name);
+  if (!match) return undefined;
+  const ms = Number(match[1]);
+  if (ms < UNIX_MS_RANGE[0] || ms >= UNIX_MS_RANGE[1]) return undefined;
+  const date = new Date(ms);
+  const wall = makeWallClock(
+    date.getUTCFullYear(),
+    date.getUTCMonth() + 1,
+    date.getUTCDate(),
+    date.getUTCHours(),
+    date.getUTCMinutes(),
+    date.getUTCSeconds(),
+  );
+  return wall ? { wall, utc: true } : undefined;
+}
+
+/**
  * Guesses a wall-clock date from a file name, then from its folder names, innermost first, like
  * immich-go's TakeTimeFromPath (old Takeouts had `2005-02-05/` day folders, gpth#7). A folder
  * must hold a whole date: `Photos from 2024` or `2022.11` give nothing (never a year as a day).
@@ -179,7 +219,8 @@ export function guessDateFromPath(pathInside: string): FileNameDate | undefined 
   for (let index = segments.length - 1; index >= 0; index--) {
     const segment = segments[index] as string;
     const name = index === segments.length - 1 ? segment.replace(/\.[^.]{1,5}$/, '') : segment;
-    const found = guessFromSegment(name);
+    const found =
+      (index === segments.length - 1 ? guessFromUnixMs(name) : undefined) ?? guessFromSegment(name);
     if (found) return index === segments.length - 1 ? found : { ...found, utc: false };
   }
   return undefined;

@@ -1,43 +1,109 @@
 /**
- * A small EXIF reader: just enough to date a photo that has no usable sidecar. It reads the first
- * bytes of a JPEG (APP1 "Exif") or a TIFF-based raw file (DNG, NEF…), follows IFD0 → ExifIFD and
- * returns DateTimeOriginal (0x9003) and OffsetTimeOriginal (0x9011). It never throws: broken EXIF
- * is common (gpth#143 shows how varied real files are) and only means "no EXIF date".
+ * A small EXIF reader: just enough to date a photo that has no usable sidecar. It finds the TIFF
+ * structure wherever the format keeps it and follows IFD0 → ExifIFD for DateTimeOriginal (0x9003)
+ * with OffsetTimeOriginal (0x9011), and CreateDate (DateTimeDigitized, 0x9004) with
+ * OffsetTimeDigitized (0x9012), which scanners write instead. It never throws: broken EXIF is
+ * common (gpth#143 shows how varied real files are) and only means "no EXIF date".
  *
+ * Where the TIFF structure sits, read through a ByteReader so nothing is read whole:
+ * - JPEG: the APP1 `Exif` segment, found segment by segment (each header gives the next one's
+ *   offset) until the image data starts, so a 200 KB ICC profile (APP2) or Photoshop block
+ *   (APP13) before it costs one small read each.
+ * - TIFF-based raw: the file itself. DNG, NEF, CR2, ARW, PEF, SRW use TIFF's magic 42; Olympus
+ *   ORF uses `IIRO`/`IIRS`/`MMOR` and Panasonic RW2 `IIU\0`, with the same IFDs behind. The Exif
+ *   IFD is read at its offset, however far into the file.
+ * - PNG: the `eXIf` chunk (PNG 3rd edition); WebP: the `EXIF` chunk of the RIFF container.
  * HEIC/HEIF/AVIF and MP4/MOV keep their metadata in ISO-BMFF boxes: media-dates.ts finds a HEIF
  * file's Exif item and hands its TIFF bytes to `readExifDates`, and reads QuickTime dates itself.
  */
 
+/** Random access to one file's bytes (see media-dates.ts for the folder, zip and stream ones). */
+export interface ExifByteReader {
+  readonly size: number;
+  /** Up to `length` bytes at `offset`; fewer, or none, where the reader cannot reach. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
 export interface ExifDateTags {
   dateTimeOriginal?: string;
   offsetTimeOriginal?: string;
+  /** DateTimeDigitized, named CreateDate by exiftool. */
+  createDate?: string;
+  offsetTimeDigitized?: string;
 }
 
-/** How many leading bytes of a file are enough: an APP1 segment is at most 64 KiB. */
+/** How many leading bytes of a file are enough when only a head can be read: an APP1 segment is at most 64 KiB. */
 export const EXIF_HEAD_BYTES = 128 * 1024;
 
 const TAG_EXIF_IFD = 0x8769;
-const TAG_DATE_TIME_ORIGINAL = 0x9003;
-const TAG_OFFSET_TIME_ORIGINAL = 0x9011;
+const TAGS: Array<[number, keyof ExifDateTags]> = [
+  [0x9003, 'dateTimeOriginal'],
+  [0x9011, 'offsetTimeOriginal'],
+  [0x9004, 'createDate'],
+  [0x9012, 'offsetTimeDigitized'],
+];
 const TYPE_ASCII = 2;
 const TYPE_LONG = 4;
+const TYPE_IFD = 13;
 
-export function readExifDates(head: Uint8Array): ExifDateTags | undefined {
+/** Caps: segments or chunks walked before giving up, entries of one IFD, one APP1/EXIF payload. */
+const MAX_SEGMENTS = 4096;
+const MAX_IFD_ENTRIES = 1024;
+const MAX_EXIF_PAYLOAD = 1024 * 1024;
+
+const EMPTY = new Uint8Array(0);
+
+function memoryReader(bytes: Uint8Array): ExifByteReader {
+  return {
+    size: bytes.length,
+    read: async (offset, length) =>
+      offset >= 0 && offset < bytes.length ? bytes.subarray(offset, offset + length) : EMPTY,
+  };
+}
+
+/** The date tags of an in-memory JPEG, TIFF, PNG or WebP (or its first bytes), or bare TIFF bytes. */
+export function readExifDates(bytes: Uint8Array): Promise<ExifDateTags | undefined> {
+  return readFileExifDates(memoryReader(bytes));
+}
+
+/** The containers this module reads, told by their first bytes. */
+export function exifContainer(head: Uint8Array): 'jpeg' | 'tiff' | 'png' | 'webp' | undefined {
+  if (head[0] === 0xff && head[1] === 0xd8) return 'jpeg';
+  if (tiffOrder(head, 0) !== undefined) return 'tiff';
+  if (ascii(head, 0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
+  if (ascii(head, 0, 4) === 'RIFF' && ascii(head, 8, 4) === 'WEBP') return 'webp';
+  return undefined;
+}
+
+export async function readFileExifDates(reader: ExifByteReader): Promise<ExifDateTags | undefined> {
   try {
-    const tiff = findTiff(head);
-    return tiff ? readTiff(tiff) : undefined;
+    const head = await reader.read(0, 16);
+    const kind = exifContainer(head);
+    if (kind === 'tiff') return await readTiff(reader, 0);
+    const payload =
+      kind === 'jpeg'
+        ? await jpegExif(reader)
+        : kind === 'png'
+          ? await chunkPayload(reader, 8, 'eXIf', pngChunk)
+          : kind === 'webp'
+            ? await chunkPayload(reader, 12, 'EXIF', riffChunk)
+            : undefined;
+    if (!payload) return undefined;
+    // WebP and PNG should hold bare TIFF; some writers keep JPEG's `Exif\0\0` before it.
+    const tiff = ascii(payload, 0, 6) === 'Exif\0\0' ? payload.subarray(6) : payload;
+    return await readTiff(memoryReader(tiff), 0);
   } catch {
     return undefined;
   }
 }
 
-function findTiff(head: Uint8Array): Uint8Array | undefined {
-  if (isTiffHeader(head, 0)) return head;
-  if (head[0] !== 0xff || head[1] !== 0xd8) return undefined;
+/** The payload of the first APP1 `Exif` segment before the image data (SOS). */
+async function jpegExif(reader: ExifByteReader): Promise<Uint8Array | undefined> {
   let offset = 2;
-  while (offset + 4 <= head.length) {
-    if (head[offset] !== 0xff) return undefined;
-    const marker = head[offset + 1] as number;
+  for (let count = 0; count < MAX_SEGMENTS && offset + 4 <= reader.size; count++) {
+    const header = await reader.read(offset, 4);
+    if (header.length < 4 || header[0] !== 0xff) return undefined;
+    const marker = header[1] as number;
     // Fill bytes, and markers with no length (RSTn, TEM).
     if (marker === 0xff) {
       offset += 1;
@@ -49,73 +115,158 @@ function findTiff(head: Uint8Array): Uint8Array | undefined {
     }
     // Start of scan or end of image: no metadata follows.
     if (marker === 0xda || marker === 0xd9) return undefined;
-    const length = ((head[offset + 2] as number) << 8) | (head[offset + 3] as number);
+    const length = ((header[2] as number) << 8) | (header[3] as number);
     if (length < 2) return undefined;
-    const start = offset + 4;
-    const end = Math.min(offset + 2 + length, head.length);
-    if (marker === 0xe1 && end - start >= 14 && ascii(head, start, 6) === 'Exif\0\0') {
-      return head.subarray(start + 6, end);
+    if (marker === 0xe1 && length >= 16) {
+      const body = await reader.read(offset + 4, length - 2);
+      if (ascii(body, 0, 6) === 'Exif\0\0') return body.subarray(6);
     }
     offset += 2 + length;
   }
   return undefined;
 }
 
-function isTiffHeader(bytes: Uint8Array, at: number): boolean {
-  const order = ascii(bytes, at, 2);
-  if (order === 'II') return bytes[at + 2] === 42 && bytes[at + 3] === 0;
-  if (order === 'MM') return bytes[at + 2] === 0 && bytes[at + 3] === 42;
-  return false;
+interface Chunk {
+  type: string;
+  /** Absolute offset of the data. */
+  data: number;
+  length: number;
+  /** Absolute offset of the next chunk. */
+  next: number;
 }
 
-function readTiff(tiff: Uint8Array): ExifDateTags | undefined {
-  if (!isTiffHeader(tiff, 0)) return undefined;
-  const view = new DataView(tiff.buffer, tiff.byteOffset, tiff.byteLength);
-  const little = tiff[0] === 0x49;
-  const ifd0 = view.getUint32(4, little);
-  const exifPointer = readEntries(view, ifd0, little).get(TAG_EXIF_IFD);
-  if (!exifPointer || exifPointer.type !== TYPE_LONG) return undefined;
-  const exifIfd = view.getUint32(exifPointer.valueOffset, little);
-  const entries = readEntries(view, exifIfd, little);
-  const result: ExifDateTags = {};
-  const original = readAscii(view, entries.get(TAG_DATE_TIME_ORIGINAL), little);
-  if (original !== undefined) result.dateTimeOriginal = original;
-  const offset = readAscii(view, entries.get(TAG_OFFSET_TIME_ORIGINAL), little);
-  if (offset !== undefined) result.offsetTimeOriginal = offset;
-  return result.dateTimeOriginal === undefined ? undefined : result;
+/** PNG: 4-byte big-endian length, type, data, CRC. */
+async function pngChunk(reader: ExifByteReader, at: number): Promise<Chunk | undefined> {
+  const header = await reader.read(at, 8);
+  if (header.length < 8) return undefined;
+  const length = u32(header, 0, false);
+  const type = ascii(header, 4, 4);
+  if (type === 'IEND') return undefined;
+  return { type, data: at + 8, length, next: at + 12 + length };
+}
+
+/** RIFF (WebP): type, 4-byte little-endian length, data padded to an even length. */
+async function riffChunk(reader: ExifByteReader, at: number): Promise<Chunk | undefined> {
+  const header = await reader.read(at, 8);
+  if (header.length < 8) return undefined;
+  const length = u32(header, 4, true);
+  return { type: ascii(header, 0, 4), data: at + 8, length, next: at + 8 + length + (length % 2) };
+}
+
+async function chunkPayload(
+  reader: ExifByteReader,
+  first: number,
+  wanted: string,
+  next: (reader: ExifByteReader, at: number) => Promise<Chunk | undefined>,
+): Promise<Uint8Array | undefined> {
+  let at = first;
+  for (let count = 0; count < MAX_SEGMENTS && at + 8 <= reader.size; count++) {
+    const chunk = await next(reader, at);
+    if (!chunk || chunk.data + chunk.length > reader.size) return undefined;
+    if (chunk.type === wanted) {
+      if (chunk.length > MAX_EXIF_PAYLOAD) return undefined;
+      const payload = await reader.read(chunk.data, chunk.length);
+      return payload.length === chunk.length ? payload : undefined;
+    }
+    at = chunk.next;
+  }
+  return undefined;
+}
+
+/** Byte order of a TIFF header at `at`: TIFF's 42, Olympus ORF's `RO`/`RS`/`OR`, Panasonic RW2's `U`. */
+function tiffOrder(bytes: Uint8Array, at: number): boolean | undefined {
+  const order = ascii(bytes, at, 2);
+  const magic = ascii(bytes, at + 2, 2);
+  if (order === 'II' && (magic === '*\0' || magic === 'RO' || magic === 'RS' || magic === 'U\0')) return true;
+  if (order === 'MM' && (magic === '\0*' || magic === 'OR')) return false;
+  return undefined;
 }
 
 interface IfdEntry {
   type: number;
   count: number;
-  /** Where the value (≤ 4 bytes) or the pointer to it sits. */
-  valueOffset: number;
+  /** The entry's 4 value bytes: the value itself (≤ 4 bytes) or the offset to it. */
+  value: Uint8Array;
 }
 
-function readEntries(view: DataView, ifdOffset: number, little: boolean): Map<number, IfdEntry> {
+/**
+ * IFD0 → ExifIFD, each read at its offset from the TIFF header at `base`. A few TIFFs keep the
+ * date tags in IFD0 itself: they count when the Exif IFD lacks them.
+ */
+async function readTiff(reader: ExifByteReader, base: number): Promise<ExifDateTags | undefined> {
+  const header = await reader.read(base, 8);
+  if (header.length < 8) return undefined;
+  const little = tiffOrder(header, 0);
+  if (little === undefined) return undefined;
+  const ifd0 = await readIfd(reader, base, u32(header, 4, little), little);
+  const pointer = ifd0.get(TAG_EXIF_IFD);
+  const exif =
+    pointer && (pointer.type === TYPE_LONG || pointer.type === TYPE_IFD)
+      ? await readIfd(reader, base, u32(pointer.value, 0, little), little)
+      : new Map<number, IfdEntry>();
+  const result: ExifDateTags = {};
+  // In file order, Exif IFD first: a forward-only reader cannot step back to a value it passed.
+  for (const ifd of [exif, ifd0]) {
+    const wanted = TAGS.filter(([tag, name]) => result[name] === undefined && ifd.has(tag)).sort(
+      ([a], [b]) => valueOffset(ifd.get(a), little) - valueOffset(ifd.get(b), little),
+    );
+    for (const [tag, name] of wanted) {
+      const text = await readAscii(reader, base, ifd.get(tag), little);
+      if (text !== undefined) result[name] = text;
+    }
+  }
+  return result.dateTimeOriginal === undefined && result.createDate === undefined ? undefined : result;
+}
+
+async function readIfd(
+  reader: ExifByteReader,
+  base: number,
+  offset: number,
+  little: boolean,
+): Promise<Map<number, IfdEntry>> {
   const entries = new Map<number, IfdEntry>();
-  if (ifdOffset < 8 || ifdOffset + 2 > view.byteLength) return entries;
-  const count = view.getUint16(ifdOffset, little);
-  for (let index = 0; index < count; index++) {
-    const at = ifdOffset + 2 + index * 12;
-    if (at + 12 > view.byteLength) break;
-    entries.set(view.getUint16(at, little), {
-      type: view.getUint16(at + 2, little),
-      count: view.getUint32(at + 4, little),
-      valueOffset: at + 8,
-    });
+  if (offset < 8 || base + offset + 2 > reader.size) return entries;
+  const countBytes = await reader.read(base + offset, 2);
+  if (countBytes.length < 2) return entries;
+  const count = Math.min(u16(countBytes, 0, little), MAX_IFD_ENTRIES);
+  const bytes = await reader.read(base + offset + 2, count * 12);
+  for (let at = 0; at + 12 <= bytes.length; at += 12) {
+    const tag = u16(bytes, at, little);
+    const type = u16(bytes, at + 2, little);
+    if (!entries.has(tag))
+      entries.set(tag, { type, count: u32(bytes, at + 4, little), value: bytes.subarray(at + 8, at + 12) });
   }
   return entries;
 }
 
-function readAscii(view: DataView, entry: IfdEntry | undefined, little: boolean): string | undefined {
+/** Where an entry's value sits (0 when it is held in the entry itself). */
+function valueOffset(entry: IfdEntry | undefined, little: boolean): number {
+  return !entry || entry.count <= 4 ? 0 : u32(entry.value, 0, little);
+}
+
+async function readAscii(
+  reader: ExifByteReader,
+  base: number,
+  entry: IfdEntry | undefined,
+  little: boolean,
+): Promise<string | undefined> {
   if (!entry || entry.type !== TYPE_ASCII || entry.count === 0 || entry.count > 64) return undefined;
-  const start = entry.count <= 4 ? entry.valueOffset : view.getUint32(entry.valueOffset, little);
-  if (start + entry.count > view.byteLength) return undefined;
-  const bytes = new Uint8Array(view.buffer, view.byteOffset + start, entry.count);
-  const text = ascii(bytes, 0, bytes.length);
+  const bytes =
+    entry.count <= 4 ? entry.value : await reader.read(base + u32(entry.value, 0, little), entry.count);
+  if (bytes.length < entry.count) return undefined;
+  const text = ascii(bytes, 0, entry.count);
   const end = text.indexOf('\0');
   return end === -1 ? text : text.slice(0, end);
+}
+
+function u16(bytes: Uint8Array, at: number, little: boolean): number {
+  const [a, b] = [bytes[at] ?? 0, bytes[at + 1] ?? 0];
+  return little ? a | (b << 8) : (a << 8) | b;
+}
+
+function u32(bytes: Uint8Array, at: number, little: boolean): number {
+  const [a, b, c, d] = [bytes[at] ?? 0, bytes[at + 1] ?? 0, bytes[at + 2] ?? 0, bytes[at + 3] ?? 0];
+  return little ? d * 0x1000000 + ((c << 16) | (b << 8) | a) : a * 0x1000000 + ((b << 16) | (c << 8) | d);
 }
 
 function ascii(bytes: Uint8Array, at: number, length: number): string {

@@ -17,20 +17,22 @@ import { usageError } from '../../errors.ts';
 import type { DateSource, ItemEvidence, OpenedMedia, Source, SourceItem } from '../source.ts';
 import {
   type ExifCapture,
-  exifCapture,
   guessDateFromPath,
   isRecord,
   isValidTimeZone,
   resolveCaptureDate,
   sidecarTakenAt,
 } from './dates.ts';
-import { EXIF_HEAD_BYTES, readExifDates } from './exif.ts';
+import { EXIF_HEAD_BYTES } from './exif.ts';
 import {
   bufferReader,
   handleReader,
+  holdHead,
   MEDIA_STREAM_BUDGET,
   mayHaveMediaDate,
   readMediaDate,
+  reopeningReader,
+  streamHoldBytes,
   streamReader,
 } from './media-dates.ts';
 import { countMediaRead, writeMediaReadCount } from './read-count.ts';
@@ -50,11 +52,13 @@ import {
   classifyFolder,
   classifyJson,
   type FolderKind,
+  isLeftover,
   isMediaName,
   mayHaveExif,
   mediaType,
   parentOf,
   pathInsideRoot,
+  rootNamesFromFolders,
   rootOfSidecar,
 } from './tree.ts';
 import {
@@ -180,19 +184,13 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
 
   async function exifOf(plan: Plan): Promise<ExifCapture | undefined> {
     const copy = plan.copy;
-    const isoBmff = mayHaveMediaDate(copy.path);
-    if (!mayHaveExif(copy.path) && !isoBmff) return undefined;
+    if (!mayHaveExif(copy.path) && !mayHaveMediaDate(copy.path)) return undefined;
     if (copy.part.kind === 'tar') return copy.exif;
     let cached = exifCache.get(plan.key);
     if (!cached) {
       const needsDate = !(plan.sidecar && sidecarTakenAt(plan.sidecar.json));
       countMediaRead();
-      cached = isoBmff
-        ? readMediaDateOf(copy, pool, needsDate)
-        : readHead(copy, EXIF_HEAD_BYTES, pool).then(
-            (head) => exifCapture(readExifDates(head) ?? {}),
-            () => undefined,
-          );
+      cached = readMediaDateOf(copy, pool, needsDate);
       exifCache.set(plan.key, cached);
     }
     return cached;
@@ -502,10 +500,12 @@ async function readHead(copy: PartFile, bytes: number, pool: HandlePool): Promis
 }
 
 /**
- * A HEIF or QuickTime date read in place. Folder files and stored zip entries are read with small
- * positional reads, so a `moov` at the end of a big video costs a few header reads. A deflated zip
- * entry cannot be read out of order: it is inflated forward, up to MEDIA_STREAM_BUDGET (boxes past
- * it stay unread), and only for items with no sidecar date; otherwise its first bytes are enough.
+ * A file's own date (EXIF, HEIF or QuickTime) read in place. Folder files and stored zip entries
+ * are read with small positional reads, so a `moov` at the end of a big video, or a raw file's
+ * Exif IFD far into it, costs a few small reads. A deflated zip entry cannot be read out of order:
+ * it is inflated forward, up to MEDIA_STREAM_BUDGET (boxes past it stay unread), again from its
+ * start when the file points back (a HEIC's `meta` after `mdat`), and only for items with no
+ * sidecar date; otherwise its first bytes are enough.
  */
 async function readMediaDateOf(
   copy: PartFile,
@@ -518,11 +518,17 @@ async function readMediaDateOf(
       const start = await zipEntryDataOffset(handle, copy.zip);
       return await readMediaDate(handleReader(handle, start, copy.size));
     }
-    if (copy.zip && !needsDate) {
-      return await readMediaDate(bufferReader(await readHead(copy, EXIF_HEAD_BYTES, pool), copy.size));
+    // Most EXIF is in the first bytes (one pooled read); a box tree cut at the head could give a
+    // lesser date (mvhd without its ©day), so only EXIF files settle for the head when undated.
+    const headFirst = !needsDate || mayHaveExif(copy.path);
+    if (copy.zip && headFirst) {
+      const head = await readHead(copy, EXIF_HEAD_BYTES, pool);
+      const fromHead = await readMediaDate(bufferReader(head, copy.size));
+      if (fromHead || !needsDate || head.length >= copy.size) return fromHead;
     }
     if (copy.zip) {
-      const reader = streamReader(readZipEntry(copy.part.file, copy.zip), copy.size, MEDIA_STREAM_BUDGET);
+      const zip = copy.zip;
+      const reader = reopeningReader(() => readZipEntry(copy.part.file, zip), copy.size, MEDIA_STREAM_BUDGET);
       try {
         return await readMediaDate(reader);
       } finally {
@@ -770,15 +776,11 @@ async function loadTar(part: Part, problems: string[], warn: (message: string) =
         if (/\.json$/i.test(name) && entry.size <= MAX_JSON_BYTES)
           file.json = parseJson(await collect(entry.body, entry.size));
         else if (/\.json$/i.test(name)) reportOversized(file, problems, warn);
-      } else if (mayHaveExif(name)) {
-        const head = await collect(body, EXIF_HEAD_BYTES);
-        const exif = exifCapture(readExifDates(head) ?? {});
-        if (exif) file.exif = exif;
-        file.exifRead = true;
-      } else if (mayHaveMediaDate(name)) {
-        // The gunzip stream passes every byte of the entry anyway, so a `moov` after `mdat` is
-        // reached for free: the reader skips the chunks before it and keeps only small boxes.
-        const reader = streamReader(body, entry.size);
+      } else if (mayHaveExif(name) || mayHaveMediaDate(name)) {
+        // The gunzip stream passes every byte of the entry anyway, so a `moov` after `mdat` (or an
+        // Exif IFD far into a raw file) is reached for free: the reader skips the chunks before it
+        // and keeps only small boxes, plus the first bytes a parser may point back into.
+        const reader = holdHead(streamReader(body, entry.size), streamHoldBytes(name));
         const exif = await readMediaDate(reader);
         await reader.close();
         if (reader.failure) throw reader.failure;
@@ -886,7 +888,7 @@ async function scanTakeout(
   for (const part of parts) {
     const roots = new Set<string>();
     for (const file of part.files) {
-      if (file.json === undefined || classifyJson(file.json) !== 'photo') continue;
+      if (file.json === undefined || classifyJson(file.json) !== 'photo' || isLeftover(file.path)) continue;
       const root = rootOfSidecar(file.path);
       if (root === undefined) continue;
       roots.add(root);
@@ -894,7 +896,15 @@ async function scanTakeout(
     }
     rootsByPart.set(part, roots);
   }
-  const rootNames = chooseRootNames(sidecarCounts);
+  let rootNames = chooseRootNames(sidecarCounts);
+  if (rootNames.size === 0) {
+    // No photo sidecar anywhere (another tool removed them): the folders still tell the root.
+    rootNames = rootNamesFromFolders(parts.flatMap((part) => part.files.map((file) => file.path)));
+    if (rootNames.size > 0)
+      warn(
+        'No JSON sidecars in this Takeout: it was recognised by its folders, and its files are dated from their own metadata or names.',
+      );
+  }
   const fold = (text: string) => text.normalize('NFC').toLowerCase();
   for (const roots of rootsByPart.values()) {
     for (const root of roots) if (!rootNames.has(fold(baseName(root)))) roots.delete(root);
@@ -903,11 +913,16 @@ async function scanTakeout(
   // One merged tree: the same path in several parts is one entry (immich-go#380).
   const tree = new Map<string, TreeEntry>();
   const rank = (file: PartFile) => (file.part.kind === 'tar' ? 1 : 0);
+  const leftovers: string[] = [];
   for (const part of parts) {
     const roots = rootsByPart.get(part) ?? new Set<string>();
     for (const file of part.files) {
       const key = pathInsideRoot(file.path, roots, rootNames);
       if (key === undefined) continue;
+      if (isLeftover(key)) {
+        leftovers.push(key);
+        continue;
+      }
       const known = tree.get(key);
       if (!known) {
         tree.set(key, { key, copy: file });
@@ -940,6 +955,12 @@ async function scanTakeout(
         tree.set(key, { key, copy: file });
       }
     }
+  }
+
+  if (leftovers.length > 0) {
+    warn(
+      `${leftovers.length} NAS or desktop leftover file${leftovers.length === 1 ? '' : 's'} ignored, not photos (Synology @eaDir, QNAP .@__thumb, Thumbs.db, .DS_Store, desktop.ini, AppleDouble ._ files; first: "${leftovers[0]}").`,
+    );
   }
 
   if (tree.size === 0) {

@@ -1,12 +1,14 @@
 /**
  * Capture dates from the file itself for ISO-BMFF media: HEIC/HEIF/AVIF stills (their EXIF is an
- * item of the `meta` box) and MP4/MOV videos (QuickTime `moov`). JPEG/TIFF heads go to exif.ts.
- * Used only when a file has no usable sidecar date, or to lend an offset to a sidecar instant.
+ * item of the `meta` box) and MP4/MOV videos (QuickTime `moov`). JPEG, TIFF-based raw, PNG and
+ * WebP go to exif.ts through the same reader. Used only when a file has no usable sidecar date,
+ * or to lend an offset to a sidecar instant.
  *
  * Everything goes through a ByteReader, so a 2 GB video with its `moov` after `mdat` costs a few
  * small reads (a box header, then a jump over the box) and is never read whole. A forward-only
  * reader (a tgz entry streamed in pass 1, a deflated zip entry) gives the same answer when the
- * boxes come in file order. Every size is checked against its container and the file, box counts
+ * boxes come in file order; when they do not (a HEIC's `meta` after its `mdat`), the zip entry is
+ * inflated again (`reopeningReader`) and the tgz entry held in memory up to a cap (`holdHead`). Every size is checked against its container and the file, box counts
  * and the bytes read into memory are capped, and nothing throws: a broken file is only "no date".
  *
  * Formats: ISO/IEC 14496-12 (boxes, mvhd), ISO/IEC 23008-12 (HEIF items: iinf/infe, iloc, idat),
@@ -24,7 +26,7 @@ import {
   type WallClock,
   wallClockAsUtcMs,
 } from './dates.ts';
-import { EXIF_HEAD_BYTES, readExifDates } from './exif.ts';
+import { EXIF_HEAD_BYTES, exifContainer, readExifDates, readFileExifDates } from './exif.ts';
 
 /** Random access to one file's bytes, wherever they live (a folder, a zip entry, a stream). */
 export interface ByteReader {
@@ -38,6 +40,8 @@ export interface ByteReader {
 }
 
 export interface StreamByteReader extends ByteReader {
+  /** The first byte still held: reads before it give nothing. */
+  readonly position: number;
   /** The error the underlying stream ended with, if any (a damaged archive). */
   readonly failure: unknown;
   /** Stops the underlying stream (the rest of a tgz entry is then skipped by the tar reader). */
@@ -49,6 +53,19 @@ const ISO_BMFF_NAME = /\.(heic|heif|hif|avif|mp4|m4v|mov|qt|3gp|3g2|mp|mv)(~\d+)
 
 export function mayHaveMediaDate(name: string): boolean {
   return ISO_BMFF_NAME.test(name);
+}
+
+const HEIF_STILL_NAME = /\.(heic|heif|hif|avif)(~\d+)?$/i;
+
+/**
+ * A HEIF still read from a forward-only stream is held whole up to this size: its `meta` may come
+ * after the image data it points into (Samsung phones). Phone HEICs are a few MB.
+ */
+export const HELD_STILL_BYTES = 32 * 1024 * 1024;
+
+/** How many leading bytes of a forward-only entry to keep for reads that point back. */
+export function streamHoldBytes(name: string): number {
+  return HEIF_STILL_NAME.test(name) ? HELD_STILL_BYTES : EXIF_HEAD_BYTES;
 }
 
 /** A deflated zip entry has no random access: this much is inflated at most to find its `moov`. */
@@ -123,6 +140,9 @@ export function streamReader(body: AsyncIterable<Uint8Array>, size: number, budg
 
   return {
     size,
+    get position() {
+      return windowStart;
+    },
     get failure() {
       return failure;
     },
@@ -170,28 +190,88 @@ export function streamReader(body: AsyncIterable<Uint8Array>, size: number, budg
 }
 
 /**
- * The capture date a file carries itself: EXIF for JPEG/TIFF heads and HEIF stills, QuickTime
- * dates for MP4/MOV. Never throws.
+ * A forward-only reader that can still go back: a read behind the stream's position opens the
+ * stream again from the start (at most `maxOpens` times in all). For a deflated zip entry, whose
+ * HEIC `meta` box may come after the image data it points into (Samsung phones), or a raw file
+ * whose IFDs point backwards: the entry is inflated again instead of held in memory.
+ */
+export function reopeningReader(
+  open: () => AsyncIterable<Uint8Array>,
+  size: number,
+  budget = size,
+  maxOpens = 3,
+): StreamByteReader {
+  let current = streamReader(open(), size, budget);
+  let opens = 1;
+  let failure: unknown;
+  return {
+    size,
+    get position() {
+      return opens < maxOpens ? 0 : current.position;
+    },
+    get failure() {
+      return failure ?? current.failure;
+    },
+    async read(offset, length) {
+      if (offset < current.position && opens < maxOpens) {
+        failure ??= current.failure;
+        await current.close();
+        current = streamReader(open(), size, budget);
+        opens += 1;
+      }
+      return current.read(offset, length);
+    },
+    close: () => current.close(),
+  };
+}
+
+/**
+ * Keeps the first `length` bytes of a forward-only reader in memory, so the reads a parser makes
+ * back into them still answer: a tgz entry passes once, and a HEIC whose `meta` box follows its
+ * image data points back into it. Reads past the held head go to the stream.
+ */
+export function holdHead(reader: StreamByteReader, length: number): StreamByteReader {
+  let head: Uint8Array | undefined;
+  const held = async () => {
+    // The stream's own bytes, not a copy: it never writes into a chunk it handed out.
+    head ??= await reader.read(0, Math.min(length, reader.size));
+    return head;
+  };
+  return {
+    size: reader.size,
+    get position() {
+      return 0;
+    },
+    get failure() {
+      return reader.failure;
+    },
+    async read(offset, wanted) {
+      const bytes = await held();
+      const end = Math.min(offset + wanted, reader.size);
+      if (offset < 0 || end <= offset) return EMPTY;
+      if (end <= bytes.length) return bytes.subarray(offset, end);
+      if (offset >= bytes.length) return reader.read(offset, end - offset);
+      const rest = await reader.read(bytes.length, end - bytes.length);
+      return Buffer.concat([bytes.subarray(offset), rest]);
+    },
+    close: () => reader.close(),
+  };
+}
+
+/**
+ * The capture date a file carries itself: EXIF for JPEG, TIFF-based raw, PNG and WebP, and HEIF
+ * stills, QuickTime dates for MP4/MOV. Never throws.
  */
 export async function readMediaDate(reader: ByteReader): Promise<ExifCapture | undefined> {
   try {
     const head = await reader.read(0, 16);
     if (head.length < 8) return undefined;
-    if ((head[0] === 0xff && head[1] === 0xd8) || isTiffStart(head)) {
-      // A `.HEIC` that is really a JPEG (it happens after edits) is read like one.
-      return exifCapture(readExifDates(await reader.read(0, EXIF_HEAD_BYTES)) ?? {});
-    }
+    // A `.HEIC` that is really a JPEG (it happens after edits) is read like one: by its bytes.
+    if (exifContainer(head)) return exifCapture((await readFileExifDates(reader)) ?? {});
     return await readIsoBmffDate(reader);
   } catch {
     return undefined;
   }
-}
-
-function isTiffStart(head: Uint8Array): boolean {
-  return (
-    (head[0] === 0x49 && head[1] === 0x49 && head[2] === 42 && head[3] === 0) ||
-    (head[0] === 0x4d && head[1] === 0x4d && head[2] === 0 && head[3] === 42)
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,7 +428,7 @@ async function heifExifDate(reader: ByteReader, meta: Uint8Array): Promise<ExifC
     const location = locations.get(id);
     if (location?.dataReferenceIndex !== 0) continue;
     const payload = await itemBytes(reader, meta, location, idat);
-    const capture = payload ? exifCapture(readExifDates(tiffOfExifItem(payload)) ?? {}) : undefined;
+    const capture = payload ? exifCapture((await readExifDates(tiffOfExifItem(payload))) ?? {}) : undefined;
     if (capture) return capture;
   }
   return undefined;
@@ -450,6 +530,13 @@ async function itemBytes(
     }
   }
   return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
+function isTiffStart(head: Uint8Array): boolean {
+  return (
+    (head[0] === 0x49 && head[1] === 0x49 && head[2] === 42 && head[3] === 0) ||
+    (head[0] === 0x4d && head[1] === 0x4d && head[2] === 0 && head[3] === 42)
+  );
 }
 
 /** The Exif item: a 4-byte big-endian offset to the TIFF header, then (usually) `Exif\0\0` and TIFF. */

@@ -97,6 +97,27 @@ export function chooseRootNames(sidecarCounts: ReadonlyMap<string, number>): Set
 }
 
 /**
+ * Photos root names told by the folder structure alone, for a Takeout whose sidecars were all
+ * removed (by another tool): a known product-folder name at the top of a part or under
+ * `Takeout/`, or any folder under `Takeout/` that holds year folders (`Photos from 2024`).
+ */
+export function rootNamesFromFolders(paths: Iterable<string>): Set<string> {
+  const names = new Set<string>();
+  for (const path of paths) {
+    const segments = path.split('/');
+    for (let index = 0; index < segments.length - 1; index++) {
+      const name = fold(segments[index] as string);
+      const underTakeout = index > 0 && fold(segments[index - 1] as string) === 'takeout';
+      if (KNOWN_ROOT_NAMES.has(name) && (index === 0 || underTakeout)) names.add(name);
+      const child = segments[index + 1] as string;
+      if (underTakeout && index + 2 < segments.length && classifyFolder(child, false) === 'year')
+        names.add(name);
+    }
+  }
+  return names;
+}
+
+/**
  * The path inside the Photos root for an entry of one part, or undefined when it lies outside.
  * `partRoots` are the roots found in this part by content; `rootNames` (folded) also place entries
  * of parts that hold no sidecar of their own (a photo in -004, its sidecar in -003: immich-go#380).
@@ -226,6 +247,24 @@ const IMAGE_TYPES: Record<string, string> = {
 /** Files in a folder input that are not the user's media. */
 const SYSTEM_FILES = new Set(['.ds_store', 'thumbs.db', 'desktop.ini']);
 
+/**
+ * Folders a NAS or a desktop adds beside photos when an extracted Takeout sits on it: Synology's
+ * thumbnails (`@eaDir/<photo>/SYNOFILE_THUMB_*.jpg`), QNAP's (`.@__thumb/s100<photo>`), macOS
+ * resource forks in a zip (`__MACOSX/`) or on a share (`.AppleDouble/`). Google never writes them.
+ */
+const LEFTOVER_FOLDERS = new Set(['@eadir', '.@__thumb', '@__thumb', '__macosx', '.appledouble']);
+
+/** True for NAS and desktop leftovers: files in the folders above, `Thumbs.db` and friends, AppleDouble `._name`. */
+export function isLeftover(path: string): boolean {
+  const segments = path.split('/');
+  const name = (segments.pop() ?? '').toLowerCase();
+  return (
+    SYSTEM_FILES.has(name) ||
+    name.startsWith('._') ||
+    segments.some((segment) => LEFTOVER_FOLDERS.has(segment.toLowerCase()))
+  );
+}
+
 export function isMediaName(name: string): boolean {
   const folded = name.toLowerCase();
   return (
@@ -248,7 +287,7 @@ export function mediaType(name: string): { kind: 'photo' | 'video'; mimeType?: s
   return { kind: 'photo' };
 }
 
-/** Formats that may carry EXIF in their first bytes (JPEG APP1, TIFF-based raw). */
+/** Formats that may carry EXIF (JPEG APP1, TIFF-based raw, PNG `eXIf`, WebP `EXIF`). */
 export function mayHaveExif(name: string): boolean {
-  return /\.(jpe?g|jpe|jfif|tiff?|dng|nef|cr2|arw|orf|rw2|pef|srw)$/i.test(name);
+  return /\.(jpe?g|jpe|jfif|tiff?|dng|nef|nrw|cr2|arw|sr2|orf|rw2|pef|srw|png|webp)$/i.test(name);
 }
