@@ -173,6 +173,9 @@ async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
     if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    // A level above the folder is a file (stat's ENOTDIR); the folder itself being a file is diskError's.
+    if (code === 'ENOTDIR' && (error as NodeJS.ErrnoException).syscall === 'stat')
+      throw await creationError(error, folder, folder);
     if (code !== 'ENOENT') throw diskError(error, folder);
     const link = await readlink(folder).catch(() => undefined);
     if (link !== undefined)
@@ -182,10 +185,63 @@ async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
         { cause: error },
       );
     if (dryRun) return;
-    await mkdir(folder, { recursive: true }).catch((cause) => {
-      throw diskError(cause, folder);
+    await makeFolder(folder);
+  }
+}
+
+/**
+ * `mkdir -p` for the backup folder, one level at a time, each level tried once. Node's recursive
+ * mkdir is not used here: where mkdir answers ENOENT although the parent exists (under /proc)
+ * it retries forever, and on a read-only file system it reports ENOENT instead of EROFS. Here
+ * every refusal ends the run at once, naming the level that could not be made.
+ */
+async function makeFolder(folder: string, wanted = folder): Promise<void> {
+  const refused = (cause: unknown, at: string) => creationError(cause, at, wanted);
+  try {
+    await mkdir(folder);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await stat(folder).catch(() => undefined))?.isDirectory()) return;
+    const parent = path.dirname(folder);
+    if (code !== 'ENOENT' || parent === folder) throw await refused(error, folder);
+  }
+  await makeFolder(path.dirname(folder), wanted);
+  await mkdir(folder).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST' && (await stat(folder).catch(() => undefined))?.isDirectory()) return;
+    throw await refused(error, folder);
+  });
+}
+
+/** The message for a backup folder that cannot be made, naming the level that refused and what to do. */
+async function creationError(cause: unknown, at: string, wanted: string): Promise<BackupError> {
+  const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+  const head = `Cannot create the backup folder ${wanted}`;
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    // The file in the way is the nearest existing level that is not a folder.
+    let file = at;
+    for (let up = at; path.dirname(up) !== up; up = path.dirname(up)) {
+      const info = await stat(up).catch(() => undefined);
+      if (info && !info.isDirectory()) file = up;
+      if (info) break;
+    }
+    return new BackupError(`${head}: ${file} is a file, not a folder. Give another folder.`, ExitCode.usage, {
+      cause,
     });
   }
+  if (code === 'ENOENT')
+    return new BackupError(
+      `${head}: ${path.dirname(at)} does not take new folders (it is a system folder, not a disk). Give a folder on a disk you can write to.`,
+      ExitCode.usage,
+      { cause },
+    );
+  const disk = diskError(cause, at);
+  if (disk instanceof BackupError && disk.exitCode === ExitCode.itemsFailed) return disk;
+  return new BackupError(
+    `${head}: ${at} cannot be made there (${code}, a read-only or protected place). Give a folder on a disk you can write to.`,
+    ExitCode.usage,
+    { cause },
+  );
 }
 
 /**

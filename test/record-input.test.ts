@@ -5,7 +5,7 @@
  * one clear ending, never "hit a bug".
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { access, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -78,6 +78,54 @@ test('the backup folder is a dangling link (a disk not mounted): exit 2 naming i
   assert.match(result.stderr, /out is a link to .*usb-disk, which does not exist \(a disk not mounted\?\)/);
   assert.doesNotMatch(result.stderr, /hit a bug|\n\s+at /);
   await assert.rejects(access(path.join(dir, 'usb-disk')), 'nothing made in its place');
+});
+
+// Regression: Node's recursive mkdir retried forever under /proc (mkdir answers ENOENT there with the
+// parent present), and said ENOENT, not EROFS, on a read-only disk ("hit a bug").
+test('a backup folder whose parent cannot take folders (/proc/…): exit 2 at once, naming it', async () => {
+  const wanted = `/proc/pb-no-such-${process.pid}/photos`;
+  const result = await runCli(['2024', wanted, '--takeout', SAMPLE], { cwd: dir, timeoutMs: 30_000 });
+  assert.equal(result.signal, null, 'ended on its own, not killed by the guard');
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `Cannot create the backup folder ${wanted}: /proc does not take new folders .*Give a folder on a disk you can write to`,
+    ),
+  );
+  assert.doesNotMatch(result.stderr, /hit a bug|\n\s+at /);
+});
+
+test('a backup folder under a file (ENOTDIR): exit 2 naming the file in the way', async () => {
+  await writeFile(path.join(dir, 'a-file'), 'not a folder');
+  const result = await runCli(['2024', 'a-file/x/photos', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(
+    result.stderr,
+    /Cannot create the backup folder .*a-file\/x\/photos: .*a-file is a file, not a folder/,
+  );
+  assert.equal(await readFile(path.join(dir, 'a-file'), 'utf8'), 'not a folder');
+});
+
+test('a new backup folder under a read-only disk (a ro tmpfs, root only): exit 2 naming the level', async (t) => {
+  const readOnly = path.join(dir, 'ro');
+  await mkdir(readOnly);
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', readOnly]).status !== 0)
+    return t.skip('cannot mount a read-only tmpfs here (needs root)');
+  try {
+    const result = await runCli(['2024', 'ro/new/photos', '--takeout', SAMPLE], {
+      cwd: dir,
+      timeoutMs: 30_000,
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /Cannot create the backup folder .*ro\/new\/photos: .*ro\/new cannot be made there \(EROFS, a read-only or protected place\)/,
+    );
+    assert.doesNotMatch(result.stderr, /hit a bug|\n\s+at /);
+  } finally {
+    spawnSync('umount', [readOnly]);
+  }
 });
 
 test('an empty folder argument (photo-backup 2024 "") is exit 2, nothing saved into the working folder', async () => {
