@@ -96,9 +96,14 @@ function mediaQuotaMessage(source: Source['name']): string {
   );
 }
 
-async function sizeOnDisk(file: string): Promise<number | undefined> {
+/**
+ * What is at a file's place: its size, 'link' for a symbolic link (never followed: its target's
+ * size would say "already saved" for a photo that is in the backup nowhere), or undefined.
+ */
+async function sizeOnDisk(file: string): Promise<number | 'link' | undefined> {
   try {
-    const info = await stat(file);
+    const info = await lstat(file);
+    if (info.isSymbolicLink()) return 'link';
     return info.isFile() ? info.size : undefined;
   } catch {
     return undefined;
@@ -114,7 +119,7 @@ async function sizeOnDisk(file: string): Promise<number | undefined> {
  * a file the run writes later has its name claimed, so no later item of the run looks it up.
  * The backup folder itself is listed once: a day folder it does not hold is not read at all.
  */
-function createDiskLookup(folder: string): (relative: string) => Promise<number | undefined> {
+function createDiskLookup(folder: string): (relative: string) => Promise<number | 'link' | undefined> {
   const listings = new Map<string, Promise<Set<string> | undefined>>();
   let top: Promise<Set<string> | undefined> | undefined;
   const list = async (dir: string): Promise<Set<string> | undefined> => {
@@ -483,7 +488,13 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (temp.sha256) {
         const contentKey = `${temp.bytes}:${temp.sha256}`;
         const existing = contentClaims.get(contentKey) ?? manifest.pathWithContent(temp.bytes, temp.sha256);
-        if (existing !== undefined && existing !== relative) {
+        // Only a real file still holding those bytes is a copy to point at: not one deleted since,
+        // nor a link put in its place.
+        const held =
+          existing !== undefined &&
+          existing !== relative &&
+          (await sizeOnDisk(path.join(folder, existing))) === temp.bytes;
+        if (existing !== undefined && held) {
           await discardTemp(temp);
           await manifest.record({
             ...savedRecord(item, existing, temp.bytes),
@@ -605,7 +616,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       // What costs reads (an EXIF date) is learnt only for items the record does not settle.
       if (item.resolve && !context.recordOf(item)) item = await item.resolve(stop.signal);
-      const placement = placeItem(item, context);
+      let placement = placeItem(item, context);
       if (placement.kind === 'exclude') {
         if (placement.reason === 'undated') summary.undated.push(item.filename);
         else {
@@ -646,7 +657,37 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         report({ type: 'failed', ...failure });
         continue;
       }
-      const onDisk = await sizeAt(placement.path);
+      let onDisk = await sizeAt(placement.path);
+      if (onDisk === 'link') {
+        // A link where this item's file belongs (planted, or made by hand): it is not this photo,
+        // whatever it points at, and nothing is written through or over it. The item is saved
+        // beside it under a free name, so nothing is lost and the link stays the user's to judge;
+        // failing the day instead would keep the photo out of the backup until someone acts.
+        const target = await readlink(path.join(folder, placement.path)).catch(() => '?');
+        const beside = decideItem(
+          item,
+          { kind: 'place', path: placement.path },
+          { sizeOnDisk: 0, itemSize: undefined, contentDiffers: true },
+        );
+        const freeName = beside.action === 'download' ? beside.path : undefined;
+        if (freeName === undefined || (await sizeAt(freeName)) !== undefined) {
+          const failure = {
+            id: item.id,
+            filename: item.filename,
+            reason: `${placement.path} in the backup folder is a link to ${target}, not a file, and no free name is beside it: replace the link with the file, then run again`,
+          };
+          summary.failed.push(failure);
+          report({ type: 'failed', ...failure });
+          continue;
+        }
+        report({
+          type: 'notice',
+          level: 'warn',
+          message: `${placement.path} in the backup folder is a link to ${target}, not a file: it is not followed or replaced, and ${item.filename} is saved beside it as ${freeName}.`,
+        });
+        placement = { kind: 'place', path: freeName };
+        onDisk = undefined;
+      }
       let itemSize = item.size;
       if (!placement.recorded && onDisk !== undefined && itemSize === undefined && item.probeSize) {
         itemSize = await item.probeSize(stop.signal).catch(() => undefined);

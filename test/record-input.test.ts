@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { access, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { access, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -170,4 +170,65 @@ test('a state folder that is a link leading outside: exit 2, no lock, record or 
   assert.equal(result.code, 2, result.stderr);
   assert.match(result.stderr, /\.photo-backup in the backup folder is a link to .*elsewhere/);
   assert.deepEqual(await readdir(elsewhere), []);
+});
+
+const SAMPLE_PHOTO = path.join(SAMPLE, 'Takeout', 'Google Photos', 'Photos from 2024', 'DSC_0001.jpg');
+
+/** The real files (not links) of a day folder, with their bytes. */
+async function realFiles(day: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const name of await readdir(day)) {
+    const full = path.join(day, name);
+    if (!(await lstat(full)).isSymbolicLink()) files.set(name, await readFile(full));
+  }
+  return files;
+}
+
+// Regression: a planted link with the photo's name and size counted as "already saved" through
+// its target, so the photo was in the backup nowhere.
+test('a file in a day folder that is a link to a copy outside is not taken for the saved photo: saved beside it, the link left alone', async () => {
+  const photo = await readFile(SAMPLE_PHOTO);
+  const outside = path.join(dir, 'outside.jpg');
+  await writeFile(outside, photo);
+  const day = path.join(dir, 'out', '2024-12-24');
+  await mkdir(day, { recursive: true });
+  await symlink(outside, path.join(day, 'DSC_0001.jpg'));
+  const result = await runCli(['2024', 'out', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  const output = result.stdout + result.stderr;
+  assert.match(
+    output,
+    /2024-12-24\/DSC_0001\.jpg in the backup folder is a link to .*outside\.jpg, not a file/,
+  );
+  assert.ok((await lstat(path.join(day, 'DSC_0001.jpg'))).isSymbolicLink(), 'the link is left alone');
+  const saved = [...(await realFiles(day))].filter(([, bytes]) => bytes.equals(photo));
+  assert.equal(saved.length, 1, 'the photo is in the backup as a real file');
+  assert.match(saved[0]?.[0] ?? '', /^DSC_0001~[0-9a-f]{8}\.jpg$/);
+  // The next run knows it as saved, and says nothing more about the link.
+  const again = await runCli(['2024', 'out', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout + again.stderr, /Saved 0 file\(s\)/);
+  assert.doesNotMatch(again.stdout + again.stderr, /is a link to/);
+  assert.equal([...(await realFiles(day))].filter(([, bytes]) => bytes.equals(photo)).length, 1);
+});
+
+test('a saved photo replaced by a link (to /etc/passwd-like data of its size) is not "already saved": saved again beside it, nothing written through', async () => {
+  const photo = await readFile(SAMPLE_PHOTO);
+  const first = await runCli(['2024', 'out', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(first.code, 0, first.stderr);
+  const day = path.join(dir, 'out', '2024-12-24');
+  const planted = Buffer.alloc(photo.length, 'x');
+  const outside = path.join(dir, 'passwd');
+  await writeFile(outside, planted);
+  await rm(path.join(day, 'DSC_0001.jpg'));
+  await symlink(outside, path.join(day, 'DSC_0001.jpg'));
+  const result = await runCli(['2024', 'out', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout + result.stderr,
+    /2024-12-24\/DSC_0001\.jpg in the backup folder is a link to .*passwd, not a file/,
+  );
+  assert.deepEqual(await readFile(outside), planted, 'nothing written through the link');
+  assert.ok((await lstat(path.join(day, 'DSC_0001.jpg'))).isSymbolicLink());
+  assert.equal([...(await realFiles(day))].filter(([, bytes]) => bytes.equals(photo)).length, 1);
 });
