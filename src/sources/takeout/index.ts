@@ -70,7 +70,7 @@ import {
 export interface TakeoutSourceOptions {
   /** Takeout parts: .zip, .tgz/.tar.gz/.tar files, or folders (extracted Takeouts or folders of parts). */
   inputs: string[];
-  /** Zone for wall-clock dates with no offset (EXIF without OffsetTimeOriginal, file names): IANA, 'UTC' or 'local'. */
+  /** Zone for wall-clock dates with no offset (EXIF without OffsetTimeOriginal, file names): IANA or 'UTC', as resolveTimeZone gives. */
   timezone: string;
   /** Also list items in Trash/Bin or flagged `trashed` (left out by default, like immich-go). */
   includeTrash?: boolean;
@@ -148,7 +148,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   }
   if (!isValidTimeZone(options.timezone)) {
     throw usageError(
-      `Unknown time zone "${options.timezone}". Use an IANA name such as Europe/Berlin, or UTC or local.`,
+      `Unknown time zone "${options.timezone}". Use an IANA name such as Europe/Berlin, or UTC.`,
     );
   }
   const problems: string[] = [];
