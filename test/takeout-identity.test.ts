@@ -313,6 +313,39 @@ test('takeout: split parts of one export sharing a path with the same photo save
   }
 });
 
+test("takeout: one export's parts keep their sidecars together when another account's export comes first", async () => {
+  const place = await openTakeoutDir();
+  try {
+    const ben = await writeExport(
+      place,
+      'ben',
+      'zip',
+      exportEntries([{ name: 'IMG_0001.jpg', bytes: P2, title: 'IMG_0001.jpg', taken: day(12) }]),
+    );
+    // Ana's part 1 holds her IMG_0001 and IMG_0002's sidecar (1 June); part 2 holds IMG_0002 alone,
+    // whose EXIF says 1 March: only its own export's sidecar puts it on 1 June.
+    const anaPhotos = exportEntries([
+      { name: 'IMG_0001.jpg', bytes: P1, title: 'IMG_0001.jpg', taken: day(10) },
+      { name: 'IMG_0002.jpg', bytes: A, title: 'IMG_0002.jpg', taken: new Date(Date.UTC(2024, 5, 1, 9)) },
+    ]);
+    const photo2 = anaPhotos.find((entry) => entry.name.endsWith('/IMG_0002.jpg')) as ArchiveEntry;
+    const one = await writeExport(
+      place,
+      'takeout-20250101T000000Z-001',
+      'zip',
+      anaPhotos.filter((entry) => entry !== photo2),
+    );
+    const two = await writeExport(place, 'takeout-20250101T000000Z-002', 'zip', [photo2]);
+    const run = await place.run([ben, one, two], ['--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(await copiesInBackup(place.folder, { P1, P2, A }), { P1: 1, P2: 1, A: 1 });
+    const files = [...(await treeHashes(place.folder)).keys()];
+    assert.ok(files.includes('2024-06-01/IMG_0002.jpg'), files.join(', '));
+  } finally {
+    await place.close();
+  }
+});
+
 for (const kind of ['zip', 'folder'] as const) {
   test(`takeout ${kind}: a run over archives already saved reads no media bytes`, async () => {
     const place = await openTakeoutDir();
