@@ -96,9 +96,14 @@ function mediaQuotaMessage(source: Source['name']): string {
   );
 }
 
-async function sizeOnDisk(file: string): Promise<number | undefined> {
+/**
+ * What is at a file's place: its size, 'link' for a symbolic link (never followed: its target's
+ * size would say "already saved" for a photo that is in the backup nowhere), or undefined.
+ */
+async function sizeOnDisk(file: string): Promise<number | 'link' | undefined> {
   try {
-    const info = await stat(file);
+    const info = await lstat(file);
+    if (info.isSymbolicLink()) return 'link';
     return info.isFile() ? info.size : undefined;
   } catch {
     return undefined;
@@ -114,7 +119,7 @@ async function sizeOnDisk(file: string): Promise<number | undefined> {
  * a file the run writes later has its name claimed, so no later item of the run looks it up.
  * The backup folder itself is listed once: a day folder it does not hold is not read at all.
  */
-function createDiskLookup(folder: string): (relative: string) => Promise<number | undefined> {
+function createDiskLookup(folder: string): (relative: string) => Promise<number | 'link' | undefined> {
   const listings = new Map<string, Promise<Set<string> | undefined>>();
   let top: Promise<Set<string> | undefined> | undefined;
   const list = async (dir: string): Promise<Set<string> | undefined> => {
@@ -173,6 +178,9 @@ async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
     if (!info.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    // A level above the folder is a file (stat's ENOTDIR); the folder itself being a file is diskError's.
+    if (code === 'ENOTDIR' && (error as NodeJS.ErrnoException).syscall === 'stat')
+      throw await creationError(error, folder, folder);
     if (code !== 'ENOENT') throw diskError(error, folder);
     const link = await readlink(folder).catch(() => undefined);
     if (link !== undefined)
@@ -182,10 +190,63 @@ async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
         { cause: error },
       );
     if (dryRun) return;
-    await mkdir(folder, { recursive: true }).catch((cause) => {
-      throw diskError(cause, folder);
+    await makeFolder(folder);
+  }
+}
+
+/**
+ * `mkdir -p` for the backup folder, one level at a time, each level tried once. Node's recursive
+ * mkdir is not used here: where mkdir answers ENOENT although the parent exists (under /proc)
+ * it retries forever, and on a read-only file system it reports ENOENT instead of EROFS. Here
+ * every refusal ends the run at once, naming the level that could not be made.
+ */
+async function makeFolder(folder: string, wanted = folder): Promise<void> {
+  const refused = (cause: unknown, at: string) => creationError(cause, at, wanted);
+  try {
+    await mkdir(folder);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && (await stat(folder).catch(() => undefined))?.isDirectory()) return;
+    const parent = path.dirname(folder);
+    if (code !== 'ENOENT' || parent === folder) throw await refused(error, folder);
+  }
+  await makeFolder(path.dirname(folder), wanted);
+  await mkdir(folder).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EEXIST' && (await stat(folder).catch(() => undefined))?.isDirectory()) return;
+    throw await refused(error, folder);
+  });
+}
+
+/** The message for a backup folder that cannot be made, naming the level that refused and what to do. */
+async function creationError(cause: unknown, at: string, wanted: string): Promise<BackupError> {
+  const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+  const head = `Cannot create the backup folder ${wanted}`;
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    // The file in the way is the nearest existing level that is not a folder.
+    let file = at;
+    for (let up = at; path.dirname(up) !== up; up = path.dirname(up)) {
+      const info = await stat(up).catch(() => undefined);
+      if (info && !info.isDirectory()) file = up;
+      if (info) break;
+    }
+    return new BackupError(`${head}: ${file} is a file, not a folder. Give another folder.`, ExitCode.usage, {
+      cause,
     });
   }
+  if (code === 'ENOENT')
+    return new BackupError(
+      `${head}: ${path.dirname(at)} does not take new folders (it is a system folder, not a disk). Give a folder on a disk you can write to.`,
+      ExitCode.usage,
+      { cause },
+    );
+  const disk = diskError(cause, at);
+  if (disk instanceof BackupError && disk.exitCode === ExitCode.itemsFailed) return disk;
+  return new BackupError(
+    `${head}: ${at} cannot be made there (${code}, a read-only or protected place). Give a folder on a disk you can write to.`,
+    ExitCode.usage,
+    { cause },
+  );
 }
 
 /**
@@ -427,7 +488,13 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (temp.sha256) {
         const contentKey = `${temp.bytes}:${temp.sha256}`;
         const existing = contentClaims.get(contentKey) ?? manifest.pathWithContent(temp.bytes, temp.sha256);
-        if (existing !== undefined && existing !== relative) {
+        // Only a real file still holding those bytes is a copy to point at: not one deleted since,
+        // nor a link put in its place.
+        const held =
+          existing !== undefined &&
+          existing !== relative &&
+          (await sizeOnDisk(path.join(folder, existing))) === temp.bytes;
+        if (existing !== undefined && held) {
           await discardTemp(temp);
           await manifest.record({
             ...savedRecord(item, existing, temp.bytes),
@@ -549,7 +616,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       // What costs reads (an EXIF date) is learnt only for items the record does not settle.
       if (item.resolve && !context.recordOf(item)) item = await item.resolve(stop.signal);
-      const placement = placeItem(item, context);
+      let placement = placeItem(item, context);
       if (placement.kind === 'exclude') {
         if (placement.reason === 'undated') summary.undated.push(item.filename);
         else {
@@ -590,7 +657,37 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         report({ type: 'failed', ...failure });
         continue;
       }
-      const onDisk = await sizeAt(placement.path);
+      let onDisk = await sizeAt(placement.path);
+      if (onDisk === 'link') {
+        // A link where this item's file belongs (planted, or made by hand): it is not this photo,
+        // whatever it points at, and nothing is written through or over it. The item is saved
+        // beside it under a free name, so nothing is lost and the link stays the user's to judge;
+        // failing the day instead would keep the photo out of the backup until someone acts.
+        const target = await readlink(path.join(folder, placement.path)).catch(() => '?');
+        const beside = decideItem(
+          item,
+          { kind: 'place', path: placement.path },
+          { sizeOnDisk: 0, itemSize: undefined, contentDiffers: true },
+        );
+        const freeName = beside.action === 'download' ? beside.path : undefined;
+        if (freeName === undefined || (await sizeAt(freeName)) !== undefined) {
+          const failure = {
+            id: item.id,
+            filename: item.filename,
+            reason: `${placement.path} in the backup folder is a link to ${target}, not a file, and no free name is beside it: replace the link with the file, then run again`,
+          };
+          summary.failed.push(failure);
+          report({ type: 'failed', ...failure });
+          continue;
+        }
+        report({
+          type: 'notice',
+          level: 'warn',
+          message: `${placement.path} in the backup folder is a link to ${target}, not a file: it is not followed or replaced, and ${item.filename} is saved beside it as ${freeName}.`,
+        });
+        placement = { kind: 'place', path: freeName };
+        onDisk = undefined;
+      }
       let itemSize = item.size;
       if (!placement.recorded && onDisk !== undefined && itemSize === undefined && item.probeSize) {
         itemSize = await item.probeSize(stop.signal).catch(() => undefined);

@@ -14,11 +14,11 @@ import { backupYear } from '../src/backup.ts';
 import { withoutSourceOption } from '../src/cli.ts';
 import { type Emulator, type EmulatorItem, startEmulator } from '../src/emulator/index.ts';
 import { BackupError, ExitCode, InterruptedError } from '../src/errors.ts';
-import { HttpClient } from '../src/http.ts';
+import { HttpClient, HttpError } from '../src/http.ts';
 import { parseJournal } from '../src/manifest.ts';
 import type { BackupEvent } from '../src/report/events.ts';
 import { GoogleApi } from '../src/sources/google-api.ts';
-import { createSession } from '../src/sources/picker/api.ts';
+import { createSession, explainApiError, noPhotosAccountError } from '../src/sources/picker/api.ts';
 import {
   createPickerSource,
   listPickedItems,
@@ -152,6 +152,52 @@ test('pickInstruction says what to do in one line, with the link', () => {
     'Pick the photos of 2024 in Google Photos — up to 2000 per round — then press Done: https://photos.google.com/picker/abc',
   );
   assert.match(pickInstruction(2024, 2, 'u'), /^Round 2: pick more photos of 2024 .*: u$/);
+});
+
+// Regression: every picker 403 and FAILED_PRECONDITION said "delete token.json", which mends only a
+// missing scope (the answers below are Google's envelopes as documented and reported).
+test('picker refusals give the advice that matches the cause', () => {
+  const answer = (status: number, google: Record<string, unknown>) =>
+    new HttpError({
+      status,
+      url: 'https://photospicker.googleapis.com/v1/sessions',
+      google: { reasons: [], ...google },
+    });
+  const text = (error: unknown) => (error instanceof BackupError ? error.message : String(error));
+  const scope = text(
+    explainApiError(
+      answer(403, {
+        status: 'PERMISSION_DENIED',
+        message: 'Request had insufficient authentication scopes.',
+      }),
+    ),
+  );
+  assert.match(scope, /does not allow picking.*Delete token\.json/);
+  const scopeInfo = text(
+    explainApiError(
+      answer(403, { status: 'PERMISSION_DENIED', reasons: ['ACCESS_TOKEN_SCOPE_INSUFFICIENT'] }),
+    ),
+  );
+  assert.match(scopeInfo, /Delete token\.json/);
+  const other = text(
+    explainApiError(
+      answer(403, { status: 'PERMISSION_DENIED', message: 'The caller does not have permission' }),
+    ),
+  );
+  assert.match(
+    other,
+    /Google said: "The caller does not have permission"\. Signing in again would not change this/,
+  );
+  assert.match(other, /Keep token\.json/);
+  assert.doesNotMatch(other, /delete token/i);
+  const noPhotos = noPhotosAccountError(
+    answer(400, { status: 'FAILED_PRECONDITION', message: 'Precondition check failed.' }),
+  );
+  assert.equal(noPhotos.exitCode, ExitCode.auth);
+  assert.match(
+    noPhotos.message,
+    /has no active Google Photos \(FAILED_PRECONDITION\)\. If it is the account that holds your photos, open https:\/\/photos\.google\.com/,
+  );
 });
 
 test('withoutSourceOption drops --source and its value, whatever its form', () => {

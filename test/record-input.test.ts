@@ -5,8 +5,8 @@
  * one clear ending, never "hit a bug".
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { access, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -80,6 +80,54 @@ test('the backup folder is a dangling link (a disk not mounted): exit 2 naming i
   await assert.rejects(access(path.join(dir, 'usb-disk')), 'nothing made in its place');
 });
 
+// Regression: Node's recursive mkdir retried forever under /proc (mkdir answers ENOENT there with the
+// parent present), and said ENOENT, not EROFS, on a read-only disk ("hit a bug").
+test('a backup folder whose parent cannot take folders (/proc/…): exit 2 at once, naming it', async () => {
+  const wanted = `/proc/pb-no-such-${process.pid}/photos`;
+  const result = await runCli(['2024', wanted, '--takeout', SAMPLE], { cwd: dir, timeoutMs: 30_000 });
+  assert.equal(result.signal, null, 'ended on its own, not killed by the guard');
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(
+    result.stderr,
+    new RegExp(
+      `Cannot create the backup folder ${wanted}: /proc does not take new folders .*Give a folder on a disk you can write to`,
+    ),
+  );
+  assert.doesNotMatch(result.stderr, /hit a bug|\n\s+at /);
+});
+
+test('a backup folder under a file (ENOTDIR): exit 2 naming the file in the way', async () => {
+  await writeFile(path.join(dir, 'a-file'), 'not a folder');
+  const result = await runCli(['2024', 'a-file/x/photos', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(
+    result.stderr,
+    /Cannot create the backup folder .*a-file\/x\/photos: .*a-file is a file, not a folder/,
+  );
+  assert.equal(await readFile(path.join(dir, 'a-file'), 'utf8'), 'not a folder');
+});
+
+test('a new backup folder under a read-only disk (a ro tmpfs, root only): exit 2 naming the level', async (t) => {
+  const readOnly = path.join(dir, 'ro');
+  await mkdir(readOnly);
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', readOnly]).status !== 0)
+    return t.skip('cannot mount a read-only tmpfs here (needs root)');
+  try {
+    const result = await runCli(['2024', 'ro/new/photos', '--takeout', SAMPLE], {
+      cwd: dir,
+      timeoutMs: 30_000,
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /Cannot create the backup folder .*ro\/new\/photos: .*ro\/new cannot be made there \(EROFS, a read-only or protected place\)/,
+    );
+    assert.doesNotMatch(result.stderr, /hit a bug|\n\s+at /);
+  } finally {
+    spawnSync('umount', [readOnly]);
+  }
+});
+
 test('an empty folder argument (photo-backup 2024 "") is exit 2, nothing saved into the working folder', async () => {
   const result = await runCli(['2024', '', '--takeout', SAMPLE], { cwd: dir });
   assert.equal(result.code, 2, result.stderr);
@@ -122,4 +170,65 @@ test('a state folder that is a link leading outside: exit 2, no lock, record or 
   assert.equal(result.code, 2, result.stderr);
   assert.match(result.stderr, /\.photo-backup in the backup folder is a link to .*elsewhere/);
   assert.deepEqual(await readdir(elsewhere), []);
+});
+
+const SAMPLE_PHOTO = path.join(SAMPLE, 'Takeout', 'Google Photos', 'Photos from 2024', 'DSC_0001.jpg');
+
+/** The real files (not links) of a day folder, with their bytes. */
+async function realFiles(day: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const name of await readdir(day)) {
+    const full = path.join(day, name);
+    if (!(await lstat(full)).isSymbolicLink()) files.set(name, await readFile(full));
+  }
+  return files;
+}
+
+// Regression: a planted link with the photo's name and size counted as "already saved" through
+// its target, so the photo was in the backup nowhere.
+test('a file in a day folder that is a link to a copy outside is not taken for the saved photo: saved beside it, the link left alone', async () => {
+  const photo = await readFile(SAMPLE_PHOTO);
+  const outside = path.join(dir, 'outside.jpg');
+  await writeFile(outside, photo);
+  const day = path.join(dir, 'out', '2024-12-24');
+  await mkdir(day, { recursive: true });
+  await symlink(outside, path.join(day, 'DSC_0001.jpg'));
+  const result = await runCli(['2024', 'out', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  const output = result.stdout + result.stderr;
+  assert.match(
+    output,
+    /2024-12-24\/DSC_0001\.jpg in the backup folder is a link to .*outside\.jpg, not a file/,
+  );
+  assert.ok((await lstat(path.join(day, 'DSC_0001.jpg'))).isSymbolicLink(), 'the link is left alone');
+  const saved = [...(await realFiles(day))].filter(([, bytes]) => bytes.equals(photo));
+  assert.equal(saved.length, 1, 'the photo is in the backup as a real file');
+  assert.match(saved[0]?.[0] ?? '', /^DSC_0001~[0-9a-f]{8}\.jpg$/);
+  // The next run knows it as saved, and says nothing more about the link.
+  const again = await runCli(['2024', 'out', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout + again.stderr, /Saved 0 file\(s\)/);
+  assert.doesNotMatch(again.stdout + again.stderr, /is a link to/);
+  assert.equal([...(await realFiles(day))].filter(([, bytes]) => bytes.equals(photo)).length, 1);
+});
+
+test('a saved photo replaced by a link (to /etc/passwd-like data of its size) is not "already saved": saved again beside it, nothing written through', async () => {
+  const photo = await readFile(SAMPLE_PHOTO);
+  const first = await runCli(['2024', 'out', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(first.code, 0, first.stderr);
+  const day = path.join(dir, 'out', '2024-12-24');
+  const planted = Buffer.alloc(photo.length, 'x');
+  const outside = path.join(dir, 'passwd');
+  await writeFile(outside, planted);
+  await rm(path.join(day, 'DSC_0001.jpg'));
+  await symlink(outside, path.join(day, 'DSC_0001.jpg'));
+  const result = await runCli(['2024', 'out', '--takeout', SAMPLE], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout + result.stderr,
+    /2024-12-24\/DSC_0001\.jpg in the backup folder is a link to .*passwd, not a file/,
+  );
+  assert.deepEqual(await readFile(outside), planted, 'nothing written through the link');
+  assert.ok((await lstat(path.join(day, 'DSC_0001.jpg'))).isSymbolicLink());
+  assert.equal([...(await realFiles(day))].filter(([, bytes]) => bytes.equals(photo)).length, 1);
 });

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { resolveTimeZone } from '../src/layout.ts';
 import {
   exifCapture,
   guessDateFromPath,
+  isValidTimeZone,
   parseExifDateTime,
   parseExifOffset,
   parseSidecarTimestamp,
@@ -13,6 +15,7 @@ import {
   wallClockToInstant,
 } from '../src/sources/takeout/dates.ts';
 import { readExifDates } from '../src/sources/takeout/exif.ts';
+import { createTakeoutSource } from '../src/sources/takeout/index.ts';
 import { makeJpeg } from './helpers/takeout-builder.ts';
 
 const fixture = JSON.parse(
@@ -260,4 +263,18 @@ test('a QuickTime date with its own offset lends it to the sidecar instant', () 
   const sidecar = new Date('2024-07-20T16:30:00Z');
   const resolved = resolveCaptureDate({ sidecar, exif: { wall, offsetMinutes: 120 }, timeZone: 'UTC' });
   assert.deepEqual(resolved, { takenAt: sidecar, utcOffsetMinutes: 120, dateSource: 'sidecar' });
+});
+
+// Regression: the Takeout dates accepted a zone 'local' (this process's offset, silently UTC under a
+// POSIX TZ rule) that no other part accepts; the CLI always hands over resolveTimeZone's answer.
+test('the Takeout source takes the zone names resolveTimeZone gives, not a raw "local"', () => {
+  assert.equal(isValidTimeZone('local'), false);
+  assert.throws(
+    () => createTakeoutSource({ inputs: ['x.zip'], timezone: 'local' }),
+    /Unknown time zone "local"\. Use an IANA name such as Europe\/Berlin, or UTC\./,
+  );
+  for (const input of ['local', 'utc', 'Europe/Berlin']) {
+    const zone = resolveTimeZone(input, 'Asia/Tokyo');
+    assert.equal(isValidTimeZone(zone), true, `${input} → ${zone}`);
+  }
 });

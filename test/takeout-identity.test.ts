@@ -248,6 +248,104 @@ test('takeout: two accounts saved into one folder keep both photos that share a 
   }
 });
 
+// Regression: given in one run, the two exports' same path merged into one entry and one photo was lost.
+for (const [kindA, kindB] of [
+  ['zip', 'zip'],
+  ['zip', 'tgz'],
+  ['folder', 'folder'],
+] as const) {
+  test(`takeout: two accounts' exports (${kindA} + ${kindB}) in ONE run sharing a path keep both photos; a rerun saves nothing`, async () => {
+    const place = await openTakeoutDir();
+    try {
+      const ana = await writeExport(
+        place,
+        'ana',
+        kindA,
+        exportEntries([{ name: 'IMG_0001.jpg', bytes: P1, title: 'IMG_0001.jpg', taken: day(10) }]),
+      );
+      const ben = await writeExport(
+        place,
+        'ben',
+        kindB,
+        exportEntries([{ name: 'IMG_0001.jpg', bytes: P2, title: 'IMG_0001.jpg', taken: day(12) }]),
+      );
+      const one = await place.run([ana, ben], ['--json']);
+      assert.equal(one.code, 0, one.stderr);
+      noStack(one.stderr);
+      assert.deepEqual(await copiesInBackup(place.folder, { P1, P2 }), { P1: 1, P2: 1 });
+      const files = [...(await treeHashes(place.folder)).keys()].filter((file) =>
+        file.startsWith('2024-03-01/'),
+      );
+      assert.ok(files.includes('2024-03-01/IMG_0001.jpg'), files.join(', '));
+      assert.ok(
+        files.some((file) => /^2024-03-01\/IMG_0001~[0-9a-f]{8}\.jpg$/.test(file)),
+        files.join(', '),
+      );
+      assert.equal(summaryOf(one.stdout).saved, 2);
+      const again = await place.run([ana, ben], ['--json']);
+      assert.equal(again.code, 0, again.stderr);
+      const summary = summaryOf(again.stdout);
+      assert.equal(summary.saved, 0);
+      assert.equal(summary.skipped, 2, 'both reported as already saved');
+      assert.deepEqual(await copiesInBackup(place.folder, { P1, P2 }), { P1: 1, P2: 1 });
+    } finally {
+      await place.close();
+    }
+  });
+}
+
+test('takeout: split parts of one export sharing a path with the same photo save it once', async () => {
+  const place = await openTakeoutDir();
+  try {
+    const entries = exportEntries([
+      { name: 'IMG_0001.jpg', bytes: P1, title: 'IMG_0001.jpg', taken: day(10) },
+    ]);
+    const marker = exportEntries([{ name: 'IMG_0002.jpg', bytes: C, title: 'IMG_0002.jpg', taken: day(11) }]);
+    const one = await writeExport(place, 'takeout-20250101T000000Z-001', 'zip', [...entries, ...marker]);
+    // The photo again in part 2, its sidecar only in part 1: still one item.
+    const two = await writeExport(place, 'takeout-20250101T000000Z-002', 'zip', [entries[0] as ArchiveEntry]);
+    const run = await place.run([one, two], ['--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(await copiesInBackup(place.folder, { P1, C }), { P1: 1, C: 1 });
+    assert.equal(summaryOf(run.stdout).saved, 2);
+  } finally {
+    await place.close();
+  }
+});
+
+test("takeout: one export's parts keep their sidecars together when another account's export comes first", async () => {
+  const place = await openTakeoutDir();
+  try {
+    const ben = await writeExport(
+      place,
+      'ben',
+      'zip',
+      exportEntries([{ name: 'IMG_0001.jpg', bytes: P2, title: 'IMG_0001.jpg', taken: day(12) }]),
+    );
+    // Ana's part 1 holds her IMG_0001 and IMG_0002's sidecar (1 June); part 2 holds IMG_0002 alone,
+    // whose EXIF says 1 March: only its own export's sidecar puts it on 1 June.
+    const anaPhotos = exportEntries([
+      { name: 'IMG_0001.jpg', bytes: P1, title: 'IMG_0001.jpg', taken: day(10) },
+      { name: 'IMG_0002.jpg', bytes: A, title: 'IMG_0002.jpg', taken: new Date(Date.UTC(2024, 5, 1, 9)) },
+    ]);
+    const photo2 = anaPhotos.find((entry) => entry.name.endsWith('/IMG_0002.jpg')) as ArchiveEntry;
+    const one = await writeExport(
+      place,
+      'takeout-20250101T000000Z-001',
+      'zip',
+      anaPhotos.filter((entry) => entry !== photo2),
+    );
+    const two = await writeExport(place, 'takeout-20250101T000000Z-002', 'zip', [photo2]);
+    const run = await place.run([ben, one, two], ['--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(await copiesInBackup(place.folder, { P1, P2, A }), { P1: 1, P2: 1, A: 1 });
+    const files = [...(await treeHashes(place.folder)).keys()];
+    assert.ok(files.includes('2024-06-01/IMG_0002.jpg'), files.join(', '));
+  } finally {
+    await place.close();
+  }
+});
+
 for (const kind of ['zip', 'folder'] as const) {
   test(`takeout ${kind}: a run over archives already saved reads no media bytes`, async () => {
     const place = await openTakeoutDir();

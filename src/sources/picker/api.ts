@@ -103,11 +103,40 @@ export function tooManySessionsError(cause: unknown): BackupError {
   );
 }
 
-/** A 403 on a Picker call: the saved sign-in lacks the picker scope, or Google refuses the app. */
-function refusedError(cause: unknown): BackupError {
+/**
+ * A 403 on a Picker call. Only a token without the picker scope (Google's "Request had insufficient
+ * authentication scopes", ErrorInfo ACCESS_TOKEN_SCOPE_INSUFFICIENT) is mended by signing in again;
+ * any other refusal is about the Cloud project or the account, and a new sign-in would not change it.
+ */
+function refusedError(cause: HttpError): BackupError {
+  const said = cause.google.message ? ` Google said: "${cause.google.message.replace(/\.$/, '')}".` : '';
+  const scope =
+    cause.google.reasons.includes('ACCESS_TOKEN_SCOPE_INSUFFICIENT') ||
+    /insufficient authentication scopes/i.test(cause.google.message ?? '');
+  if (scope)
+    return authError(
+      `Google refused the Photos Picker API (403 PERMISSION_DENIED): the saved sign-in does not allow picking.${said} ` +
+        'Delete token.json (beside client_secret.json) and run again to sign in, allowing access to the photos you pick.',
+      { cause },
+    );
   return authError(
-    'Google refused the Photos Picker API (403 PERMISSION_DENIED): the saved sign-in does not allow picking. ' +
-      'Delete token.json (beside client_secret.json) and run again to sign in, allowing access to the photos you pick.',
+    `Google refused the Photos Picker API (403 PERMISSION_DENIED).${said} Signing in again would not change this: ` +
+      'check the Google Cloud project of your OAuth client (the Photos Picker API enabled, the picker scope on its ' +
+      'OAuth consent screen, your account allowed to use the app), then run the same command again. Keep token.json.',
+    { cause },
+  );
+}
+
+/**
+ * sessions.create's FAILED_PRECONDITION: "If the user doesn't have an active Google Photos account,
+ * a FAILED_PRECONDITION error is returned." The sign-in works; the account has no Google Photos.
+ */
+export function noPhotosAccountError(cause: HttpError): BackupError {
+  return authError(
+    'Google Photos cannot start a picking session: the Google account you signed in with has no active ' +
+      'Google Photos (FAILED_PRECONDITION). If it is the account that holds your photos, open ' +
+      'https://photos.google.com with it once and run again; to use another account, delete token.json ' +
+      '(beside client_secret.json) and run again to sign in with that one.',
     { cause },
   );
 }
@@ -145,14 +174,8 @@ export async function createSession(api: GoogleApi, signal: AbortSignal): Promis
       }
       if (error instanceof HttpError && error.kind === 'service-disabled') throw serviceDisabledError(error);
       if (isTooManySessions(error)) throw tooManySessionsError(error);
-      if (error instanceof HttpError && error.google.status === 'FAILED_PRECONDITION') {
-        // "If the user doesn't have an active Google Photos account, a FAILED_PRECONDITION error is returned."
-        throw authError(
-          'Google Photos cannot start a picking session for this account: it has no active Google Photos ' +
-            'account (FAILED_PRECONDITION). Sign in with the account that holds your photos: delete token.json and run again.',
-          { cause: error },
-        );
-      }
+      if (error instanceof HttpError && error.google.status === 'FAILED_PRECONDITION')
+        throw noPhotosAccountError(error);
       throw explainApiError(error);
     }
   }

@@ -247,9 +247,13 @@ function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
-/** True for 'UTC', 'local' and any IANA zone name this Node knows. */
+/**
+ * True for 'UTC' and any IANA zone name this Node knows. Not 'local': the CLI turns `--timezone
+ * local` into a zone name (src/layout.ts, which reads TZ with care), while this process's own
+ * offset would silently be UTC under a POSIX TZ rule.
+ */
 export function isValidTimeZone(timeZone: string): boolean {
-  if (timeZone === 'UTC' || timeZone === 'local') return true;
+  if (timeZone === 'UTC') return true;
   try {
     zoneFormatter(timeZone);
     return true;
@@ -261,7 +265,6 @@ export function isValidTimeZone(timeZone: string): boolean {
 /** Minutes east of UTC of `timeZone` at `instantMs`. */
 export function zoneOffsetMinutes(timeZone: string, instantMs: number): number {
   if (timeZone === 'UTC') return 0;
-  if (timeZone === 'local') return -new Date(instantMs).getTimezoneOffset();
   const parts: Record<string, string> = {};
   for (const part of zoneFormatter(timeZone).formatToParts(new Date(instantMs)))
     parts[part.type] = part.value;
@@ -278,7 +281,7 @@ export function zoneOffsetMinutes(timeZone: string, instantMs: number): number {
 }
 
 /**
- * The instant a wall-clock time names in `timeZone` ('UTC', 'local' or IANA). Two guesses cover
+ * The instant a wall-clock time names in `timeZone` ('UTC' or IANA). Two guesses cover
  * DST: the one that reads back as the same wall clock wins (the earlier in an overlap); in a gap
  * (a time that never existed) the clock is read with the offset from before the change.
  */
@@ -305,7 +308,7 @@ export interface DateEvidence {
   sidecar?: Date;
   exif?: ExifCapture;
   fileName?: FileNameDate;
-  /** Zone for wall-clock times with no offset: 'UTC', 'local' or IANA. */
+  /** Zone for wall-clock times with no offset: 'UTC' or IANA. */
   timeZone: string;
 }
 

@@ -3,7 +3,7 @@
  * become one list of SourceItems with dates and bytes. Archives are read in place and streamed:
  * zip entries by offset, tgz entries in archive order (two passes), nothing extracted to disk.
  *
- * Flow: open parts → merge into one tree keyed by the path inside the Photos folder → match
+ * Flow: open parts → merge into one tree per export keyed by the path inside the Photos folder → match
  * sidecars per folder → decide dates → yield (year-folder copies before album copies, then each
  * tgz part in archive order).
  */
@@ -75,7 +75,7 @@ import {
 export interface TakeoutSourceOptions {
   /** Takeout parts: .zip, .tgz/.tar.gz/.tar files, or folders (extracted Takeouts or folders of parts). */
   inputs: string[];
-  /** Zone for wall-clock dates with no offset (EXIF without OffsetTimeOriginal, file names): IANA, 'UTC' or 'local'. */
+  /** Zone for wall-clock dates with no offset (EXIF without OffsetTimeOriginal, file names): IANA or 'UTC', as resolveTimeZone gives. */
   timezone: string;
   /** Also list items in Trash/Bin or flagged `trashed` (left out by default, like immich-go). */
   includeTrash?: boolean;
@@ -154,15 +154,14 @@ interface Plan {
   folder: string;
   folderKind: FolderKind;
   sidecar?: { key: string; json: unknown; method: MatchMethod; borrowed: boolean };
-  /** The still or unedited file this one belongs to, when it has no sidecar of its own. */
-  original?: string;
+  /** The still or unedited file this one belongs to (of the same export), when it has no sidecar of its own. */
+  original?: Plan;
   albums: string[];
 }
 
 interface Scan {
   randomAccess: Plan[];
   tarParts: Array<{ part: Part; plans: Map<number, Plan> }>;
-  plans: Map<string, Plan>;
 }
 
 export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSource {
@@ -173,31 +172,32 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   }
   if (!isValidTimeZone(options.timezone)) {
     throw usageError(
-      `Unknown time zone "${options.timezone}". Use an IANA name such as Europe/Berlin, or UTC or local.`,
+      `Unknown time zone "${options.timezone}". Use an IANA name such as Europe/Berlin, or UTC.`,
     );
   }
   const problems: string[] = [];
   const warn = (message: string) => options.onWarning?.(message);
   let sequential = options.inputs.some((input) => sniffInputHasTar(input));
-  const exifCache = new Map<string, Promise<ExifCapture | undefined>>();
+  // By plan, not by key: two exports may each hold another photo at one key.
+  const exifCache = new Map<Plan, Promise<ExifCapture | undefined>>();
   const pool = new HandlePool();
 
   async function exifOf(plan: Plan): Promise<ExifCapture | undefined> {
     const copy = plan.copy;
     if (!mayHaveExif(copy.path) && !mayHaveMediaDate(copy.path)) return undefined;
     if (copy.part.kind === 'tar') return copy.exif;
-    let cached = exifCache.get(plan.key);
+    let cached = exifCache.get(plan);
     if (!cached) {
       const needsDate = !(plan.sidecar && sidecarTakenAt(plan.sidecar.json));
       countMediaRead();
       cached = readMediaDateOf(copy, pool, needsDate);
-      exifCache.set(plan.key, cached);
+      exifCache.set(plan, cached);
     }
     return cached;
   }
 
-  async function describe(plan: Plan, scan: Scan): Promise<Omit<SourceItem, 'open'>> {
-    const original = plan.original === undefined ? undefined : scan.plans.get(plan.original);
+  async function describe(plan: Plan): Promise<Omit<SourceItem, 'open'>> {
+    const original = plan.original;
     const ownExif = await exifOf(plan);
     // A Live/Motion video part's own QuickTime date is only a fallback: its still's date comes first.
     const videoPart = original !== undefined && mediaType(plan.copy.path).kind === 'video';
@@ -240,7 +240,6 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
    */
   function listedItem(
     plan: Plan,
-    scan: Scan,
     open: (signal: AbortSignal) => Promise<OpenedMedia>,
     randomAccess: boolean,
   ): SourceItem {
@@ -261,7 +260,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       open: counted,
       ...(contentHash ? { contentHash } : {}),
       resolve: async () => ({
-        ...(await describe(plan, scan)),
+        ...(await describe(plan)),
         open: counted,
         ...(contentHash ? { contentHash } : {}),
       }),
@@ -275,7 +274,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       sequential = scan.tarParts.length > 0;
       for (const plan of scan.randomAccess) {
         signal.throwIfAborted();
-        yield listedItem(plan, scan, async (openSignal) => openRandomAccess(plan.copy, openSignal), true);
+        yield listedItem(plan, async (openSignal) => openRandomAccess(plan.copy, openSignal), true);
       }
       for (const { part, plans } of scan.tarParts) {
         signal.throwIfAborted();
@@ -287,7 +286,6 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
             const live = new LiveEntry(entry.body);
             yield listedItem(
               plan,
-              scan,
               async (openSignal) => {
                 const body = live.claim(openSignal);
                 return {
@@ -910,19 +908,109 @@ async function scanTakeout(
     for (const root of roots) if (!rootNames.has(fold(baseName(root)))) roots.delete(root);
   }
 
-  // One merged tree: the same path in several parts is one entry (immich-go#380).
-  const tree = new Map<string, TreeEntry>();
+  // One merged tree per export: the same path in several parts is one entry (immich-go#380),
+  // unless its content says otherwise (groupExports).
+  const exports = await groupExports(
+    parts,
+    (file) => pathInsideRoot(file.path, rootsByPart.get(file.part) ?? new Set(), rootNames),
+    warn,
+  );
+  if (exports.every((tree) => tree.size === 0)) {
+    const given = options.inputs.map((input) => `"${input}"`).join(', ');
+    const detail = problems.length > 0 ? ` ${problems.join(' ')}` : '';
+    throw usageError(
+      `No Google Photos Takeout found in ${given}.${detail} Pass the takeout-*.zip or .tgz files from takeout.google.com (with Google Photos selected), or the folder you extracted them into.`,
+    );
+  }
+  const plans: Plan[] = [];
+  let failedVideos = 0;
+  for (const tree of exports) failedVideos += planExport(tree, options, plans);
+  if (failedVideos > 0) {
+    warn(
+      `${failedVideos} file(s) in "Failed Videos" skipped: Google could not process them (immich-go skips them too).`,
+    );
+  }
+  // Album membership by (name, size), the key immich-go uses to link copies across folders.
+  const albumsByFile = new Map<string, Set<string>>();
+  const fileKey = (plan: Plan) => `${fold(baseName(plan.key))}\u0000${plan.copy.size}`;
+  for (const plan of plans) {
+    if (plan.folderKind !== 'album') continue;
+    const albums = albumsByFile.get(fileKey(plan)) ?? new Set<string>();
+    albums.add(plan.folder);
+    albumsByFile.set(fileKey(plan), albums);
+  }
+  for (const plan of plans) plan.albums = [...(albumsByFile.get(fileKey(plan)) ?? [])].sort();
+
+  // Year-folder copies first, so the saved file carries the year folder's name (spec §1.5).
+  const order = (plan: Plan) => (plan.folderKind === 'album' ? 1 : 0);
+  const randomAccess = plans
+    .filter((plan) => plan.copy.part.kind !== 'tar')
+    .sort((a, b) => order(a) - order(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const tarParts: Scan['tarParts'] = [];
+  for (const part of parts) {
+    if (part.kind !== 'tar') continue;
+    const partPlans = new Map<number, Plan>();
+    for (const plan of plans) if (plan.copy.part === part) partPlans.set(plan.copy.index, plan);
+    if (partPlans.size > 0) tarParts.push({ part, plans: partPlans });
+  }
+  return { randomAccess, tarParts };
+}
+
+/**
+ * The parts as exports, each one merged tree keyed by the path inside the Photos folder. The parts
+ * of one export (`takeout-…-001.zip`, `-002.zip`) share that tree: a photo in one, its sidecar in
+ * another, and a path found in two of them is one file. Two exports given together (two accounts,
+ * or an old and a new one) can each hold another photo at one path, because Google numbers
+ * same-named files per export. So a part joins the first tree whose files at its paths have the
+ * same content (size, CRC-32, the sidecar's JSON), preferring its own export's name; a part that
+ * disagrees with every tree starts its own, and its photos stay separate items.
+ */
+async function groupExports(
+  parts: readonly Part[],
+  keyOf: (file: PartFile) => string | undefined,
+  warn: (message: string) => void,
+): Promise<Array<Map<string, TreeEntry>>> {
+  const exports: Array<{ tree: Map<string, TreeEntry>; stems: Set<string> }> = [];
   const rank = (file: PartFile) => (file.part.kind === 'tar' ? 1 : 0);
   const leftovers: string[] = [];
   for (const part of parts) {
-    const roots = rootsByPart.get(part) ?? new Set<string>();
+    const keyed: Array<{ key: string; file: PartFile }> = [];
     for (const file of part.files) {
-      const key = pathInsideRoot(file.path, roots, rootNames);
+      const key = keyOf(file);
       if (key === undefined) continue;
       if (isLeftover(key)) {
         leftovers.push(key);
         continue;
       }
+      keyed.push({ key, file });
+    }
+    const stem = exportStem(part.file);
+    const candidates = [
+      ...exports.filter((group) => group.stems.has(stem)),
+      ...exports.filter((group) => !group.stems.has(stem)),
+    ];
+    let chosen: (typeof exports)[number] | undefined;
+    for (const group of candidates) {
+      let agrees = true;
+      for (const { key, file } of keyed) {
+        const known = group.tree.get(key);
+        if (known && known.copy.part !== part && (await differ(known.copy, file, key))) {
+          agrees = false;
+          break;
+        }
+      }
+      if (agrees) {
+        chosen = group;
+        break;
+      }
+    }
+    if (!chosen) {
+      chosen = { tree: new Map(), stems: new Set() };
+      exports.push(chosen);
+    }
+    chosen.stems.add(stem);
+    const tree = chosen.tree;
+    for (const { key, file } of keyed) {
       const known = tree.get(key);
       if (!known) {
         tree.set(key, { key, copy: file });
@@ -945,32 +1033,64 @@ async function scanTakeout(
         }
         continue;
       }
-      if (known.copy.size !== file.size) {
-        warn(
-          `"${key}" is in ${known.copy.part.file} (${known.copy.size} bytes) and ${file.part.file} (${file.size} bytes); the first is used.`,
-        );
-      }
-      // Prefer a copy that can be read out of order; keep a JSON that parsed.
+      // The same file in two parts: prefer a copy that can be read out of order; keep a JSON that parsed.
       if (rank(file) < rank(known.copy) || (known.copy.json === undefined && file.json !== undefined)) {
         tree.set(key, { key, copy: file });
       }
     }
   }
-
   if (leftovers.length > 0) {
     warn(
       `${leftovers.length} NAS or desktop leftover file${leftovers.length === 1 ? '' : 's'} ignored, not photos (Synology @eaDir, QNAP .@__thumb, Thumbs.db, .DS_Store, desktop.ini, AppleDouble ._ files; first: "${leftovers[0]}").`,
     );
   }
 
-  if (tree.size === 0) {
-    const given = options.inputs.map((input) => `"${input}"`).join(', ');
-    const detail = problems.length > 0 ? ` ${problems.join(' ')}` : '';
-    throw usageError(
-      `No Google Photos Takeout found in ${given}.${detail} Pass the takeout-*.zip or .tgz files from takeout.google.com (with Google Photos selected), or the folder you extracted them into.`,
-    );
-  }
+  return exports.map((group) => group.tree);
+}
 
+/** `takeout-20250101T000000Z-001.zip` → `takeout-20250101T000000Z`: the name the parts of one export share. */
+function exportStem(file: string): string {
+  const name = path.basename(file);
+  const numbered = /^(.*)-\d{1,4}\.(?:zip|tgz|tar\.gz|tar)$/i.exec(name);
+  return numbered ? (numbered[1] as string) : file;
+}
+
+/** Whether two parts' files at one path are different files: another size, CRC-32 or sidecar. */
+async function differ(a: PartFile, b: PartFile, key: string): Promise<boolean> {
+  if (a.size !== b.size) return true;
+  if (a.json !== undefined && b.json !== undefined) return JSON.stringify(a.json) !== JSON.stringify(b.json);
+  if (!isMediaName(baseName(key))) return false;
+  const [crcA, crcB] = await Promise.all([crcOf(a), crcOf(b)]);
+  return crcA !== undefined && crcB !== undefined && crcA !== crcB;
+}
+
+/**
+ * A file's CRC-32: the zip directory's, the one tgz pass 1 computed, or (a folder's file, only
+ * when another part holds the same path with the same size) read once and kept as evidence.
+ */
+async function crcOf(file: PartFile): Promise<number | undefined> {
+  const known = file.zip?.crc32 ?? file.crc32;
+  if (known !== undefined || file.fsPath === undefined) return known;
+  countMediaRead();
+  let crc = 0;
+  try {
+    for await (const chunk of createReadStream(file.fsPath)) crc = crc32(chunk as Buffer, crc);
+  } catch {
+    return undefined;
+  }
+  file.crc32 = crc;
+  return crc;
+}
+
+/**
+ * The plans of one export's merged tree, added to `plans`: sidecars matched per folder, originals
+ * found in the same export. Returns how many Failed Videos were left out.
+ */
+function planExport(
+  tree: ReadonlyMap<string, TreeEntry>,
+  options: TakeoutSourceOptions,
+  plans: Plan[],
+): number {
   // Group by folder; album JSON decides what a top folder is.
   const folders = new Map<string, { media: TreeEntry[]; sidecars: TreeEntry[] }>();
   const albumFolders = new Set<string>();
@@ -991,7 +1111,8 @@ async function scanTakeout(
     }
   }
 
-  const plans = new Map<string, Plan>();
+  const byKey = new Map<string, Plan>();
+  const originals = new Map<Plan, string>();
   let failedVideos = 0;
   for (const [folder, group] of folders) {
     const top = folder === '' ? '' : (folder.split('/')[0] as string);
@@ -1020,44 +1141,21 @@ async function scanTakeout(
       }
       if (!match || match.borrowed) {
         const original = findOriginalMedia(name, mediaIndex);
-        if (original !== undefined) plan.original = folder === '' ? original : `${folder}/${original}`;
+        if (original !== undefined) originals.set(plan, folder === '' ? original : `${folder}/${original}`);
       }
       if (folderKind === 'failed-videos') {
         failedVideos += 1;
         continue;
       }
       if (isTrashed(plan) && !options.includeTrash) continue;
-      plans.set(plan.key, plan);
+      byKey.set(plan.key, plan);
     }
   }
-  if (failedVideos > 0) {
-    warn(
-      `${failedVideos} file(s) in "Failed Videos" skipped: Google could not process them (immich-go skips them too).`,
-    );
+  for (const plan of byKey.values()) {
+    const original = originals.get(plan);
+    const found = original === undefined ? undefined : byKey.get(original);
+    if (found) plan.original = found;
+    plans.push(plan);
   }
-
-  // Album membership by (name, size), the key immich-go uses to link copies across folders.
-  const albumsByFile = new Map<string, Set<string>>();
-  const fileKey = (plan: Plan) => `${fold(baseName(plan.key))}\u0000${plan.copy.size}`;
-  for (const plan of plans.values()) {
-    if (plan.folderKind !== 'album') continue;
-    const albums = albumsByFile.get(fileKey(plan)) ?? new Set<string>();
-    albums.add(plan.folder);
-    albumsByFile.set(fileKey(plan), albums);
-  }
-  for (const plan of plans.values()) plan.albums = [...(albumsByFile.get(fileKey(plan)) ?? [])].sort();
-
-  // Year-folder copies first, so the saved file carries the year folder's name (spec §1.5).
-  const order = (plan: Plan) => (plan.folderKind === 'album' ? 1 : 0);
-  const randomAccess = [...plans.values()]
-    .filter((plan) => plan.copy.part.kind !== 'tar')
-    .sort((a, b) => order(a) - order(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const tarParts: Scan['tarParts'] = [];
-  for (const part of parts) {
-    if (part.kind !== 'tar') continue;
-    const partPlans = new Map<number, Plan>();
-    for (const plan of plans.values()) if (plan.copy.part === part) partPlans.set(plan.copy.index, plan);
-    if (partPlans.size > 0) tarParts.push({ part, plans: partPlans });
-  }
-  return { randomAccess, tarParts, plans };
+  return failedVideos;
 }
