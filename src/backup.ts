@@ -46,7 +46,7 @@ export interface BackupOptions {
   /** The backup folder (absolute or relative to the working directory). */
   folder: string;
   /** IANA zone for day folders. */
-  zone: string;
+  timeZone: string;
   concurrency: number;
   maxSkipped: number;
   /** Never stop on skips: walk the whole year and fill gaps. */
@@ -301,7 +301,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const contentClaims = new Map<string, string>();
   const context: PlanContext = {
     year: options.year,
-    zone: options.zone,
+    timeZone: options.timeZone,
     enforceYear: source.name !== 'library',
     includeUndated: options.includeUndated,
     ownerOf: (relative) => claims.get(claimKey(relative)) ?? manifest.ownerOf(relative),

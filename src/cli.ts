@@ -11,7 +11,7 @@ import { type AuthUi, authorize, LIBRARY_SCOPE, PICKER_SCOPE, SCOPES } from './a
 import { type BackupOptions, backupYear } from './backup.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
 import { HttpClient } from './http.ts';
-import { parseYear, resolveTimeZone } from './layout.ts';
+import { parseYear } from './layout.ts';
 import { openInBrowser } from './open-browser.ts';
 import type { BackupEvent, Report } from './report/events.ts';
 import { printable, printableName } from './report/format.ts';
@@ -24,6 +24,7 @@ import {
 } from './sources/library/index.ts';
 import { createPickerSource } from './sources/picker/index.ts';
 import type { Source } from './sources/source.ts';
+import { resolveTimeZone } from './timezone.ts';
 
 export const LIBRARY_URL = 'https://photoslibrary.googleapis.com';
 export const PICKER_URL = 'https://photospicker.googleapis.com';
@@ -171,7 +172,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
   if (folderArg !== undefined && folderArg.trim() === '')
     throw usageError('The folder argument is empty: give the folder to save into, for example photos.');
   const folder = path.resolve(io.cwd, folderArg ?? (options.demo ? 'photos-demo' : 'photos'));
-  const zone = resolveTimeZone(options.timezone, io.env.TZ);
+  const timeZone = resolveTimeZone(options.timezone, io.env.TZ);
   const source = options.takeout ? 'takeout' : options.source;
   if (source === 'takeout' && !options.takeout) {
     throw usageError('--source takeout needs the archives: add --takeout <files or folders>.');
@@ -194,7 +195,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     const backupOptions: BackupOptions = {
       year,
       folder,
-      zone,
+      timeZone,
       concurrency: options.concurrency,
       maxSkipped: options.maxSkipped,
       all: options.all,
@@ -263,7 +264,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       const { createTakeoutSource } = await import('./sources/takeout/index.ts');
       const takeout = createTakeoutSource({
         inputs: (options.takeout ?? []).map((input) => path.resolve(io.cwd, input)),
-        timezone: zone,
+        timeZone,
         includeTrash: options.includeTrash,
         onWarning: (message) => reporter.report({ type: 'notice', level: 'warn', message }),
       });

@@ -379,7 +379,7 @@ test('a 403 from the Library API explains the 2025 change and names the other so
       {
         year: 2024,
         folder: path.join(dir, 'photos'),
-        zone: 'UTC',
+        timeZone: 'UTC',
         concurrency: 2,
         maxSkipped: 5,
         all: false,
