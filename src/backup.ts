@@ -76,25 +76,18 @@ const QUOTA_MESSAGE =
 export const MEDIA_QUOTA_STOP = 5;
 
 /**
- * The Library API's media bytes are limited per day, the Picker API's per minute
- * (https://developers.google.com/photos/overview/api-limits-quotas): when to come back differs.
+ * Media 429s in a row mean a download limit is used up: the source says which one and when to
+ * come back; by default the daily one (https://developers.google.com/photos/overview/api-limits-quotas).
  */
-function mediaQuotaMessage(source: Source['name']): string {
+function mediaQuotaMessage(source: Source): string {
   const refused = `Google's media host refused ${MEDIA_QUOTA_STOP} downloads in a row with 429 Too Many Requests: `;
-  if (source === 'picker') {
-    return (
-      refused +
-      "the project's per-minute limit of photo and video downloads is used up. Wait a few minutes, then run the " +
-      'same command again (what was saved is skipped).'
-    );
-  }
-  return (
-    refused +
-    "the project's daily quota of photo and video downloads (75,000 a day for the Library API) is most likely used " +
-    'up. It resets every day (around midnight Pacific time): run the same command tomorrow and it continues where ' +
-    'this run stopped.'
-  );
+  return refused + (source.mediaLimitAdvice ?? DAILY_MEDIA_LIMIT_ADVICE);
 }
+
+const DAILY_MEDIA_LIMIT_ADVICE =
+  "the project's daily quota of photo and video downloads (75,000 a day for the Library API) is most likely used " +
+  'up. It resets every day (around midnight Pacific time): run the same command tomorrow and it continues where ' +
+  'this run stopped.';
 
 async function sizeOnDisk(file: string): Promise<number | undefined> {
   try {
@@ -302,7 +295,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const context: PlanContext = {
     year: options.year,
     timeZone: options.timeZone,
-    enforceYear: source.name !== 'library',
+    enforceYear: source.filtersYear !== true,
     includeUndated: options.includeUndated,
     ownerOf: (relative) => claims.get(claimKey(relative)) ?? manifest.ownerOf(relative),
     recordOf: (item) => (item.evidence ? matched.get(item) : manifest.get(item.id)),
@@ -409,7 +402,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           signal: stop.signal,
           shouldRetry: (error) => {
             if (isBareMediaRateLimit(error) && ++bareMediaLimits >= MEDIA_QUOTA_STOP) {
-              throw quotaError(mediaQuotaMessage(source.name), { cause: error });
+              throw quotaError(mediaQuotaMessage(source), { cause: error });
             }
             return classifyError(error) === 'retry';
           },
@@ -683,7 +676,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     } finally {
       await lock?.release();
     }
-    summary.stopped = { reason, message: stopMessage(reason, options, fatal, source.name) };
+    summary.stopped = { reason, message: stopMessage(reason, options, fatal, source) };
     report({ type: 'stopped', ...summary.stopped });
     report({ type: 'summary', summary });
     if (fatal) throw fatal;
@@ -696,7 +689,7 @@ function stopMessage(
   reason: StopReason,
   options: BackupOptions,
   fatal: BackupError | undefined,
-  source: Source['name'],
+  source: Source,
 ): string {
   switch (reason) {
     case 'skips':
@@ -708,8 +701,6 @@ function stopMessage(
     case 'error':
       return fatal?.message ?? 'Stopped by an error.';
     default:
-      if (source === 'picker') return 'Every picked item was handled.';
-      if (source === 'takeout') return 'Read every archive.';
-      return `Listed all of ${options.year}.`;
+      return source.endMessage?.(options.year) ?? `Listed all of ${options.year}.`;
   }
 }

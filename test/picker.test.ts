@@ -11,12 +11,12 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { authorize } from '../src/auth/index.ts';
 import { backupYear } from '../src/backup.ts';
-import { withoutSourceOption } from '../src/cli.ts';
 import { type Emulator, type EmulatorItem, startEmulator } from '../src/emulator/index.ts';
 import { BackupError, ExitCode, InterruptedError } from '../src/errors.ts';
 import { HttpClient } from '../src/http.ts';
 import { parseJournal } from '../src/manifest.ts';
 import type { BackupEvent } from '../src/report/events.ts';
+import { withoutSourceOption } from '../src/run-source.ts';
 import { GoogleApi } from '../src/sources/google-api.ts';
 import { createSession } from '../src/sources/picker/api.ts';
 import {

@@ -297,6 +297,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     get sequential() {
       return sequential;
     },
+    endMessage: () => 'Read every archive.',
     problems: () => [...problems],
     list,
     async close() {
