@@ -1,7 +1,7 @@
 /**
  * The emulator in its own process, serving a generated year plus `--new` items newer than all of
  * them: the state of a year that was saved completely, after which a few photos were taken.
- * src/emulator/main.ts can only generate a year afresh, and a larger `count` there moves every
+ * test/support/emulator/main.ts can only generate a year afresh, and a larger `count` there moves every
  * item to another day, so the incremental figure starts the emulator through this runner.
  *
  *   node --import tsx bench/emulator-grown.ts --year 2024 --count 50000 --new 10 --photo-size 1

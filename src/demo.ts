@@ -18,7 +18,7 @@ export interface Demo {
 
 export async function startDemo(year: number): Promise<Demo> {
   const { startEmulator } = await import('./emulator/index.ts');
-  const emulator = await startEmulator({ generate: { year, count: 48, videoEvery: 8 }, admin: false });
+  const emulator = await startEmulator({ generate: { year, count: 48, videoEvery: 8 } });
   const dir = await mkdtemp(path.join(tmpdir(), 'photo-backup-demo-'));
   const clientSecretPath = path.join(dir, 'client_secret.json');
   const tokenPath = path.join(dir, 'token.json');

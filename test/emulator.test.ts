@@ -969,7 +969,15 @@ describe('main.ts', () => {
   test('prints one ready line, serves admin routes, closes on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/emulator/main.ts', '--generate', `${year}:12`, '--photo-size', '5000'],
+      [
+        '--import',
+        'tsx',
+        'test/support/emulator/main.ts',
+        '--generate',
+        `${year}:12`,
+        '--photo-size',
+        '5000',
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {

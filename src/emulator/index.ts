@@ -10,7 +10,7 @@
  *   GET  /picker/<session id>       the pickerUri page; opening it "picks"    picker.ts
  *   GET  /lh3/<lr|ppa>/<token>=d    media host (=d, =dv, =wN-hM)              media.ts
  *   (second port) /lh3/…            redirect target of the mediaRedirect fault media.ts
- *   /__emulator/…                   test-only admin routes (see main.ts)
+ *   /__emulator/…                   test-only admin routes, when given (test/support/emulator/admin.ts)
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -35,7 +35,7 @@ import {
   pickerScope,
 } from './oauth.ts';
 import { type PickerOptions, PickerServer } from './picker.ts';
-import { type GoogleError, googleError, readBody, sendGoogleError, sendJson, sendText } from './responses.ts';
+import { type GoogleError, googleError, readBody, sendGoogleError, sendText } from './responses.ts';
 
 export type { Faults } from './faults.ts';
 export type { EmulatorItem, GenerateOptions } from './items.ts';
@@ -64,9 +64,19 @@ export interface EmulatorOptions {
   oauth?: OAuthModes;
   /** Default 0 (a free port). */
   port?: number;
-  /** Serve the `/__emulator/*` admin routes (token, client secret, faults, stats); default true. */
-  admin?: boolean;
+  /**
+   * Serves the `/__emulator/*` routes (token, client secret, faults, stats) for a test or the bench
+   * driving the emulator from another process: test/support/emulator/admin.ts. Unset (as in --demo): none.
+   */
+  admin?: AdminRoutes;
 }
+
+export type AdminRoutes = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  emulator: Emulator,
+) => Promise<void>;
 
 export interface EmulatorStats {
   /** Requests per route, e.g. `library.search`, `picker.sessions.get`, `media`, `oauth.token`. */
@@ -105,6 +115,8 @@ export interface Emulator {
   /** Next API call with a token issued before now answers 401 UNAUTHENTICATED. */
   expireAccessTokens(): void;
   setFaults(faults: Faults): void;
+  /** The faults in force. */
+  readonly faults: Faults;
   setItems(items: EmulatorItem[]): void;
   setPicker(options: PickerOptions): void;
   /** Picking sessions created and neither deleted nor expired (a finished run leaves none). */
@@ -296,51 +308,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return picker.handlePickerPage(res, pickerPage[1]);
     }
 
-    if (path.startsWith('/__emulator/') && options.admin !== false) return admin(req, res, requestUrl);
+    if (path.startsWith('/__emulator/') && options.admin) {
+      count('admin');
+      return options.admin(req, res, requestUrl, emulator);
+    }
 
     sendGoogleError(res, googleError('NOT_FOUND', `Method not found: ${method} ${path}`));
-  }
-
-  /** Test-only routes (this server is test code): tokens, client secret, faults, stats. */
-  async function admin(req: IncomingMessage, res: ServerResponse, requestUrl: URL) {
-    count('admin');
-    const path = requestUrl.pathname;
-    const method = req.method ?? 'GET';
-    if (path === '/__emulator/token' && method === 'GET') {
-      const scopes = requestUrl.searchParams.get('scopes');
-      const expires = requestUrl.searchParams.get('expiresInSeconds');
-      return sendJson(
-        res,
-        200,
-        emulator.issueToken({
-          scopes: scopes ? scopes.split(/[\s,]+/).filter(Boolean) : undefined,
-          expiresInSeconds: expires ? Number(expires) : undefined,
-        }),
-      );
-    }
-    if (path === '/__emulator/client-secret' && method === 'GET') {
-      const kind = requestUrl.searchParams.get('kind') === 'web' ? 'web' : 'installed';
-      return sendJson(res, 200, emulator.clientSecret(kind));
-    }
-    if (path === '/__emulator/faults' && method === 'POST') {
-      const body = await readBody(req);
-      try {
-        emulator.setFaults(body.trim() ? (JSON.parse(body) as Faults) : {});
-      } catch {
-        return sendJson(res, 400, { error: 'faults must be JSON' });
-      }
-      return sendJson(res, 200, faults.faults);
-    }
-    if (path === '/__emulator/stats' && method === 'GET') return sendJson(res, 200, stats);
-    if (path === '/__emulator/revoke-refresh-tokens' && method === 'POST') {
-      oauth.revokeRefreshTokens();
-      return sendJson(res, 200, {});
-    }
-    if (path === '/__emulator/expire-access-tokens' && method === 'POST') {
-      oauth.expireAccessTokens();
-      return sendJson(res, 200, {});
-    }
-    sendJson(res, 404, { error: 'no such admin route' });
   }
 
   redirectServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -390,6 +363,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     expireAccessTokens: () => oauth.expireAccessTokens(),
     setFaults(next) {
       faults.set(next);
+    },
+    get faults() {
+      return faults.faults;
     },
     setItems,
     setPicker(next) {

@@ -2,13 +2,13 @@
  * Runs the emulator as its own process (the benchmark keeps the emulator's CPU out of the
  * measured process). Prints one JSON line when ready and closes on SIGTERM or SIGINT.
  *
- *   node --import tsx src/emulator/main.ts --generate 2024:300 --photo-size 4000000 \
+ *   node --import tsx test/support/emulator/main.ts --generate 2024:300 --photo-size 4000000 \
  *     [--video-size N] [--video-every N] [--seed N] [--port N] [--url-ttl-ms N] \
  *     [--api-latency-ms N] [--media-latency-ms N] [--faults '{"mediaResetRate":0.1}'] \
  *     [--options '<EmulatorOptions JSON>'] [--write-credentials DIR]
  *
  * With --write-credentials, client_secret.json and token.json are written to DIR and their paths
- * are part of the ready line. Admin routes: GET /__emulator/token, GET /__emulator/client-secret,
+ * are part of the ready line. Admin routes (admin.ts): GET /__emulator/token, GET /__emulator/client-secret,
  * POST /__emulator/faults, GET /__emulator/stats (`--options '{"admin":false}'` serves none, as
  * --demo does). Google behaviours are modes of --faults, e.g. `{"mediaRedirect":true}`,
  * `{"mediaQuotaAfter":100}`, `{"serviceDisabled":{"service":"library"}}`, `{"tooManySessions":"plain"}`.
@@ -16,7 +16,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type EmulatorOptions, startEmulator } from './index.ts';
+import { type EmulatorOptions, startEmulator } from '../../../src/emulator/index.ts';
+import { adminRoutes } from './admin.ts';
 
 function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -44,7 +45,11 @@ async function main(): Promise<void> {
     allowPositionals: false,
   });
 
-  const options: EmulatorOptions = values.options ? (JSON.parse(values.options) as EmulatorOptions) : {};
+  const parsed = values.options
+    ? (JSON.parse(values.options) as Omit<EmulatorOptions, 'admin'> & { admin?: boolean })
+    : {};
+  const { admin, ...rest } = parsed;
+  const options: EmulatorOptions = { ...rest, ...(admin === false ? {} : { admin: adminRoutes }) };
   if (values.generate) {
     const match = /^(\d{4}):(\d+)$/.exec(values.generate);
     if (!match) throw new Error(`--generate expects YEAR:COUNT, e.g. 2024:300, got "${values.generate}"`);
