@@ -9,7 +9,7 @@
  * Prints one JSON line when ready ({ url, libraryUrl, items }) and closes on SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { type EmulatorItem, generateItems, startEmulator } from '../src/emulator/index.ts';
+import { type EmulatorItem, generateItems, startEmulator } from '../test/support/emulator/index.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

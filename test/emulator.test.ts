@@ -12,7 +12,7 @@ import {
   libraryScope,
   pickerScope,
   startEmulator,
-} from '../src/emulator/index.ts';
+} from './support/emulator/index.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are probed loosely; the assertions check their shape
 type Json = Record<string, any>;

@@ -1,6 +1,6 @@
 /**
  * The project's own Google, over real HTTP on 127.0.0.1: OAuth, the Photos Library API, the
- * Photos Picker API and the media host, with injectable faults. Tests, `--demo` and the
+ * Photos Picker API and the media host, with faults a test may hand in. Tests, `--demo` and the
  * benchmarks run against it. Routing only; each API lives in its own file.
  *
  *   GET  /o/oauth2/v2/auth          consent (302 to the loopback redirect)   oauth.ts
@@ -15,7 +15,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FaultEngine, type Faults } from './faults.ts';
+import { type FaultHooks, noFaults } from './fault-hooks.ts';
 import {
   contentBuffer,
   contentChunks,
@@ -37,7 +37,7 @@ import {
 import { type PickerOptions, PickerServer } from './picker.ts';
 import { type GoogleError, googleError, readBody, sendGoogleError, sendText } from './responses.ts';
 
-export type { Faults } from './faults.ts';
+export type { FaultHooks } from './fault-hooks.ts';
 export type { EmulatorItem, GenerateOptions } from './items.ts';
 export type { ClientKind, Credentials, OAuthModes } from './oauth.ts';
 export type { PickerOptions } from './picker.ts';
@@ -54,7 +54,8 @@ export interface EmulatorOptions {
   items?: EmulatorItem[];
   /** Generated items (used when `items` is not given). Default: none. */
   generate?: GenerateOptions;
-  faults?: Faults;
+  /** Injected faults (test/support/emulator/faults.ts); default none. */
+  faults?: FaultHooks;
   latency?: LatencyOptions;
   /** Base URL lifetime; default 60 minutes. */
   urlTtlMs?: number;
@@ -71,12 +72,7 @@ export interface EmulatorOptions {
   admin?: AdminRoutes;
 }
 
-export type AdminRoutes = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  emulator: Emulator,
-) => Promise<void>;
+export type AdminRoutes = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
 export interface EmulatorStats {
   /** Requests per route, e.g. `library.search`, `picker.sessions.get`, `media`, `oauth.token`. */
@@ -114,9 +110,6 @@ export interface Emulator {
   revokeRefreshTokens(): void;
   /** Next API call with a token issued before now answers 401 UNAUTHENTICATED. */
   expireAccessTokens(): void;
-  setFaults(faults: Faults): void;
-  /** The faults in force. */
-  readonly faults: Faults;
   setItems(items: EmulatorItem[]): void;
   setPicker(options: PickerOptions): void;
   /** Picking sessions created and neither deleted nor expired (a finished run leaves none). */
@@ -154,8 +147,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const faults = new FaultEngine();
-  faults.set(options.faults ?? {});
+  const faults = options.faults ?? noFaults;
   let latency: LatencyOptions = { ...options.latency };
   let items: EmulatorItem[] = [];
   let byId = new Map<string, EmulatorItem>();
@@ -310,7 +302,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     if (path.startsWith('/__emulator/') && options.admin) {
       count('admin');
-      return options.admin(req, res, requestUrl, emulator);
+      return options.admin(req, res, requestUrl);
     }
 
     sendGoogleError(res, googleError('NOT_FOUND', `Method not found: ${method} ${path}`));
@@ -361,12 +353,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     issueToken: (tokenOptions) => oauth.issueToken(tokenOptions),
     revokeRefreshTokens: () => oauth.revokeRefreshTokens(),
     expireAccessTokens: () => oauth.expireAccessTokens(),
-    setFaults(next) {
-      faults.set(next);
-    },
-    get faults() {
-      return faults.faults;
-    },
     setItems,
     setPicker(next) {
       picker.options = { ...picker.options, ...next };

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FaultEngine } from './faults.ts';
+import type { FaultHooks } from './fault-hooks.ts';
 import {
   type GoogleError,
   insufficientScopes,
@@ -142,7 +142,7 @@ export class OAuthServer {
 
   constructor(
     options: OAuthOptions,
-    private readonly faults: FaultEngine,
+    private readonly faults: FaultHooks,
   ) {
     this.options = options;
     this.installed = {

@@ -6,10 +6,17 @@
  *   POST /__emulator/faults (JSON)                           GET  /__emulator/stats
  *   POST /__emulator/revoke-refresh-tokens                   POST /__emulator/expire-access-tokens
  */
-import type { AdminRoutes, Faults } from '../../../src/emulator/index.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from '../../../src/emulator/responses.ts';
+import type { Faults } from './faults.ts';
+import type { Emulator } from './index.ts';
 
-export const adminRoutes: AdminRoutes = async (req, res, requestUrl, emulator) => {
+export async function adminRoutes(
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestUrl: URL,
+  emulator: Emulator,
+): Promise<void> {
   const path = requestUrl.pathname;
   const method = req.method ?? 'GET';
   if (path === '/__emulator/token' && method === 'GET') {
@@ -47,4 +54,4 @@ export const adminRoutes: AdminRoutes = async (req, res, requestUrl, emulator) =
     return sendJson(res, 200, {});
   }
   sendJson(res, 404, { error: 'no such admin route' });
-};
+}

@@ -16,8 +16,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type EmulatorOptions, startEmulator } from '../../../src/emulator/index.ts';
-import { adminRoutes } from './admin.ts';
+import { type EmulatorOptions, startEmulator } from './index.ts';
 
 function integer(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -45,11 +44,10 @@ async function main(): Promise<void> {
     allowPositionals: false,
   });
 
-  const parsed = values.options
-    ? (JSON.parse(values.options) as Omit<EmulatorOptions, 'admin'> & { admin?: boolean })
-    : {};
-  const { admin, ...rest } = parsed;
-  const options: EmulatorOptions = { ...rest, ...(admin === false ? {} : { admin: adminRoutes }) };
+  const options: EmulatorOptions = {
+    admin: true,
+    ...(values.options ? (JSON.parse(values.options) as EmulatorOptions) : {}),
+  };
   if (values.generate) {
     const match = /^(\d{4}):(\d+)$/.exec(values.generate);
     if (!match) throw new Error(`--generate expects YEAR:COUNT, e.g. 2024:300, got "${values.generate}"`);
