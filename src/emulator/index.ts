@@ -37,10 +37,7 @@ import {
 import { type PickerOptions, PickerServer } from './picker.ts';
 import { type GoogleError, googleError, readBody, sendGoogleError, sendText } from './responses.ts';
 
-export type { FaultHooks } from './fault-hooks.ts';
-export type { EmulatorItem, GenerateOptions } from './items.ts';
-export type { ClientKind, Credentials, OAuthModes } from './oauth.ts';
-export type { PickerOptions } from './picker.ts';
+export type { EmulatorItem } from './items.ts';
 export { generateItems, libraryScope, pickerScope };
 
 export interface LatencyOptions {

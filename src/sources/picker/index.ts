@@ -22,17 +22,7 @@ import {
   waitUntilPicked,
 } from './api.ts';
 
-export {
-  isNotPickedYet,
-  isTooManySessions,
-  listPickedItems,
-  MAX_ITEMS_PER_SESSION,
-  type PickedMediaItem,
-  type PickingSession,
-  PickingTimeoutError,
-  parseDuration,
-  waitUntilPicked,
-} from './api.ts';
+export { listPickedItems, parseDuration } from './api.ts';
 
 /**
  * Base URLs "remain active for 60 minutes"
