@@ -431,7 +431,8 @@ export class OAuthServer {
       };
       if (grant.offline) {
         answer.refresh_token = this.mintRefreshToken(clientId, grant.scope);
-        // Apps in "Testing" get refresh tokens that die after 7 days (§3.3).
+        // Apps in "Testing" get refresh tokens that die after 7 days:
+        // https://developers.google.com/identity/protocols/oauth2#expiration
         answer.refresh_token_expires_in = 604_799;
       }
       answer.scope = grant.scope;
