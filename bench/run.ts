@@ -22,6 +22,7 @@ import {
   startEmulatorProcess,
   writeAccount,
 } from './processes.ts';
+import type { Row } from './row.ts';
 import { runTakeoutFigure } from './takeout.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -35,18 +36,6 @@ const MB = 1024 * 1024;
 const sizes = QUICK
   ? { large: 60, small: 1000, latency: 1000, video: 200_000_000, many: 5000, takeoutPhotos: 200 }
   : { large: 300, small: 5000, latency: 1000, video: 2_000_000_000, many: 50_000, takeoutPhotos: 2000 };
-
-export interface Row {
-  figure: string;
-  unit: 's' | 'MB';
-  photoBackup: number | null;
-  baseline: number | null;
-  ratio: number | null;
-  target: string;
-  pass: boolean | null;
-  note?: string;
-  runs?: { photoBackup: number[]; baseline: number[] };
-}
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
