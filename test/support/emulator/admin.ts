@@ -7,15 +7,18 @@
  *   POST /__emulator/revoke-refresh-tokens                   POST /__emulator/expire-access-tokens
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Emulator } from '../../../src/emulator/index.ts';
 import { readBody, sendJson } from '../../../src/emulator/responses.ts';
 import type { Faults } from './faults.ts';
-import type { Emulator } from './index.ts';
+
+/** The emulator with its faults settable, as index.ts starts it. */
+export type AdminTarget = Emulator & { setFaults(faults: Faults): void; readonly faults: Faults };
 
 export async function adminRoutes(
   req: IncomingMessage,
   res: ServerResponse,
   requestUrl: URL,
-  emulator: Emulator,
+  emulator: AdminTarget,
 ): Promise<void> {
   const path = requestUrl.pathname;
   const method = req.method ?? 'GET';
