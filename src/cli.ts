@@ -1,6 +1,9 @@
 /**
  * The only file that reads argv, prints, and sets the exit code. It parses the command line,
  * wires the real pieces (auth, HTTP, a source, the reporter) and hands them to backupYear.
+ *
+ * Over 300 lines because the option table (commander's definitions and help text) is most of it;
+ * the run's policy lives in run-source.ts, picker-rounds.ts and demo.ts.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -8,6 +8,9 @@
  * ext4 a create takes long enough that renames queued behind the concurrent creates of the same day
  * folder (downloads come newest first, so they share a day). Each download creating in a folder of
  * its own and renaming into the day folder removes that contention (figures: docs/performance.md).
+ *
+ * Why one file: the temporary space, the write path (FileSink) and commit/discard share the
+ * `.part` naming and the rule that only a complete file is renamed into place.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { close, futimesSync, open, renameSync, writev } from 'node:fs';

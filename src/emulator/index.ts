@@ -11,6 +11,9 @@
  *   GET  /lh3/<lr|ppa>/<token>=d    media host (=d, =dv, =wN-hM)              media.ts
  *   (second port) /lh3/…            redirect target of the mediaRedirect fault media.ts
  *   /__emulator/…                   test-only admin routes, when given (test/support/emulator/admin.ts)
+ *
+ * Over 300 lines because the route table and the Emulator handle tests drive it by are here; each
+ * API's behaviour is in its own file.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -2,6 +2,9 @@
  * Google's OAuth 2.0 endpoints for an installed app: the consent URL (answered as if the user
  * clicked Allow), the token endpoint (authorization_code with PKCE S256, refresh_token) and revoke.
  * https://developers.google.com/identity/protocols/oauth2/native-app
+ *
+ * Over 300 lines because consent, the token endpoint and revoke share one grant store and the
+ * modes (partial consent, blocked, deleted client) cut across all three.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
