@@ -71,7 +71,8 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
     });
   if (choice === 'takeout') {
-    // Loaded only for Takeout runs: its archive readers cost every other run's start-up time.
+    // Loaded only for Takeout runs: its archive readers would slow every other run's start-up
+    // (docs/performance.md).
     const { createTakeoutSource } = await import('./sources/takeout/index.ts');
     const takeout = createTakeoutSource({
       inputs: options.takeout.inputs,

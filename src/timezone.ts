@@ -7,39 +7,15 @@
 import type { BackupError } from './errors.ts';
 import { usageError } from './errors.ts';
 
-interface ZoneFormatters {
-  /** en-CA writes the date as YYYY-MM-DD: format() is cheaper per item than formatToParts. */
-  day?: Intl.DateTimeFormat;
-  /** Every field of the local clock, for the zone's UTC offset at an instant. */
-  clock?: Intl.DateTimeFormat;
-}
-
-const formatters = new Map<string, ZoneFormatters>();
-
-function formattersOf(timeZone: string): ZoneFormatters {
-  let entry = formatters.get(timeZone);
-  if (!entry) {
-    entry = {};
-    formatters.set(timeZone, entry);
-  }
-  return entry;
-}
-
-function dayFormatter(timeZone: string): Intl.DateTimeFormat {
-  const entry = formattersOf(timeZone);
-  entry.day ??= new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  });
-  return entry.day;
-}
-
-function clockFormatter(timeZone: string): Intl.DateTimeFormat {
-  const entry = formattersOf(timeZone);
-  entry.clock ??= new Intl.DateTimeFormat('en-US', {
-    timeZone,
+/** en-CA writes the date as YYYY-MM-DD: format() is cheaper per item than formatToParts (docs/performance.md). */
+const DAY_FORMAT = {
+  locale: 'en-CA',
+  fields: { year: 'numeric', month: '2-digit', day: '2-digit' },
+} as const;
+/** Every field of the local clock, for the zone's UTC offset at an instant. */
+const CLOCK_FORMAT = {
+  locale: 'en-US',
+  fields: {
     hourCycle: 'h23',
     era: 'short',
     year: 'numeric',
@@ -48,8 +24,23 @@ function clockFormatter(timeZone: string): Intl.DateTimeFormat {
     hour: 'numeric',
     minute: 'numeric',
     second: 'numeric',
-  });
-  return entry.clock;
+  },
+} as const;
+
+/** One cache of formatters, by format and zone: building one costs far more than using it. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(
+  format: typeof DAY_FORMAT | typeof CLOCK_FORMAT,
+  timeZone: string,
+): Intl.DateTimeFormat {
+  const key = `${format.locale} ${timeZone}`;
+  let formatter = formatters.get(key);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat(format.locale, { timeZone, ...format.fields });
+    formatters.set(key, formatter);
+  }
+  return formatter;
 }
 
 /** The one message for a zone this Node does not know. */
@@ -130,7 +121,7 @@ export function dayAtOffset(instant: Date, offsetMinutes: number): string {
 /** `YYYY-MM-DD` of `instant` in the IANA zone `timeZone`. */
 export function dayInZone(instant: Date, timeZone: string): string {
   if (timeZone === 'UTC') return dayAtOffset(instant, 0);
-  const formatter = dayFormatter(timeZone);
+  const formatter = formatterFor(DAY_FORMAT, timeZone);
   const text = formatter.format(instant);
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return text;
   const parts = formatter.formatToParts(instant);
@@ -143,7 +134,7 @@ export function zoneOffsetMinutes(timeZone: string, instantMs: number): number {
   if (timeZone === 'UTC') return 0;
   if (timeZone === 'local') return -new Date(instantMs).getTimezoneOffset();
   const parts: Record<string, string> = {};
-  for (const part of clockFormatter(timeZone).formatToParts(new Date(instantMs)))
+  for (const part of formatterFor(CLOCK_FORMAT, timeZone).formatToParts(new Date(instantMs)))
     parts[part.type] = part.value;
   const year = parts.era === 'BC' ? 1 - Number(parts.year) : Number(parts.year);
   const local = new Date(
