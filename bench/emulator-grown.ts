@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     item.filename = `NEW_${String(index + 1).padStart(4, '0')}.jpg`;
     items.push(item);
   });
-  const emulator = await startEmulator({ items });
+  const emulator = await startEmulator({ items, admin: true });
   process.stdout.write(
     `${JSON.stringify({ url: emulator.url, libraryUrl: emulator.libraryUrl, items: emulator.items.length })}\n`,
   );
