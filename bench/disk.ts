@@ -4,9 +4,9 @@
  * On ext4 without a journal (this project's 2-core VM), a new file's inode is not taken from those
  * freed in the last 30 seconds, or 3 minutes while their inode table block holds unwritten
  * changes (which every new file in that block makes): each such free inode is passed over, one
- * buffer-cache lookup each (`recently_deleted()` in the kernel: 90 % of `perf` samples). With a
- * few thousand files just deleted, creating a file costs ~0.5 ms instead of ~20 µs: 5,000 empty
- * files took 2.7 s. Deleting each run's output before the next run therefore charged every run
+ * buffer-cache lookup each (`recently_deleted()` in the kernel). With a few thousand files just
+ * deleted, creating a file costs many times more (docs/performance.md). Deleting each run's
+ * output before the next run therefore charged every run
  * mostly for the files it creates, hiding the programs' own cost, and charged photo-backup (a
  * file per photo and a folder per day) more than the baseline (a file per photo).
  *
@@ -14,7 +14,7 @@
  * unwritten, as when they were deleted, and their inodes stay in use. Everything is deleted when
  * the bench ends, and a bench started within 3 minutes of that waits out the rest first.
  * (Keeping the files whole instead, written to disk after each run, measured the disk and this
- * VM's first touches of fresh memory: both programs took almost twice as long.)
+ * VM's first touches of fresh memory instead of the programs.)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';

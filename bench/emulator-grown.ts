@@ -1,7 +1,7 @@
 /**
  * The emulator in its own process, serving a generated year plus `--new` items newer than all of
  * them: the state of a year that was saved completely, after which a few photos were taken.
- * src/emulator/main.ts can only generate a year afresh, and a larger `count` there moves every
+ * test/support/emulator/main.ts can only generate a year afresh, and a larger `count` there moves every
  * item to another day, so the incremental figure starts the emulator through this runner.
  *
  *   node --import tsx bench/emulator-grown.ts --year 2024 --count 50000 --new 10 --photo-size 1
@@ -9,7 +9,7 @@
  * Prints one JSON line when ready ({ url, libraryUrl, items }) and closes on SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { type EmulatorItem, generateItems, startEmulator } from '../src/emulator/index.ts';
+import { type EmulatorItem, generateItems, startEmulator } from '../test/support/emulator/index.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     item.filename = `NEW_${String(index + 1).padStart(4, '0')}.jpg`;
     items.push(item);
   });
-  const emulator = await startEmulator({ items });
+  const emulator = await startEmulator({ items, admin: true });
   process.stdout.write(
     `${JSON.stringify({ url: emulator.url, libraryUrl: emulator.libraryUrl, items: emulator.items.length })}\n`,
   );

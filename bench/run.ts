@@ -22,6 +22,7 @@ import {
   startEmulatorProcess,
   writeAccount,
 } from './processes.ts';
+import type { Row } from './row.ts';
 import { runTakeoutFigure } from './takeout.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -35,18 +36,6 @@ const MB = 1024 * 1024;
 const sizes = QUICK
   ? { large: 60, small: 1000, latency: 1000, video: 200_000_000, many: 5000, takeoutPhotos: 200 }
   : { large: 300, small: 5000, latency: 1000, video: 2_000_000_000, many: 50_000, takeoutPhotos: 2000 };
-
-export interface Row {
-  figure: string;
-  unit: 's' | 'MB';
-  photoBackup: number | null;
-  baseline: number | null;
-  ratio: number | null;
-  target: string;
-  pass: boolean | null;
-  note?: string;
-  runs?: { photoBackup: number[]; baseline: number[] };
-}
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -124,52 +113,57 @@ async function compare(
     inspect?: (run: Measured) => string | undefined;
   },
 ): Promise<Row> {
-  return withEmulator('src/emulator/main.ts', options.emulatorArgs, context, async (emulator, account) => {
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    const notes = new Set<string>();
-    const targetIn = (dir: string) => targetOf(emulator, account, dir, context);
-    // One untimed run first: the emulator process is new, and its first answers are slower (its
-    // code not yet optimized, its heap still growing), which would fall on the first pair alone.
-    const warmUp = path.join(context.work, `${options.slug}-warm-up`);
-    checkBaseline(await runBaseline(targetIn(warmUp)), options.items);
-    await emptyOutput(warmUp);
-    for (let repeat = 0; repeat < REPEATS; repeat++) {
-      const order = repeat % 2 === 0 ? (['ours', 'theirs'] as const) : (['theirs', 'ours'] as const);
-      for (const who of order) {
-        // Each run's files stay, emptied, until the bench ends (bench/disk.ts).
-        const dir = path.join(context.work, `${options.slug}-${who}-${repeat}`);
-        const target = targetIn(dir);
-        if (who === 'ours') {
-          const run = await runPhotoBackup(target);
-          checkPhotoBackup(run, options.items);
-          const note = options.inspect?.(run);
-          if (note) notes.add(note);
-          ours.push(run.ms / 1000);
-        } else {
-          const run = await runBaseline(target);
-          checkBaseline(run, options.items);
-          theirs.push(run.ms / 1000);
+  return withEmulator(
+    'test/support/emulator/main.ts',
+    options.emulatorArgs,
+    context,
+    async (emulator, account) => {
+      const ours: number[] = [];
+      const theirs: number[] = [];
+      const notes = new Set<string>();
+      const targetIn = (dir: string) => targetOf(emulator, account, dir, context);
+      // One untimed run first: the emulator process is new, and its first answers are slower (its
+      // code not yet optimized, its heap still growing), which would fall on the first pair alone.
+      const warmUp = path.join(context.work, `${options.slug}-warm-up`);
+      checkBaseline(await runBaseline(targetIn(warmUp)), options.items);
+      await emptyOutput(warmUp);
+      for (let repeat = 0; repeat < REPEATS; repeat++) {
+        const order = repeat % 2 === 0 ? (['ours', 'theirs'] as const) : (['theirs', 'ours'] as const);
+        for (const who of order) {
+          // Each run's files stay, emptied, until the bench ends (bench/disk.ts).
+          const dir = path.join(context.work, `${options.slug}-${who}-${repeat}`);
+          const target = targetIn(dir);
+          if (who === 'ours') {
+            const run = await runPhotoBackup(target);
+            checkPhotoBackup(run, options.items);
+            const note = options.inspect?.(run);
+            if (note) notes.add(note);
+            ours.push(run.ms / 1000);
+          } else {
+            const run = await runBaseline(target);
+            checkBaseline(run, options.items);
+            theirs.push(run.ms / 1000);
+          }
+          await emptyOutput(dir);
         }
-        await emptyOutput(dir);
       }
-    }
-    const ratio = median(ours) / median(theirs);
-    return {
-      figure: options.figure,
-      unit: 's',
-      photoBackup: round(median(ours)),
-      baseline: round(median(theirs)),
-      ratio: round(ratio),
-      target: `≤ ${options.limit} ×`,
-      pass: ratio <= options.limit && notes.size === 0,
-      ...(notes.size > 0 ? { note: [...notes].join('; ') } : {}),
-      runs: {
-        photoBackup: ours.map((value) => round(value, 3)),
-        baseline: theirs.map((value) => round(value, 3)),
-      },
-    };
-  });
+      const ratio = median(ours) / median(theirs);
+      return {
+        figure: options.figure,
+        unit: 's',
+        photoBackup: round(median(ours)),
+        baseline: round(median(theirs)),
+        ratio: round(ratio),
+        target: `≤ ${options.limit} ×`,
+        pass: ratio <= options.limit && notes.size === 0,
+        ...(notes.size > 0 ? { note: [...notes].join('; ') } : {}),
+        runs: {
+          photoBackup: ours.map((value) => round(value, 3)),
+          baseline: theirs.map((value) => round(value, 3)),
+        },
+      };
+    },
+  );
 }
 
 const generated = (count: number, photoSize: number) => [
@@ -234,7 +228,7 @@ async function latency(context: Context): Promise<Row> {
 
 async function bigVideo(context: Context): Promise<Row> {
   const emulatorArgs = ['--generate', `${YEAR}:1`, '--video-size', String(sizes.video), '--video-every', '1'];
-  return withEmulator('src/emulator/main.ts', emulatorArgs, context, async (emulator, account) => {
+  return withEmulator('test/support/emulator/main.ts', emulatorArgs, context, async (emulator, account) => {
     const dir = path.join(context.work, 'video');
     const run = await runPhotoBackup(targetOf(emulator, account, dir, context));
     const summary = checkPhotoBackup(run, 1);
@@ -259,7 +253,7 @@ async function bigVideo(context: Context): Promise<Row> {
 /** One real run over many tiny items: the memory figure, and the finished year for the incremental figure. */
 async function manyItems(context: Context, kept: string): Promise<Row> {
   return withEmulator(
-    'src/emulator/main.ts',
+    'test/support/emulator/main.ts',
     generated(sizes.many, 1),
     context,
     async (emulator, account) => {

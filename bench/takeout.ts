@@ -8,7 +8,7 @@ import { mkdir, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { emptyOutput, flushToDisk } from './disk.ts';
 import { jsonEvents, runCommand, runPhotoBackupArgs } from './processes.ts';
-import type { Row } from './run.ts';
+import type { Row } from './row.ts';
 import { ZipWriter } from './zip-writer.ts';
 
 export interface TakeoutFigureOptions {

@@ -1,15 +1,17 @@
 /**
  * backupYear(options, deps) → summary. The one-way flow: the source lists, plan.ts decides,
  * transfer.ts writes, manifest.ts records, and every step is reported as an event.
+ *
+ * Why one long file: backupYear is one run, and its steps (record matching, saving, the listing
+ * loop, finishing) are closures over that run's state (record, claims, skip state, the stop
+ * signal, the summary). Split into modules they would pass that state around whole. What needs
+ * no run state lives apart: disk-facts.ts (what the folder holds) and run-end.ts (how a run ends).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, mkdir, readdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { crc32 } from 'node:zlib';
 import pLimit from 'p-limit';
 import { crashPoint } from './crash-hook.ts';
+import { createDiskLookup, fileDigests, sizeOnDisk } from './disk-facts.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
 import {
   classifyError,
@@ -19,7 +21,6 @@ import {
   type RetryPolicy,
   withRetry,
 } from './http.ts';
-import { nameKey } from './layout.ts';
 import { acquireLock, type Lock } from './lock.ts';
 import { Manifest, type SavedRecord, STATE_FOLDER, walkKey } from './manifest.ts';
 import {
@@ -38,6 +39,14 @@ import {
   yearOfDay,
 } from './plan.ts';
 import type { BackupSummary, Report, StopReason } from './report/events.ts';
+import {
+  describe,
+  fatalError,
+  listingError,
+  MEDIA_QUOTA_STOP,
+  mediaQuotaMessage,
+  stopMessage,
+} from './run-end.ts';
 import type { Source, SourceItem } from './sources/source.ts';
 import { commitTemp, discardTemp, diskError, sweepTemps, TempSpace, writeTemp } from './transfer.ts';
 
@@ -46,7 +55,7 @@ export interface BackupOptions {
   /** The backup folder (absolute or relative to the working directory). */
   folder: string;
   /** IANA zone for day folders. */
-  zone: string;
+  timeZone: string;
   concurrency: number;
   maxSkipped: number;
   /** Never stop on skips: walk the whole year and fill gaps. */
@@ -66,110 +75,6 @@ export interface BackupDeps {
 export interface BackupResult {
   summary: BackupSummary;
   exitCode: number;
-}
-
-const QUOTA_MESSAGE =
-  "Google's daily request quota for this project is used up. It resets every day (around midnight Pacific time): " +
-  'run the same command tomorrow and it continues where this run stopped.';
-
-/** Media 429s without a JSON body, in a row over the whole run, that end it as a quota stop. */
-export const MEDIA_QUOTA_STOP = 5;
-
-/**
- * The Library API's media bytes are limited per day, the Picker API's per minute
- * (https://developers.google.com/photos/overview/api-limits-quotas): when to come back differs.
- */
-function mediaQuotaMessage(source: Source['name']): string {
-  const refused = `Google's media host refused ${MEDIA_QUOTA_STOP} downloads in a row with 429 Too Many Requests: `;
-  if (source === 'picker') {
-    return (
-      refused +
-      "the project's per-minute limit of photo and video downloads is used up. Wait a few minutes, then run the " +
-      'same command again (what was saved is skipped).'
-    );
-  }
-  return (
-    refused +
-    "the project's daily quota of photo and video downloads (75,000 a day for the Library API) is most likely used " +
-    'up. It resets every day (around midnight Pacific time): run the same command tomorrow and it continues where ' +
-    'this run stopped.'
-  );
-}
-
-/**
- * What is at a file's place: its size, 'link' for a symbolic link (never followed: its target's
- * size would say "already saved" for a photo that is in the backup nowhere), or undefined.
- */
-async function sizeOnDisk(file: string): Promise<number | 'link' | undefined> {
-  try {
-    const info = await lstat(file);
-    if (info.isSymbolicLink()) return 'link';
-    return info.isFile() ? info.size : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The size of the file at a relative path, for the plan: one `readdir` per day folder for the run
- * instead of a `stat` per item (a stat that fails costs as much as one that finds a file). A name
- * the folder does not hold, compared as `nameKey` (case and normalization folded), is not there;
- * a name it holds is stat'ed as before, for its size and for whether this file system takes the
- * name for it. A folder is listed when the run plans its first item, before the run writes into it;
- * a file the run writes later has its name claimed, so no later item of the run looks it up.
- * The backup folder itself is listed once: a day folder it does not hold is not read at all.
- */
-function createDiskLookup(folder: string): (relative: string) => Promise<number | 'link' | undefined> {
-  const listings = new Map<string, Promise<Set<string> | undefined>>();
-  let top: Promise<Set<string> | undefined> | undefined;
-  const list = async (dir: string): Promise<Set<string> | undefined> => {
-    const first = dir.split('/')[0] as string;
-    if (dir !== '') {
-      top ??= readdir(folder).then(
-        (names) => new Set(names.map(nameKey)),
-        () => undefined,
-      );
-      const held = await top;
-      if (held && !held.has(nameKey(first))) return new Set();
-    }
-    try {
-      return new Set((await readdir(path.join(folder, dir))).map(nameKey));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      // Any other failure: no listing, and each item is stat'ed as before.
-      return code === 'ENOENT' || code === 'ENOTDIR' ? new Set() : undefined;
-    }
-  };
-  return async (relative) => {
-    const slash = relative.lastIndexOf('/');
-    const dir = relative.slice(0, Math.max(0, slash));
-    let listing = listings.get(dir);
-    if (!listing) {
-      listing = list(dir);
-      listings.set(dir, listing);
-    }
-    const names = await listing;
-    if (names && !names.has(nameKey(relative.slice(slash + 1)))) return undefined;
-    return sizeOnDisk(path.join(folder, relative));
-  };
-}
-
-/**
- * sha256, CRC-32 and size of a file on disk, in one read: to adopt a file of a source whose
- * copies are told apart by content, or to check a saved file against an archive entry's CRC-32.
- */
-async function fileDigests(file: string): Promise<ContentFacts & { size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let crc = 0;
-  let size = 0;
-  await pipeline(createReadStream(file), async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) {
-      hash.update(chunk);
-      crc = crc32(chunk, crc);
-      size += chunk.length;
-    }
-  });
-  return { size, crc32: crc, sha256: hash.digest('hex') };
 }
 
 async function ensureFolder(folder: string, dryRun: boolean): Promise<void> {
@@ -267,28 +172,6 @@ async function linkProblem(folder: string, relative: string): Promise<string | u
   return `${relative} in the backup folder is a link to ${target}, outside the backup folder, and nothing is written through it: replace the link with a folder, then run again`;
 }
 
-/** Turns an error that ends the whole run into the BackupError the user sees. */
-function fatalError(error: unknown): BackupError | undefined {
-  if (error instanceof BackupError) return error;
-  if (classifyError(error) === 'daily-quota') return quotaError(QUOTA_MESSAGE, { cause: error });
-  return undefined;
-}
-
-/** A listing call that failed for good (retries spent, or an answer retrying cannot fix): ends the run, exit 1. */
-function listingError(error: unknown, year: number): BackupError | undefined {
-  if (!(error instanceof HttpError)) return undefined;
-  return new BackupError(
-    `Listing the photos of ${year} failed: ${error.message}. What was saved is kept; run the same command again (later, if Google is having trouble).`,
-    ExitCode.itemsFailed,
-    { cause: error },
-  );
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
-
 export async function backupYear(options: BackupOptions, deps: BackupDeps): Promise<BackupResult> {
   const { source, report, signal } = deps;
   const folder = path.resolve(options.folder);
@@ -362,8 +245,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const contentClaims = new Map<string, string>();
   const context: PlanContext = {
     year: options.year,
-    zone: options.zone,
-    enforceYear: source.name !== 'library',
+    timeZone: options.timeZone,
+    enforceYear: source.filtersYear !== true,
     includeUndated: options.includeUndated,
     ownerOf: (relative) => claims.get(claimKey(relative)) ?? manifest.ownerOf(relative),
     recordOf: (item) => (item.evidence ? matched.get(item) : manifest.get(item.id)),
@@ -470,7 +353,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           signal: stop.signal,
           shouldRetry: (error) => {
             if (isBareMediaRateLimit(error) && ++bareMediaLimits >= MEDIA_QUOTA_STOP) {
-              throw quotaError(mediaQuotaMessage(source.name), { cause: error });
+              throw quotaError(mediaQuotaMessage(source), { cause: error });
             }
             return classifyError(error) === 'retry';
           },
@@ -780,33 +663,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     } finally {
       await lock?.release();
     }
-    summary.stopped = { reason, message: stopMessage(reason, options, fatal, source.name) };
+    summary.stopped = { reason, message: stopMessage(reason, options, fatal, source) };
     report({ type: 'stopped', ...summary.stopped });
     report({ type: 'summary', summary });
     if (fatal) throw fatal;
     if (interrupted) throw new InterruptedError();
     return { summary, exitCode: summary.failed.length > 0 ? ExitCode.itemsFailed : ExitCode.ok };
-  }
-}
-
-function stopMessage(
-  reason: StopReason,
-  options: BackupOptions,
-  fatal: BackupError | undefined,
-  source: Source['name'],
-): string {
-  switch (reason) {
-    case 'skips':
-      return `Stopped after ${options.maxSkipped + 1} files in a row were already saved: the rest of ${options.year} was saved by an earlier run (use --all to check every item).`;
-    case 'quota':
-      return fatal?.message ?? QUOTA_MESSAGE;
-    case 'interrupted':
-      return 'Interrupted. What was saved is recorded; run the same command again to continue.';
-    case 'error':
-      return fatal?.message ?? 'Stopped by an error.';
-    default:
-      if (source === 'picker') return 'Every picked item was handled.';
-      if (source === 'takeout') return 'Read every archive.';
-      return `Listed all of ${options.year}.`;
   }
 }

@@ -1,34 +1,35 @@
 /**
  * The only file that reads argv, prints, and sets the exit code. It parses the command line,
  * wires the real pieces (auth, HTTP, a source, the reporter) and hands them to backupYear.
+ *
+ * Over 300 lines because the option table (commander's definitions and help text) is most of it;
+ * the run's policy lives in run-source.ts, picker-rounds.ts and demo.ts.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type AuthUi, authorize, LIBRARY_SCOPE, PICKER_SCOPE, SCOPES } from './auth/index.ts';
-import { type BackupOptions, backupYear } from './backup.ts';
+import { type AuthUi, authorize } from './auth/index.ts';
+import type { BackupOptions } from './backup.ts';
+import { startDemo } from './demo.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
 import { HttpClient } from './http.ts';
-import { parseYear, resolveTimeZone } from './layout.ts';
-import { openInBrowser } from './open-browser.ts';
-import type { BackupEvent, Report } from './report/events.ts';
-import { printable, printableName } from './report/format.ts';
-import { createReporter, type Reporter, type TextSink } from './report/reporter.ts';
-import { GoogleApi } from './sources/google-api.ts';
-import {
-  createLibrarySource,
-  GOOGLE_CHANGE_EXPLANATION,
-  LibraryRefusedError,
-} from './sources/library/index.ts';
-import { createPickerSource } from './sources/picker/index.ts';
-import type { Source } from './sources/source.ts';
+import { parseYear } from './layout.ts';
+import { printable } from './report/format.ts';
+import { createReporter, type TextSink } from './report/reporter.ts';
+import { runSource, type SourceChoice } from './run-source.ts';
+import { resolveTimeZone } from './timezone.ts';
 
 export const LIBRARY_URL = 'https://photoslibrary.googleapis.com';
 export const PICKER_URL = 'https://photospicker.googleapis.com';
 
-const VERSION = '0.1.0';
+/** The version is package.json's, one level up from both src/ (tsx) and dist/ (the package ships package.json). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
 
 export interface CliIo {
   stdout: TextSink;
@@ -40,7 +41,7 @@ export interface CliIo {
 }
 
 interface ParsedOptions {
-  source: 'auto' | 'library' | 'picker' | 'takeout';
+  source: SourceChoice;
   clientSecret: string;
   token?: string;
   concurrency: number;
@@ -92,7 +93,7 @@ function buildProgram(io: CliIo): Command {
   const program = new Command('photo-backup');
   program
     .description('Save one year of your Google Photos into one folder per day.')
-    .version(VERSION, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .argument('[year]', 'year as yyyy (default: this year)')
     .argument('[folder]', 'where to save (default: photos)')
     .addOption(
@@ -171,7 +172,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
   if (folderArg !== undefined && folderArg.trim() === '')
     throw usageError('The folder argument is empty: give the folder to save into, for example photos.');
   const folder = path.resolve(io.cwd, folderArg ?? (options.demo ? 'photos-demo' : 'photos'));
-  const zone = resolveTimeZone(options.timezone, io.env.TZ);
+  const timeZone = resolveTimeZone(options.timezone, io.env.TZ);
   const source = options.takeout ? 'takeout' : options.source;
   if (source === 'takeout' && !options.takeout) {
     throw usageError('--source takeout needs the archives: add --takeout <files or folders>.');
@@ -194,7 +195,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     const backupOptions: BackupOptions = {
       year,
       folder,
-      zone,
+      timeZone,
       concurrency: options.concurrency,
       maxSkipped: options.maxSkipped,
       all: options.all,
@@ -219,12 +220,10 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     }
     tokenPath ??= path.join(path.dirname(clientSecretPath), 'token.json');
 
-    const ui: AuthUi = {
-      info: (message) => reporter.info(message),
-      ...(interactive
-        ? { readLine: (prompt: string, lineSignal: AbortSignal) => readLine(io, prompt, lineSignal) }
-        : {}),
-    };
+    const ask = interactive
+      ? (prompt: string, lineSignal: AbortSignal) => readLine(io, prompt, lineSignal)
+      : undefined;
+    const ui: AuthUi = { info: (message) => reporter.info(message), ...(ask ? { readLine: ask } : {}) };
     const consentHint = io.env.PHOTO_BACKUP_CONSENT_HINT_MS;
     // Each source needs only its own scope; `auto` asks both at a first consent and uses what it got.
     const signIn = (scopes: readonly string[], consentScopes: readonly string[] = scopes) =>
@@ -241,89 +240,29 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
         ...(consentHint && /^\d+$/.test(consentHint) ? { consentHintAfterMs: Number(consentHint) } : {}),
       });
 
-    const runWith = async (chosen: Source) => {
-      const result = await backupYear(backupOptions, { source: chosen, report: reporter.report, signal });
-      return result;
-    };
-
-    const picker = (api: GoogleApi) =>
-      runPickerBackup({
-        api,
-        backupOptions,
-        reporter,
-        interactive,
-        openBrowser: options.browser && !options.demo,
-        demo: options.demo,
-        io,
-        signal,
-        ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
-      });
-    if (source === 'takeout') {
-      // Loaded only for Takeout runs: its archive readers are 8 ms of every other run's start.
-      const { createTakeoutSource } = await import('./sources/takeout/index.ts');
-      const takeout = createTakeoutSource({
+    return await runSource({
+      choice: source,
+      backupOptions,
+      reporter,
+      http,
+      libraryUrl,
+      pickerUrl,
+      signIn,
+      ...(ask ? { ask } : {}),
+      argv,
+      takeout: {
         inputs: (options.takeout ?? []).map((input) => path.resolve(io.cwd, input)),
-        timezone: zone,
         includeTrash: options.includeTrash,
-        onWarning: (message) => reporter.report({ type: 'notice', level: 'warn', message }),
-      });
-      const result = await runWith(takeout);
-      const problems = takeout.problems();
-      for (const problem of problems) reporter.info(`problem: ${printableName(problem)}`);
-      // A damaged part does not stop the others, but the run is not clean.
-      return problems.length > 0 ? Math.max(result.exitCode, ExitCode.itemsFailed) : result.exitCode;
-    }
-    if (source === 'library' || source === 'auto') {
-      const authorizer = await signIn(source === 'library' ? [LIBRARY_SCOPE] : [], SCOPES);
-      if (source === 'auto' && !authorizer.grantedScopes.includes(LIBRARY_SCOPE)) {
-        // The Library box was left unticked: go straight to the picker instead of asking again each run.
-        if (!interactive)
-          return explainNextStep(reporter, interactive, withoutSourceOption(argv), ExitCode.auth);
-        reporter.info('The saved sign-in does not allow the Library API; continuing with the picker.');
-        await authorizer.requireScopes([PICKER_SCOPE]);
-        return await picker(new GoogleApi(http, authorizer, pickerUrl));
-      }
-      const api = new GoogleApi(http, authorizer, libraryUrl);
-      const library = createLibrarySource({
-        api,
-        year,
-        onNotice: (notice) => reporter.report({ type: 'notice', ...notice }),
-      });
-      let refused: LibraryRefusedError | undefined;
-      try {
-        const result = await runWith(library);
-        if (source === 'library' || result.summary.found > 0) return result.exitCode;
-      } catch (error) {
-        if (!(error instanceof LibraryRefusedError)) throw error;
-        if (source === 'library') throw new BackupError(error.message, ExitCode.auth, { cause: error });
-        refused = error;
-      }
-      // auto: the Library API refused or found nothing (its notice explained why when empty).
-      if (!interactive)
-        return explainNextStep(reporter, interactive, withoutSourceOption(argv), ExitCode.auth);
-      reporter.info(`${refused ? `${refused.message}\n` : ''}Continuing with the picker.`);
-      await authorizer.requireScopes([PICKER_SCOPE]);
-      // `return await`: the finally below closes the HTTP client, so the run must end first.
-      return await picker(new GoogleApi(http, authorizer, pickerUrl));
-    }
-    if (source === 'picker') {
-      return await picker(new GoogleApi(http, await signIn([PICKER_SCOPE]), pickerUrl));
-    }
-    throw usageError(`The ${source} source is not available in this build.`);
+      },
+      ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
+      openBrowser: options.browser && !options.demo,
+      demo: options.demo,
+      signal,
+    });
   } finally {
     reporter.close();
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
-}
-
-/** After the Library API refused or found nothing: say what to run instead. */
-function explainNextStep(reporter: Reporter, _interactive: boolean, argv: string[], code: number): number {
-  const args = argv.slice(2).filter((arg) => !arg.startsWith('--source'));
-  const base = ['photo-backup', ...args].join(' ');
-  reporter.info(
-    `${GOOGLE_CHANGE_EXPLANATION}\nTo continue, run:\n  ${base} --source picker\nor, with a Takeout export:\n  ${base} --takeout <archives>`,
-  );
-  return code;
 }
 
 function readLine(io: CliIo, prompt: string, signal: AbortSignal): Promise<string> {
@@ -343,48 +282,6 @@ function readLine(io: CliIo, prompt: string, signal: AbortSignal): Promise<strin
       resolve(answer);
     });
   });
-}
-
-interface Demo {
-  url: string;
-  libraryUrl: string;
-  pickerUrl: string;
-  clientSecretPath: string;
-  tokenPath: string;
-  count: number;
-  close: () => Promise<void>;
-}
-
-/**
- * The emulator in-process with generated media, and a client secret and token for it in a temp
- * folder. Without its admin routes: they hand out tokens and inject faults, which only tests need.
- */
-export async function startDemo(year: number, now = new Date()): Promise<Demo> {
-  const { startEmulator } = await import('./emulator/index.ts');
-  // Dated up to now: a demo of this year shows no photo taken in the future.
-  const emulator = await startEmulator({
-    generate: { year, count: 48, videoEvery: 8, notAfter: now.getTime() },
-    admin: false,
-  });
-  const dir = await mkdtemp(path.join(tmpdir(), 'photo-backup-demo-'));
-  const clientSecretPath = path.join(dir, 'client_secret.json');
-  const tokenPath = path.join(dir, 'token.json');
-  const secret = emulator.clientSecret('installed') as { installed: { client_id: string } };
-  await writeFile(clientSecretPath, JSON.stringify(secret), { mode: 0o600 });
-  const token = { ...emulator.issueToken(), client_id: secret.installed.client_id };
-  await writeFile(tokenPath, JSON.stringify(token), { mode: 0o600 });
-  return {
-    url: emulator.url,
-    libraryUrl: emulator.libraryUrl,
-    pickerUrl: emulator.pickerUrl,
-    clientSecretPath,
-    tokenPath,
-    count: emulator.items.length,
-    close: async () => {
-      await emulator.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 const defaultIo = (): CliIo => ({
@@ -435,75 +332,4 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<voi
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The picker source (issue 3)
-
-/**
- * argv without `--source <name>` or `--source=<name>`: explainNextStep appends `--source picker`,
- * and a `--source auto` left half behind ("auto") would become an extra argument.
- */
-export function withoutSourceOption(argv: string[]): string[] {
-  const kept: string[] = [];
-  for (let index = 0; index < argv.length; index++) {
-    const arg = argv[index] as string;
-    if (index >= 2 && arg === '--source')
-      index++; // and its value
-    else if (index < 2 || !arg.startsWith('--source=')) kept.push(arg);
-  }
-  return kept;
-}
-
-/** Events that end an item's way through the pipeline: when each found item has one, a round is done. */
-const SETTLED_EVENTS = new Set<BackupEvent['type']>(['saved', 'planned', 'skipped', 'excluded', 'failed']);
-
-interface PickerRunOptions {
-  api: GoogleApi;
-  backupOptions: BackupOptions;
-  reporter: Reporter;
-  interactive: boolean;
-  openBrowser: boolean;
-  demo: boolean;
-  rounds?: number;
-  io: CliIo;
-  signal: AbortSignal;
-}
-
-/** Runs the picker source through backupYear: one call, every round, one summary. */
-async function runPickerBackup(options: PickerRunOptions): Promise<number> {
-  const { reporter, io } = options;
-  const year = options.backupOptions.year;
-  let found = 0;
-  let settled = 0;
-  const report: Report = (event) => {
-    if (event.type === 'found') found = event.count;
-    else if (SETTLED_EVENTS.has(event.type)) settled++;
-    reporter.report(event);
-  };
-  // On a terminal, ask after the round's files are done, so the question is not lost in progress output.
-  const askMore = async (signal: AbortSignal): Promise<boolean> => {
-    while (settled < found && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 100));
-    const answer = await readLine(io, `\nPick more photos of ${year} in another round? [y/N] `, signal);
-    return /^\s*y(es)?\s*$/i.test(answer);
-  };
-  const rounds = options.rounds ?? (options.interactive ? undefined : 1);
-  const source = createPickerSource({
-    api: options.api,
-    year,
-    onSession: (round) => {
-      reporter.info(
-        options.demo
-          ? `${round.instruction}\n(Demo: the emulator picks every item for you in a moment.)`
-          : round.instruction,
-      );
-      if (options.openBrowser) openInBrowser(round.uri);
-    },
-    ...(rounds !== undefined ? { rounds } : { askMore }),
-    onNotice: (notice) => report({ type: 'notice', ...notice }),
-    // The demo's emulator advises 1 s between polls; a demo should not make people wait.
-    ...(options.demo ? { pollIntervalMs: 200 } : {}),
-  });
-  const result = await backupYear(options.backupOptions, { source, report, signal: options.signal });
-  return result.exitCode;
 }

@@ -3,6 +3,10 @@
  * and the classification of failures into what the pipeline does about them.
  * Retry policy: https://developers.google.com/photos/overview/best-practices (5xx: backoff from 1 s;
  * 429: at least 30 s unless the server says otherwise).
+ *
+ * Why one file: retrying and classifying are one decision (what a failure means decides whether
+ * and how long to wait); the pure parts (parseGoogleError, classifyResponse, retryDelay) are
+ * exported and tested without a server.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher, request } from 'undici';

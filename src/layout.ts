@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { usageError } from './errors.ts';
+import { dayAtOffset, dayInZone } from './timezone.ts';
 
 /** The folder for items with no capture date (only with --include-undated). */
 export const UNDATED_FOLDER = 'undated';
@@ -34,97 +35,13 @@ export function parseYear(input: string | undefined, now: Date): number {
   return year;
 }
 
-/** The canonical IANA name of `name`, or undefined when this Node does not know it. */
-function knownZone(name: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The zone the `TZ` environment variable names, for `--timezone local`. Empty counts as unset
- * (docker-compose's `TZ=${TZ}` with the host's variable unset): undefined, the system's zone
- * decides. A zone name (also as `:Europe/Berlin` or a zoneinfo path) and a POSIX rule with a
- * whole-hour offset and no daylight saving (`UTC0`, `JST-9`) are understood; any other POSIX rule
- * (`CET-1CEST,M3.5.0,M10.5.0/3`) is refused, because Node reads it as UTC without a word.
- * https://pubs.opengroup.org/onlinepubs/9799919799/basedefs/V1_chap08.html (the TZ variable)
- */
-export function zoneFromTzVariable(tz: string | undefined): string | undefined {
-  if (tz === undefined || tz.trim() === '') return undefined;
-  let name = tz.trim().replace(/^:/, '');
-  const zoneinfo = /\/zoneinfo\/(.+)$/.exec(name);
-  if (zoneinfo) name = zoneinfo[1] as string;
-  const known = knownZone(name);
-  if (known) return known;
-  // POSIX offsets count hours west of Greenwich, as the Etc/GMT+h names do: JST-9 is Etc/GMT-9.
-  const fixed = /^(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)([+-]?)(\d{1,2})$/.exec(name);
-  if (fixed) {
-    const hours = Number(fixed[2]);
-    if (hours === 0) return 'UTC';
-    const zone = knownZone(`Etc/GMT${fixed[1] === '-' ? '-' : '+'}${hours}`);
-    if (zone) return zone;
-  }
-  throw usageError(
-    `The TZ environment variable is "${tz}": photo-backup cannot pick day folders from it (a POSIX rule with ` +
-      'daylight saving, or a zone this Node does not know). ' +
-      'Give the zone by name: add --timezone Europe/Berlin (your zone), or set TZ=Europe/Berlin.',
-  );
-}
-
-/** Turns `local`, `utc` or an IANA name into an IANA zone name, or a usage error. `tz` is the TZ variable. */
-export function resolveTimeZone(input: string, tz?: string): string {
-  const lower = input.toLowerCase();
-  if (lower === 'local') {
-    const system = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    // With TZ empty or unset, a system with no zone configured reads as UTC, as `date` does.
-    return zoneFromTzVariable(tz) ?? (system && knownZone(system)) ?? 'UTC';
-  }
-  if (lower === 'utc') return 'UTC';
-  const known = knownZone(input);
-  if (known) return known;
-  throw usageError(
-    `Time zone "${input}" is unknown: give an IANA name such as Europe/Madrid or America/New_York, or "local" or "utc".`,
-  );
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(zone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(zone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-CA', {
-      timeZone: zone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-    });
-    formatters.set(zone, formatter);
-  }
-  return formatter;
-}
-
-function pad(value: number, width: number): string {
-  return String(value).padStart(width, '0');
-}
-
 /**
  * The capture's local day as `YYYY-MM-DD`: with the item's own UTC offset when the source knows
  * it (EXIF), else in the chosen zone. Never the bare UTC date unless the zone is UTC.
  */
-export function dayOf(instant: Date, zone: string, utcOffsetMinutes?: number): string {
-  if (utcOffsetMinutes !== undefined || zone === 'UTC') {
-    const local = new Date(instant.getTime() + (utcOffsetMinutes ?? 0) * 60_000);
-    return `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1, 2)}-${pad(local.getUTCDate(), 2)}`;
-  }
-  const formatter = formatterFor(zone);
-  // en-CA writes the date as YYYY-MM-DD: format() is a third of formatToParts' time per item.
-  const text = formatter.format(instant);
-  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return text;
-  const parts = formatter.formatToParts(instant);
-  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? '00';
-  return `${get('year').padStart(4, '0')}-${get('month')}-${get('day')}`;
+export function dayOf(instant: Date, timeZone: string, utcOffsetMinutes?: number): string {
+  if (utcOffsetMinutes !== undefined) return dayAtOffset(instant, utcOffsetMinutes);
+  return dayInZone(instant, timeZone);
 }
 
 function utf8Length(text: string): number {

@@ -22,6 +22,9 @@
  * id), or when its pid now belongs to another process (pids are reused after a reboot and in
  * containers): the process start time (field 22 of /proc/<pid>/stat) tells them apart. Where the
  * system gives neither, a live pid counts as the holder, as before.
+ *
+ * Why one file: taking, judging, taking over and releasing the lock are one protocol whose
+ * steps depend on each other's content format; apart, the invariants above would be spread out.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

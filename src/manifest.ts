@@ -5,6 +5,9 @@
  * saved only once its line is written, and only while the
  * file on disk still has the recorded size, so neither a torn line nor a half-written file after
  * a power cut is ever taken for a saved file.
+ *
+ * Why one file: the journal's format, its parsing and the in-memory index built from it must
+ * agree line for line; the pure parts (parseJournal, recordedPathProblem) are exported and tested alone.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, writeSync } from 'node:fs';

@@ -8,7 +8,7 @@ import type { ItemEvidence, SourceItem } from './sources/source.ts';
 export interface PlanContext {
   year: number;
   /** IANA zone for the day folder when the item has no offset of its own. */
-  zone: string;
+  timeZone: string;
   /** Drop items whose day is in another year (picker, takeout); the Library API already filters by year. */
   enforceYear: boolean;
   includeUndated: boolean;
@@ -55,7 +55,7 @@ export function placeItem(item: SourceItem, context: PlanContext): Placement {
     if (!context.includeUndated) return { kind: 'exclude', reason: 'undated' };
     folder = UNDATED_FOLDER;
   } else {
-    folder = dayOf(item.takenAt, context.zone, item.utcOffsetMinutes);
+    folder = dayOf(item.takenAt, context.timeZone, item.utcOffsetMinutes);
     if (context.enforceYear && yearOfDay(folder) !== context.year) {
       return { kind: 'exclude', reason: 'other-year', day: folder };
     }

@@ -7,8 +7,10 @@
  * Why not beside the final file: creating a file and renaming one both lock their folder, and on
  * ext4 a create takes long enough that renames queued behind the concurrent creates of the same day
  * folder (downloads come newest first, so they share a day). Each download creating in a folder of
- * its own and renaming into the day folder removes that contention (measured: many small files
- * 1.41 × → 1.12 × the baseline's time, `npm run bench`).
+ * its own and renaming into the day folder removes that contention (figures: docs/performance.md).
+ *
+ * Why one file: the temporary space, the write path (FileSink) and commit/discard share the
+ * `.part` naming and the rule that only a complete file is renamed into place.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { close, futimesSync, open, renameSync, writev } from 'node:fs';
@@ -110,15 +112,14 @@ export function diskError(error: unknown, folder: string): unknown {
 
 /**
  * Up to 64 KiB waits for the disk before the download pauses: one socket read. Larger writes cost
- * more, not less, on Linux 6.16+ (ext4 page cache folios as large as the write: 1 MiB writev
- * calls took 1.9 s of kernel time for 1.2 GB against 1.0 s for 64 KiB, measured in this project's
- * bench on a 2-core VM, whose fresh large folios are the expensive part).
+ * more kernel time, not less, on Linux 6.16+ (ext4 page-cache folios as large as the write, and
+ * fresh large folios are the expensive part; figures: docs/performance.md).
  */
 const WRITE_BUFFER = 64 * 1024;
 
 /**
  * A plain descriptor, not a FileHandle: a stream over a FileHandle makes every write a promise and
- * builds an error object when the handle closes under it (measured per file with small files).
+ * builds an error object when the handle closes under it (docs/performance.md).
  */
 const openFile = promisify(open);
 const closeFile = promisify(close);

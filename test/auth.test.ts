@@ -8,8 +8,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { type AuthOptions, authorize, SCOPES } from '../src/auth/index.ts';
-import { startEmulator } from '../src/emulator/index.ts';
 import { BackupError, ExitCode } from '../src/errors.ts';
+import { startEmulator } from './support/emulator/index.ts';
 
 type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 

@@ -12,7 +12,6 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { authorize } from '../src/auth/index.ts';
 import { type BackupOptions, backupYear } from '../src/backup.ts';
-import { type Emulator, type EmulatorItem, generateItems, startEmulator } from '../src/emulator/index.ts';
 import { BackupError } from '../src/errors.ts';
 import { HttpClient } from '../src/http.ts';
 import { parseJournal } from '../src/manifest.ts';
@@ -21,6 +20,7 @@ import { GoogleApi } from '../src/sources/google-api.ts';
 import { createLibrarySource, LibraryRefusedError } from '../src/sources/library/index.ts';
 import { fastRetry, testBackupOptions } from './helpers/backup-options.ts';
 import { sha256, treeHashes, writeAccount } from './helpers/cli.ts';
+import { type Emulator, type EmulatorItem, generateItems, startEmulator } from './support/emulator/index.ts';
 
 let dir: string;
 let emulator: Emulator;
@@ -379,7 +379,7 @@ test('a 403 from the Library API explains the 2025 change and names the other so
       {
         year: 2024,
         folder: path.join(dir, 'photos'),
-        zone: 'UTC',
+        timeZone: 'UTC',
         concurrency: 2,
         maxSkipped: 5,
         all: false,

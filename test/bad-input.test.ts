@@ -10,12 +10,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { EmulatorItem } from '../src/emulator/index.ts';
-import { libraryScope } from '../src/emulator/index.ts';
 import { nameKey } from '../src/layout.ts';
 import { parseJournal } from '../src/manifest.ts';
 import { runCli } from './helpers/cli.ts';
 import { allFiles, assertComplete, backup, openAccount, readyItems } from './helpers/reliability.ts';
+import type { EmulatorItem } from './support/emulator/index.ts';
+import { libraryScope } from './support/emulator/index.ts';
 
 const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at |hit a bug/, 'no stack trace');
 

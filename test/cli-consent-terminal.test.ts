@@ -10,8 +10,8 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { type Emulator, startEmulator } from '../src/emulator/index.ts';
 import { BIN, emulatorEnv } from './helpers/cli.ts';
+import { type Emulator, startEmulator } from './support/emulator/index.ts';
 
 /**
  * Runs argv in a pty; once every marker has been printed, types one Ctrl-C (0x03) and reads on to the

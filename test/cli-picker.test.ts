@@ -9,8 +9,8 @@ import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, beforeEach, test } from 'node:test';
 import { run } from '../src/cli.ts';
-import { type Emulator, startEmulator } from '../src/emulator/index.ts';
 import { emulatorEnv, runCli, sha256, treeHashes, writeAccount } from './helpers/cli.ts';
+import { type Emulator, startEmulator } from './support/emulator/index.ts';
 
 let dir: string;
 let emulator: Emulator;

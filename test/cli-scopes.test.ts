@@ -8,8 +8,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { type Emulator, pickerScope, startEmulator } from '../src/emulator/index.ts';
 import { emulatorEnv, runCli, writeAccount } from './helpers/cli.ts';
+import { type Emulator, pickerScope, startEmulator } from './support/emulator/index.ts';
 
 let dir: string;
 let emulator: Emulator;

@@ -4,8 +4,8 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { type Emulator, startEmulator } from '../src/emulator/index.ts';
 import { emulatorEnv, runCli, treeHashes, writeAccount } from './helpers/cli.ts';
+import { type Emulator, startEmulator } from './support/emulator/index.ts';
 
 let dir: string;
 let emulator: Emulator;

@@ -23,8 +23,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { startDemo } from '../src/cli.ts';
-import { type Emulator, startEmulator } from '../src/emulator/index.ts';
+import { startDemo } from '../src/demo.ts';
+import { type Emulator, startEmulator } from './support/emulator/index.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are probed loosely; the assertions check their shape
 type Json = Record<string, any>;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, beforeEach, test } from 'node:test';
-import { type Emulator, libraryScope, pickerScope, startEmulator } from '../src/emulator/index.ts';
+import { type Emulator, libraryScope, pickerScope, startEmulator } from './support/emulator/index.ts';
 
 let emulator: Emulator;
 before(async () => {

@@ -12,7 +12,7 @@ import {
   libraryScope,
   pickerScope,
   startEmulator,
-} from '../src/emulator/index.ts';
+} from './support/emulator/index.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are probed loosely; the assertions check their shape
 type Json = Record<string, any>;
@@ -967,14 +967,14 @@ describe('generated items', () => {
 
 describe('main.ts', () => {
   test('--help prints the options and exits 0; an unknown option exits 2 pointing to --help', () => {
-    const help = spawnSync(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--help'], {
+    const help = spawnSync(process.execPath, ['--import', 'tsx', 'test/support/emulator/main.ts', '--help'], {
       encoding: 'utf8',
     });
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /^Usage: node --import tsx src\/emulator\/main\.ts/);
     for (const option of ['--generate YEAR:COUNT', '--faults JSON', '--write-credentials DIR'])
       assert.ok(help.stdout.includes(option), option);
-    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts', '--bogus'], {
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'test/support/emulator/main.ts', '--bogus'], {
       encoding: 'utf8',
     });
     assert.equal(bad.status, 2);
@@ -984,7 +984,15 @@ describe('main.ts', () => {
   test('prints one ready line, serves admin routes, closes on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/emulator/main.ts', '--generate', `${year}:12`, '--photo-size', '5000'],
+      [
+        '--import',
+        'tsx',
+        'test/support/emulator/main.ts',
+        '--generate',
+        `${year}:12`,
+        '--photo-size',
+        '5000',
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {

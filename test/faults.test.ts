@@ -9,11 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { EmulatorItem } from '../src/emulator/index.ts';
 import { parseJournal } from '../src/manifest.ts';
 import { sha256 } from './helpers/cli.ts';
 import { faultCases } from './helpers/fault-cases.ts';
 import { allFiles, assertComplete, backup, openAccount, readyItems } from './helpers/reliability.ts';
+import type { EmulatorItem } from './support/emulator/index.ts';
 
 for (const fault of faultCases) {
   test(`fault: ${fault.name} → every item saved once, nothing left over`, async () => {

@@ -12,8 +12,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { MEDIA_QUOTA_STOP } from '../src/backup.ts';
-import { type Emulator, type EmulatorItem, startEmulator } from '../src/emulator/index.ts';
 import {
   HttpClient,
   HttpError,
@@ -25,8 +23,10 @@ import {
 } from '../src/http.ts';
 import { parseJournal } from '../src/manifest.ts';
 import type { BackupSummary } from '../src/report/events.ts';
+import { MEDIA_QUOTA_STOP } from '../src/run-end.ts';
 import { isTooManySessions } from '../src/sources/picker/api.ts';
 import { emulatorEnv, runCli, sha256, treeHashes, writeAccount } from './helpers/cli.ts';
+import { type Emulator, type EmulatorItem, startEmulator } from './support/emulator/index.ts';
 
 let dir: string;
 let emulator: Emulator;

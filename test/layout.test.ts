@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BackupError } from '../src/errors.ts';
-import { dayOf, nameKey, parseYear, resolveTimeZone, safeFileName, suffixedName } from '../src/layout.ts';
+import { dayOf, nameKey, parseYear, safeFileName, suffixedName } from '../src/layout.ts';
+import { resolveTimeZone } from '../src/timezone.ts';
 
 const now = new Date('2026-11-29T12:00:00Z');
 

@@ -11,12 +11,11 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { authorize } from '../src/auth/index.ts';
 import { backupYear } from '../src/backup.ts';
-import { withoutSourceOption } from '../src/cli.ts';
-import { type Emulator, type EmulatorItem, startEmulator } from '../src/emulator/index.ts';
 import { BackupError, ExitCode, InterruptedError } from '../src/errors.ts';
 import { HttpClient, HttpError } from '../src/http.ts';
 import { parseJournal } from '../src/manifest.ts';
 import type { BackupEvent } from '../src/report/events.ts';
+import { withoutSourceOption } from '../src/run-source.ts';
 import { GoogleApi } from '../src/sources/google-api.ts';
 import { createSession, explainApiError, noPhotosAccountError } from '../src/sources/picker/api.ts';
 import {
@@ -30,6 +29,7 @@ import {
 import type { Source, SourceItem } from '../src/sources/source.ts';
 import { fastRetry, testBackupOptions } from './helpers/backup-options.ts';
 import { sha256, treeHashes, writeAccount } from './helpers/cli.ts';
+import { type Emulator, type EmulatorItem, startEmulator } from './support/emulator/index.ts';
 
 let dir: string;
 let emulator: Emulator;
@@ -290,7 +290,7 @@ test('a video Google is still processing is reported for later, not failed', asy
 test('pages through mediaItems.list 100 at a time', async () => {
   emulator.setItems(
     readyItems(
-      (await import('../src/emulator/index.ts')).generateItems({
+      (await import('./support/emulator/index.ts')).generateItems({
         year: 2024,
         count: 230,
         videoEvery: 0,

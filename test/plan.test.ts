@@ -18,7 +18,7 @@ function item(overrides: Partial<SourceItem> = {}): SourceItem {
 function context(overrides: Partial<PlanContext> = {}): PlanContext {
   return {
     year: 2024,
-    zone: 'UTC',
+    timeZone: 'UTC',
     enforceYear: true,
     includeUndated: false,
     ownerOf: () => undefined,
@@ -36,11 +36,11 @@ test('an item goes to its day folder under its safe name', () => {
 
 test('the day comes from the zone, or from the item offset when it has one', () => {
   const late = item({ takenAt: new Date('2024-05-04T23:30:00Z') });
-  assert.deepEqual(placeItem(late, context({ zone: 'Europe/Madrid' })), {
+  assert.deepEqual(placeItem(late, context({ timeZone: 'Europe/Madrid' })), {
     kind: 'place',
     path: '2024-05-05/IMG_1.jpg',
   });
-  assert.deepEqual(placeItem({ ...late, utcOffsetMinutes: -60 }, context({ zone: 'Europe/Madrid' })), {
+  assert.deepEqual(placeItem({ ...late, utcOffsetMinutes: -60 }, context({ timeZone: 'Europe/Madrid' })), {
     kind: 'place',
     path: '2024-05-04/IMG_1.jpg',
   });

@@ -396,7 +396,7 @@ async function listDates(input: string) {
   const warnings: string[] = [];
   const source = createTakeoutSource({
     inputs: [input],
-    timezone: 'Asia/Tokyo',
+    timeZone: 'Asia/Tokyo',
     onWarning: (message) => warnings.push(message),
   });
   const found: Record<string, Dated> = {};

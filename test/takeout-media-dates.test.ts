@@ -437,7 +437,7 @@ async function withTempDir(run: (dir: string) => Promise<void>): Promise<void> {
 }
 
 async function listDates(input: string) {
-  const source = createTakeoutSource({ inputs: [input], timezone: 'Asia/Tokyo' });
+  const source = createTakeoutSource({ inputs: [input], timeZone: 'Asia/Tokyo' });
   const found: Record<string, { takenAt?: string; offset?: number; source: string }> = {};
   const items: SourceItem[] = [];
   const signal = new AbortController().signal;

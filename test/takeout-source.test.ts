@@ -45,7 +45,7 @@ async function readAll(item: SourceItem): Promise<Buffer> {
 async function listAll(options: Partial<TakeoutSourceOptions> & { inputs: string[] }) {
   const warnings: string[] = [];
   const source = createTakeoutSource({
-    timezone: 'UTC',
+    timeZone: 'UTC',
     onWarning: (message) => warnings.push(message),
     ...options,
   });
@@ -249,7 +249,7 @@ test('tgz: an item opened after the next one was pulled, or opened twice, still 
   await withTempDir(async (dir) => {
     const tgz = path.join(dir, 'takeout.tar.gz');
     await writeFile(tgz, buildTgz(takeoutEntries()));
-    const source = createTakeoutSource({ inputs: [tgz], timezone: 'UTC' });
+    const source = createTakeoutSource({ inputs: [tgz], timeZone: 'UTC' });
     const items: SourceItem[] = [];
     for await (const item of source.list(new AbortController().signal)) items.push(item);
     const one = items.find((item) => item.id === 'takeout:Photos from 2024/IMG_1.jpg');
@@ -263,7 +263,7 @@ test('tgz: pulling the next item waits until the opened body has been read', asy
   await withTempDir(async (dir) => {
     const tgz = path.join(dir, 'takeout.tgz');
     await writeFile(tgz, buildTgz(takeoutEntries()));
-    const source = createTakeoutSource({ inputs: [tgz], timezone: 'UTC' });
+    const source = createTakeoutSource({ inputs: [tgz], timeZone: 'UTC' });
     const signal = new AbortController().signal;
     const iterator = source.list(signal)[Symbol.asyncIterator]();
     const seen = new Map<string, Buffer>();
@@ -402,7 +402,7 @@ test('a damaged entry fails when read, not silently', async () => {
     const at = bytes.indexOf(img1.subarray(40, 80));
     bytes[at + 10] = (bytes[at + 10] as number) ^ 0xff;
     await writeFile(zip, bytes);
-    const source = createTakeoutSource({ inputs: [zip], timezone: 'UTC' });
+    const source = createTakeoutSource({ inputs: [zip], timeZone: 'UTC' });
     let failed = 0;
     for await (const item of source.list(new AbortController().signal)) {
       try {
@@ -459,7 +459,7 @@ test('not an archive, a folder with no Takeout, a missing path: usage errors nam
         return true;
       });
     }
-    assert.throws(() => createTakeoutSource({ inputs: [text], timezone: 'Mars/Olympus' }), BackupError);
+    assert.throws(() => createTakeoutSource({ inputs: [text], timeZone: 'Mars/Olympus' }), BackupError);
   });
 });
 
@@ -495,7 +495,7 @@ test('zip entries can be read concurrently', async () => {
   await withTempDir(async (dir) => {
     const zip = path.join(dir, 'takeout.zip');
     await writeFile(zip, buildZip(takeoutEntries()));
-    const source = createTakeoutSource({ inputs: [zip], timezone: 'UTC' });
+    const source = createTakeoutSource({ inputs: [zip], timeZone: 'UTC' });
     const items: SourceItem[] = [];
     for await (const item of source.list(new AbortController().signal)) items.push(item);
     const bodies = await Promise.all(items.map((item) => readAll(item)));
@@ -508,7 +508,7 @@ test('the caller zone turns zone-less EXIF into an instant', async () => {
   await withTempDir(async (dir) => {
     const zip = path.join(dir, 'takeout.zip');
     await writeFile(zip, buildZip(takeoutEntries()));
-    const { byId } = await listAll({ inputs: [zip], timezone: 'Asia/Tokyo' });
+    const { byId } = await listAll({ inputs: [zip], timeZone: 'Asia/Tokyo' });
     assert.equal(
       byId.get('takeout:Photos from 2024/IMG_3.jpg')?.item.takenAt?.toISOString(),
       '2024-02-29T23:00:00.000Z',
@@ -534,7 +534,7 @@ test('the shipped sample Takeout is what its script writes, and lists as documen
       );
     }
   });
-  const { ids, byId, source } = await listAll({ inputs: [shipped], timezone: 'Europe/Berlin' });
+  const { ids, byId, source } = await listAll({ inputs: [shipped], timeZone: 'Europe/Berlin' });
   assert.deepEqual(source.problems(), []);
   assert.equal(ids.length, 11);
   assert.ok(!ids.some((id) => id.includes('Trash')));

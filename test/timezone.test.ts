@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { BackupError } from '../src/errors.ts';
-import { resolveTimeZone, zoneFromTzVariable } from '../src/layout.ts';
+import { resolveTimeZone, zoneFromTzVariable } from '../src/timezone.ts';
 import { BIN, runCli } from './helpers/cli.ts';
 
 const accepted: { tz: string | undefined; expected: string | undefined }[] = [

@@ -1,3 +1,10 @@
+/**
+ * authorize(options) → an Authorizer: the saved token when it is good for the scopes asked,
+ * else a refresh, else a consent in the browser; and the header for each API call afterwards.
+ *
+ * Over 300 lines because which of those three steps runs, and what to tell the user when one
+ * fails (another client's token, a scope left unticked, a revoked grant), is one decision table.
+ */
 import path from 'node:path';
 import type { Credentials, OAuth2Client } from 'google-auth-library';
 import { authError, BackupError } from '../errors.ts';

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { authError } from '../errors.ts';
 import { NEW_SECRET_HINT } from './oauth-errors.ts';
+import { type ReadFailure, readSmallFile } from './read-file.ts';
 
 /** The parts of a Desktop ("installed") OAuth client file that the consent and refresh calls need. */
 export interface ClientSecret {
@@ -24,13 +24,10 @@ const CREATE_HINT =
 
 /** Reads and checks the client secret file; every failure is a BackupError(exit 3) naming the file. */
 export async function loadClientSecret(file: string): Promise<ClientSecret> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw authError(describeReadFailure(file, error), { cause: error });
-  }
-  return parseClientSecret(text, file);
+  const read = await readSmallFile(file);
+  if ('failure' in read)
+    throw authError(describeReadFailure(file, read.failure), { cause: read.failure.cause });
+  return parseClientSecret(read.text, file);
 }
 
 /**
@@ -103,17 +100,20 @@ function describeFile(file: string): string {
   return `\`${path.basename(absolute)}\` in \`${path.dirname(absolute)}\``;
 }
 
-function describeReadFailure(file: string, error: unknown): string {
+function describeReadFailure(file: string, failure: ReadFailure): string {
   const absolute = path.resolve(file);
   const name = `\`${path.basename(absolute)}\``;
   const folder = `\`${path.dirname(absolute)}\``;
-  const code = isRecord(error) ? error.code : undefined;
-  if (code === 'ENOENT') return `${name} not found in ${folder}. ${CREATE_HINT}`;
-  if (code === 'EISDIR') return `${name} in ${folder} is a folder, not a file. ${CREATE_HINT}`;
-  if (code === 'EACCES' || code === 'EPERM') {
-    return `${name} in ${folder} cannot be read (permission denied). Let your user read it.`;
+  switch (failure.kind) {
+    case 'missing':
+      return `${name} not found in ${folder}. ${CREATE_HINT}`;
+    case 'folder':
+      return `${name} in ${folder} is a folder, not a file. ${CREATE_HINT}`;
+    case 'denied':
+      return `${name} in ${folder} cannot be read (permission denied). Let your user read it.`;
+    default:
+      return `${name} in ${folder} cannot be read (${failure.code}). ${CREATE_HINT}`;
   }
-  return `${name} in ${folder} cannot be read (${typeof code === 'string' ? code : 'unknown error'}). ${CREATE_HINT}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

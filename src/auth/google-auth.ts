@@ -1,6 +1,7 @@
 /**
- * google-auth-library, loaded only when a token must be refreshed or consent asked. Loading it
- * takes about 40 ms and 10 MB; a run whose saved access token is still fresh never needs it.
+ * google-auth-library, loaded only when a token must be refreshed or consent asked: loading it
+ * costs start-up time and memory (docs/performance.md), and a run whose saved access token is
+ * still fresh never needs it.
  */
 import type * as GoogleAuth from 'google-auth-library';
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Credentials } from 'google-auth-library';
+import { readSmallFile } from './read-file.ts';
 
 /**
  * The token file: google-auth-library's `Credentials` JSON plus the `client_id` it was issued to, so a
@@ -42,15 +43,12 @@ const STRING_FIELDS = [
 
 /** Reads the token file; a missing file is `missing`, anything unreadable or corrupt is `unusable`. */
 export async function readTokenFile(file: string): Promise<TokenFileRead> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { status: 'missing' };
-    return { status: 'unusable', reason: `cannot be read (${code ?? 'unknown error'})` };
+  const read = await readSmallFile(file);
+  if ('failure' in read) {
+    if (read.failure.kind === 'missing') return { status: 'missing' };
+    return { status: 'unusable', reason: `cannot be read (${read.failure.code})` };
   }
-  return parseTokenFile(text);
+  return parseTokenFile(read.text);
 }
 
 /** Pure: the token file's text → a saved token, or why it cannot be used. Never quotes the text. */

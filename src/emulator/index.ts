@@ -1,6 +1,6 @@
 /**
  * The project's own Google, over real HTTP on 127.0.0.1: OAuth, the Photos Library API, the
- * Photos Picker API and the media host, with injectable faults. Tests, `--demo` and the
+ * Photos Picker API and the media host, with faults a test may hand in. Tests, `--demo` and the
  * benchmarks run against it. Routing only; each API lives in its own file.
  *
  *   GET  /o/oauth2/v2/auth          consent (302 to the loopback redirect)   oauth.ts
@@ -10,12 +10,15 @@
  *   GET  /picker/<session id>       the pickerUri page; opening it "picks"    picker.ts
  *   GET  /lh3/<lr|ppa>/<token>=d    media host (=d, =dv, =wN-hM)              media.ts
  *   (second port) /lh3/…            redirect target of the mediaRedirect fault media.ts
- *   /__emulator/…                   test-only admin routes (see main.ts)
+ *   /__emulator/…                   test-only admin routes, when given (test/support/emulator/admin.ts)
+ *
+ * Over 300 lines because the route table and the Emulator handle tests drive it by are here; each
+ * API's behaviour is in its own file.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FaultEngine, type Faults } from './faults.ts';
+import { type FaultHooks, noFaults } from './fault-hooks.ts';
 import {
   contentBuffer,
   contentChunks,
@@ -35,12 +38,9 @@ import {
   pickerScope,
 } from './oauth.ts';
 import { type PickerOptions, PickerServer } from './picker.ts';
-import { type GoogleError, googleError, readBody, sendGoogleError, sendJson, sendText } from './responses.ts';
+import { type GoogleError, googleError, readBody, sendGoogleError, sendText } from './responses.ts';
 
-export type { Faults } from './faults.ts';
-export type { EmulatorItem, GenerateOptions } from './items.ts';
-export type { ClientKind, Credentials, OAuthModes } from './oauth.ts';
-export type { PickerOptions } from './picker.ts';
+export type { EmulatorItem } from './items.ts';
 export { generateItems, libraryScope, pickerScope };
 
 export interface LatencyOptions {
@@ -54,7 +54,8 @@ export interface EmulatorOptions {
   items?: EmulatorItem[];
   /** Generated items (used when `items` is not given). Default: none. */
   generate?: GenerateOptions;
-  faults?: Faults;
+  /** Injected faults (test/support/emulator/faults.ts); default none. */
+  faults?: FaultHooks;
   latency?: LatencyOptions;
   /** Base URL lifetime; default 60 minutes. */
   urlTtlMs?: number;
@@ -64,9 +65,14 @@ export interface EmulatorOptions {
   oauth?: OAuthModes;
   /** Default 0 (a free port). */
   port?: number;
-  /** Serve the `/__emulator/*` admin routes (token, client secret, faults, stats); default true. */
-  admin?: boolean;
+  /**
+   * Serves the `/__emulator/*` routes (token, client secret, faults, stats) for a test or the bench
+   * driving the emulator from another process: test/support/emulator/admin.ts. Unset (as in --demo): none.
+   */
+  admin?: AdminRoutes;
 }
+
+export type AdminRoutes = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
 export interface EmulatorStats {
   /** Requests per route, e.g. `library.search`, `picker.sessions.get`, `media`, `oauth.token`. */
@@ -104,7 +110,6 @@ export interface Emulator {
   revokeRefreshTokens(): void;
   /** Next API call with a token issued before now answers 401 UNAUTHENTICATED. */
   expireAccessTokens(): void;
-  setFaults(faults: Faults): void;
   setItems(items: EmulatorItem[]): void;
   setPicker(options: PickerOptions): void;
   /** Picking sessions created and neither deleted nor expired (a finished run leaves none). */
@@ -142,8 +147,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const faults = new FaultEngine();
-  faults.set(options.faults ?? {});
+  const faults = options.faults ?? noFaults;
   let latency: LatencyOptions = { ...options.latency };
   let items: EmulatorItem[] = [];
   let byId = new Map<string, EmulatorItem>();
@@ -296,51 +300,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return picker.handlePickerPage(res, pickerPage[1]);
     }
 
-    if (path.startsWith('/__emulator/') && options.admin !== false) return admin(req, res, requestUrl);
+    if (path.startsWith('/__emulator/') && options.admin) {
+      count('admin');
+      return options.admin(req, res, requestUrl);
+    }
 
     sendGoogleError(res, googleError('NOT_FOUND', `Method not found: ${method} ${path}`));
-  }
-
-  /** Test-only routes (this server is test code): tokens, client secret, faults, stats. */
-  async function admin(req: IncomingMessage, res: ServerResponse, requestUrl: URL) {
-    count('admin');
-    const path = requestUrl.pathname;
-    const method = req.method ?? 'GET';
-    if (path === '/__emulator/token' && method === 'GET') {
-      const scopes = requestUrl.searchParams.get('scopes');
-      const expires = requestUrl.searchParams.get('expiresInSeconds');
-      return sendJson(
-        res,
-        200,
-        emulator.issueToken({
-          scopes: scopes ? scopes.split(/[\s,]+/).filter(Boolean) : undefined,
-          expiresInSeconds: expires ? Number(expires) : undefined,
-        }),
-      );
-    }
-    if (path === '/__emulator/client-secret' && method === 'GET') {
-      const kind = requestUrl.searchParams.get('kind') === 'web' ? 'web' : 'installed';
-      return sendJson(res, 200, emulator.clientSecret(kind));
-    }
-    if (path === '/__emulator/faults' && method === 'POST') {
-      const body = await readBody(req);
-      try {
-        emulator.setFaults(body.trim() ? (JSON.parse(body) as Faults) : {});
-      } catch {
-        return sendJson(res, 400, { error: 'faults must be JSON' });
-      }
-      return sendJson(res, 200, faults.faults);
-    }
-    if (path === '/__emulator/stats' && method === 'GET') return sendJson(res, 200, stats);
-    if (path === '/__emulator/revoke-refresh-tokens' && method === 'POST') {
-      oauth.revokeRefreshTokens();
-      return sendJson(res, 200, {});
-    }
-    if (path === '/__emulator/expire-access-tokens' && method === 'POST') {
-      oauth.expireAccessTokens();
-      return sendJson(res, 200, {});
-    }
-    sendJson(res, 404, { error: 'no such admin route' });
   }
 
   redirectServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -388,9 +353,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     issueToken: (tokenOptions) => oauth.issueToken(tokenOptions),
     revokeRefreshTokens: () => oauth.revokeRefreshTokens(),
     expireAccessTokens: () => oauth.expireAccessTokens(),
-    setFaults(next) {
-      faults.set(next);
-    },
     setItems,
     setPicker(next) {
       picker.options = { ...picker.options, ...next };

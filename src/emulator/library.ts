@@ -1,6 +1,9 @@
 /**
  * Photos Library API v1 (after 2025-03-31: only app-created items): mediaItems.search, list, get
  * and batchGet, with Google's validation. Shapes from the discovery document (revision 20250220).
+ *
+ * Over 300 lines because Google's validation of a search (filters, page sizes, dates) is
+ * copied answer for answer; it is one API's surface.
  */
 import type { ServerResponse } from 'node:http';
 import type { EmulatorItem } from './items.ts';

@@ -6,7 +6,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FaultEngine, MediaFault } from './faults.ts';
+import type { FaultHooks, MediaFault } from './fault-hooks.ts';
 import { contentChunks, type EmulatorItem, thumbnailJpeg } from './items.ts';
 import { type OAuthServer, pickerScope } from './oauth.ts';
 import { sendText } from './responses.ts';
@@ -16,7 +16,7 @@ export type MediaSource = 'library' | 'picker';
 export interface MediaContext {
   item(id: string): EmulatorItem | undefined;
   oauth: OAuthServer;
-  faults: FaultEngine;
+  faults: FaultHooks;
   latencyMs(): number;
   count(route: string): void;
   recordMedia(itemId: string, event: 'request' | 'complete', bytes: number): void;

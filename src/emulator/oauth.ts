@@ -2,10 +2,13 @@
  * Google's OAuth 2.0 endpoints for an installed app: the consent URL (answered as if the user
  * clicked Allow), the token endpoint (authorization_code with PKCE S256, refresh_token) and revoke.
  * https://developers.google.com/identity/protocols/oauth2/native-app
+ *
+ * Over 300 lines because consent, the token endpoint and revoke share one grant store and the
+ * modes (partial consent, blocked, deleted client) cut across all three.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FaultEngine } from './faults.ts';
+import type { FaultHooks } from './fault-hooks.ts';
 import {
   type GoogleError,
   insufficientScopes,
@@ -142,7 +145,7 @@ export class OAuthServer {
 
   constructor(
     options: OAuthOptions,
-    private readonly faults: FaultEngine,
+    private readonly faults: FaultHooks,
   ) {
     this.options = options;
     this.installed = {
@@ -431,7 +434,8 @@ export class OAuthServer {
       };
       if (grant.offline) {
         answer.refresh_token = this.mintRefreshToken(clientId, grant.scope);
-        // Apps in "Testing" get refresh tokens that die after 7 days (§3.3).
+        // Apps in "Testing" get refresh tokens that die after 7 days:
+        // https://developers.google.com/identity/protocols/oauth2#expiration
         answer.refresh_token_expires_in = 604_799;
       }
       answer.scope = grant.scope;

@@ -91,6 +91,24 @@ export interface Source {
    */
   readonly sequential?: boolean;
   /**
+   * True when list() gives only items of the year asked for (the Library API filters by date
+   * itself, by the day Google shows): the pipeline then files each item under its day without a
+   * second year check. False or unset: items of other years are left out and counted.
+   */
+  readonly filtersYear?: boolean;
+  /** The stop message when the listing ended ("Read every archive."). Unset: "Listed all of <year>." */
+  endMessage?(year: number): string;
+  /**
+   * Which media-download limit a run of bare 429s from the media host means and when to come back
+   * (the Picker API's is per minute). Unset: the project's daily download quota.
+   */
+  readonly mediaLimitAdvice?: string;
+  /**
+   * Problems met on the way that did not stop the run (a damaged archive part): printed after the
+   * summary, and the run is not clean (exit 1). Asked once, after the run.
+   */
+  problems?(): readonly string[];
+  /**
    * Items asked for by id, for the ones an earlier run left pending (a video still processing):
    * with it, such items are remembered and asked for at the start of each run, so they do not
    * keep the year unfinished. `gone` holds ids the source no longer has.

@@ -7,7 +7,7 @@ export function testBackupOptions(folder: string, overrides: Partial<BackupOptio
   return {
     year: 2024,
     folder,
-    zone: 'UTC',
+    timeZone: 'UTC',
     concurrency: 4,
     maxSkipped: 5,
     all: false,

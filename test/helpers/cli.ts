@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Emulator } from '../../src/emulator/index.ts';
+import type { Emulator } from '../support/emulator/index.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/photo-backup.js', import.meta.url));
 

@@ -3,7 +3,7 @@
  * fault once) and test/reliability/faults.test.ts (a few hundred items).
  */
 import assert from 'node:assert/strict';
-import type { EmulatorStats, Faults, LatencyOptions } from '../../src/emulator/index.ts';
+import type { EmulatorStats, Faults, LatencyOptions } from '../support/emulator/index.ts';
 
 export interface FaultCase {
   name: string;

@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseJournal } from '../../src/manifest.ts';
 import {
   type Emulator,
   type EmulatorItem,
   type EmulatorOptions,
   generateItems,
   startEmulator,
-} from '../../src/emulator/index.ts';
-import { parseJournal } from '../../src/manifest.ts';
+} from '../support/emulator/index.ts';
 import { type CliResult, emulatorEnv, runCli, sha256, treeHashes, writeAccount } from './cli.ts';
 
 export const YEAR = 2024;

@@ -255,6 +255,8 @@ export function createLibrarySource(options: LibrarySourceOptions): Source {
   return {
     name: 'library',
     stopsOnSkips: true,
+    // The search filter asks Google for the year's dates only.
+    filtersYear: true,
     async getByIds(ids: string[], signal: AbortSignal) {
       const refresher = new UrlRefresher(options.api, signal);
       const { found, gone } = await getMediaItems(options.api, ids, signal).catch((error: unknown) => {

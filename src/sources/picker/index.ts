@@ -22,17 +22,7 @@ import {
   waitUntilPicked,
 } from './api.ts';
 
-export {
-  isNotPickedYet,
-  isTooManySessions,
-  listPickedItems,
-  MAX_ITEMS_PER_SESSION,
-  type PickedMediaItem,
-  type PickingSession,
-  PickingTimeoutError,
-  parseDuration,
-  waitUntilPicked,
-} from './api.ts';
+export { listPickedItems, parseDuration } from './api.ts';
 
 /**
  * Base URLs "remain active for 60 minutes"
@@ -234,6 +224,12 @@ export function createPickerSource(options: PickerSourceOptions): Source {
     name: 'picker',
     // Picked items come in the order the user picked them, not newest first: every one is looked at.
     stopsOnSkips: false,
+    endMessage: () => 'Every picked item was handled.',
+    // https://developers.google.com/photos/overview/api-limits-quotas: the Picker API's media
+    // bytes are limited per minute, the Library API's per day.
+    mediaLimitAdvice:
+      "the project's per-minute limit of photo and video downloads is used up. Wait a few minutes, then run the " +
+      'same command again (what was saved is skipped).',
     async *list(signal: AbortSignal) {
       /** Ids handed out in this run: a later round's overlap is not downloaded twice at once. */
       const handedOut = new Set<string>();

@@ -4,6 +4,7 @@
  * Order and quirks: /work spec "takeout-format" §2.3 and §2.6 (copied facts, not read at run time).
  */
 
+import { zoneOffsetMinutes } from '../../timezone.ts';
 import type { DateSource } from '../source.ts';
 
 /** A local clock reading with no zone attached (EXIF DateTimeOriginal, a camera's file name). */
@@ -224,60 +225,6 @@ export function guessDateFromPath(pathInside: string): FileNameDate | undefined 
     if (found) return index === segments.length - 1 ? found : { ...found, utc: false };
   }
   return undefined;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function zoneFormatter(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      era: 'short',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, formatter);
-  }
-  return formatter;
-}
-
-/**
- * True for 'UTC' and any IANA zone name this Node knows. Not 'local': the CLI turns `--timezone
- * local` into a zone name (src/layout.ts, which reads TZ with care), while this process's own
- * offset would silently be UTC under a POSIX TZ rule.
- */
-export function isValidTimeZone(timeZone: string): boolean {
-  if (timeZone === 'UTC') return true;
-  try {
-    zoneFormatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Minutes east of UTC of `timeZone` at `instantMs`. */
-export function zoneOffsetMinutes(timeZone: string, instantMs: number): number {
-  if (timeZone === 'UTC') return 0;
-  const parts: Record<string, string> = {};
-  for (const part of zoneFormatter(timeZone).formatToParts(new Date(instantMs)))
-    parts[part.type] = part.value;
-  const year = parts.era === 'BC' ? 1 - Number(parts.year) : Number(parts.year);
-  const asUtc = wallClockAsUtcMs({
-    year,
-    month: Number(parts.month),
-    day: Number(parts.day),
-    hour: Number(parts.hour),
-    minute: Number(parts.minute),
-    second: Number(parts.second),
-  });
-  return Math.round((asUtc - Math.floor(instantMs / 1000) * 1000) / 60_000);
 }
 
 /**

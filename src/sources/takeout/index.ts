@@ -14,12 +14,12 @@ import { type FileHandle, lstat, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { usageError } from '../../errors.ts';
+import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { DateSource, ItemEvidence, OpenedMedia, Source, SourceItem } from '../source.ts';
 import {
   type ExifCapture,
   guessDateFromPath,
   isRecord,
-  isValidTimeZone,
   resolveCaptureDate,
   sidecarTakenAt,
 } from './dates.ts';
@@ -76,7 +76,7 @@ export interface TakeoutSourceOptions {
   /** Takeout parts: .zip, .tgz/.tar.gz/.tar files, or folders (extracted Takeouts or folders of parts). */
   inputs: string[];
   /** Zone for wall-clock dates with no offset (EXIF without OffsetTimeOriginal, file names): IANA or 'UTC', as resolveTimeZone gives. */
-  timezone: string;
+  timeZone: string;
   /** Also list items in Trash/Bin or flagged `trashed` (left out by default, like immich-go). */
   includeTrash?: boolean;
   onWarning?: (message: string) => void;
@@ -170,10 +170,8 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       'No Takeout given. Pass the takeout-*.zip or .tgz files, or the folder you extracted them into.',
     );
   }
-  if (!isValidTimeZone(options.timezone)) {
-    throw usageError(
-      `Unknown time zone "${options.timezone}". Use an IANA name such as Europe/Berlin, or UTC.`,
-    );
+  if (!isValidTimeZone(options.timeZone)) {
+    throw unknownTimeZoneError(options.timeZone);
   }
   const problems: string[] = [];
   const warn = (message: string) => options.onWarning?.(message);
@@ -221,7 +219,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       ...(sidecarDate ? { sidecar: sidecarDate } : {}),
       ...(exif ? { exif } : {}),
       ...(sidecarDate || exif ? {} : { fileName: guessDateFromPath(plan.key) }),
-      timeZone: options.timezone,
+      timeZone: options.timeZone,
     });
     const item: Omit<SourceItem, 'open'> = {
       ...listedFacts(plan),
@@ -315,6 +313,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     get sequential() {
       return sequential;
     },
+    endMessage: () => 'Read every archive.',
     problems: () => [...problems],
     list,
     async close() {

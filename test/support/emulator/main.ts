@@ -2,13 +2,13 @@
  * Runs the emulator as its own process (the benchmark keeps the emulator's CPU out of the
  * measured process). Prints one JSON line when ready and closes on SIGTERM or SIGINT.
  *
- *   node --import tsx src/emulator/main.ts --generate 2024:300 --photo-size 4000000 \
+ *   node --import tsx test/support/emulator/main.ts --generate 2024:300 --photo-size 4000000 \
  *     [--video-size N] [--video-every N] [--seed N] [--port N] [--url-ttl-ms N] \
  *     [--api-latency-ms N] [--media-latency-ms N] [--faults '{"mediaResetRate":0.1}'] \
  *     [--options '<EmulatorOptions JSON>'] [--write-credentials DIR]
  *
  * With --write-credentials, client_secret.json and token.json are written to DIR and their paths
- * are part of the ready line. Admin routes: GET /__emulator/token, GET /__emulator/client-secret,
+ * are part of the ready line. Admin routes (admin.ts): GET /__emulator/token, GET /__emulator/client-secret,
  * POST /__emulator/faults, GET /__emulator/stats (`--options '{"admin":false}'` serves none, as
  * --demo does). Google behaviours are modes of --faults, e.g. `{"mediaRedirect":true}`,
  * `{"mediaQuotaAfter":100}`, `{"serviceDisabled":{"service":"library"}}`, `{"tooManySessions":"plain"}`.
@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type EmulatorOptions, startEmulator } from './index.ts';
 
-const USAGE = `Usage: node --import tsx src/emulator/main.ts [options]
+const USAGE = `Usage: node --import tsx test/support/emulator/main.ts [options]
 
 Runs the project's emulator of Google (OAuth, Photos Library, Photos Picker, media) on 127.0.0.1
 and prints one JSON line with its addresses when ready. Stops on Ctrl-C (SIGINT) or SIGTERM.
@@ -70,7 +70,10 @@ async function main(): Promise<void> {
     return;
   }
 
-  const options: EmulatorOptions = values.options ? (JSON.parse(values.options) as EmulatorOptions) : {};
+  const options: EmulatorOptions = {
+    admin: true,
+    ...(values.options ? (JSON.parse(values.options) as EmulatorOptions) : {}),
+  };
   if (values.generate) {
     const match = /^(\d{4}):(\d+)$/.exec(values.generate);
     if (!match) throw new Error(`--generate expects YEAR:COUNT, e.g. 2024:300, got "${values.generate}"`);

@@ -3,7 +3,8 @@
  * the order concurrent requests arrive in, so a run with the same faults fails the same way.
  */
 
-import { chance } from './random.ts';
+import type { ApiService, FaultHooks, MediaFault } from '../../../src/emulator/fault-hooks.ts';
+import { chance } from '../../../src/emulator/random.ts';
 import {
   dailyQuotaExceeded,
   type GoogleError,
@@ -12,7 +13,7 @@ import {
   serviceDisabled,
   tooManySessions,
   unavailable,
-} from './responses.ts';
+} from '../../../src/emulator/responses.ts';
 
 export interface Faults {
   /** Seed for the fault decisions; default 1. */
@@ -58,15 +59,9 @@ export interface Faults {
   mediaRedirect?: boolean;
 }
 
-export type MediaFault =
-  | { kind: 'unavailable' }
-  | { kind: 'reset'; atFraction: number }
-  | { kind: 'short'; atFraction: number }
-  | { kind: 'stall'; atFraction: number; ms: number };
+export type { ApiService, MediaFault };
 
-export type ApiService = 'library' | 'picker';
-
-export class FaultEngine {
+export class FaultEngine implements FaultHooks {
   faults: Faults = {};
   /** How often each fault was injected, by name. */
   readonly injected: Record<string, number> = {};

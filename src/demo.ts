@@ -1,0 +1,44 @@
+/**
+ * --demo: the emulator in-process with generated media, and a client secret and token for it in
+ * a temp folder. Without its admin routes: they hand out tokens and inject faults, which only tests need.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export interface Demo {
+  url: string;
+  libraryUrl: string;
+  pickerUrl: string;
+  clientSecretPath: string;
+  tokenPath: string;
+  count: number;
+  close: () => Promise<void>;
+}
+
+export async function startDemo(year: number, now = new Date()): Promise<Demo> {
+  const { startEmulator } = await import('./emulator/index.ts');
+  // Dated up to now: a demo of this year shows no photo taken in the future.
+  const emulator = await startEmulator({
+    generate: { year, count: 48, videoEvery: 8, notAfter: now.getTime() },
+  });
+  const dir = await mkdtemp(path.join(tmpdir(), 'photo-backup-demo-'));
+  const clientSecretPath = path.join(dir, 'client_secret.json');
+  const tokenPath = path.join(dir, 'token.json');
+  const secret = emulator.clientSecret('installed') as { installed: { client_id: string } };
+  await writeFile(clientSecretPath, JSON.stringify(secret), { mode: 0o600 });
+  const token = { ...emulator.issueToken(), client_id: secret.installed.client_id };
+  await writeFile(tokenPath, JSON.stringify(token), { mode: 0o600 });
+  return {
+    url: emulator.url,
+    libraryUrl: emulator.libraryUrl,
+    pickerUrl: emulator.pickerUrl,
+    clientSecretPath,
+    tokenPath,
+    count: emulator.items.length,
+    close: async () => {
+      await emulator.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

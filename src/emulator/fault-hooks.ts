@@ -1,0 +1,32 @@
+/**
+ * What the emulator's servers ask about injected faults. Tests and the bench hand in an engine
+ * (test/support/emulator/faults.ts); --demo hands in none and gets `noFaults`: Google behaving.
+ */
+import type { GoogleError } from './responses.ts';
+
+export type MediaFault =
+  | { kind: 'unavailable' }
+  | { kind: 'reset'; atFraction: number }
+  | { kind: 'short'; atFraction: number }
+  | { kind: 'stall'; atFraction: number; ms: number };
+
+export type ApiService = 'library' | 'picker';
+
+export interface FaultHooks {
+  /** The settings the servers read on each request. */
+  readonly faults: { urlTtlMs?: number; accessTokenLifetimeMs?: number; mediaRedirect?: boolean };
+  /** How often each fault was injected, by name. */
+  readonly injected: Record<string, number>;
+  /** The media-byte quota is used up: answer 429 with an HTML body. */
+  mediaQuotaHit(): boolean;
+  apiFault(service: ApiService, key: string): GoogleError | undefined;
+  mediaFault(itemId: string, suffix: string): MediaFault | undefined;
+}
+
+export const noFaults: FaultHooks = {
+  faults: {},
+  injected: {},
+  mediaQuotaHit: () => false,
+  apiFault: () => undefined,
+  mediaFault: () => undefined,
+};

@@ -1,0 +1,145 @@
+/**
+ * Which source a run uses and what happens when it cannot: `auto` tries the Library API and goes
+ * on with the picker when the sign-in lacks the Library scope, or the API refuses or finds nothing
+ * (on a terminal; elsewhere it says what to run instead). Then one backupYear call.
+ */
+import { type Authorizer, LIBRARY_SCOPE, PICKER_SCOPE, SCOPES } from './auth/index.ts';
+import { type BackupOptions, type BackupResult, backupYear } from './backup.ts';
+import { BackupError, ExitCode, usageError } from './errors.ts';
+import type { HttpClient } from './http.ts';
+import { runPickerBackup } from './picker-rounds.ts';
+import { printableName } from './report/format.ts';
+import type { Reporter } from './report/reporter.ts';
+import { GoogleApi } from './sources/google-api.ts';
+import {
+  createLibrarySource,
+  GOOGLE_CHANGE_EXPLANATION,
+  LibraryRefusedError,
+} from './sources/library/index.ts';
+import type { Source } from './sources/source.ts';
+
+export type SourceChoice = 'auto' | 'library' | 'picker' | 'takeout';
+
+export interface RunSourceOptions {
+  choice: SourceChoice;
+  backupOptions: BackupOptions;
+  reporter: Reporter;
+  http: HttpClient;
+  libraryUrl: string;
+  pickerUrl: string;
+  /** Signs in with `scopes`, asking for `consentScopes` when a consent is needed. */
+  signIn: (scopes: readonly string[], consentScopes?: readonly string[]) => Promise<Authorizer>;
+  /** Asks on the terminal; unset when there is none. */
+  ask?: (prompt: string, signal: AbortSignal) => Promise<string>;
+  /** The command line as typed, for the "run this instead" advice. */
+  argv: string[];
+  takeout: { inputs: string[]; includeTrash: boolean };
+  rounds?: number;
+  openBrowser: boolean;
+  demo: boolean;
+  signal: AbortSignal;
+}
+
+/** One backupYear call with `source`; the source's problems are printed after it and make it exit 1. */
+async function runWith(source: Source, options: RunSourceOptions): Promise<BackupResult> {
+  const { reporter } = options;
+  const result = await backupYear(options.backupOptions, {
+    source,
+    report: reporter.report,
+    signal: options.signal,
+  });
+  const problems = source.problems?.() ?? [];
+  for (const problem of problems) reporter.info(`problem: ${printableName(problem)}`);
+  // A damaged part does not stop the others, but the run is not clean.
+  if (problems.length === 0) return result;
+  return { ...result, exitCode: Math.max(result.exitCode, ExitCode.itemsFailed) };
+}
+
+/** Runs the chosen source and returns the exit code. */
+export async function runSource(options: RunSourceOptions): Promise<number> {
+  const { choice, reporter, http } = options;
+  const interactive = options.ask !== undefined;
+  const picker = (api: GoogleApi) =>
+    runPickerBackup({
+      api,
+      backupOptions: options.backupOptions,
+      reporter,
+      openBrowser: options.openBrowser,
+      demo: options.demo,
+      signal: options.signal,
+      ...(options.ask ? { ask: options.ask } : {}),
+      ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
+    });
+  if (choice === 'takeout') {
+    // Loaded only for Takeout runs: its archive readers would slow every other run's start-up
+    // (docs/performance.md).
+    const { createTakeoutSource } = await import('./sources/takeout/index.ts');
+    const takeout = createTakeoutSource({
+      inputs: options.takeout.inputs,
+      timeZone: options.backupOptions.timeZone,
+      includeTrash: options.takeout.includeTrash,
+      onWarning: (message) => reporter.report({ type: 'notice', level: 'warn', message }),
+    });
+    return (await runWith(takeout, options)).exitCode;
+  }
+  if (choice === 'library' || choice === 'auto') {
+    const authorizer = await options.signIn(choice === 'library' ? [LIBRARY_SCOPE] : [], SCOPES);
+    if (choice === 'auto' && !authorizer.grantedScopes.includes(LIBRARY_SCOPE)) {
+      // The Library box was left unticked: go straight to the picker instead of asking again each run.
+      if (!interactive) return explainNextStep(reporter, withoutSourceOption(options.argv), ExitCode.auth);
+      reporter.info('The saved sign-in does not allow the Library API; continuing with the picker.');
+      await authorizer.requireScopes([PICKER_SCOPE]);
+      return await picker(new GoogleApi(http, authorizer, options.pickerUrl));
+    }
+    const api = new GoogleApi(http, authorizer, options.libraryUrl);
+    const library = createLibrarySource({
+      api,
+      year: options.backupOptions.year,
+      onNotice: (notice) => reporter.report({ type: 'notice', ...notice }),
+    });
+    let refused: LibraryRefusedError | undefined;
+    try {
+      const result = await runWith(library, options);
+      if (choice === 'library' || result.summary.found > 0) return result.exitCode;
+    } catch (error) {
+      if (!(error instanceof LibraryRefusedError)) throw error;
+      if (choice === 'library') throw new BackupError(error.message, ExitCode.auth, { cause: error });
+      refused = error;
+    }
+    // auto: the Library API refused or found nothing (its notice explained why when empty).
+    if (!interactive) return explainNextStep(reporter, withoutSourceOption(options.argv), ExitCode.auth);
+    reporter.info(`${refused ? `${refused.message}\n` : ''}Continuing with the picker.`);
+    await authorizer.requireScopes([PICKER_SCOPE]);
+    // `return await`: the caller closes the HTTP client afterwards, so the run must end first.
+    return await picker(new GoogleApi(http, authorizer, options.pickerUrl));
+  }
+  if (choice === 'picker') {
+    return await picker(new GoogleApi(http, await options.signIn([PICKER_SCOPE]), options.pickerUrl));
+  }
+  throw usageError(`The ${choice} source is not available in this build.`);
+}
+
+/** After the Library API refused or found nothing: say what to run instead. */
+function explainNextStep(reporter: Reporter, argv: string[], code: number): number {
+  const args = argv.slice(2).filter((arg) => !arg.startsWith('--source'));
+  const base = ['photo-backup', ...args].join(' ');
+  reporter.info(
+    `${GOOGLE_CHANGE_EXPLANATION}\nTo continue, run:\n  ${base} --source picker\nor, with a Takeout export:\n  ${base} --takeout <archives>`,
+  );
+  return code;
+}
+
+/**
+ * argv without `--source <name>` or `--source=<name>`: explainNextStep appends `--source picker`,
+ * and a `--source auto` left half behind ("auto") would become an extra argument.
+ */
+export function withoutSourceOption(argv: string[]): string[] {
+  const kept: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index] as string;
+    if (index >= 2 && arg === '--source')
+      index++; // and its value
+    else if (index < 2 || !arg.startsWith('--source=')) kept.push(arg);
+  }
+  return kept;
+}
