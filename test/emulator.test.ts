@@ -971,7 +971,7 @@ describe('main.ts', () => {
       encoding: 'utf8',
     });
     assert.equal(help.status, 0, help.stderr);
-    assert.match(help.stdout, /^Usage: node --import tsx src\/emulator\/main\.ts/);
+    assert.match(help.stdout, /^Usage: node --import tsx test\/support\/emulator\/main\.ts/);
     for (const option of ['--generate YEAR:COUNT', '--faults JSON', '--write-credentials DIR'])
       assert.ok(help.stdout.includes(option), option);
     const bad = spawnSync(process.execPath, ['--import', 'tsx', 'test/support/emulator/main.ts', '--bogus'], {
