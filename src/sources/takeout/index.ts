@@ -19,10 +19,9 @@ import {
   type ExifCapture,
   exifCapture,
   guessDateFromPath,
-  isRecord,
   isValidTimeZone,
+  parseSidecarTimestamp,
   resolveCaptureDate,
-  sidecarTakenAt,
 } from './dates.ts';
 import { EXIF_HEAD_BYTES, readExifDates } from './exif.ts';
 import {
@@ -47,9 +46,10 @@ import {
   checkEntryPath,
   chooseRootNames,
   classifyFolder,
-  classifyJson,
   type FolderKind,
   isMediaName,
+  type JsonFacts,
+  jsonFactsOf,
   mayHaveExif,
   mediaType,
   parentOf,
@@ -111,7 +111,8 @@ interface PartFile {
   index: number;
   zip?: ZipEntry;
   fsPath?: string;
-  json?: unknown;
+  /** What is used of a JSON file that parsed (tree.ts jsonFactsOf); the parsed object is not kept. */
+  json?: JsonFacts;
   /** CRC-32 of a tgz media entry, computed in pass 1 as its bytes pass by. */
   crc32?: number;
   /** Read in tgz pass 1 (EXIF, or HEIF/QuickTime dates); undefined with `exifRead` means "no date". */
@@ -129,7 +130,7 @@ interface Plan {
   copy: PartFile;
   folder: string;
   folderKind: FolderKind;
-  sidecar?: { key: string; json: unknown; method: MatchMethod; borrowed: boolean };
+  sidecar?: { key: string; json: JsonFacts; method: MatchMethod; borrowed: boolean };
   /** The still or unedited file this one belongs to, when it has no sidecar of its own. */
   original?: string;
   albums: string[];
@@ -165,7 +166,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     if (copy.part.kind === 'tar') return copy.exif;
     let cached = exifCache.get(plan.key);
     if (!cached) {
-      const needsDate = !(plan.sidecar && sidecarTakenAt(plan.sidecar.json));
+      const needsDate = !(plan.sidecar && takenAtOf(plan.sidecar.json));
       countMediaRead();
       cached = isoBmff
         ? readMediaDateOf(copy, pool, needsDate)
@@ -185,12 +186,12 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     const videoPart = original !== undefined && mediaType(plan.copy.path).kind === 'video';
     const preferOriginal = original !== undefined && (!ownExif || videoPart);
     const originalExif = original && preferOriginal ? await exifOf(original) : undefined;
-    let sidecarDate = plan.sidecar ? sidecarTakenAt(plan.sidecar.json) : undefined;
+    let sidecarDate = plan.sidecar ? takenAtOf(plan.sidecar.json) : undefined;
     let exif = ownExif;
     let inherited: string | undefined;
     if (original && preferOriginal && !sidecarDate) {
       // Edited copies and Live/Motion video parts land on their original's day (spec §5).
-      const originalDate = original.sidecar ? sidecarTakenAt(original.sidecar.json) : undefined;
+      const originalDate = original.sidecar ? takenAtOf(original.sidecar.json) : undefined;
       if (originalDate || originalExif) {
         sidecarDate = originalDate;
         exif = originalExif;
@@ -334,22 +335,23 @@ function evidenceOf(plan: Plan): ItemEvidence {
   const crc = plan.copy.zip?.crc32 ?? plan.copy.crc32;
   if (crc !== undefined) evidence.crc32 = crc;
   const json = plan.sidecar && !plan.sidecar.borrowed ? plan.sidecar.json : undefined;
-  if (isRecord(json)) {
-    const taken = isRecord(json.photoTakenTime) ? json.photoTakenTime.timestamp : undefined;
-    if (typeof taken === 'string' || typeof taken === 'number') evidence.takenTime = String(taken);
-    if (typeof json.title === 'string') evidence.title = json.title;
+  if (json) {
+    if (json.takenTime !== undefined) evidence.takenTime = String(json.takenTime);
+    if (json.title !== undefined) evidence.title = json.title;
   }
   return evidence;
 }
 
+/** The sidecar's `photoTakenTime` as an instant (dates.ts `sidecarTakenAt`, from the kept facts). */
+function takenAtOf(json: JsonFacts): Date | undefined {
+  return parseSidecarTimestamp(json.takenTime);
+}
+
 function metadataOf(plan: Plan, inherited: string | undefined): Record<string, unknown> {
-  const json = plan.sidecar?.json;
-  const record = isRecord(json) ? json : {};
+  const record: JsonFacts = plan.sidecar?.json ?? { kind: 'other' };
   const metadata: Record<string, unknown> = {};
-  const location = locationOf(record.geoDataExif) ?? locationOf(record.geoData);
-  if (location) metadata.location = location;
-  if (typeof record.description === 'string' && record.description !== '')
-    metadata.description = record.description;
+  if (record.location) metadata.location = { ...record.location };
+  if (record.description !== undefined) metadata.description = record.description;
   if (plan.albums.length > 0) metadata.albums = plan.albums;
   metadata.archived = record.archived === true || plan.folderKind === 'archive';
   metadata.favorited = record.favorited === true;
@@ -366,18 +368,9 @@ function metadataOf(plan: Plan, inherited: string | undefined): Record<string, u
   return metadata;
 }
 
-/** `(0, 0)` means "no location" (ente `parseGTLocation`, gpth Neo). */
-function locationOf(value: unknown): { latitude: number; longitude: number; altitude?: number } | undefined {
-  if (!isRecord(value)) return undefined;
-  const { latitude, longitude, altitude } = value;
-  if (typeof latitude !== 'number' || typeof longitude !== 'number') return undefined;
-  if (latitude === 0 && longitude === 0) return undefined;
-  return typeof altitude === 'number' ? { latitude, longitude, altitude } : { latitude, longitude };
-}
-
 function isTrashed(plan: Plan): boolean {
   const json = plan.sidecar && !plan.sidecar.borrowed ? plan.sidecar.json : undefined;
-  return plan.folderKind === 'trash' || (isRecord(json) && json.trashed === true);
+  return plan.folderKind === 'trash' || json?.trashed === true;
 }
 
 function errorText(error: unknown): string {
@@ -562,13 +555,16 @@ async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<
   return Buffer.concat(chunks).subarray(0, limit);
 }
 
-function parseJson(bytes: Buffer): unknown {
+/** Parsed one at a time, and only the facts used are kept (undefined when it does not parse). */
+function parseJson(bytes: Buffer): JsonFacts | undefined {
+  let content: unknown;
   try {
     // Invalid UTF-8 is replaced rather than fatal (gpth#143); a BOM is dropped.
-    return JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''));
+    content = JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''));
   } catch {
     return undefined;
   }
+  return jsonFactsOf(content);
 }
 
 async function mapLimit<T>(
@@ -820,7 +816,7 @@ async function scanTakeout(
   for (const part of parts) {
     const roots = new Set<string>();
     for (const file of part.files) {
-      if (file.json === undefined || classifyJson(file.json) !== 'photo') continue;
+      if (file.json?.kind !== 'photo') continue;
       const root = rootOfSidecar(file.path);
       if (root === undefined) continue;
       roots.add(root);
@@ -898,7 +894,7 @@ async function scanTakeout(
     if (isMediaName(name)) {
       group.media.push(entry);
     } else if (entry.copy.json !== undefined) {
-      const kind = classifyJson(entry.copy.json);
+      const kind = entry.copy.json.kind;
       if (kind === 'photo') group.sidecars.push(entry);
       if (kind === 'album' && folder !== '') albumFolders.add(folder.split('/')[0] as string);
     }
@@ -910,8 +906,7 @@ async function scanTakeout(
     const top = folder === '' ? '' : (folder.split('/')[0] as string);
     const folderKind: FolderKind = top === '' ? 'root' : classifyFolder(top, albumFolders.has(top));
     const sidecarInfos: SidecarInfo[] = group.sidecars.map((entry) => {
-      const json = entry.copy.json;
-      const title = isRecord(json) && typeof json.title === 'string' ? json.title : undefined;
+      const title = entry.copy.json?.title;
       return title === undefined ? { name: baseName(entry.key) } : { name: baseName(entry.key), title };
     });
     const sidecarByName = new Map(group.sidecars.map((entry) => [baseName(entry.key), entry]));
@@ -926,7 +921,7 @@ async function scanTakeout(
       if (match && sidecarEntry) {
         plan.sidecar = {
           key: sidecarEntry.key,
-          json: sidecarEntry.copy.json,
+          json: sidecarEntry.copy.json as JsonFacts,
           method: match.method,
           borrowed: match.borrowed,
         };
