@@ -133,13 +133,18 @@ interface Plan {
   sidecar?: { key: string; json: JsonFacts; method: MatchMethod; borrowed: boolean };
   /** The still or unedited file this one belongs to, when it has no sidecar of its own. */
   original?: string;
-  albums: string[];
+  albums: readonly string[];
 }
+
+/** Shared by the plans of photos in no album (most of them), instead of an empty array each. */
+const NO_ALBUMS: readonly string[] = Object.freeze([]);
 
 interface Scan {
   randomAccess: Plan[];
   tarParts: Array<{ part: Part; plans: Map<number, Plan> }>;
   plans: Map<string, Plan>;
+  /** Keys some other plan names as its `original`. */
+  originals: Set<string>;
 }
 
 export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSource {
@@ -159,7 +164,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   const exifCache = new Map<string, Promise<ExifCapture | undefined>>();
   const pool = new HandlePool();
 
-  async function exifOf(plan: Plan): Promise<ExifCapture | undefined> {
+  async function exifOf(plan: Plan, scan: Scan): Promise<ExifCapture | undefined> {
     const copy = plan.copy;
     const isoBmff = mayHaveMediaDate(copy.path);
     if (!mayHaveExif(copy.path) && !isoBmff) return undefined;
@@ -174,18 +179,20 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
             (head) => exifCapture(readExifDates(head) ?? {}),
             () => undefined,
           );
-      exifCache.set(plan.key, cached);
+      // Kept only for the originals of other items (edited copies, Live/Motion parts read it
+      // again); every other item's date is read once, and a cache of all of them grew with the run.
+      if (scan.originals.has(plan.key)) exifCache.set(plan.key, cached);
     }
     return cached;
   }
 
   async function describe(plan: Plan, scan: Scan): Promise<Omit<SourceItem, 'open'>> {
     const original = plan.original === undefined ? undefined : scan.plans.get(plan.original);
-    const ownExif = await exifOf(plan);
+    const ownExif = await exifOf(plan, scan);
     // A Live/Motion video part's own QuickTime date is only a fallback: its still's date comes first.
     const videoPart = original !== undefined && mediaType(plan.copy.path).kind === 'video';
     const preferOriginal = original !== undefined && (!ownExif || videoPart);
-    const originalExif = original && preferOriginal ? await exifOf(original) : undefined;
+    const originalExif = original && preferOriginal ? await exifOf(original, scan) : undefined;
     let sidecarDate = plan.sidecar ? takenAtOf(plan.sidecar.json) : undefined;
     let exif = ownExif;
     let inherited: string | undefined;
@@ -917,7 +924,7 @@ async function scanTakeout(
       const name = baseName(entry.key);
       const match = matches.get(name);
       const sidecarEntry = match ? sidecarByName.get(match.sidecar) : undefined;
-      const plan: Plan = { key: entry.key, copy: entry.copy, folder: top, folderKind, albums: [] };
+      const plan: Plan = { key: entry.key, copy: entry.copy, folder: top, folderKind, albums: NO_ALBUMS };
       if (match && sidecarEntry) {
         plan.sidecar = {
           key: sidecarEntry.key,
@@ -953,7 +960,10 @@ async function scanTakeout(
     albums.add(plan.folder);
     albumsByFile.set(fileKey(plan), albums);
   }
-  for (const plan of plans.values()) plan.albums = [...(albumsByFile.get(fileKey(plan)) ?? [])].sort();
+  for (const plan of plans.values()) {
+    const albums = albumsByFile.get(fileKey(plan));
+    plan.albums = albums ? [...albums].sort() : NO_ALBUMS;
+  }
 
   // Year-folder copies first, so the saved file carries the year folder's name (spec §1.5).
   const order = (plan: Plan) => (plan.folderKind === 'album' ? 1 : 0);
@@ -967,5 +977,10 @@ async function scanTakeout(
     for (const plan of plans.values()) if (plan.copy.part === part) partPlans.set(plan.copy.index, plan);
     if (partPlans.size > 0) tarParts.push({ part, plans: partPlans });
   }
-  return { randomAccess, tarParts, plans };
+  // The plans hold what is needed from here on; every other entry (sidecars, album JSON, files
+  // outside the Photos folder) is let go instead of being kept through the run by its part.
+  for (const part of parts) part.files = [];
+  const originals = new Set<string>();
+  for (const plan of plans.values()) if (plan.original !== undefined) originals.add(plan.original);
+  return { randomAccess, tarParts, plans, originals };
 }
