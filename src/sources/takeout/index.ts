@@ -681,7 +681,9 @@ async function loadZip(part: Part, problems: string[], warn: (message: string) =
       unsupported.push(`${checked.path} (method ${entry.method})`);
       continue;
     }
-    part.files.push({ part, path: checked.path, size: entry.size, index: entry.index, zip: entry });
+    // The name as stored is almost always the normalized path: one string for both, not two.
+    const entryPath = checked.path === entry.name ? entry.name : checked.path;
+    part.files.push({ part, path: entryPath, size: entry.size, index: entry.index, zip: entry });
   }
   if (links.length > 0) {
     // Google's Takeout holds no links; a tar's links are skipped the same way (not a file entry).
