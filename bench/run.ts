@@ -23,7 +23,7 @@ import {
   writeAccount,
 } from './processes.ts';
 import type { Row } from './row.ts';
-import { runTakeoutFigure } from './takeout.ts';
+import { runTakeoutEntriesFigure, runTakeoutFigure } from './takeout.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** `BENCH_ONLY=small,video` runs only the figures whose step name contains one of the words (while optimizing). */
@@ -34,8 +34,24 @@ const REPEATS = Number(process.env.BENCH_REPEATS) || (QUICK ? 1 : 5);
 const MB = 1024 * 1024;
 
 const sizes = QUICK
-  ? { large: 60, small: 1000, latency: 1000, video: 200_000_000, many: 5000, takeoutPhotos: 200 }
-  : { large: 300, small: 5000, latency: 1000, video: 2_000_000_000, many: 50_000, takeoutPhotos: 2000 };
+  ? {
+      large: 60,
+      small: 1000,
+      latency: 1000,
+      video: 200_000_000,
+      many: 5000,
+      takeoutPhotos: 200,
+      takeoutEntries: 20_000,
+    }
+  : {
+      large: 300,
+      small: 5000,
+      latency: 1000,
+      video: 2_000_000_000,
+      many: 50_000,
+      takeoutPhotos: 2000,
+      takeoutEntries: 200_000,
+    };
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -367,6 +383,9 @@ async function main(): Promise<void> {
     await step('incremental', () => incremental(context, kept));
     await step('takeout', () =>
       runTakeoutFigure({ work, photos: sizes.takeoutPhotos, year: YEAR, repeats: REPEATS, median }),
+    );
+    await step('takeout entries', () =>
+      runTakeoutEntriesFigure({ work, entries: sizes.takeoutEntries, year: YEAR }),
     );
   } finally {
     // The only deletion of the bench's files (bench/disk.ts).

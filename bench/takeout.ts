@@ -158,3 +158,89 @@ export async function runTakeoutFigure(options: TakeoutFigureOptions): Promise<R
     runs: { photoBackup: ours.map(round), baseline: theirs.map(round) },
   };
 }
+
+export interface TakeoutEntriesOptions {
+  work: string;
+  /** Entries in the zip: half photos, half their sidecars. */
+  entries: number;
+  year: number;
+}
+
+const SMALL_PHOTO_SIZE = 2000;
+const ENTRIES_LIMIT_MB = 250;
+
+/** The sidecar Google writes beside a photo, with the fields photo-backup does not use too. */
+function sidecarBytes(name: string, index: number, taken: number): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      title: name,
+      description: '',
+      imageViews: String(index % 97),
+      creationTime: {
+        timestamp: String(taken + 60),
+        formatted: new Date((taken + 60) * 1000).toUTCString(),
+      },
+      photoTakenTime: { timestamp: String(taken), formatted: new Date(taken * 1000).toUTCString() },
+      geoData: { latitude: 0, longitude: 0, altitude: 0, latitudeSpan: 0, longitudeSpan: 0 },
+      geoDataExif: { latitude: 0, longitude: 0, altitude: 0, latitudeSpan: 0, longitudeSpan: 0 },
+      url: `https://photos.google.com/photo/AF1QipBench${String(index).padStart(8, '0')}`,
+      googlePhotosOrigin: { mobileUpload: { deviceType: 'ANDROID_PHONE' } },
+    }),
+  );
+}
+
+/**
+ * Memory over many entries: a Takeout zip of `entries` small entries (photos of 2 KB, each with
+ * its sidecar), saved by one real run. Peak RSS is the figure; the time per entry is its note.
+ */
+export async function runTakeoutEntriesFigure(options: TakeoutEntriesOptions): Promise<Row> {
+  const photos = Math.floor(options.entries / 2);
+  const figure = `Memory: Takeout of ${(photos * 2).toLocaleString('en')} small entries, peak RSS`;
+  const archive = path.join(options.work, 'takeout-entries-001.zip');
+  const dir = path.join(options.work, 'takeout-entries');
+  try {
+    const zip = await ZipWriter.create(archive);
+    const filler = Buffer.alloc(1 << 17);
+    for (let offset = 0; offset < filler.length; offset += 4) {
+      filler.writeUInt32LE((Math.imul(offset + 1, 2654435761) ^ (offset >>> 9)) >>> 0, offset);
+    }
+    const start = Date.UTC(options.year, 0, 1) / 1000;
+    const step = Math.floor((365 * 86_400) / photos);
+    const folder = `Takeout/Google Photos/Photos from ${options.year}`;
+    for (let index = 0; index < photos; index++) {
+      const name = `IMG_${String(index + 1).padStart(6, '0')}.jpg`;
+      const taken = start + index * step + 3600;
+      await zip.add(`${folder}/${name}`, photoBytes(index, SMALL_PHOTO_SIZE, filler));
+      await zip.add(`${folder}/${name}.json`, sidecarBytes(name, index, taken));
+    }
+    await zip.close();
+    flushToDisk();
+    const run = await runPhotoBackupArgs(
+      [String(options.year), dir, '--takeout', archive, '--json'],
+      options.work,
+    );
+    const summary = jsonEvents(run.stdout).find((event) => event.type === 'summary')?.summary as
+      | { saved?: number }
+      | undefined;
+    if (run.code !== 0 || summary?.saved !== photos) {
+      throw new Error(
+        `photo-backup --takeout saved ${String(summary?.saved)} of ${photos} (exit ${run.code}):\n${run.stderr.slice(-2000)}`,
+      );
+    }
+    const peak = run.peakRss / (1024 * 1024);
+    const perEntry = (run.ms * 1000) / (photos * 2);
+    return {
+      figure,
+      unit: 'MB',
+      photoBackup: Math.round(peak * 10) / 10,
+      baseline: null,
+      ratio: null,
+      target: `≤ ${ENTRIES_LIMIT_MB} MB`,
+      pass: peak <= ENTRIES_LIMIT_MB,
+      note: `${Math.round(perEntry)} µs per entry, ${Math.round(run.ms / 100) / 10} s for the run (${photos.toLocaleString('en')} saved)`,
+    };
+  } finally {
+    await truncate(archive, 0).catch(() => undefined);
+    await emptyOutput(dir).catch(() => undefined);
+  }
+}

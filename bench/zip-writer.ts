@@ -1,7 +1,9 @@
 /**
  * A small zip writer for the benchmark's Takeout archive: stored (uncompressed) entries, as
- * Google Takeout stores its photos, written straight to a file. No zip64: the archive stays
- * under 4 GB. Spec: PKWARE APPNOTE.TXT 4.3 (local header, central directory, end record).
+ * Google Takeout stores its photos, written straight to a file. Sizes and offsets stay 32-bit (the
+ * archive stays under 4 GB); more than 65,535 entries get the ZIP64 end record and its locator,
+ * with 0xFFFF in the classic end record's counts (APPNOTE 4.4.1.4). Spec: PKWARE APPNOTE.TXT 4.3
+ * (local header, central directory, end records).
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import * as zlib from 'node:zlib';
@@ -98,13 +100,33 @@ export class ZipWriter {
       records.push(record, entry.name);
     }
     const directory = Buffer.concat(records);
+    const count = this.entries.length;
+    const tail: Buffer[] = [];
+    if (count > 0xffff) {
+      // APPNOTE 4.3.14 (ZIP64 end of central directory record) and 4.3.15 (its locator).
+      const zip64At = start + directory.length;
+      const record = Buffer.alloc(56);
+      record.writeUInt32LE(0x06064b50, 0);
+      record.writeBigUInt64LE(44n, 4); // size of the rest of the record
+      record.writeUInt16LE(45, 12); // made by
+      record.writeUInt16LE(45, 14); // version needed
+      record.writeBigUInt64LE(BigInt(count), 24);
+      record.writeBigUInt64LE(BigInt(count), 32);
+      record.writeBigUInt64LE(BigInt(directory.length), 40);
+      record.writeBigUInt64LE(BigInt(start), 48);
+      const locator = Buffer.alloc(20);
+      locator.writeUInt32LE(0x07064b50, 0);
+      locator.writeBigUInt64LE(BigInt(zip64At), 8);
+      locator.writeUInt32LE(1, 16); // total disks
+      tail.push(record, locator);
+    }
     const end = Buffer.alloc(22);
     end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(this.entries.length, 8);
-    end.writeUInt16LE(this.entries.length, 10);
+    end.writeUInt16LE(Math.min(count, 0xffff), 8);
+    end.writeUInt16LE(Math.min(count, 0xffff), 10);
     end.writeUInt32LE(directory.length, 12);
     end.writeUInt32LE(start, 16);
-    await this.write(Buffer.concat([directory, end]));
+    await this.write(Buffer.concat([directory, ...tail, end]));
     await this.handle.close();
   }
 }

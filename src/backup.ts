@@ -264,17 +264,32 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   let unremembered = 0;
 
   /** The record line for an item at `relative`; the date and metadata travel with it for a later metadata step. */
-  const savedRecord = (item: SourceItem, relative: string, size: number): SavedRecord => ({
-    id: item.id,
-    path: relative,
-    size,
-    source: source.name,
-    savedAt: new Date().toISOString(),
-    dateSource: item.dateSource,
-    ...(item.takenAt ? { takenAt: item.takenAt.toISOString() } : {}),
-    ...(item.metadata ? { metadata: item.metadata } : {}),
-    ...(item.evidence ? { evidence: item.evidence } : {}),
-  });
+  /**
+   * Built by assignment, not spreads: V8 gave every record made as `{ ...record, ...(hash ? { sha256 }
+   * : {}) }` a hidden class of its own, about 330 bytes more per record the manifest keeps (a
+   * 100,000-photo Takeout: 33 MB). The keys keep their order in the journal line.
+   */
+  const savedRecord = (
+    item: SourceItem,
+    relative: string,
+    size: number,
+    content: { sha256?: string | undefined; copyOf?: string } = {},
+  ): SavedRecord => {
+    const record: SavedRecord = {
+      id: item.id,
+      path: relative,
+      size,
+      source: source.name,
+      savedAt: new Date().toISOString(),
+      dateSource: item.dateSource,
+    };
+    if (item.takenAt) record.takenAt = item.takenAt.toISOString();
+    if (item.metadata) record.metadata = item.metadata;
+    if (item.evidence) record.evidence = item.evidence;
+    if (content.sha256) record.sha256 = content.sha256;
+    if (content.copyOf !== undefined) record.copyOf = content.copyOf;
+    return record;
+  };
 
   /**
    * The record this item is, among those of its id. A record that cannot tell (written before
@@ -379,11 +394,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           (await sizeOnDisk(path.join(folder, existing))) === temp.bytes;
         if (existing !== undefined && held) {
           await discardTemp(temp);
-          await manifest.record({
-            ...savedRecord(item, existing, temp.bytes),
-            sha256: temp.sha256,
-            copyOf: existing,
-          });
+          await manifest.record(
+            savedRecord(item, existing, temp.bytes, { sha256: temp.sha256, copyOf: existing }),
+          );
           summary.copies++;
           report({ type: 'saved', id: item.id, path: existing, bytes: 0, copyOf: existing });
           return;
@@ -405,10 +418,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       placed = true;
       await crashPoint('after-rename-before-record');
-      await manifest.record({
-        ...savedRecord(item, relative, temp.bytes),
-        ...(temp.sha256 ? { sha256: temp.sha256 } : {}),
-      });
+      await manifest.record(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 }));
       await crashPoint('after-record');
       summary.saved++;
       summary.bytes += temp.bytes;
@@ -595,10 +605,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           const sha256 = item.dedupeByContent
             ? (digests?.sha256 ?? (await fileDigests(path.join(folder, placement.path))).sha256)
             : undefined;
-          await manifest.record({
-            ...savedRecord(item, placement.path, onDisk),
-            ...(sha256 ? { sha256 } : {}),
-          });
+          await manifest.record(savedRecord(item, placement.path, onDisk, { sha256 }));
         }
         report({ type: 'skipped', id: item.id, path: placement.path, reason: decision.reason });
         if (!retried && skipState.stopped) {

@@ -16,13 +16,7 @@ import { crc32 } from 'node:zlib';
 import { usageError } from '../../errors.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { DateSource, ItemEvidence, OpenedMedia, Source, SourceItem } from '../source.ts';
-import {
-  type ExifCapture,
-  guessDateFromPath,
-  isRecord,
-  resolveCaptureDate,
-  sidecarTakenAt,
-} from './dates.ts';
+import { type ExifCapture, guessDateFromPath, parseSidecarTimestamp, resolveCaptureDate } from './dates.ts';
 import { EXIF_HEAD_BYTES } from './exif.ts';
 import {
   bufferReader,
@@ -50,10 +44,11 @@ import {
   checkEntryPath,
   chooseRootNames,
   classifyFolder,
-  classifyJson,
   type FolderKind,
   isLeftover,
   isMediaName,
+  type JsonFacts,
+  jsonFactsOf,
   mayHaveExif,
   mediaType,
   parentOf,
@@ -99,20 +94,6 @@ export type TakeoutSource = Source & {
  * few MB. Larger is not one: it is not read (parsing it takes several times its size in memory).
  */
 const MAX_JSON_BYTES = 16 * 1024 * 1024;
-/** The sidecar fields anything here reads (dates, evidence, metadata, classifyJson); the rest is dropped. */
-const SIDECAR_FIELDS = [
-  'title',
-  'description',
-  'photoTakenTime',
-  'creationTime',
-  'url',
-  'geoData',
-  'geoDataExif',
-  'archived',
-  'favorited',
-  'trashed',
-  'albumData',
-] as const;
 const READ_CONCURRENCY = 16;
 /** JSON files above this are read and parsed one at a time. */
 const BIG_JSON_BYTES = 256 * 1024;
@@ -135,7 +116,8 @@ interface PartFile {
   index: number;
   zip?: ZipEntry;
   fsPath?: string;
-  json?: unknown;
+  /** What is used of a JSON file that parsed (tree.ts jsonFactsOf); the parsed object is not kept. */
+  json?: JsonFacts;
   /** CRC-32 of a tgz media entry, computed in pass 1 as its bytes pass by. */
   crc32?: number;
   /** Read in tgz pass 1 (EXIF, or HEIF/QuickTime dates); undefined with `exifRead` means "no date". */
@@ -153,15 +135,20 @@ interface Plan {
   copy: PartFile;
   folder: string;
   folderKind: FolderKind;
-  sidecar?: { key: string; json: unknown; method: MatchMethod; borrowed: boolean };
+  sidecar?: { key: string; json: JsonFacts; method: MatchMethod; borrowed: boolean };
   /** The still or unedited file this one belongs to (of the same export), when it has no sidecar of its own. */
   original?: Plan;
-  albums: string[];
+  albums: readonly string[];
 }
+
+/** Shared by the plans of photos in no album (most of them), instead of an empty array each. */
+const NO_ALBUMS: readonly string[] = Object.freeze([]);
 
 interface Scan {
   randomAccess: Plan[];
   tarParts: Array<{ part: Part; plans: Map<number, Plan> }>;
+  /** Plans some other plan names as its `original`: only their dates are cached. */
+  originals: Set<Plan>;
 }
 
 export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSource {
@@ -180,33 +167,35 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   const exifCache = new Map<Plan, Promise<ExifCapture | undefined>>();
   const pool = new HandlePool();
 
-  async function exifOf(plan: Plan): Promise<ExifCapture | undefined> {
+  async function exifOf(plan: Plan, scan: Scan): Promise<ExifCapture | undefined> {
     const copy = plan.copy;
     if (!mayHaveExif(copy.path) && !mayHaveMediaDate(copy.path)) return undefined;
     if (copy.part.kind === 'tar') return copy.exif;
     let cached = exifCache.get(plan);
     if (!cached) {
-      const needsDate = !(plan.sidecar && sidecarTakenAt(plan.sidecar.json));
+      const needsDate = !(plan.sidecar && takenAtOf(plan.sidecar.json));
       countMediaRead();
       cached = readMediaDateOf(copy, pool, needsDate);
-      exifCache.set(plan, cached);
+      // Kept only for the originals of other items (edited copies, Live/Motion parts read it
+      // again); every other item's date is read once, and a cache of all of them grew with the run.
+      if (scan.originals.has(plan)) exifCache.set(plan, cached);
     }
     return cached;
   }
 
-  async function describe(plan: Plan): Promise<Omit<SourceItem, 'open'>> {
+  async function describe(plan: Plan, scan: Scan): Promise<Omit<SourceItem, 'open'>> {
     const original = plan.original;
-    const ownExif = await exifOf(plan);
+    const ownExif = await exifOf(plan, scan);
     // A Live/Motion video part's own QuickTime date is only a fallback: its still's date comes first.
     const videoPart = original !== undefined && mediaType(plan.copy.path).kind === 'video';
     const preferOriginal = original !== undefined && (!ownExif || videoPart);
-    const originalExif = original && preferOriginal ? await exifOf(original) : undefined;
-    let sidecarDate = plan.sidecar ? sidecarTakenAt(plan.sidecar.json) : undefined;
+    const originalExif = original && preferOriginal ? await exifOf(original, scan) : undefined;
+    let sidecarDate = plan.sidecar ? takenAtOf(plan.sidecar.json) : undefined;
     let exif = ownExif;
     let inherited: string | undefined;
     if (original && preferOriginal && !sidecarDate) {
       // Edited copies and Live/Motion video parts land on their original's day (spec §5).
-      const originalDate = original.sidecar ? sidecarTakenAt(original.sidecar.json) : undefined;
+      const originalDate = original.sidecar ? takenAtOf(original.sidecar.json) : undefined;
       if (originalDate || originalExif) {
         sidecarDate = originalDate;
         exif = originalExif;
@@ -238,6 +227,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
    */
   function listedItem(
     plan: Plan,
+    scan: Scan,
     open: (signal: AbortSignal) => Promise<OpenedMedia>,
     randomAccess: boolean,
   ): SourceItem {
@@ -258,7 +248,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       open: counted,
       ...(contentHash ? { contentHash } : {}),
       resolve: async () => ({
-        ...(await describe(plan)),
+        ...(await describe(plan, scan)),
         open: counted,
         ...(contentHash ? { contentHash } : {}),
       }),
@@ -272,7 +262,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       sequential = scan.tarParts.length > 0;
       for (const plan of scan.randomAccess) {
         signal.throwIfAborted();
-        yield listedItem(plan, async (openSignal) => openRandomAccess(plan.copy, openSignal), true);
+        yield listedItem(plan, scan, async (openSignal) => openRandomAccess(plan.copy, openSignal), true);
       }
       for (const { part, plans } of scan.tarParts) {
         signal.throwIfAborted();
@@ -284,6 +274,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
             const live = new LiveEntry(entry.body);
             yield listedItem(
               plan,
+              scan,
               async (openSignal) => {
                 const body = live.claim(openSignal);
                 return {
@@ -349,22 +340,23 @@ function evidenceOf(plan: Plan): ItemEvidence {
   const crc = plan.copy.zip?.crc32 ?? plan.copy.crc32;
   if (crc !== undefined) evidence.crc32 = crc;
   const json = plan.sidecar && !plan.sidecar.borrowed ? plan.sidecar.json : undefined;
-  if (isRecord(json)) {
-    const taken = isRecord(json.photoTakenTime) ? json.photoTakenTime.timestamp : undefined;
-    if (typeof taken === 'string' || typeof taken === 'number') evidence.takenTime = String(taken);
-    if (typeof json.title === 'string') evidence.title = json.title;
+  if (json) {
+    if (json.takenTime !== undefined) evidence.takenTime = String(json.takenTime);
+    if (json.title !== undefined) evidence.title = json.title;
   }
   return evidence;
 }
 
+/** The sidecar's `photoTakenTime` as an instant (dates.ts `sidecarTakenAt`, from the kept facts). */
+function takenAtOf(json: JsonFacts): Date | undefined {
+  return parseSidecarTimestamp(json.takenTime);
+}
+
 function metadataOf(plan: Plan, inherited: string | undefined): Record<string, unknown> {
-  const json = plan.sidecar?.json;
-  const record = isRecord(json) ? json : {};
+  const record: JsonFacts = plan.sidecar?.json ?? { kind: 'other' };
   const metadata: Record<string, unknown> = {};
-  const location = locationOf(record.geoDataExif) ?? locationOf(record.geoData);
-  if (location) metadata.location = location;
-  if (typeof record.description === 'string' && record.description !== '')
-    metadata.description = record.description;
+  if (record.location) metadata.location = { ...record.location };
+  if (record.description !== undefined) metadata.description = record.description;
   if (plan.albums.length > 0) metadata.albums = plan.albums;
   metadata.archived = record.archived === true || plan.folderKind === 'archive';
   metadata.favorited = record.favorited === true;
@@ -381,18 +373,9 @@ function metadataOf(plan: Plan, inherited: string | undefined): Record<string, u
   return metadata;
 }
 
-/** `(0, 0)` means "no location" (ente `parseGTLocation`, gpth Neo). */
-function locationOf(value: unknown): { latitude: number; longitude: number; altitude?: number } | undefined {
-  if (!isRecord(value)) return undefined;
-  const { latitude, longitude, altitude } = value;
-  if (typeof latitude !== 'number' || typeof longitude !== 'number') return undefined;
-  if (latitude === 0 && longitude === 0) return undefined;
-  return typeof altitude === 'number' ? { latitude, longitude, altitude } : { latitude, longitude };
-}
-
 function isTrashed(plan: Plan): boolean {
   const json = plan.sidecar && !plan.sidecar.borrowed ? plan.sidecar.json : undefined;
-  return plan.folderKind === 'trash' || (isRecord(json) && json.trashed === true);
+  return plan.folderKind === 'trash' || json?.trashed === true;
 }
 
 function errorText(error: unknown): string {
@@ -585,20 +568,16 @@ async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<
   return Buffer.concat(chunks).subarray(0, limit);
 }
 
-function parseJson(bytes: Buffer): unknown {
-  let json: unknown;
+/** Parsed one at a time, and only the facts used are kept (undefined when it does not parse). */
+function parseJson(bytes: Buffer): JsonFacts | undefined {
+  let content: unknown;
   try {
     // Invalid UTF-8 is replaced rather than fatal (gpth#143); a BOM is dropped.
-    json = JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''));
+    content = JSON.parse(bytes.toString('utf8').replace(/^\uFEFF/, ''));
   } catch {
     return undefined;
   }
-  if (!isRecord(json)) return json;
-  // Only what is used stays in memory until the plan: a sidecar's `people` can be megabytes.
-  const kept: Record<string, unknown> = {};
-  for (const field of SIDECAR_FIELDS) if (field in json) kept[field] = json[field];
-  if (isRecord(kept.albumData)) kept.albumData = {};
-  return kept;
+  return jsonFactsOf(content);
 }
 
 /**
@@ -728,7 +707,9 @@ async function loadZip(part: Part, problems: string[], warn: (message: string) =
       unsupported.push(`${checked.path} (method ${entry.method})`);
       continue;
     }
-    part.files.push({ part, path: checked.path, size: entry.size, index: entry.index, zip: entry });
+    // The name as stored is almost always the normalized path: one string for both, not two.
+    const entryPath = checked.path === entry.name ? entry.name : checked.path;
+    part.files.push({ part, path: entryPath, size: entry.size, index: entry.index, zip: entry });
   }
   if (links.length > 0) {
     // Google's Takeout holds no links; a tar's links are skipped the same way (not a file entry).
@@ -885,7 +866,7 @@ async function scanTakeout(
   for (const part of parts) {
     const roots = new Set<string>();
     for (const file of part.files) {
-      if (file.json === undefined || classifyJson(file.json) !== 'photo' || isLeftover(file.path)) continue;
+      if (file.json?.kind !== 'photo' || isLeftover(file.path)) continue;
       const root = rootOfSidecar(file.path);
       if (root === undefined) continue;
       roots.add(root);
@@ -938,7 +919,10 @@ async function scanTakeout(
     albums.add(plan.folder);
     albumsByFile.set(fileKey(plan), albums);
   }
-  for (const plan of plans) plan.albums = [...(albumsByFile.get(fileKey(plan)) ?? [])].sort();
+  for (const plan of plans) {
+    const albums = albumsByFile.get(fileKey(plan));
+    plan.albums = albums ? [...albums].sort() : NO_ALBUMS;
+  }
 
   // Year-folder copies first, so the saved file carries the year folder's name (spec §1.5).
   const order = (plan: Plan) => (plan.folderKind === 'album' ? 1 : 0);
@@ -952,7 +936,12 @@ async function scanTakeout(
     for (const plan of plans) if (plan.copy.part === part) partPlans.set(plan.copy.index, plan);
     if (partPlans.size > 0) tarParts.push({ part, plans: partPlans });
   }
-  return { randomAccess, tarParts };
+  // The plans hold what is needed from here on; every other entry (sidecars, album JSON, files
+  // outside the Photos folder) is let go instead of being kept through the run by its part.
+  for (const part of parts) part.files = [];
+  const originals = new Set<Plan>();
+  for (const plan of plans) if (plan.original !== undefined) originals.add(plan.original);
+  return { randomAccess, tarParts, originals };
 }
 
 /**
@@ -1104,7 +1093,7 @@ function planExport(
     if (isMediaName(name)) {
       group.media.push(entry);
     } else if (entry.copy.json !== undefined) {
-      const kind = classifyJson(entry.copy.json);
+      const kind = entry.copy.json.kind;
       if (kind === 'photo') group.sidecars.push(entry);
       if (kind === 'album' && folder !== '') albumFolders.add(folder.split('/')[0] as string);
     }
@@ -1117,8 +1106,7 @@ function planExport(
     const top = folder === '' ? '' : (folder.split('/')[0] as string);
     const folderKind: FolderKind = top === '' ? 'root' : classifyFolder(top, albumFolders.has(top));
     const sidecarInfos: SidecarInfo[] = group.sidecars.map((entry) => {
-      const json = entry.copy.json;
-      const title = isRecord(json) && typeof json.title === 'string' ? json.title : undefined;
+      const title = entry.copy.json?.title;
       return title === undefined ? { name: baseName(entry.key) } : { name: baseName(entry.key), title };
     });
     const sidecarByName = new Map(group.sidecars.map((entry) => [baseName(entry.key), entry]));
@@ -1129,11 +1117,11 @@ function planExport(
       const name = baseName(entry.key);
       const match = matches.get(name);
       const sidecarEntry = match ? sidecarByName.get(match.sidecar) : undefined;
-      const plan: Plan = { key: entry.key, copy: entry.copy, folder: top, folderKind, albums: [] };
+      const plan: Plan = { key: entry.key, copy: entry.copy, folder: top, folderKind, albums: NO_ALBUMS };
       if (match && sidecarEntry) {
         plan.sidecar = {
           key: sidecarEntry.key,
-          json: sidecarEntry.copy.json,
+          json: sidecarEntry.copy.json as JsonFacts,
           method: match.method,
           borrowed: match.borrowed,
         };

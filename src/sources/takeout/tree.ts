@@ -44,6 +44,63 @@ export function classifyJson(content: unknown): JsonKind {
   return 'other';
 }
 
+/** A sidecar's place, from `geoDataExif` or `geoData`. */
+export interface JsonLocation {
+  latitude: number;
+  longitude: number;
+  altitude?: number;
+}
+
+/**
+ * What the Takeout source uses of a JSON file, taken from the parsed object at once so the rest
+ * of it (`formatted` dates, `url`, `imageViews`, origin…) is not kept for every photo while the
+ * archive is listed: a 100,000-photo Takeout held 100 MB of parsed sidecars.
+ */
+export interface JsonFacts {
+  kind: JsonKind;
+  /** Photo sidecars only, from here on. */
+  title?: string;
+  /** `photoTakenTime.timestamp` as written (usually a string); parsed by dates.ts when needed. */
+  takenTime?: string | number;
+  location?: JsonLocation;
+  /** Non-empty only. */
+  description?: string;
+  archived?: true;
+  favorited?: true;
+  trashed?: true;
+}
+
+const ALBUM_FACTS: JsonFacts = Object.freeze({ kind: 'album' });
+const OTHER_FACTS: JsonFacts = Object.freeze({ kind: 'other' });
+
+/** The facts of one parsed JSON file; only a photo sidecar carries more than its kind. */
+export function jsonFactsOf(content: unknown): JsonFacts {
+  const kind = classifyJson(content);
+  if (kind === 'album') return ALBUM_FACTS;
+  if (kind === 'other' || !isRecord(content)) return OTHER_FACTS;
+  const facts: JsonFacts = { kind };
+  if (typeof content.title === 'string') facts.title = content.title;
+  const taken = isRecord(content.photoTakenTime) ? content.photoTakenTime.timestamp : undefined;
+  if (typeof taken === 'string' || typeof taken === 'number') facts.takenTime = taken;
+  const location = locationOf(content.geoDataExif) ?? locationOf(content.geoData);
+  if (location) facts.location = location;
+  if (typeof content.description === 'string' && content.description !== '')
+    facts.description = content.description;
+  if (content.archived === true) facts.archived = true;
+  if (content.favorited === true) facts.favorited = true;
+  if (content.trashed === true) facts.trashed = true;
+  return facts;
+}
+
+/** `(0, 0)` means "no location" (ente `parseGTLocation`, gpth Neo). */
+function locationOf(value: unknown): JsonLocation | undefined {
+  if (!isRecord(value)) return undefined;
+  const { latitude, longitude, altitude } = value;
+  if (typeof latitude !== 'number' || typeof longitude !== 'number') return undefined;
+  if (latitude === 0 && longitude === 0) return undefined;
+  return typeof altitude === 'number' ? { latitude, longitude, altitude } : { latitude, longitude };
+}
+
 /** Known product-folder names: a hint when a part holds media but none of its sidecars (spec §1.3). */
 const KNOWN_ROOT_NAMES = new Set(
   [
