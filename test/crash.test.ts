@@ -115,11 +115,14 @@ test('a second Ctrl-C ends at once with exit 130, while the clean stop of the fi
 });
 
 test('two runs on one folder: the second says another run is saving there and exits 2; both end clean', async () => {
-  const account = await openAccount(items, { latency: { mediaMs: 100 } });
+  // Media held back long enough that the first run is surely still saving while the second
+  // starts, even on a loaded machine; released once the second has answered.
+  const account = await openAccount(items, { latency: { mediaMs: 5000 } });
   try {
     const first = backup(account);
     await waitFor(async () => (await allFiles(account.folder)).includes('.photo-backup/lock'));
     const second = await backup(account);
+    account.emulator.setLatency({});
     assert.equal(second.code, 2, second.stderr);
     assert.match(second.stderr, /Another photo-backup run \(process \d+/);
     assert.match(second.stderr, /Wait for it to finish/);
