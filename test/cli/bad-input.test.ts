@@ -85,7 +85,7 @@ const tokenCases: { name: string; token: (original: Record<string, unknown>) => 
   ];
 
 // A token lacking a scope is no longer unusable: each source needs only its own scope (granular
-// consent), so a library-only grant runs the library source; test/cli-scopes.test.ts covers a
+// consent), so a library-only grant runs the library source; test/cli/scopes.test.ts covers a
 // grant that lacks the scope the chosen source needs (exit 3 naming the box).
 test('token file granting only the library scope, no terminal: the default source runs without consent', async () => {
   const account = await openAccount(readyItems(3));

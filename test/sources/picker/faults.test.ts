@@ -2,7 +2,7 @@
  * The picker source under faults, kills and Ctrl-C, through the built CLI with no terminal
  * (`--source picker --no-browser`, one round): every picked item of the year saved byte-identical
  * exactly once, no temporary file, the record consistent, and every picking session deleted.
- * Small version; the 300-item one is test/reliability/picker.test.ts.
+ * Small version; the 300-item one is test/reliability/sources/picker/faults.test.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

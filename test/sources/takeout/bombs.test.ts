@@ -3,7 +3,7 @@
  * past the size its zip directory declares, a pax header or GNU long name that declares more than
  * any honest one, and a sidecar too large to be one. Each is reported as damaged, nothing past a
  * declared size is held or written, and every other photo is saved. The full-size versions (1 GB
- * bombs, peak memory measured) are test/reliability/takeout-bombs.test.ts.
+ * bombs, peak memory measured) are test/reliability/sources/takeout/bombs.test.ts.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -3,7 +3,7 @@
  * run, run again, ends with the same tree as an uninterrupted one; damaged, encrypted and hostile
  * archives are reported with the right exit code while the good parts are saved; running again
  * saves nothing new, and a later Takeout adds only what is new. The big version is
- * test/reliability/takeout.test.ts.
+ * test/reliability/sources/takeout/faults.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';

@@ -3,7 +3,7 @@
  * to 1 GB, a tgz whose pax header declares (and holds) 1 GB, and forty honest 8 MB sidecars. The
  * CLI's peak resident set size (getrusage, written by bench/peak-rss.cjs as the child exits) stays
  * under PEAK_RSS_MB while the bomb is reported and every other photo is saved. The small versions
- * are test/takeout-bombs.test.ts.
+ * are test/sources/takeout/bombs.test.ts.
  */
 import assert from 'node:assert/strict';
 import { createWriteStream } from 'node:fs';
