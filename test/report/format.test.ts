@@ -1,10 +1,22 @@
-/** Names and messages shown as text: control, bidirectional and zero-width characters escaped. */
+/**
+ * What people read: names and messages with control, bidirectional and zero-width characters
+ * escaped, sizes, durations, the progress line and the closing summary.
+ */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { asciiSafeJson, printable, printableName } from '../../src/report/format.ts';
+import type { BackupSummary } from '../../src/report/events.ts';
+import {
+  asciiSafeJson,
+  formatBytes,
+  formatDuration,
+  printable,
+  printableName,
+  progressLine,
+  summaryLines,
+} from '../../src/report/format.ts';
 import { runCli } from '../helpers/cli.ts';
 import { backup, openAccount } from '../helpers/reliability.ts';
 import { buildZip, makeJpeg, makeSidecar } from '../helpers/takeout-builder.ts';
@@ -46,6 +58,123 @@ for (const { input } of names) {
     );
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sizes, durations, the progress line and the closing summary
+
+const sizes: { bytes: number; expected: string }[] = [
+  { bytes: 0, expected: '0 B' },
+  { bytes: 999, expected: '999 B' },
+  { bytes: 1000, expected: '1.0 KB' },
+  { bytes: 1500, expected: '1.5 KB' },
+  { bytes: 12_345, expected: '12 KB' },
+  { bytes: 5_000_000, expected: '5.0 MB' },
+  { bytes: 2_500_000_000_000, expected: '2.5 TB' },
+  // TB is the last unit: bigger sizes stay in it.
+  { bytes: 3_000_000_000_000_000, expected: '3000 TB' },
+];
+for (const { bytes, expected } of sizes) {
+  test(`formatBytes(${bytes}) is ${expected} (powers of 1000, one decimal under 10)`, () => {
+    assert.equal(formatBytes(bytes), expected);
+  });
+}
+
+const durations: { ms: number; expected: string }[] = [
+  { ms: 0, expected: '0s' },
+  { ms: 59_499, expected: '59s' },
+  { ms: 59_500, expected: '1m00s' },
+  { ms: 125_000, expected: '2m05s' },
+  { ms: 3_600_000, expected: '1h00m' },
+  { ms: 3_725_000, expected: '1h02m' },
+];
+for (const { ms, expected } of durations) {
+  test(`formatDuration(${ms}) is ${expected}`, () => {
+    assert.equal(formatDuration(ms), expected);
+  });
+}
+
+test('progressLine: done of found, bytes so far and the rate since the start', () => {
+  assert.equal(
+    progressLine({ found: 10, done: 3, bytes: 2_000_000, elapsedMs: 2000 }),
+    '3/10 items · 2.0 MB · 1.0 MB/s',
+  );
+  assert.equal(progressLine({ found: 0, done: 0, bytes: 0, elapsedMs: 0 }), '0/0 items · 0 B · 0 B/s');
+});
+
+function summary(changes: Partial<BackupSummary> = {}): BackupSummary {
+  return {
+    source: 'takeout',
+    year: 2024,
+    folder: 'photos',
+    dryRun: false,
+    found: 12,
+    saved: 10,
+    copies: 0,
+    skipped: 2,
+    bytes: 3_400_000,
+    failed: [],
+    unavailable: [],
+    otherYears: {},
+    undated: [],
+    stopped: { reason: 'end', message: 'Reached the end of 2024.' },
+    complete: true,
+    ...changes,
+  };
+}
+
+test('summaryLines: what was saved, skipped and failed, the source, year and time, then why it stopped', () => {
+  assert.deepEqual(summaryLines(summary(), 125_000), [
+    'Saved 10 file(s) (3.4 MB), skipped 2 already saved, 0 failed — takeout, 2024, in 2m05s.',
+    'Reached the end of 2024.',
+  ]);
+});
+
+test('summaryLines of a dry run: what would be saved, with no size', () => {
+  assert.equal(
+    summaryLines(summary({ dryRun: true, saved: 0, bytes: 0 }), 1000)[0],
+    'Would save 10 file(s), skipped 2 already saved, 0 failed — takeout, 2024, in 1s.',
+  );
+});
+
+test('summaryLines counts identical copies recorded once, in the singular and the plural', () => {
+  assert.match(summaryLines(summary({ copies: 1 }), 0)[0] ?? '', /, 1 identical copy recorded once,/);
+  assert.match(summaryLines(summary({ copies: 3 }), 0)[0] ?? '', /, 3 identical copies recorded once,/);
+});
+
+test('summaryLines lists 20 failures with escaped names, counts the rest, and says to run again', () => {
+  const failed = Array.from({ length: 23 }, (_, i) => ({
+    id: `${i}`,
+    filename: `IMG_${i}\u001b.jpg`,
+    reason: 'HTTP 500',
+  }));
+  const lines = summaryLines(summary({ failed }), 0);
+  assert.match(lines[0] ?? '', /, 23 failed —/);
+  assert.equal(lines[1], '  failed: IMG_0\\x1b.jpg: HTTP 500');
+  assert.equal(lines.filter((line) => line.startsWith('  failed: ')).length, 20);
+  assert.deepEqual(lines.slice(21), [
+    '  … and 3 more failures',
+    'Reached the end of 2024.',
+    'Run the same command again to retry what failed.',
+  ]);
+});
+
+test('summaryLines: items for later, other years in order with their total, undated items (five named)', () => {
+  const lines = summaryLines(
+    summary({
+      unavailable: [{ id: 'v', filename: 'VID_1.mp4', reason: 'still processing' }],
+      otherYears: { '2025': 1, '2023': 4 },
+      undated: ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg', 'f.jpg'],
+    }),
+    0,
+  );
+  assert.deepEqual(lines.slice(1), [
+    '  not yet: VID_1.mp4: still processing',
+    '  left out 5 item(s) of other years: 2023 (4), 2025 (1)',
+    '  left out 6 item(s) with no capture date (add --include-undated to save them under undated/): ' +
+      'a.jpg, b.jpg, c.jpg, d.jpg, e.jpg, …',
+    'Reached the end of 2024.',
+  ]);
+});
 
 // ---------------------------------------------------------------------------------------------
 // Through the built CLI: hostile names from a Takeout and from Google
