@@ -1,3 +1,8 @@
+/**
+ * Capture dates read from HEIC/AVIF and MP4/MOV containers (src/sources/takeout/media-dates.ts):
+ * one table of files (good, broken, partial) → resolved date, run by one loop; then read costs,
+ * the stream reader, QuickTime date text, and createTakeoutSource over each kind of input.
+ */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -167,12 +172,6 @@ const readCases: Array<{ name: string; bytes: Buffer; expected: ReturnType<typeo
   },
 ];
 
-for (const { name, bytes, expected } of readCases) {
-  test(`media date: ${name}`, async () => {
-    assert.deepEqual(resolved(await readMediaDate(bufferReader(bytes))), expected);
-  });
-}
-
 function patchedSize(bytes: Buffer, type: string, size: number): Buffer {
   const copy = Buffer.from(bytes);
   const at = copy.indexOf(type, 0, 'latin1') - 4;
@@ -212,12 +211,6 @@ const brokenCases: Array<{ name: string; bytes: Buffer }> = [
   },
 ];
 
-for (const { name, bytes } of brokenCases) {
-  test(`media date, broken file is undated without throwing: ${name}`, async () => {
-    assert.equal(await readMediaDate(bufferReader(bytes)), undefined);
-  });
-}
-
 test('the cases above can fail: the unbroken files do have a date', async () => {
   assert.ok(await readMediaDate(bufferReader(mp4)));
   assert.ok(await readMediaDate(bufferReader(heic)));
@@ -239,21 +232,41 @@ const partialCases: Array<{ name: string; bytes: Buffer; expected: ReturnType<ty
   { name: 'HEIC meta declares 2 GB', bytes: patchedSize(heic, 'meta', 0x7fffffff), expected: heicExpected },
 ];
 
-for (const { name, bytes, expected } of partialCases) {
-  test(`media date, partial file: ${name}`, async () => {
-    assert.deepEqual(resolved(await readMediaDate(bufferReader(bytes))), expected);
-  });
-}
-
-test('a mvhd size of 0 still reads when the box runs to its container end', async () => {
-  // Size 0 on the last box of moov is legal: moov ends where it does.
+/** Size 0 on the last box of moov is legal: moov ends where it does. */
+function mvhdSizeZeroAtEnd(): Buffer {
   const moov = isoBox('moov', isoFullBox('mvhd', 0, [Buffer.alloc(4), Buffer.alloc(96)]));
   const body = Buffer.from(moov);
   body.writeUInt32BE(0, 8);
   body.writeUInt32BE(quickTimeSeconds(JULY), 20);
-  const file = Buffer.concat([isoBox('ftyp', Buffer.from('isom')), body]);
-  assert.deepEqual(resolved(await readMediaDate(bufferReader(file))), mvhdExpected);
-});
+  return Buffer.concat([isoBox('ftyp', Buffer.from('isom')), body]);
+}
+
+/** Every file above, read whole from a buffer: its name, its bytes and what it resolves to. */
+const fileRows: Array<{ title: string; bytes: Buffer; expected: ReturnType<typeof resolved> }> = [
+  ...readCases.map(({ name, bytes, expected }) => ({ title: `media date: ${name}`, bytes, expected })),
+  ...brokenCases.map(({ name, bytes }) => ({
+    title: `media date, broken file is undated without throwing: ${name}`,
+    bytes,
+    expected: undefined,
+  })),
+  ...partialCases.map(({ name, bytes, expected }) => ({
+    title: `media date, partial file: ${name}`,
+    bytes,
+    expected,
+  })),
+  {
+    title: 'a mvhd size of 0 still reads when the box runs to its container end',
+    bytes: mvhdSizeZeroAtEnd(),
+    expected: mvhdExpected,
+  },
+];
+
+for (const { title, bytes, expected } of fileRows) {
+  test(title, async () => {
+    // resolved() of no capture is undefined: a broken file must give no capture at all, and not throw.
+    assert.deepEqual(resolved(await readMediaDate(bufferReader(bytes))), expected);
+  });
+}
 
 /** Counts what a parser asks for. */
 function countingReader(bytes: Uint8Array): ByteReader & { bytesRead: number; reads: number } {

@@ -1,3 +1,8 @@
+/**
+ * Which sidecar belongs to which photo or video (src/sources/takeout/sidecar-match.ts): one table of
+ * (media, sidecars) → sidecar, from test/fixtures/takeout/takeout-matching-cases.json and our own
+ * rules, run by one loop; then whole folders, the title index and the name parsers.
+ */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -38,30 +43,49 @@ function matchOne(media: string, sidecars: string[]): string | undefined {
  */
 const UNMATCHED_ON_PURPOSE = new Set(['photo-ed.jp', 'photo-mo.jpg', 'video-bear.mp4']);
 
-for (const entry of cases.match) {
-  if (entry.scope && UNMATCHED_ON_PURPOSE.has(entry.media)) {
-    test(`leaves synthetic ${entry.media} unmatched (${entry.scope})`, () => {
-      assert.equal(matchOne(entry.media, [entry.sidecar]), undefined);
-    });
-    continue;
-  }
-  test(`matches ${entry.media} → ${entry.sidecar}`, () => {
-    assert.equal(matchOne(entry.media, [entry.sidecar]), entry.sidecar);
-  });
+/**
+ * One row per case: the media name, the sidecar lists it is matched against (each list is one
+ * folder; a precedence case is tried in both orders) and the sidecar it must get.
+ */
+interface MatchRow {
+  title: string;
+  media: string;
+  folders: string[][];
+  expected: string | undefined;
 }
 
-for (const entry of cases.noMatch) {
-  test(`does not match ${entry.media} → ${entry.sidecar}`, () => {
-    assert.equal(matchOne(entry.media, [entry.sidecar]), undefined);
-  });
-}
-
-for (const entry of cases.precedence) {
-  test(`prefers ${entry.sidecar} over ${entry.over} for ${entry.media}`, () => {
-    assert.equal(matchOne(entry.media, [entry.over as string, entry.sidecar]), entry.sidecar);
-    assert.equal(matchOne(entry.media, [entry.sidecar, entry.over as string]), entry.sidecar);
-  });
-}
+const fixtureRows: MatchRow[] = [
+  ...cases.match.map((entry) =>
+    entry.scope && UNMATCHED_ON_PURPOSE.has(entry.media)
+      ? {
+          title: `leaves synthetic ${entry.media} unmatched (${entry.scope})`,
+          media: entry.media,
+          folders: [[entry.sidecar]],
+          expected: undefined,
+        }
+      : {
+          title: `matches ${entry.media} → ${entry.sidecar}`,
+          media: entry.media,
+          folders: [[entry.sidecar]],
+          expected: entry.sidecar,
+        },
+  ),
+  ...cases.noMatch.map((entry) => ({
+    title: `does not match ${entry.media} → ${entry.sidecar}`,
+    media: entry.media,
+    folders: [[entry.sidecar]],
+    expected: undefined,
+  })),
+  ...cases.precedence.map((entry) => ({
+    title: `prefers ${entry.sidecar} over ${entry.over} for ${entry.media}`,
+    media: entry.media,
+    folders: [
+      [entry.over as string, entry.sidecar],
+      [entry.sidecar, entry.over as string],
+    ],
+    expected: entry.sidecar,
+  })),
+];
 
 // Our own cases, one or more per matching rule of spec §5.
 const ownCases: Array<{
@@ -221,9 +245,19 @@ const ownCases: Array<{
   },
 ];
 
-for (const { rule, input, expected } of ownCases) {
-  test(`rule: ${rule}`, () => {
-    assert.equal(matchOne(input.media, input.sidecars), expected);
+const rows: MatchRow[] = [
+  ...fixtureRows,
+  ...ownCases.map(({ rule, input, expected }) => ({
+    title: `rule: ${rule}`,
+    media: input.media,
+    folders: [input.sidecars],
+    expected,
+  })),
+];
+
+for (const { title, media, folders, expected } of rows) {
+  test(title, () => {
+    for (const sidecars of folders) assert.equal(matchOne(media, sidecars), expected, sidecars.join(', '));
   });
 }
 
@@ -304,19 +338,26 @@ test('findOriginalMedia links edits and video parts to their still', () => {
     'A(1).jpg',
     'A-edited(1).jpg',
   ];
-  assert.equal(findOriginalMedia('IMG_1.MOV', names), 'IMG_1.HEIC');
-  assert.equal(findOriginalMedia('IMG_1-edited.HEIC', names), 'IMG_1.HEIC');
-  assert.equal(findOriginalMedia('PXL_2.MP', names), 'PXL_2.MP.jpg');
-  assert.equal(findOriginalMedia('A-edited(1).jpg', names), 'A(1).jpg');
-  assert.equal(findOriginalMedia('IMG_1.HEIC', names), undefined);
+  const originals: { media: string; original: string | undefined }[] = [
+    { media: 'IMG_1.MOV', original: 'IMG_1.HEIC' },
+    { media: 'IMG_1-edited.HEIC', original: 'IMG_1.HEIC' },
+    { media: 'PXL_2.MP', original: 'PXL_2.MP.jpg' },
+    { media: 'A-edited(1).jpg', original: 'A(1).jpg' },
+    { media: 'IMG_1.HEIC', original: undefined },
+  ];
+  for (const { media, original } of originals) assert.equal(findOriginalMedia(media, names), original, media);
 });
 
 test('parseSidecarName reads the index wherever Google put it', () => {
-  assert.deepEqual(parseSidecarName('Scan35.jpg.supplemental-metadata(1).json'), {
-    rest: 'Scan35.jpg.supplemental-metadata',
-    index: 1,
-  });
-  assert.deepEqual(parseSidecarName('IMG.HEIC(2).supple.json'), { rest: 'IMG.HEIC.supple', index: 2 });
-  assert.deepEqual(parseSidecarName('Urlaub (38).JP.json'), { rest: 'Urlaub (38).JP' });
-  assert.equal(parseSidecarName('photo.jpg'), undefined);
+  const names: { name: string; expected: ReturnType<typeof parseSidecarName> }[] = [
+    {
+      name: 'Scan35.jpg.supplemental-metadata(1).json',
+      expected: { rest: 'Scan35.jpg.supplemental-metadata', index: 1 },
+    },
+    { name: 'IMG.HEIC(2).supple.json', expected: { rest: 'IMG.HEIC.supple', index: 2 } },
+    // A number in the title is not an index.
+    { name: 'Urlaub (38).JP.json', expected: { rest: 'Urlaub (38).JP' } },
+    { name: 'photo.jpg', expected: undefined },
+  ];
+  for (const { name, expected } of names) assert.deepEqual(parseSidecarName(name), expected, name);
 });
