@@ -17,7 +17,7 @@ import { HttpClient } from '../src/http.ts';
 import { parseJournal } from '../src/manifest.ts';
 import type { BackupEvent } from '../src/report/events.ts';
 import { GoogleApi } from '../src/sources/google-api.ts';
-import { createLibrarySource, LibraryRefusedError } from '../src/sources/library/index.ts';
+import { createLibrarySource } from '../src/sources/library/index.ts';
 import { fastRetry, testBackupOptions } from './helpers/backup-options.ts';
 import { sha256, treeHashes, writeAccount } from './helpers/cli.ts';
 import { type Emulator, type EmulatorItem, generateItems, startEmulator } from './support/emulator/index.ts';
@@ -340,15 +340,6 @@ test('daily quota: the run ends with exit 4, keeps what it saved, and the same c
   await assertComplete();
 });
 
-test('expired download URLs are refreshed with mediaItems:batchGet', async () => {
-  // URLs die after 1 s while each download waits 100 ms, one at a time: the later ones expire before their turn.
-  emulator.setFaults({ urlTtlMs: 1000 });
-  emulator.setLatency({ mediaMs: 100 });
-  const { exitCode, summary } = await run({ concurrency: 1 });
-  assert.equal(exitCode, 0, JSON.stringify(summary.failed));
-  assert.ok((emulator.stats.requests['library.batchGet'] ?? 0) > 0, JSON.stringify(emulator.stats.requests));
-});
-
 test('an access token that stops working mid-run is refreshed once and the run goes on', async () => {
   await writeAccount(emulator, dir);
   emulator.expireAccessTokens();
@@ -358,55 +349,6 @@ test('an access token that stops working mid-run is refreshed once and the run g
   await assertComplete();
   const token = JSON.parse(await readFile(path.join(dir, 'token.json'), 'utf8'));
   assert.ok(token.refresh_token, 'the refresh token is kept when the refreshed one is saved back');
-});
-
-test('a 403 from the Library API explains the 2025 change and names the other sources', async () => {
-  const { clientSecretPath, tokenPath } = await writeAccount(emulator, dir, {
-    scopes: ['https://www.googleapis.com/auth/photospicker.mediaitems.readonly'],
-  });
-  const api = new GoogleApi(
-    http,
-    {
-      getAccessToken: async () => JSON.parse(await readFile(tokenPath, 'utf8')).access_token,
-      refresh: async () => '',
-    },
-    emulator.libraryUrl,
-  );
-  void clientSecretPath;
-  const source = createLibrarySource({ api, year: 2024 });
-  await assert.rejects(
-    backupYear(
-      {
-        year: 2024,
-        folder: path.join(dir, 'photos'),
-        timeZone: 'UTC',
-        concurrency: 2,
-        maxSkipped: 5,
-        all: false,
-        dryRun: false,
-        includeUndated: false,
-      },
-      { source, report: () => undefined, signal: new AbortController().signal },
-    ),
-    (error: unknown) =>
-      error instanceof LibraryRefusedError &&
-      /31 March 2025/.test(error.message) &&
-      /--source picker/.test(error.message) &&
-      /--takeout/.test(error.message),
-  );
-});
-
-test('an empty year says why and what to do instead', async () => {
-  emulator.setItems([]);
-  const empty = await run();
-  assert.equal(empty.summary.found, 0);
-  const notice = empty.events.find((event) => event.type === 'notice');
-  assert.ok(
-    notice &&
-      notice.type === 'notice' &&
-      /found nothing in 2024/.test(notice.message) &&
-      /picker/.test(notice.message),
-  );
 });
 
 test('files saved by the original script (same name and size) are skipped and adopted, not downloaded again', async () => {

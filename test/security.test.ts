@@ -1,7 +1,7 @@
 /**
  * Secrets and launchers: no token, code or client secret in any output or file of a run; the token
  * file 0600 and written atomically. The launchers (backup.sh, backup.bat) are test/launchers.test.ts.
- * The consent listener (127.0.0.1 only, matching state, one request, PKCE) is covered by test/auth.test.ts.
+ * The consent listener (127.0.0.1 only, matching state, one request, PKCE) is covered by test/auth/authorizer.test.ts.
  */
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
