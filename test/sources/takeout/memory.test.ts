@@ -3,7 +3,7 @@
 // bench figure (`npm run bench`, "Memory: Takeout of 200,000 small entries"), never timed here.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classifyJson, jsonFactsOf } from '../src/sources/takeout/tree.ts';
+import { classifyJson, jsonFactsOf } from '../../../src/sources/takeout/tree.ts';
 
 const sidecar = {
   title: 'IMG_0001.jpg',
