@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type AuthUi, authorize } from './auth/index.ts';
+import { runAuthCommand } from './auth-commands.ts';
 import type { BackupOptions } from './backup.ts';
 import { startDemo } from './demo.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
@@ -77,6 +78,8 @@ Examples (as the original script):
   ./backup.sh   |   backup.bat      the same from the shell scripts
   photo-backup --demo               try it against a built-in fake Google, no account needed
   photo-backup 2024 out --takeout takeout-001.zip takeout-002.zip
+  photo-backup auth status          the saved sign-in: client, scopes, when it ends
+  photo-backup auth logout          revoke the saved sign-in at Google, delete its file
 
 Sources: since 31 March 2025 Google's Library API returns only media this app uploaded.
   --source picker   you pick the photos in Google Photos (up to 2000 per round); the
@@ -153,6 +156,8 @@ function retryScale(env: NodeJS.ProcessEnv): Partial<BackupOptions['retryPolicy'
 }
 
 export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promise<number> {
+  // `auth` cannot be a year, so it names the subcommands without making the year a command.
+  if (argv[2] === 'auth') return runAuthCommand(argv.slice(3), io, signal);
   const program = buildProgram(io);
   try {
     program.parse(argv);
