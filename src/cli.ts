@@ -56,6 +56,8 @@ interface ParsedOptions {
   takeout?: string[];
   includeTrash: boolean;
   includeUndated: boolean;
+  skipVideos: boolean;
+  skipPhotos: boolean;
   rounds?: number;
   readTimeout: number;
   verbose: boolean;
@@ -125,6 +127,8 @@ function buildProgram(io: CliIo): Command {
     )
     .option('--include-trash', 'takeout: also save items from the trash', false)
     .option('--include-undated', 'save items with no capture date under undated/', false)
+    .option('--skip-videos', 'leave videos out: save only photos', false)
+    .option('--skip-photos', 'leave photos out: save only videos', false)
     .option(
       '--rounds <n>',
       'picker: pick this many rounds (default: ask on a terminal, else 1)',
@@ -178,6 +182,10 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     throw usageError('The folder argument is empty: give the folder to save into, for example photos.');
   const folder = path.resolve(io.cwd, folderArg ?? (options.demo ? 'photos-demo' : 'photos'));
   const timeZone = resolveTimeZone(options.timezone, io.env.TZ);
+  if (options.skipVideos && options.skipPhotos)
+    throw usageError(
+      '--skip-videos and --skip-photos together leave nothing to save: give one of them, or neither.',
+    );
   const source = options.takeout ? 'takeout' : options.source;
   if (source === 'takeout' && !options.takeout) {
     throw usageError('--source takeout needs the archives: add --takeout <files or folders>.');
@@ -206,6 +214,8 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       all: options.all,
       dryRun: options.dryRun,
       includeUndated: options.includeUndated,
+      ...(options.skipVideos ? { leaveOut: 'video' as const } : {}),
+      ...(options.skipPhotos ? { leaveOut: 'photo' as const } : {}),
       retryPolicy: http.policy,
     };
     let libraryUrl = io.env.PHOTO_BACKUP_LIBRARY_URL || LIBRARY_URL;
