@@ -101,6 +101,11 @@ export async function runAuthCommand(args: string[], io: CliIo, signal: AbortSig
         const outcome = token
           ? await revokeToken(place.revokeUrl, token, { signal })
           : ({ kind: 'gone' } as const);
+        if (signal.aborted)
+          throw new BackupError(
+            'Interrupted: the sign-in was left as it was (the file kept; Google may or may not have revoked it).',
+            ExitCode.interrupted,
+          );
         try {
           await rm(place.tokenPath, { force: true });
         } catch (error) {
