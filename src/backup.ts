@@ -29,6 +29,7 @@ import {
   compareContent,
   decideItem,
   itemFacts,
+  leftOutByChoice,
   listingKey,
   matchRecord,
   nextSkipState,
@@ -36,6 +37,7 @@ import {
   placeItem,
   recordFacts,
   type SkipState,
+  walksOfRun,
   yearOfDay,
 } from './plan.ts';
 import type { BackupSummary, Report, StopReason } from './report/events.ts';
@@ -47,7 +49,7 @@ import {
   mediaQuotaMessage,
   stopMessage,
 } from './run-end.ts';
-import type { Source, SourceItem } from './sources/source.ts';
+import type { MediaKind, Source, SourceItem } from './sources/source.ts';
 import { commitTemp, discardTemp, diskError, sweepTemps, TempSpace, writeTemp } from './transfer.ts';
 
 export interface BackupOptions {
@@ -62,6 +64,8 @@ export interface BackupOptions {
   all: boolean;
   dryRun: boolean;
   includeUndated: boolean;
+  /** The kind of media to leave out (--skip-videos: 'video', --skip-photos: 'photo'); unset: both saved. */
+  leaveOut?: MediaKind;
   /** How often a failing download is tried again (network faults). */
   retryPolicy?: RetryPolicy;
 }
@@ -190,6 +194,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     unavailable: [],
     otherYears: {},
     undated: [],
+    leftOut: { photo: 0, video: 0 },
     stopped: { reason: 'end', message: 'Listed the whole year.' },
     complete: false,
   };
@@ -233,8 +238,13 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       message: `Ignored ${manifest.ignoredLines} damaged line(s) of ${path.join(folder, STATE_FOLDER, 'saved.jsonl')} (cut short, not a record, or naming a place outside the day folders); the items they named are checked again.`,
     });
   const walk = walkKey(source.name, options.year);
-  const armed = source.stopsOnSkips && !options.all && manifest.isWalkComplete(walk);
-  if (source.stopsOnSkips && !options.dryRun) await manifest.markWalk(walk, false);
+  const walks = walksOfRun((kind) => walkKey(source.name, options.year, kind), options.leaveOut);
+  const armed =
+    source.stopsOnSkips && !options.all && walks.arming.some((key) => manifest.isWalkComplete(key));
+  if (source.stopsOnSkips && !options.dryRun) {
+    for (const key of walks.all)
+      if (key === walks.own || manifest.isWalkComplete(key)) await manifest.markWalk(key, false);
+  }
   // Items an earlier run could not save yet: asked for by id first, so they need no walk of the year.
   const pending = source.getByIds ? manifest.pendingOf(walk) : [];
 
@@ -502,6 +512,18 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       listed.add(key);
       summary.found++;
       report({ type: 'found', count: summary.found });
+      if (leftOutByChoice(listedItem, options.leaveOut)) {
+        // Before any record lookup or read of its bytes: the user does not want it at all.
+        summary.leftOut[listedItem.kind]++;
+        report({
+          type: 'excluded',
+          id: listedItem.id,
+          filename: listedItem.filename,
+          reason: 'by-choice',
+          mediaKind: listedItem.kind,
+        });
+        continue;
+      }
       let item = listedItem;
       if (item.evidence) {
         const record = await recordedAs(item);
@@ -663,7 +685,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     const clean = summary.failed.length === 0 && unremembered === 0 && !fatal && !interrupted;
     summary.complete = clean && (reachedEnd || reason === 'skips');
     try {
-      if (source.stopsOnSkips && summary.complete && !options.dryRun) await manifest.markWalk(walk, true);
+      if (source.stopsOnSkips && summary.complete && !options.dryRun)
+        await manifest.markWalk(walks.own, true);
       await manifest.close();
       // Empty by now: every download removed or renamed its file.
       if (!options.dryRun) await rm(temps.root, { recursive: true, force: true }).catch(() => undefined);

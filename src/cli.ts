@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type AuthUi, authorize } from './auth/index.ts';
+import { runAuthCommand } from './auth-commands.ts';
 import type { BackupOptions } from './backup.ts';
 import { startDemo } from './demo.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
@@ -55,6 +56,8 @@ interface ParsedOptions {
   takeout?: string[];
   includeTrash: boolean;
   includeUndated: boolean;
+  skipVideos: boolean;
+  skipPhotos: boolean;
   rounds?: number;
   readTimeout: number;
   verbose: boolean;
@@ -77,6 +80,8 @@ Examples (as the original script):
   ./backup.sh   |   backup.bat      the same from the shell scripts
   photo-backup --demo               try it against a built-in fake Google, no account needed
   photo-backup 2024 out --takeout takeout-001.zip takeout-002.zip
+  photo-backup auth status          the saved sign-in: client, scopes, when it ends
+  photo-backup auth logout          revoke the saved sign-in at Google, delete its file
 
 Sources: since 31 March 2025 Google's Library API returns only media this app uploaded.
   --source picker   you pick the photos in Google Photos (up to 2000 per round); the
@@ -122,6 +127,8 @@ function buildProgram(io: CliIo): Command {
     )
     .option('--include-trash', 'takeout: also save items from the trash', false)
     .option('--include-undated', 'save items with no capture date under undated/', false)
+    .option('--skip-videos', 'leave videos out: save only photos', false)
+    .option('--skip-photos', 'leave photos out: save only videos', false)
     .option(
       '--rounds <n>',
       'picker: pick this many rounds (default: ask on a terminal, else 1)',
@@ -153,6 +160,8 @@ function retryScale(env: NodeJS.ProcessEnv): Partial<BackupOptions['retryPolicy'
 }
 
 export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promise<number> {
+  // `auth` cannot be a year, so it names the subcommands without making the year a command.
+  if (argv[2] === 'auth') return runAuthCommand(argv.slice(3), io, signal);
   const program = buildProgram(io);
   try {
     program.parse(argv);
@@ -173,6 +182,10 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     throw usageError('The folder argument is empty: give the folder to save into, for example photos.');
   const folder = path.resolve(io.cwd, folderArg ?? (options.demo ? 'photos-demo' : 'photos'));
   const timeZone = resolveTimeZone(options.timezone, io.env.TZ);
+  if (options.skipVideos && options.skipPhotos)
+    throw usageError(
+      '--skip-videos and --skip-photos together leave nothing to save: give one of them, or neither.',
+    );
   const source = options.takeout ? 'takeout' : options.source;
   if (source === 'takeout' && !options.takeout) {
     throw usageError('--source takeout needs the archives: add --takeout <files or folders>.');
@@ -201,6 +214,8 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       all: options.all,
       dryRun: options.dryRun,
       includeUndated: options.includeUndated,
+      ...(options.skipVideos ? { leaveOut: 'video' as const } : {}),
+      ...(options.skipPhotos ? { leaveOut: 'photo' as const } : {}),
       retryPolicy: http.policy,
     };
     let libraryUrl = io.env.PHOTO_BACKUP_LIBRARY_URL || LIBRARY_URL;

@@ -12,7 +12,11 @@ export interface Demo {
   pickerUrl: string;
   clientSecretPath: string;
   tokenPath: string;
+  /** The emulator's revoke endpoint (Google's is https://oauth2.googleapis.com/revoke). */
+  revokeUrl: string;
   count: number;
+  /** Whether the emulator's token endpoint still refreshes with `refreshToken` (false once revoked). */
+  refreshAccepted(refreshToken: string): Promise<boolean>;
   close: () => Promise<void>;
 }
 
@@ -25,9 +29,16 @@ export async function startDemo(year: number, now = new Date()): Promise<Demo> {
   const dir = await mkdtemp(path.join(tmpdir(), 'photo-backup-demo-'));
   const clientSecretPath = path.join(dir, 'client_secret.json');
   const tokenPath = path.join(dir, 'token.json');
-  const secret = emulator.clientSecret('installed') as { installed: { client_id: string } };
+  const secret = emulator.clientSecret('installed') as {
+    installed: { client_id: string; client_secret: string };
+  };
   await writeFile(clientSecretPath, JSON.stringify(secret), { mode: 0o600 });
-  const token = { ...emulator.issueToken(), client_id: secret.installed.client_id };
+  // Issued now, as a consent would have been: `auth status --demo` shows when a Testing app's would end.
+  const token = {
+    ...emulator.issueToken(),
+    client_id: secret.installed.client_id,
+    refresh_token_issued_at: now.getTime(),
+  };
   await writeFile(tokenPath, JSON.stringify(token), { mode: 0o600 });
   return {
     url: emulator.url,
@@ -35,7 +46,22 @@ export async function startDemo(year: number, now = new Date()): Promise<Demo> {
     pickerUrl: emulator.pickerUrl,
     clientSecretPath,
     tokenPath,
+    revokeUrl: emulator.revokeUri,
     count: emulator.items.length,
+    refreshAccepted: async (refreshToken) => {
+      const answer = await fetch(emulator.tokenUri, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: secret.installed.client_id,
+          client_secret: secret.installed.client_secret,
+        }),
+      });
+      await answer.arrayBuffer();
+      return answer.ok;
+    },
     close: async () => {
       await emulator.close();
       await rm(dir, { recursive: true, force: true });

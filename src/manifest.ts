@@ -16,7 +16,7 @@ import path from 'node:path';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
 import { nameKey } from './layout.ts';
-import type { ItemEvidence } from './sources/source.ts';
+import type { ItemEvidence, MediaKind } from './sources/source.ts';
 
 export const STATE_FOLDER = '.photo-backup';
 const JOURNAL = 'saved.jsonl';
@@ -142,8 +142,12 @@ export function parseJournal(text: string): {
   return { records, walks, pending, bad };
 }
 
-export function walkKey(source: string, year: number): string {
-  return `${source}:${year}`;
+/**
+ * The walk of a source's year, or of what a run that leaves a kind out (--skip-videos) walks: a
+ * walk without videos, finished, says nothing of the videos, so its end is kept under its own key.
+ */
+export function walkKey(source: string, year: number, leftOut?: MediaKind): string {
+  return leftOut === undefined ? `${source}:${year}` : `${source}:${year}:without-${leftOut}s`;
 }
 
 /** The in-memory view of the journal, plus appends. */

@@ -3,7 +3,7 @@
  * seed's skip-stop rule. backup.ts gathers the facts (what is recorded, what is on disk) and acts.
  */
 import { dayOf, nameKey, relativePathOf, safeFileName, suffixedName, UNDATED_FOLDER } from './layout.ts';
-import type { ItemEvidence, SourceItem } from './sources/source.ts';
+import type { ItemEvidence, MediaKind, SourceItem } from './sources/source.ts';
 
 export interface PlanContext {
   year: number;
@@ -26,6 +26,34 @@ export type Placement =
   | { kind: 'exclude'; reason: 'undated' }
   | { kind: 'unavailable'; reason: string }
   | { kind: 'place'; path: string; recorded?: { path: string; size: number } };
+
+/**
+ * Whether the user left this item's kind out (--skip-videos, --skip-photos). Such an item is
+ * neither saved nor "already saved": it is counted apart and stands outside the skip rule, which
+ * is about files saved before.
+ */
+export function leftOutByChoice(item: SourceItem, leaveOut: MediaKind | undefined): boolean {
+  return leaveOut !== undefined && item.kind === leaveOut;
+}
+
+/**
+ * The walks a run's start makes unfinished, and the one its clean end finishes. Saving anything
+ * new breaks the skip rule's premise (all before the stop point is saved) for every walk of the
+ * year, so each one finished is reopened; a run that leaves a kind out finishes only its own.
+ */
+export function walksOfRun(
+  key: (leftOut?: MediaKind) => string,
+  leaveOut: MediaKind | undefined,
+): { own: string; all: string[]; arming: string[] } {
+  const own = key(leaveOut);
+  const whole = key();
+  return {
+    own,
+    all: [whole, key('video'), key('photo')],
+    // The whole year walked to its end also covers a walk that leaves a kind out.
+    arming: own === whole ? [whole] : [own, whole],
+  };
+}
 
 /** The year of a `YYYY-MM-DD` day folder, all its digits (a sidecar can say year 20243). */
 export function yearOfDay(day: string): number {

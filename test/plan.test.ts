@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decideItem, nextSkipState, type PlanContext, placeItem, type SkipState } from '../src/plan.ts';
+import { walkKey } from '../src/manifest.ts';
+import {
+  decideItem,
+  leftOutByChoice,
+  nextSkipState,
+  type PlanContext,
+  placeItem,
+  type SkipState,
+  walksOfRun,
+} from '../src/plan.ts';
 import type { SourceItem } from '../src/sources/source.ts';
 
 function item(overrides: Partial<SourceItem> = {}): SourceItem {
@@ -165,3 +174,49 @@ test('skip rule: maxSkipped 0 stops at the first skip', () => {
     true,
   );
 });
+
+const kindCases = [
+  { kind: 'video', leaveOut: 'video', expected: true },
+  { kind: 'photo', leaveOut: 'video', expected: false },
+  { kind: 'photo', leaveOut: 'photo', expected: true },
+  { kind: 'video', leaveOut: undefined, expected: false },
+] as const;
+for (const { kind, leaveOut, expected } of kindCases) {
+  test(`leftOutByChoice: a ${kind} with ${leaveOut ?? 'nothing'} left out → ${expected}`, () => {
+    const item: SourceItem = {
+      id: 'x',
+      filename: 'x',
+      kind,
+      dateSource: 'api',
+      open: async () => ({ body: (async function* () {})() }),
+    };
+    assert.equal(leftOutByChoice(item, leaveOut), expected);
+  });
+}
+
+const walkCases = [
+  {
+    leaveOut: undefined,
+    expected: { own: 'library:2024', arming: ['library:2024'] },
+  },
+  {
+    leaveOut: 'video',
+    expected: { own: 'library:2024:without-videos', arming: ['library:2024:without-videos', 'library:2024'] },
+  },
+  {
+    leaveOut: 'photo',
+    expected: { own: 'library:2024:without-photos', arming: ['library:2024:without-photos', 'library:2024'] },
+  },
+] as const;
+for (const { leaveOut, expected } of walkCases) {
+  test(`walksOfRun with ${leaveOut ?? 'nothing'} left out: finishes its own walk, reopens every walk of the year`, () => {
+    const walks = walksOfRun((kind) => walkKey('library', 2024, kind), leaveOut);
+    assert.equal(walks.own, expected.own);
+    assert.deepEqual(walks.arming, expected.arming);
+    assert.deepEqual(walks.all, [
+      'library:2024',
+      'library:2024:without-videos',
+      'library:2024:without-photos',
+    ]);
+  });
+}

@@ -22,6 +22,7 @@ const NOT_OFFLINE = new Map<string, string>([
   ['npx photo-backup 2024 --source picker', 'Google and a person picking in a browser'],
   ['npx photo-backup 2024 --source picker --rounds 3', 'Google and a person picking in a browser'],
   ['npx photo-backup 2024', 'Google: a client secret and a sign-in'],
+  ['npx photo-backup auth status', 'a saved sign-in: without one it says so with exit 3'],
   ['npx photo-backup 2003 photos_backup', 'Google: a client secret and a sign-in'],
   ['npx photo-backup', 'Google: a client secret and a sign-in'],
   ['./backup.sh', 'Google: a client secret and a sign-in'],

@@ -283,7 +283,7 @@ class AuthSession implements Authorizer {
     // A token answer may leave `scope` out when it equals the request (RFC 6749 §5.1); the request had
     // include_granted_scopes=true, so what was granted before is covered too.
     const requested = [...new Set([...this.grantedScopes, ...scopes])].join(' ');
-    this.#saved = mergeTokens({ client_id: this.#secret.clientId, scope: requested }, tokens);
+    this.#saved = mergeTokens({ client_id: this.#secret.clientId, scope: requested }, tokens, Date.now());
     client.setCredentials(toCredentials(this.#saved));
     if (!this.#saved.refresh_token) {
       ui.info(
@@ -304,7 +304,7 @@ class AuthSession implements Authorizer {
   async #flush(): Promise<void> {
     if (this.#answers.length === 0 || this.#saved === undefined) return;
     let saved = this.#saved;
-    for (const answer of this.#answers) saved = mergeTokens(saved, answer);
+    for (const answer of this.#answers) saved = mergeTokens(saved, answer, Date.now());
     this.#answers = [];
     this.#saved = saved;
     // google-auth-library keeps the old refresh token even when the answer brings a new one.
@@ -338,7 +338,8 @@ class AuthSession implements Authorizer {
   }
 }
 
+/** google-auth-library's part of the saved token: without the fields photo-backup keeps for itself. */
 function toCredentials(token: SavedToken): Credentials {
-  const { client_id: _clientId, ...credentials } = token;
+  const { client_id: _clientId, refresh_token_issued_at: _issuedAt, ...credentials } = token;
   return credentials;
 }

@@ -16,6 +16,13 @@ export interface SavedToken {
   refresh_token?: string;
   /** Milliseconds since the epoch, as google-auth-library computes it from `expires_in`. */
   expiry_date?: number;
+  /**
+   * When this refresh token was first saved (ms since the epoch), photo-backup's own field: Google's
+   * answer says nothing of it, and a Testing app's refresh token ends 7 days after its consent
+   * (https://developers.google.com/identity/protocols/oauth2#expiration). Files written before it
+   * was kept have none: the issue time is then unknown.
+   */
+  refresh_token_issued_at?: number;
   /** Space-delimited granted scopes. */
   scope?: string;
   token_type?: string;
@@ -71,12 +78,13 @@ export function parseTokenFile(text: string): TokenFileRead {
     if (typeof value !== 'string') return { status: 'unusable', reason: `has a malformed "${key}"` };
     token[key] = value;
   }
-  const expiry = record.expiry_date;
-  if (expiry !== undefined && expiry !== null) {
-    if (typeof expiry !== 'number' || !Number.isFinite(expiry)) {
-      return { status: 'unusable', reason: 'has a malformed "expiry_date"' };
+  for (const key of ['expiry_date', 'refresh_token_issued_at'] as const) {
+    const value = record[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      return { status: 'unusable', reason: `has a malformed "${key}"` };
     }
-    token.expiry_date = expiry;
+    token[key] = value;
   }
   return { status: 'ok', token: token as SavedToken };
 }
@@ -95,17 +103,21 @@ export function checkToken(token: SavedToken, needs: TokenNeeds): string | undef
 }
 
 /**
- * Pure: `saved` updated with what the token endpoint answered. A refresh answer carries no
- * `refresh_token` and may carry no `scope`: the old ones are kept (RFC 6749 §5.1 and §6, and
- * google-auth-library's README: "The refresh_token is only returned on the first authorization").
+ * Pure: `saved` updated with what the token endpoint answered at `now` (ms since the epoch). A
+ * refresh answer carries no `refresh_token` and may carry no `scope`: the old ones are kept (RFC 6749
+ * §5.1 and §6, and google-auth-library's README: "The refresh_token is only returned on the first
+ * authorization"). A refresh token not seen before is stamped with `now` as its issue time; the same
+ * one answered again keeps its time (or its lack of one).
  */
-export function mergeTokens(saved: SavedToken, fresh: Credentials): SavedToken {
+export function mergeTokens(saved: SavedToken, fresh: Credentials, now: number): SavedToken {
   const merged: SavedToken = { ...saved };
   for (const key of ['access_token', 'refresh_token', 'scope', 'token_type', 'id_token'] as const) {
     const value = fresh[key];
     if (typeof value === 'string' && value !== '') merged[key] = value;
   }
   if (typeof fresh.expiry_date === 'number') merged.expiry_date = fresh.expiry_date;
+  if (merged.refresh_token !== undefined && merged.refresh_token !== saved.refresh_token)
+    merged.refresh_token_issued_at = now;
   return merged;
 }
 
@@ -146,6 +158,7 @@ function orderFields(token: SavedToken): SavedToken {
     'access_token',
     'refresh_token',
     'expiry_date',
+    'refresh_token_issued_at',
     'scope',
     'token_type',
     'id_token',

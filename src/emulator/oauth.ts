@@ -47,6 +47,8 @@ interface AccessToken {
   scopes: Set<string>;
   issuedAt: number;
   expiresAt: number;
+  /** The refresh token this access token came with or from: revoking one revokes the other. */
+  refreshToken?: string;
 }
 
 interface RefreshToken {
@@ -187,7 +189,12 @@ export class OAuthServer {
     };
   }
 
-  private mintAccessToken(clientId: string, scope: string, expiresInSeconds: number): string {
+  private mintAccessToken(
+    clientId: string,
+    scope: string,
+    expiresInSeconds: number,
+    refreshToken?: string,
+  ): string {
     const token = opaque('ya29.a0Emu', 90);
     const now = Date.now();
     this.accessTokens.set(token, {
@@ -195,6 +202,7 @@ export class OAuthServer {
       scopes: new Set(scope.split(' ').filter(Boolean)),
       issuedAt: now,
       expiresAt: now + expiresInSeconds * 1000,
+      ...(refreshToken ? { refreshToken } : {}),
     });
     this.remember(token);
     return token;
@@ -223,9 +231,10 @@ export class OAuthServer {
     const expiresIn = options.expiresInSeconds ?? this.options.accessTokenTtlSeconds;
     const clientId = options.client === 'web' ? this.web.id : this.installed.id;
     this.grant(clientId, scopes);
+    const refreshToken = this.mintRefreshToken(clientId, scope);
     return {
-      access_token: this.mintAccessToken(clientId, scope, expiresIn),
-      refresh_token: this.mintRefreshToken(clientId, scope),
+      access_token: this.mintAccessToken(clientId, scope, expiresIn, refreshToken),
+      refresh_token: refreshToken,
       scope,
       token_type: 'Bearer',
       expiry_date: Date.now() + expiresIn * 1000,
@@ -428,12 +437,13 @@ export class OAuthServer {
       }
       grant.used = true;
       const expiresIn = this.options.accessTokenTtlSeconds;
+      const refreshToken = grant.offline ? this.mintRefreshToken(clientId, grant.scope) : undefined;
       const answer: Record<string, unknown> = {
-        access_token: this.mintAccessToken(clientId, grant.scope, expiresIn),
+        access_token: this.mintAccessToken(clientId, grant.scope, expiresIn, refreshToken),
         expires_in: expiresIn,
       };
-      if (grant.offline) {
-        answer.refresh_token = this.mintRefreshToken(clientId, grant.scope);
+      if (refreshToken) {
+        answer.refresh_token = refreshToken;
         // Apps in "Testing" get refresh tokens that die after 7 days:
         // https://developers.google.com/identity/protocols/oauth2#expiration
         answer.refresh_token_expires_in = 604_799;
@@ -457,7 +467,7 @@ export class OAuthServer {
       }
       const expiresIn = this.options.accessTokenTtlSeconds;
       return sendJson(res, 200, {
-        access_token: this.mintAccessToken(clientId, record.scope, expiresIn),
+        access_token: this.mintAccessToken(clientId, record.scope, expiresIn, refresh),
         expires_in: expiresIn,
         refresh_token_expires_in: 604_799,
         scope: record.scope,
@@ -467,15 +477,29 @@ export class OAuthServer {
     return sendOAuthError(res, 400, 'unsupported_grant_type', `Invalid grant_type: ${grantType}`);
   }
 
-  /** POST /revoke?token=… (or form body): revokes an access or refresh token. */
+  /**
+   * POST /revoke with `token` in the form body (or the query): Google's revoke endpoint,
+   * https://developers.google.com/identity/protocols/oauth2/native-app#tokenrevoke. "The token can
+   * be an access token or a refresh token. If the token is an access token and it has a
+   * corresponding refresh token, the refresh token will also be revoked." Revoking the refresh
+   * token ends the grant, so the access tokens issued with it stop working too. 200 when revoked;
+   * 400 `invalid_token` for a token it does not know or revoked already. A refresh with a revoked
+   * refresh token then answers 400 `invalid_grant`, as for an expired one.
+   */
   async handleRevoke(req: IncomingMessage, res: ServerResponse, url: URL) {
     const raw = await readBody(req);
     const token = url.searchParams.get('token') ?? new URLSearchParams(raw).get('token');
-    const refresh = token ? this.refreshTokens.get(token) : undefined;
+    this.remember(token);
     const access = token ? this.accessTokens.get(token) : undefined;
-    if (!refresh && !access) return sendOAuthError(res, 400, 'invalid_token', 'Token expired or revoked');
+    const refreshToken = access ? access.refreshToken : (token ?? undefined);
+    const refresh = refreshToken ? this.refreshTokens.get(refreshToken) : undefined;
+    const live = (refresh && !refresh.revoked) || (access && Date.now() < access.expiresAt);
+    if (!live) return sendOAuthError(res, 400, 'invalid_token', 'Token expired or revoked');
     if (refresh) refresh.revoked = true;
     if (access) access.expiresAt = 0;
+    for (const other of this.accessTokens.values()) {
+      if (refreshToken !== undefined && other.refreshToken === refreshToken) other.expiresAt = 0;
+    }
     sendJson(res, 200, {});
   }
 }

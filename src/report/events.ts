@@ -2,7 +2,7 @@
  * Everything a run tells the user, as data. backup.ts emits these; the reporters in this folder
  * turn them into a progress line, plain lines or JSON lines (--json).
  */
-import type { DateSource, SourceName } from '../sources/source.ts';
+import type { DateSource, MediaKind, SourceName } from '../sources/source.ts';
 
 export type StopReason = 'end' | 'skips' | 'quota' | 'interrupted' | 'error';
 
@@ -31,6 +31,8 @@ export interface BackupSummary {
   otherYears: Record<string, number>;
   /** Items with no capture date, not saved without --include-undated. */
   undated: string[];
+  /** Items left out by choice (--skip-videos, --skip-photos), by kind: neither saved nor skipped. */
+  leftOut: Record<MediaKind, number>;
   stopped: { reason: StopReason; message: string };
   /** True when the whole year was walked with nothing left to do: the next run may stop by the skip rule. */
   complete: boolean;
@@ -42,7 +44,15 @@ export type BackupEvent =
   | { type: 'saved'; id: string; path: string; bytes: number; copyOf?: string }
   | { type: 'planned'; id: string; path: string; dateSource: DateSource; takenAt?: string }
   | { type: 'skipped'; id: string; path: string; reason: 'recorded' | 'exists' }
-  | { type: 'excluded'; id: string; filename: string; reason: 'other-year' | 'undated'; day?: string }
+  | {
+      type: 'excluded';
+      id: string;
+      filename: string;
+      reason: 'other-year' | 'undated' | 'by-choice';
+      day?: string;
+      /** With `by-choice`: the kind the user left out. */
+      mediaKind?: MediaKind;
+    }
   | { type: 'failed'; id: string; filename: string; reason: string; unavailable?: boolean }
   | { type: 'bytes'; count: number }
   | { type: 'retry'; what: string; attempt: number; delayMs: number; reason: string }

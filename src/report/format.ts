@@ -72,7 +72,8 @@ export function progressLine(progress: Progress): string {
 export function summaryLines(summary: BackupSummary, elapsedMs: number): string[] {
   const lines: string[] = [];
   const verb = summary.dryRun ? 'Would save' : 'Saved';
-  const saved = summary.dryRun ? summary.found - summary.skipped : summary.saved;
+  const leftOut = summary.leftOut.photo + summary.leftOut.video;
+  const saved = summary.dryRun ? summary.found - summary.skipped - leftOut : summary.saved;
   lines.push(
     `${verb} ${saved} file(s)${summary.dryRun ? '' : ` (${formatBytes(summary.bytes)})`}, ` +
       `skipped ${summary.skipped} already saved` +
@@ -99,6 +100,14 @@ export function summaryLines(summary: BackupSummary, elapsedMs: number): string[
         summary.undated.slice(0, 5).map(printableName).join(', ') +
         (summary.undated.length > 5 ? ', …' : ''),
     );
+  }
+  for (const [kind, flag] of [
+    ['video', '--skip-videos'],
+    ['photo', '--skip-photos'],
+  ] as const) {
+    const count = summary.leftOut[kind];
+    if (count > 0)
+      lines.push(`  left out ${count} ${kind}(s) by choice (${flag}); they are not counted as saved`);
   }
   lines.push(summary.stopped.message);
   if (summary.failed.length > 0) lines.push('Run the same command again to retry what failed.');

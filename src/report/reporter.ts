@@ -49,6 +49,7 @@ export function createReporter(options: ReporterOptions): Reporter {
   let bytes = 0;
   let lastDraw = 0;
   let drawn = false;
+  let dryRun = false;
 
   const clear = () => {
     if (drawn) {
@@ -92,6 +93,7 @@ export function createReporter(options: ReporterOptions): Reporter {
     }
     switch (event.type) {
       case 'start':
+        dryRun = event.dryRun;
         if (!options.json)
           say(
             `${event.dryRun ? 'Dry run: nothing is written. ' : ''}Backing up ${event.year} from ${event.source} into ${event.folder}`,
@@ -126,7 +128,12 @@ export function createReporter(options: ReporterOptions): Reporter {
         break;
       case 'excluded':
         done++;
-        draw();
+        // --dry-run lists what is left out by choice beside what would be saved; other runs count it.
+        if (event.reason === 'by-choice' && !options.json && (dryRun || options.verbose))
+          say(
+            `leave out ${printableName(event.filename)} (${event.mediaKind === 'video' ? '--skip-videos' : '--skip-photos'})`,
+          );
+        else draw();
         break;
       case 'failed':
         done++;

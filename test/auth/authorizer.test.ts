@@ -136,6 +136,7 @@ test(
   () =>
     withHarness(async (h) => {
       const pages: { status: number; body: string }[] = [];
+      const before = Date.now();
       const authorizer = await authorize(
         h.options({
           openUrl: async (url) => {
@@ -169,6 +170,8 @@ test(
       assert.equal(typeof saved.refresh_token, 'string');
       assert.equal(saved.token_type, 'Bearer');
       assert.equal(typeof saved.expiry_date, 'number');
+      const issuedAt = Number(saved.refresh_token_issued_at);
+      assert.ok(issuedAt >= before && issuedAt <= Date.now(), 'the refresh token keeps its issue time');
       assert.deepEqual(String(saved.scope).split(' '), [...SCOPES]);
       const token = await authorizer.getAccessToken();
       assert.equal(token, saved.access_token);

@@ -17,6 +17,7 @@ import {
 
 const CLIENT = '123-abc.apps.googleusercontent.com';
 const BOTH = `${LIBRARY_SCOPE} ${PICKER_SCOPE}`;
+const NOW = Date.UTC(2026, 11, 2, 17, 0);
 const saved: SavedToken = {
   client_id: CLIENT,
   access_token: 'ya29.old',
@@ -45,6 +46,16 @@ const parseCases: { name: string; input: string; expected: TokenFileRead }[] = [
       status: 'ok',
       token: { refresh_token: 'r', scope: BOTH, expiry_date: 5, token_type: 'Bearer' },
     },
+  },
+  {
+    name: 'the refresh token issue time is read back',
+    input: JSON.stringify({ refresh_token: 'r', refresh_token_issued_at: 7 }),
+    expected: { status: 'ok', token: { refresh_token: 'r', refresh_token_issued_at: 7 } },
+  },
+  {
+    name: 'malformed refresh_token_issued_at',
+    input: JSON.stringify({ ...saved, refresh_token_issued_at: '2026-12-02' }),
+    expected: { status: 'unusable', reason: 'has a malformed "refresh_token_issued_at"' },
   },
   {
     name: 'malformed expiry_date',
@@ -116,16 +127,34 @@ const mergeCases: { name: string; input: Credentials; expected: SavedToken }[] =
     expected: { ...saved, access_token: 'ya29.new', expiry_date: 2_000 },
   },
   {
-    name: 'a rotated refresh token replaces the old one',
+    name: 'a rotated refresh token replaces the old one, stamped with its issue time',
     input: { access_token: 'ya29.new', refresh_token: '1//new-refresh', expiry_date: 3_000 },
-    expected: { ...saved, access_token: 'ya29.new', refresh_token: '1//new-refresh', expiry_date: 3_000 },
+    expected: {
+      ...saved,
+      access_token: 'ya29.new',
+      refresh_token: '1//new-refresh',
+      expiry_date: 3_000,
+      refresh_token_issued_at: NOW,
+    },
+  },
+  {
+    name: 'the same refresh token answered again keeps its (unknown) issue time',
+    input: { access_token: 'ya29.new', refresh_token: '1//old-refresh', expiry_date: 3_000 },
+    expected: { ...saved, access_token: 'ya29.new', expiry_date: 3_000 },
   },
 ];
 for (const { name, input, expected } of mergeCases) {
   test(`mergeTokens: ${name}`, () => {
-    assert.deepEqual(mergeTokens(saved, input), expected);
+    assert.deepEqual(mergeTokens(saved, input, NOW), expected);
   });
 }
+
+test('mergeTokens: a first consent stamps the refresh token, a later refresh keeps the stamp', () => {
+  const first = mergeTokens({ client_id: CLIENT }, { access_token: 'a', refresh_token: '1//r' }, NOW);
+  assert.equal(first.refresh_token_issued_at, NOW);
+  const later = mergeTokens(first, { access_token: 'b' }, NOW + 3_600_000);
+  assert.equal(later.refresh_token_issued_at, NOW);
+});
 
 async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'auth-token-'));

@@ -151,3 +151,54 @@ for (const mode of ['unauthorized_client', 'invalid_client'] as const) {
     assert.equal(refreshed.body.error, mode);
   });
 }
+
+async function revoke(value: string) {
+  const res = await fetch(emulator.revokeUri, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: value }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function libraryStatus(accessToken: string) {
+  const res = await fetch(`${emulator.libraryUrl}/v1/mediaItems`, {
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+test('revoke a refresh token: 200, then refresh answers invalid_grant and its access token 401', async () => {
+  const issued = emulator.issueToken();
+  assert.equal(await libraryStatus(issued.access_token), 200);
+  assert.deepEqual(await revoke(issued.refresh_token), { status: 200, body: {} });
+  const refreshed = await token({
+    grant_type: 'refresh_token',
+    refresh_token: issued.refresh_token,
+    client_id: client().id,
+    client_secret: client().secret,
+  });
+  assert.deepEqual(refreshed, {
+    status: 400,
+    body: { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' },
+  });
+  assert.equal(await libraryStatus(issued.access_token), 401, 'the grant is gone with its refresh token');
+  assert.deepEqual(await revoke(issued.refresh_token), {
+    status: 400,
+    body: { error: 'invalid_token', error_description: 'Token expired or revoked' },
+  });
+});
+
+test('revoke an access token: its refresh token is revoked too, as Google documents', async () => {
+  const issued = emulator.issueToken();
+  assert.equal((await revoke(issued.access_token)).status, 200);
+  const refreshed = await token({
+    grant_type: 'refresh_token',
+    refresh_token: issued.refresh_token,
+    client_id: client().id,
+    client_secret: client().secret,
+  });
+  assert.equal(refreshed.body.error, 'invalid_grant');
+  assert.equal((await revoke('not-a-token')).status, 400);
+});
