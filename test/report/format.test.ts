@@ -108,6 +108,7 @@ function summary(changes: Partial<BackupSummary> = {}): BackupSummary {
     folder: 'photos',
     dryRun: false,
     found: 12,
+    leftOut: { photo: 0, video: 0 },
     saved: 10,
     copies: 0,
     skipped: 2,

@@ -27,6 +27,7 @@ const SUMMARY: BackupSummary = {
   folder: 'photos',
   dryRun: false,
   found: 2,
+  leftOut: { photo: 0, video: 0 },
   saved: 1,
   copies: 0,
   skipped: 1,

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { emulatorEnv, runCli, treeHashes, writeAccount } from './helpers/cli.ts';
-import { type Emulator, type EmulatorItem, startEmulator } from './support/emulator/index.ts';
+import { emulatorEnv, runCli, treeHashes, writeAccount } from '../helpers/cli.ts';
+import { type Emulator, type EmulatorItem, startEmulator } from '../support/emulator/index.ts';
 
-const SAMPLE = fileURLToPath(new URL('./fixtures/sample-takeout', import.meta.url));
+const SAMPLE = fileURLToPath(new URL('../fixtures/sample-takeout', import.meta.url));
 
 let dir: string;
 let emulator: Emulator;

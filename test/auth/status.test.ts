@@ -1,9 +1,9 @@
 /** Pure pieces of `auth status` and `auth logout`: the status lines, time format, revoke answers. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LIBRARY_SCOPE, PICKER_SCOPE } from '../src/auth/index.ts';
-import { type RevokeOutcome, revokeOutcome, tokenToRevoke } from '../src/auth/revoke.ts';
-import { describeSignIn, formatInstant, type SignInFacts } from '../src/auth/status.ts';
+import { LIBRARY_SCOPE, PICKER_SCOPE } from '../../src/auth/index.ts';
+import { type RevokeOutcome, revokeOutcome, tokenToRevoke } from '../../src/auth/revoke.ts';
+import { describeSignIn, formatInstant, type SignInFacts } from '../../src/auth/status.ts';
 
 const NOW = Date.UTC(2026, 11, 2, 17, 40);
 const CLIENT = '123-abc.apps.googleusercontent.com';

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { emulatorEnv, runCli, writeAccount } from './helpers/cli.ts';
-import { type Emulator, libraryScope, pickerScope, startEmulator } from './support/emulator/index.ts';
+import { emulatorEnv, runCli, writeAccount } from '../helpers/cli.ts';
+import { type Emulator, libraryScope, pickerScope, startEmulator } from '../support/emulator/index.ts';
 
 let dir: string;
 let emulator: Emulator;
