@@ -40,7 +40,7 @@ import {
   walksOfRun,
   yearOfDay,
 } from './plan.ts';
-import type { BackupSummary, Report, StopReason } from './report/events.ts';
+import { type BackupSummary, EVENTS_SCHEMA_VERSION, type Report, type StopReason } from './report/events.ts';
 import {
   describe,
   fatalError,
@@ -187,6 +187,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     dryRun: options.dryRun,
     found: 0,
     saved: 0,
+    planned: 0,
     copies: 0,
     skipped: 0,
     bytes: 0,
@@ -198,9 +199,10 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     stopped: { reason: 'end', message: 'Listed the whole year.' },
     complete: false,
   };
-  report({ type: 'start', source: source.name, year: options.year, folder, dryRun: options.dryRun });
-
+  // The run is announced once the folder, the lock and the record are known good: a run that
+  // cannot start prints only why, not a start line and a summary of nothing.
   await ensureFolder(folder, options.dryRun);
+  let recovered: string | undefined;
   let lock: Lock | undefined;
   const temps = new TempSpace(path.join(folder, STATE_FOLDER, 'tmp'));
   if (!options.dryRun) {
@@ -216,11 +218,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     });
     if (lock.recoveredStale) {
       const removed = left + (await sweepTemps(folder));
-      report({
-        type: 'notice',
-        level: 'info',
-        message: `An earlier run was stopped before it finished${removed ? `; removed ${removed} unfinished download(s)` : ''}. Continuing.`,
-      });
+      recovered = `An earlier run was stopped before it finished${removed ? `; removed ${removed} unfinished download(s)` : ''}. Continuing.`;
     }
   }
 
@@ -231,6 +229,15 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     await lock?.release();
     throw error;
   }
+  report({
+    type: 'start',
+    schemaVersion: EVENTS_SCHEMA_VERSION,
+    source: source.name,
+    year: options.year,
+    folder,
+    dryRun: options.dryRun,
+  });
+  if (recovered) report({ type: 'notice', level: 'info', message: recovered });
   if (manifest.ignoredLines > 0)
     report({
       type: 'notice',
@@ -463,6 +470,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const sequential = source.sequential === true;
   let skipState: SkipState = { consecutive: 0, stopped: false };
   const listed = new Set<string>();
+  /** The total last reported (`total` event). */
+  let total: number | undefined;
   /** Each day folder is checked once a run for a link that leads outside. */
   const dayLinks = new Map<string, Promise<string | undefined>>();
 
@@ -495,7 +504,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
             reason: 'Google did not return it this time; a later run asks again.',
           };
           summary.unavailable.push(later);
-          report({ type: 'failed', ...later, unavailable: true });
+          report({ type: 'not-yet', ...later });
         }
       }
       for (const item of answer.items) yield { item, retried: true };
@@ -512,6 +521,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       listed.add(key);
       summary.found++;
       report({ type: 'found', count: summary.found });
+      const expected = source.total?.();
+      if (expected !== undefined && expected !== total) {
+        total = expected;
+        report({ type: 'total', count: total });
+      }
       if (leftOutByChoice(listedItem, options.leaveOut)) {
         // Before any record lookup or read of its bytes: the user does not want it at all.
         summary.leftOut[listedItem.kind]++;
@@ -550,7 +564,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (placement.kind === 'unavailable') {
         const entry = { id: item.id, filename: item.filename, reason: placement.reason };
         summary.unavailable.push(entry);
-        report({ type: 'failed', ...entry, unavailable: true });
+        report({ type: 'not-yet', ...entry });
         // Remembered as pending when the source can be asked for it by id: then it does not keep
         // the year unfinished, and the skip rule still applies to the rest next time.
         if (!source.getByIds) unremembered++;
@@ -638,6 +652,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       claims.set(claimKey(decision.path), item.id);
       if (options.dryRun) {
+        summary.planned++;
         report({
           type: 'planned',
           id: item.id,
@@ -657,7 +672,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       // Bounded look-ahead: listing runs ahead of downloads, but not without end (memory).
       while (inFlight.size >= options.concurrency * 4) await Promise.race(inFlight);
     }
-    if (!stopReason && !stop.signal.aborted) reachedEnd = true;
+    if (!stopReason && !stop.signal.aborted) {
+      reachedEnd = true;
+      // The listing ended: what it found is all there is, whether or not the source knew before.
+      if (total !== summary.found) report({ type: 'total', count: summary.found });
+    }
   } catch (error) {
     const ends = fatalError(diskError(error, folder)) ?? listingError(error, options.year);
     if (ends) {

@@ -61,6 +61,7 @@ interface ParsedOptions {
   rounds?: number;
   readTimeout: number;
   verbose: boolean;
+  quiet: boolean;
 }
 
 function integer(name: string, min: number, max: number) {
@@ -140,7 +141,8 @@ function buildProgram(io: CliIo): Command {
       integer('--read-timeout', 1, 3600),
       60,
     )
-    .option('--verbose', 'print every file and retry', false)
+    .option('--verbose', 'also print each skipped file and each retry', false)
+    .option('--quiet', 'print only failures, warnings and the summary', false)
     .addHelpText('after', EXAMPLES)
     .showHelpAfterError('(run photo-backup --help for usage)')
     .exitOverride()
@@ -196,6 +198,9 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     stdout: io.stdout,
     stderr: io.stderr,
     verbose: options.verbose,
+    quiet: options.quiet,
+    // A terminal gets one progress line redrawn in place, unless it says it cannot move the cursor.
+    live: io.stderr.isTTY === true && io.env.TERM !== 'dumb',
   });
   const interactive = io.stdin.isTTY === true && io.stderr.isTTY === true && !io.env.CI;
   const http = new HttpClient({
@@ -238,7 +243,11 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     const ask = interactive
       ? (prompt: string, lineSignal: AbortSignal) => readLine(io, prompt, lineSignal)
       : undefined;
-    const ui: AuthUi = { info: (message) => reporter.info(message), ...(ask ? { readLine: ask } : {}) };
+    const ui: AuthUi = {
+      info: (message) => reporter.info(message),
+      link: (url) => reporter.report({ type: 'link', purpose: 'consent', url }),
+      ...(ask ? { readLine: ask } : {}),
+    };
     const consentHint = io.env.PHOTO_BACKUP_CONSENT_HINT_MS;
     // Each source needs only its own scope; `auto` asks both at a first consent and uses what it got.
     const signIn = (scopes: readonly string[], consentScopes: readonly string[] = scopes) =>

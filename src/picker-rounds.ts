@@ -10,7 +10,14 @@ import type { GoogleApi } from './sources/google-api.ts';
 import { createPickerSource } from './sources/picker/index.ts';
 
 /** Events that end an item's way through the pipeline: when each found item has one, a round is done. */
-const SETTLED_EVENTS = new Set<BackupEvent['type']>(['saved', 'planned', 'skipped', 'excluded', 'failed']);
+const SETTLED_EVENTS = new Set<BackupEvent['type']>([
+  'saved',
+  'planned',
+  'skipped',
+  'excluded',
+  'failed',
+  'not-yet',
+]);
 
 export interface PickerRunOptions {
   api: GoogleApi;
@@ -63,6 +70,7 @@ export async function runPickerBackup(options: PickerRunOptions): Promise<number
     api: options.api,
     year,
     onSession: (round) => {
+      reporter.report({ type: 'link', purpose: 'picker', url: round.uri, round: round.round });
       reporter.info(
         options.demo
           ? `${round.instruction}\n(Demo: the emulator picks every item for you in a moment.)`

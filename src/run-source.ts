@@ -86,7 +86,10 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
     const authorizer = await options.signIn(choice === 'library' ? [LIBRARY_SCOPE] : [], SCOPES);
     if (choice === 'auto' && !authorizer.grantedScopes.includes(LIBRARY_SCOPE)) {
       // The Library box was left unticked: go straight to the picker instead of asking again each run.
-      if (!interactive) return explainNextStep(reporter, withoutSourceOption(options.argv), ExitCode.auth);
+      if (!interactive) {
+        reporter.info(`The saved sign-in does not allow the Library API. ${GOOGLE_CHANGE_EXPLANATION}`);
+        return explainNextStep(reporter, withoutSourceOption(options.argv), ExitCode.auth);
+      }
       reporter.info('The saved sign-in does not allow the Library API; continuing with the picker.');
       await authorizer.requireScopes([PICKER_SCOPE]);
       return await picker(new GoogleApi(http, authorizer, options.pickerUrl));
@@ -106,8 +109,11 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       if (choice === 'library') throw new BackupError(error.message, ExitCode.auth, { cause: error });
       refused = error;
     }
-    // auto: the Library API refused or found nothing (its notice explained why when empty).
-    if (!interactive) return explainNextStep(reporter, withoutSourceOption(options.argv), ExitCode.auth);
+    // auto: the Library API refused (its error explains why) or found nothing (its notice did).
+    if (!interactive) {
+      if (refused) reporter.info(refused.message);
+      return explainNextStep(reporter, withoutSourceOption(options.argv), ExitCode.auth);
+    }
     reporter.info(`${refused ? `${refused.message}\n` : ''}Continuing with the picker.`);
     await authorizer.requireScopes([PICKER_SCOPE]);
     // `return await`: the caller closes the HTTP client afterwards, so the run must end first.
@@ -119,12 +125,15 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
   throw usageError(`The ${choice} source is not available in this build.`);
 }
 
-/** After the Library API refused or found nothing: say what to run instead. */
+/**
+ * After the Library API refused or found nothing, and that was explained (Google's 2025 change,
+ * once, by whoever found it): say what to run instead.
+ */
 function explainNextStep(reporter: Reporter, argv: string[], code: number): number {
   const args = argv.slice(2).filter((arg) => !arg.startsWith('--source'));
   const base = ['photo-backup', ...args].join(' ');
   reporter.info(
-    `${GOOGLE_CHANGE_EXPLANATION}\nTo continue, run:\n  ${base} --source picker\nor, with a Takeout export:\n  ${base} --takeout <archives>`,
+    `To continue, run:\n  ${base} --source picker\nor, with a Takeout export:\n  ${base} --takeout <archives>`,
   );
   return code;
 }

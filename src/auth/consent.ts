@@ -9,6 +9,8 @@ import { toAuthError } from './oauth-errors.ts';
 /** How auth talks to the person at the terminal; cli.ts supplies it. */
 export interface AuthUi {
   info(message: string): void;
+  /** The sign-in address, as data (a --json event); `info` says it in words as well. */
+  link?(url: string): void;
   /** Reads one line; rejects or returns when `signal` aborts. Absent when nobody can type. */
   readLine?(prompt: string, signal: AbortSignal): Promise<string>;
 }
@@ -70,6 +72,7 @@ export async function runConsent(options: ConsentOptions): Promise<Credentials> 
       code_challenge_method: 'S256' as CodeChallengeMethod.S256,
     });
 
+    ui.link?.(url);
     ui.info(
       `${options.openBrowser ? 'Opening your browser to sign in with Google. If it does not open, open' : 'To sign in with Google, open'} this address in a browser:\n\n  ${url}\n`,
     );

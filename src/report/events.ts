@@ -20,6 +20,8 @@ export interface BackupSummary {
   /** Items the source listed so far. */
   found: number;
   saved: number;
+  /** --dry-run: the items it would save (one `planned` event each). */
+  planned: number;
   /** Saved items whose bytes matched a file saved already: recorded, not written again. */
   copies: number;
   skipped: number;
@@ -38,9 +40,27 @@ export interface BackupSummary {
   complete: boolean;
 }
 
+/**
+ * The version of the --json event stream (docs/events.md), in the `start` event. Raised when a
+ * field changes meaning or goes away; new event types and new fields do not raise it.
+ */
+export const EVENTS_SCHEMA_VERSION = 1;
+
+/** Every event a run emits. docs/events.md documents each type and field (a test holds them equal). */
 export type BackupEvent =
-  | { type: 'start'; source: SourceName; year: number; folder: string; dryRun: boolean }
+  | {
+      type: 'start';
+      schemaVersion: number;
+      source: SourceName;
+      year: number;
+      folder: string;
+      dryRun: boolean;
+    }
+  /** An address the user must open: the Google sign-in (consent) or a picker round's page. */
+  | { type: 'link'; purpose: 'consent' | 'picker'; url: string; round?: number }
   | { type: 'found'; count: number }
+  /** How many items the run has in all, once the source knows (a Takeout's catalog, a picked round, the end of a listing). */
+  | { type: 'total'; count: number }
   | { type: 'saved'; id: string; path: string; bytes: number; copyOf?: string }
   | { type: 'planned'; id: string; path: string; dateSource: DateSource; takenAt?: string }
   | { type: 'skipped'; id: string; path: string; reason: 'recorded' | 'exists' }
@@ -53,7 +73,9 @@ export type BackupEvent =
       /** With `by-choice`: the kind the user left out. */
       mediaKind?: MediaKind;
     }
-  | { type: 'failed'; id: string; filename: string; reason: string; unavailable?: boolean }
+  | { type: 'failed'; id: string; filename: string; reason: string }
+  /** An item left for a later run (a video Google is still processing): not a failure, exit 0. */
+  | { type: 'not-yet'; id: string; filename: string; reason: string }
   | { type: 'bytes'; count: number }
   | { type: 'retry'; what: string; attempt: number; delayMs: number; reason: string }
   | { type: 'notice'; level: 'info' | 'warn'; message: string }

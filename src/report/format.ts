@@ -1,5 +1,5 @@
 /** Pure formatting of sizes, rates, names and the summary for people. */
-import type { BackupSummary } from './events.ts';
+import type { BackupSummary, StopReason } from './events.ts';
 
 /**
  * What a terminal must not be handed raw: C0 controls and DEL (ESC starts the sequences that set
@@ -48,39 +48,68 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
+/** Under a minute with one decimal (`4.2s`), then `3m05s`, then `2h07m`. */
 export function formatDuration(ms: number): string {
+  // Rounded to tenths first, so 59.96 s reads `1m00s`, not `60.0s`.
+  if (Math.round(ms / 100) < 600) return `${(Math.max(0, Math.round(ms / 100)) / 10).toFixed(1)}s`;
   const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 }
 
 export interface Progress {
+  /** Items listed so far. */
   found: number;
+  /** How many items the run has in all, once the source knows (else undefined). */
+  total?: number;
+  /** Items settled (saved, skipped, left out, failed). */
   done: number;
   bytes: number;
-  elapsedMs: number;
+  /** Time since the first byte arrived: the rate and the ETA leave out start-up and sign-in. */
+  transferMs: number;
+  /** Items settled when the first byte arrived: they took no transfer time, so the ETA leaves them out. */
+  doneBeforeTransfer?: number;
 }
 
+/**
+ * `7/20 items (35%) · 12 MB · 3.1 MB/s · ETA 41.0s`. The percentage and the ETA only with a known
+ * total; the ETA once some items took transfer time, from their pace.
+ */
 export function progressLine(progress: Progress): string {
-  const rate = progress.elapsedMs > 0 ? (progress.bytes * 1000) / progress.elapsedMs : 0;
-  return `${progress.done}/${progress.found} items · ${formatBytes(progress.bytes)} · ${formatBytes(rate)}/s`;
+  const { done, total, bytes, transferMs } = progress;
+  const rate = transferMs > 0 ? (bytes * 1000) / transferMs : 0;
+  const parts: string[] = [];
+  if (total !== undefined && total > 0) {
+    const percent = Math.min(100, Math.floor((done * 100) / total));
+    parts.push(`${done}/${total} items (${percent}%)`);
+  } else {
+    parts.push(`${done}/${progress.found} items`);
+  }
+  parts.push(formatBytes(bytes), `${formatBytes(rate)}/s`);
+  const paced = done - (progress.doneBeforeTransfer ?? 0);
+  if (total !== undefined && total > done && paced > 0 && transferMs > 0) {
+    parts.push(`ETA ${formatDuration(((total - done) * transferMs) / paced)}`);
+  }
+  return parts.join(' · ');
 }
+
+const ENDED_BY_ERROR = new Set<StopReason>(['quota', 'error', 'interrupted']);
 
 /** The closing summary, a few lines. */
 export function summaryLines(summary: BackupSummary, elapsedMs: number): string[] {
   const lines: string[] = [];
   const verb = summary.dryRun ? 'Would save' : 'Saved';
-  const leftOut = summary.leftOut.photo + summary.leftOut.video;
-  const saved = summary.dryRun ? summary.found - summary.skipped - leftOut : summary.saved;
+  const saved = summary.dryRun ? summary.planned : summary.saved;
   lines.push(
     `${verb} ${saved} file(s)${summary.dryRun ? '' : ` (${formatBytes(summary.bytes)})`}, ` +
       `skipped ${summary.skipped} already saved` +
       (summary.copies
         ? `, ${summary.copies} identical cop${summary.copies === 1 ? 'y' : 'ies'} recorded once`
         : '') +
-      `, ${summary.failed.length} failed — ${summary.source}, ${summary.year}, in ${formatDuration(elapsedMs)}.`,
+      `, ${summary.failed.length} failed` +
+      (summary.unavailable.length ? `, ${summary.unavailable.length} not yet (a later run saves them)` : '') +
+      ` — ${summary.source}, ${summary.year}, in ${formatDuration(elapsedMs)}.`,
   );
   for (const failure of summary.failed.slice(0, 20))
     lines.push(`  failed: ${printableName(failure.filename)}: ${failure.reason}`);
@@ -109,7 +138,8 @@ export function summaryLines(summary: BackupSummary, elapsedMs: number): string[
     if (count > 0)
       lines.push(`  left out ${count} ${kind}(s) by choice (${flag}); they are not counted as saved`);
   }
-  lines.push(summary.stopped.message);
+  // A run ended by an error or Ctrl-C says why once, as the error cli.ts prints after the summary.
+  if (!ENDED_BY_ERROR.has(summary.stopped.reason)) lines.push(summary.stopped.message);
   if (summary.failed.length > 0) lines.push('Run the same command again to retry what failed.');
   return lines;
 }

@@ -1,6 +1,6 @@
 /**
- * Turns events into output: a live progress line on a terminal, plain lines otherwise, or one
- * JSON object per line with --json (human text then goes to stderr).
+ * Turns events into output: a live progress line on a terminal, plain lines otherwise (cron, a
+ * log, TERM=dumb), or one JSON object per line with --json (human text then goes to stderr).
  */
 import type { BackupEvent, Report } from './events.ts';
 import {
@@ -24,8 +24,15 @@ export interface ReporterOptions {
   stdout: TextSink;
   stderr: TextSink;
   now?: () => number;
-  /** Print every saved file (plain mode); the progress line shows them on a terminal. */
+  /**
+   * Redraw one progress line in place (carriage return, ANSI erase). Default: stderr is a
+   * terminal; cli.ts turns it off for TERM=dumb, which moves no cursor.
+   */
+  live?: boolean;
+  /** Also a line for each skipped file and each retry. */
   verbose?: boolean;
+  /** Only failures, warnings and the summary. */
+  quiet?: boolean;
 }
 
 export interface Reporter {
@@ -37,16 +44,35 @@ export interface Reporter {
 }
 
 /** Events that are only counters: --json leaves them out so the stream stays readable. */
-const QUIET_IN_JSON = new Set<BackupEvent['type']>(['bytes', 'found']);
+export const QUIET_IN_JSON: ReadonlySet<BackupEvent['type']> = new Set<BackupEvent['type']>([
+  'bytes',
+  'found',
+]);
+
+/** Events whose item is done with: the progress line's count. */
+const SETTLED = new Set<BackupEvent['type']>([
+  'saved',
+  'planned',
+  'skipped',
+  'excluded',
+  'failed',
+  'not-yet',
+]);
 
 export function createReporter(options: ReporterOptions): Reporter {
   const now = options.now ?? Date.now;
   const started = now();
   const human = options.json ? options.stderr : options.stdout;
-  const live = options.stderr.isTTY === true;
+  const live = options.live ?? options.stderr.isTTY === true;
+  const quiet = options.quiet === true;
+  const verbose = options.verbose === true && !quiet;
   let found = 0;
+  let total: number | undefined;
   let done = 0;
   let bytes = 0;
+  /** When the first byte arrived, and how many items were settled by then. */
+  let transferStart: number | undefined;
+  let doneBeforeTransfer = 0;
   let lastDraw = 0;
   let drawn = false;
   let dryRun = false;
@@ -63,9 +89,15 @@ export function createReporter(options: ReporterOptions): Reporter {
     if (!force && time - lastDraw < 100) return;
     lastDraw = time;
     const width = options.stderr.columns ?? 80;
-    options.stderr.write(
-      `\r\x1b[2K${progressLine({ found, done, bytes, elapsedMs: time - started }).slice(0, width - 1)}`,
-    );
+    const line = progressLine({
+      found,
+      ...(total !== undefined ? { total } : {}),
+      done,
+      bytes,
+      transferMs: transferStart === undefined ? 0 : time - transferStart,
+      doneBeforeTransfer,
+    });
+    options.stderr.write(`\r\x1b[2K${line.slice(0, width - 1)}`);
     drawn = true;
   };
   // --json lines go out once per turn of the event loop (and at the summary): a write to a pipe is
@@ -81,6 +113,7 @@ export function createReporter(options: ReporterOptions): Reporter {
     if (pending === '') setImmediate(flush);
     pending += line;
   };
+  /** A line for people: on stdout (stderr with --json), around the live line. */
   const say = (line: string) => {
     clear();
     human.write(`${printable(line)}\n`);
@@ -90,11 +123,16 @@ export function createReporter(options: ReporterOptions): Reporter {
   const report: Report = (event) => {
     if (options.json && !QUIET_IN_JSON.has(event.type)) {
       emit(`${asciiSafeJson(JSON.stringify({ ...event, time: new Date(now()).toISOString() }))}\n`);
+      // Someone waits on the link: it goes out now, not at the next turn.
+      if (event.type === 'link') flush();
     }
+    if (SETTLED.has(event.type)) done++;
+    // Text for people; --json says it all in the events, except notices (below).
+    const text = !options.json;
     switch (event.type) {
       case 'start':
         dryRun = event.dryRun;
-        if (!options.json)
+        if (text && !quiet)
           say(
             `${event.dryRun ? 'Dry run: nothing is written. ' : ''}Backing up ${event.year} from ${event.source} into ${event.folder}`,
           );
@@ -103,13 +141,21 @@ export function createReporter(options: ReporterOptions): Reporter {
         found = event.count;
         draw();
         break;
+      case 'total':
+        total = event.count;
+        draw();
+        break;
       case 'bytes':
+        if (transferStart === undefined) {
+          transferStart = now();
+          doneBeforeTransfer = done;
+        }
         bytes += event.count;
         draw();
         break;
       case 'saved':
-        done++;
-        if (!options.json && (options.verbose || !live))
+        // A terminal shows the count on the progress line; a log (cron) gets a line per file.
+        if (text && !quiet && (verbose || !live))
           say(
             event.copyOf
               ? `copy  ${event.path} (same bytes)`
@@ -118,40 +164,43 @@ export function createReporter(options: ReporterOptions): Reporter {
         else draw();
         break;
       case 'planned':
-        done++;
-        if (!options.json) say(`would save ${event.path}  [date from ${event.dateSource}]`);
+        if (text && !quiet) say(`would save ${event.path}  [date from ${event.dateSource}]`);
+        else draw();
         break;
       case 'skipped':
-        done++;
-        if (!options.json && (options.verbose || !live)) say(`skip  ${event.path} (already saved)`);
+        // Counted in the summary; a line each only with --verbose.
+        if (text && verbose) say(`skip  ${event.path} (already saved)`);
         else draw();
         break;
       case 'excluded':
-        done++;
         // --dry-run lists what is left out by choice beside what would be saved; other runs count it.
-        if (event.reason === 'by-choice' && !options.json && (dryRun || options.verbose))
+        if (event.reason === 'by-choice' && text && !quiet && (dryRun || verbose))
           say(
             `leave out ${printableName(event.filename)} (${event.mediaKind === 'video' ? '--skip-videos' : '--skip-photos'})`,
           );
         else draw();
         break;
       case 'failed':
-        done++;
-        if (!options.json)
-          say(`${event.unavailable ? 'later' : 'FAILED'} ${printableName(event.filename)}: ${event.reason}`);
+        if (text) say(`FAILED ${printableName(event.filename)}: ${event.reason}`);
+        break;
+      case 'not-yet':
+        if (text && !quiet) say(`later ${printableName(event.filename)}: ${event.reason}`);
+        else draw();
         break;
       case 'retry':
-        if (!options.json && options.verbose)
+        if (text && verbose)
           say(`retry ${event.what} in ${Math.round(event.delayMs / 100) / 10}s: ${event.reason}`);
         break;
       case 'notice':
+        if (quiet && event.level === 'info') break;
         // One line each, and they quote names from archives and from Google: line feeds escaped too.
-        if (!options.json) say(printableName(event.message));
+        if (text) say(printableName(event.message));
         else {
           clear();
           options.stderr.write(`${printableName(event.message)}\n`);
         }
         break;
+      case 'link':
       case 'stopped':
         break;
       case 'summary':

@@ -114,6 +114,12 @@ export interface Source {
    * keep the year unfinished. `gone` holds ids the source no longer has.
    */
   getByIds?(ids: string[], signal: AbortSignal): Promise<{ items: SourceItem[]; gone: string[] }>;
+  /**
+   * How many items list() yields in all, once the source knows (a Takeout after reading its
+   * catalog; the picker once a round is listed, growing with each round): the progress line's
+   * percentage and ETA. Asked after each item listed. Unset or undefined: known at the listing's end.
+   */
+  total?(): number | undefined;
   /** Items in listing order. The caller may stop early (`break`); the generator must then clean up. */
   list(signal: AbortSignal): AsyncIterable<SourceItem>;
   /** Release what the source holds (picker session, open archives). Called once, also after errors. */

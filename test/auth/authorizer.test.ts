@@ -835,3 +835,21 @@ test(
       assert.match(hints[0] ?? '', /not a test user.*Audience → Test users.*choose the account/);
     }),
 );
+
+test(
+  'consent: the address is handed over as data too (a --json "link" event), the same one said in words',
+  { timeout },
+  () =>
+    withHarness(async (h) => {
+      const links: string[] = [];
+      const base = h.options();
+      await authorize(
+        h.options({
+          ui: { ...base.ui, link: (url) => void links.push(url) },
+          openUrl: async (url) => void (await followConsent(url)),
+        }),
+      );
+      assert.equal(links.length, 1);
+      assert.equal(links[0], h.consentUrls[0]?.href);
+    }),
+);

@@ -133,7 +133,9 @@ test('--source auto with an empty library and no terminal: exit 3 with the comma
   emulator.setItems([]);
   const result = await runCli(['2024', 'my photos'], { cwd: dir, env: emulatorEnv(emulator) });
   assert.equal(result.code, 3, result.stderr);
-  assert.match(result.stderr, /31 March 2025/);
+  const output = result.stdout + result.stderr;
+  // Regression: the notice and the advice both printed the explanation of Google's change.
+  assert.equal(output.split('Since 31 March 2025').length - 1, 1, output);
   assert.match(result.stderr, /--source picker/);
 });
 

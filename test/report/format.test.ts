@@ -80,9 +80,9 @@ for (const { bytes, expected } of sizes) {
 }
 
 const durations: { ms: number; expected: string }[] = [
-  { ms: 0, expected: '0s' },
-  { ms: 59_499, expected: '59s' },
-  { ms: 59_500, expected: '1m00s' },
+  { ms: 0, expected: '0.0s' },
+  { ms: 59_499, expected: '59.5s' },
+  { ms: 59_960, expected: '1m00s' },
   { ms: 125_000, expected: '2m05s' },
   { ms: 3_600_000, expected: '1h00m' },
   { ms: 3_725_000, expected: '1h02m' },
@@ -95,10 +95,10 @@ for (const { ms, expected } of durations) {
 
 test('progressLine: done of found, bytes so far and the rate since the start', () => {
   assert.equal(
-    progressLine({ found: 10, done: 3, bytes: 2_000_000, elapsedMs: 2000 }),
+    progressLine({ found: 10, done: 3, bytes: 2_000_000, transferMs: 2000 }),
     '3/10 items · 2.0 MB · 1.0 MB/s',
   );
-  assert.equal(progressLine({ found: 0, done: 0, bytes: 0, elapsedMs: 0 }), '0/0 items · 0 B · 0 B/s');
+  assert.equal(progressLine({ found: 0, done: 0, bytes: 0, transferMs: 0 }), '0/0 items · 0 B · 0 B/s');
 });
 
 function summary(changes: Partial<BackupSummary> = {}): BackupSummary {
@@ -108,6 +108,7 @@ function summary(changes: Partial<BackupSummary> = {}): BackupSummary {
     folder: 'photos',
     dryRun: false,
     found: 12,
+    planned: 0,
     leftOut: { photo: 0, video: 0 },
     saved: 10,
     copies: 0,
@@ -132,8 +133,8 @@ test('summaryLines: what was saved, skipped and failed, the source, year and tim
 
 test('summaryLines of a dry run: what would be saved, with no size', () => {
   assert.equal(
-    summaryLines(summary({ dryRun: true, saved: 0, bytes: 0 }), 1000)[0],
-    'Would save 10 file(s), skipped 2 already saved, 0 failed — takeout, 2024, in 1s.',
+    summaryLines(summary({ dryRun: true, saved: 0, bytes: 0, planned: 10 }), 1000)[0],
+    'Would save 10 file(s), skipped 2 already saved, 0 failed — takeout, 2024, in 1.0s.',
   );
 });
 

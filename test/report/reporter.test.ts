@@ -27,6 +27,7 @@ const SUMMARY: BackupSummary = {
   folder: 'photos',
   dryRun: false,
   found: 2,
+  planned: 0,
   leftOut: { photo: 0, video: 0 },
   saved: 1,
   copies: 0,
@@ -41,7 +42,7 @@ const SUMMARY: BackupSummary = {
 };
 
 const RUN: BackupEvent[] = [
-  { type: 'start', source: 'library', year: 2024, folder: 'photos', dryRun: false },
+  { type: 'start', schemaVersion: 1, source: 'library', year: 2024, folder: 'photos', dryRun: false },
   { type: 'found', count: 2 },
   { type: 'bytes', count: 1500 },
   { type: 'saved', id: 'a', path: '2024-01-02/a.jpg', bytes: 1500 },
@@ -51,7 +52,7 @@ const RUN: BackupEvent[] = [
   { type: 'summary', summary: SUMMARY },
 ];
 
-test('plain lines on stdout when stderr is not a terminal: each file, notices escaped, then the summary', () => {
+test('plain lines on stdout when stderr is not a terminal: each saved file (skips only counted), notices escaped, then the summary', () => {
   const stdout = sink();
   const stderr = sink();
   const reporter = createReporter({ json: false, stdout, stderr, now: () => 0 });
@@ -62,9 +63,8 @@ test('plain lines on stdout when stderr is not a terminal: each file, notices es
     [
       'Backing up 2024 from library into photos',
       'saved 2024-01-02/a.jpg (1.5 KB)',
-      'skip  2024-01-03/b.jpg (already saved)',
       'odd name x\\x1b]0;t\\x07\\x0asecond line',
-      'Saved 1 file(s) (1.5 KB), skipped 1 already saved, 0 failed — library, 2024, in 0s.',
+      'Saved 1 file(s) (1.5 KB), skipped 1 already saved, 0 failed — library, 2024, in 0.0s.',
       'Reached the end of 2024.',
       '',
     ].join('\n'),
@@ -78,11 +78,10 @@ test('--verbose adds the retries; failures say FAILED, items for later say later
   reporter.report({ type: 'retry', what: 'c.jpg', attempt: 1, delayMs: 1500, reason: 'HTTP 503' });
   reporter.report({ type: 'failed', id: 'c', filename: 'c.jpg', reason: 'HTTP 404' });
   reporter.report({
-    type: 'failed',
+    type: 'not-yet',
     id: 'v',
     filename: 'v.mp4',
     reason: 'still processing',
-    unavailable: true,
   });
   assert.equal(
     stdout.text,
@@ -109,7 +108,7 @@ test('--json: one object per event on stdout with its time, no counters; people�
   assert.equal(
     stderr.text,
     'odd name x\\x1b]0;t\\x07\\x0asecond line\n' +
-      'Saved 1 file(s) (1.5 KB), skipped 1 already saved, 0 failed — library, 2024, in 0s.\n' +
+      'Saved 1 file(s) (1.5 KB), skipped 1 already saved, 0 failed — library, 2024, in 0.0s.\n' +
       'Reached the end of 2024.\n',
   );
 });

@@ -215,6 +215,9 @@ export function createPickerSource(options: PickerSourceOptions): Source {
     await deleteSession(api, round.session.id).catch(() => undefined);
   };
 
+  /** Items of the rounds listed so far, each once. */
+  let listedInRounds: number | undefined;
+
   const wantsAnother = async (done: number, signal: AbortSignal): Promise<boolean> => {
     if (options.rounds !== undefined) return done < options.rounds;
     return options.askMore ? options.askMore(signal) : false;
@@ -230,6 +233,8 @@ export function createPickerSource(options: PickerSourceOptions): Source {
     mediaLimitAdvice:
       "the project's per-minute limit of photo and video downloads is used up. Wait a few minutes, then run the " +
       'same command again (what was saved is skipped).',
+    // Known once a round is listed: Google's session says nothing of how many were picked.
+    total: () => listedInRounds,
     async *list(signal: AbortSignal) {
       /** Ids handed out in this run: a later round's overlap is not downloaded twice at once. */
       const handedOut = new Set<string>();
@@ -247,6 +252,9 @@ export function createPickerSource(options: PickerSourceOptions): Source {
           const picked = await waitUntilPicked(api, session, waitOptions(signal));
           let count = 0;
           let repeated = 0;
+          // The round is listed in full before its first item is handed out (at most 2000 items,
+          // 20 pages): then the progress line knows the round's total from its first file.
+          const fresh: SourceItem[] = [];
           for await (const { item, fetchedAt } of listPickedItems(api, picked, waitOptions(signal))) {
             count++;
             round.remember(item, fetchedAt);
@@ -255,8 +263,10 @@ export function createPickerSource(options: PickerSourceOptions): Source {
               continue;
             }
             handedOut.add(item.id);
-            yield toSourceItem(item, round, api);
+            fresh.push(toSourceItem(item, round, api));
           }
+          listedInRounds = handedOut.size;
+          yield* fresh;
           if (count === 0) {
             await deleteRound(round);
             notice(

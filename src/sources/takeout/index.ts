@@ -9,7 +9,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { type FileHandle, lstat, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -160,9 +160,15 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   if (!isValidTimeZone(options.timeZone)) {
     throw unknownTimeZoneError(options.timeZone);
   }
+  // Checked here, before the run makes the backup folder or its lock: a mistyped path writes nothing.
+  for (const input of options.inputs) {
+    if (!existsSync(input)) throw inputNotFound(input);
+  }
   const problems: string[] = [];
   const warn = (message: string) => options.onWarning?.(message);
   let sequential = options.inputs.some((input) => sniffInputHasTar(input));
+  /** Every item the catalog planned, once it is read. */
+  let known: number | undefined;
   // By plan, not by key: two exports may each hold another photo at one key.
   const exifCache = new Map<Plan, Promise<ExifCapture | undefined>>();
   const pool = new HandlePool();
@@ -260,6 +266,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     try {
       const scan = await scanTakeout(options, problems, warn, pool);
       sequential = scan.tarParts.length > 0;
+      known = scan.randomAccess.length + scan.tarParts.reduce((sum, { plans }) => sum + plans.size, 0);
       for (const plan of scan.randomAccess) {
         signal.throwIfAborted();
         yield listedItem(plan, scan, async (openSignal) => openRandomAccess(plan.copy, openSignal), true);
@@ -305,6 +312,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       return sequential;
     },
     endMessage: () => 'Read every archive.',
+    total: () => known,
     problems: () => [...problems],
     list,
     async close() {
@@ -618,6 +626,10 @@ async function mapLimit<T>(
 // ---------------------------------------------------------------------------------------------
 // Opening parts
 
+function inputNotFound(input: string) {
+  return usageError(`Takeout input "${input}" not found. Check the path, or download the Takeout again.`);
+}
+
 const ARCHIVE_NAME = /\.(zip|tgz|tar\.gz|tar)$/i;
 
 function sniffKind(file: string): 'zip' | 'tar' | 'unknown' {
@@ -658,7 +670,7 @@ async function expandInputs(inputs: readonly string[], problems: string[]): Prom
     // Followed: a Takeout folder or archive given through a symbolic link is what the link names.
     const stats = await stat(input).catch(() => undefined);
     if (!stats) {
-      throw usageError(`Takeout input "${input}" not found. Check the path, or download the Takeout again.`);
+      throw inputNotFound(input);
     }
     if (stats.isDirectory()) {
       for (const name of (await readdir(input)).sort()) {
