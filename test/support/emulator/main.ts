@@ -11,7 +11,8 @@
  * are part of the ready line. Admin routes (admin.ts): GET /__emulator/token, GET /__emulator/client-secret,
  * POST /__emulator/faults, GET /__emulator/stats (`--options '{"admin":false}'` serves none, as
  * --demo does). Google behaviours are modes of --faults, e.g. `{"mediaRedirect":true}`,
- * `{"mediaQuotaAfter":100}`, `{"serviceDisabled":{"service":"library"}}`, `{"tooManySessions":"plain"}`.
+ * `{"mediaQuotaAfter":100}`, `{"serviceDisabled":{"service":"library"}}`, `{"tooManySessions":"plain"}`,
+ * `{"drive":[{"fault":"rangeIgnored"},{"fault":"tooManyRequests","after":5,"times":1,"retryAfterSeconds":1}]}`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -20,7 +21,7 @@ import { type EmulatorOptions, startEmulator } from './index.ts';
 
 const USAGE = `Usage: node --import tsx test/support/emulator/main.ts [options]
 
-Runs the project's emulator of Google (OAuth, Photos Library, Photos Picker, media) on 127.0.0.1
+Runs the project's emulator of Google (OAuth, Photos Library, Photos Picker, media, Drive) on 127.0.0.1
 and prints one JSON line with its addresses when ready. Stops on Ctrl-C (SIGINT) or SIGTERM.
 
 Options:
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
     url: emulator.url,
     libraryUrl: emulator.libraryUrl,
     pickerUrl: emulator.pickerUrl,
+    driveUrl: emulator.driveUrl,
     authUri: emulator.authUri,
     tokenUri: emulator.tokenUri,
     items: emulator.items.length,
