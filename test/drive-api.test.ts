@@ -21,7 +21,7 @@ import {
 import { listTakeoutExports } from '../src/sources/drive/exports.ts';
 import { fastRetry } from './helpers/backup-options.ts';
 import { writeAccount } from './helpers/cli.ts';
-import { putTakeoutExports } from './support/emulator/drive-takeout.ts';
+import { incrementalExports, putTakeoutExports } from './support/emulator/drive-takeout.ts';
 import {
   type DriveFile,
   driveScope,
@@ -143,6 +143,26 @@ test('Takeout exports in Drive: grouped by timestamp, oldest first, parts by num
   assert.equal(part.size, made.parts[0]?.content?.length);
   assert.match(part.md5Checksum ?? '', /^[0-9a-f]{32}$/);
   assert.ok(part.modifiedTime);
+});
+
+test('a scheduled Takeout in the emulator: one full export, then incremental ones two months apart', async () => {
+  const items = generateItems({ year: 2025, count: 20, photoSize: 2000, videoEvery: 0 });
+  const specs = incrementalExports(items, 3, new Date('2026-01-02T03:00:00Z'));
+  const { exports } = putTakeoutExports(emulator, specs, { partBytes: 10_000 });
+  const found = await listTakeoutExports(api);
+  assert.deepEqual(
+    found.map((each) => each.timestamp),
+    ['20260102T030000Z', '20260304T030000Z', '20260504T030000Z'],
+  );
+  const names = exports.map((each) =>
+    each.entries.filter((entry) => entry.name.endsWith('.jpg')).map((entry) => entry.name),
+  );
+  assert.deepEqual(
+    names.map((each) => each.length),
+    [10, 5, 5],
+  );
+  for (const each of names)
+    assert.equal(new Set(each).size, each.length, 'same names numbered within an export');
 });
 
 test('--drive-folder: exports in a folder of another name; a name no folder has is exit 2 naming it', async () => {

@@ -41,6 +41,7 @@ export function exportEntries(items: readonly EmulatorItem[]): ZipEntryOptions[]
     },
   ];
   const years = new Set<string>();
+  const used = new Map<string, number>();
   for (const item of items) {
     const year = item.creationTime.slice(0, 4);
     const folder = `Takeout/Google Photos/Photos from ${year}`;
@@ -52,10 +53,20 @@ export function exportEntries(items: readonly EmulatorItem[]): ZipEntryOptions[]
         method: 'store',
       });
     }
-    entries.push({ name: `${folder}/${item.filename}`, data: contentBuffer(item), method: 'store' });
+    // Same-named files in one folder are numbered, the photo as `IMG(1).jpg`, its sidecar as
+    // `IMG.jpg.supplemental-metadata(1).json`.
+    const seen = used.get(`${folder}/${item.filename}`) ?? 0;
+    used.set(`${folder}/${item.filename}`, seen + 1);
+    const dot = item.filename.lastIndexOf('.');
+    const suffix = seen === 0 ? '' : `(${seen})`;
+    const name =
+      dot < 0
+        ? `${item.filename}${suffix}`
+        : `${item.filename.slice(0, dot)}${suffix}${item.filename.slice(dot)}`;
+    entries.push({ name: `${folder}/${name}`, data: contentBuffer(item), method: 'store' });
     const taken = String(Math.floor(Date.parse(item.creationTime) / 1000));
     entries.push({
-      name: `${folder}/${item.filename}.supplemental-metadata.json`,
+      name: `${folder}/${item.filename}.supplemental-metadata${suffix}.json`,
       data: makeSidecar({
         title: item.filename,
         photoTakenTime: taken,
@@ -116,4 +127,31 @@ export function putTakeoutExports(
     made.push({ timestamp, parts, entries });
   }
   return { folderId: folder.id, exports: made };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A scheduled Takeout's exports of `items`: the first (full) export holds the older half of the
+ * library, each later (incremental) one an equal share of what came after, every two months
+ * from `first`. Oldest first, as Takeout makes them.
+ */
+export function incrementalExports(
+  items: readonly EmulatorItem[],
+  count: number,
+  first: Date,
+): TakeoutExportSpec[] {
+  const sorted = [...items].sort((a, b) => Date.parse(a.creationTime) - Date.parse(b.creationTime));
+  if (count <= 1) return [{ time: first, items: sorted }];
+  const full = Math.ceil(sorted.length / 2);
+  const share = Math.ceil((sorted.length - full) / (count - 1));
+  const specs: TakeoutExportSpec[] = [{ time: first, items: sorted.slice(0, full) }];
+  for (let index = 1; index < count; index++) {
+    const from = full + (index - 1) * share;
+    specs.push({
+      time: new Date(first.getTime() + index * 61 * DAY_MS),
+      items: sorted.slice(from, from + share),
+    });
+  }
+  return specs;
 }
