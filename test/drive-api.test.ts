@@ -297,6 +297,22 @@ test('a part replaced mid-run (another size): DriveFileChangedError, never bytes
   });
 });
 
+test('checkUnchanged: a replacement of the same size shows in md5Checksum; the same version passes', async () => {
+  const { file } = bigFile();
+  const ref = await api.getFile(file.id);
+  assert.equal((await api.checkUnchanged(ref)).md5Checksum, ref.md5Checksum);
+  const same = Buffer.from(BIG);
+  same[12345] = (same[12345] ?? 0) ^ 0xff;
+  emulator.drive.replace(file.id, same);
+  await assert.rejects(api.checkUnchanged(ref), (error) => {
+    assert.ok(error instanceof DriveFileChangedError);
+    assert.match(error.message, /md5Checksum/);
+    return true;
+  });
+  emulator.drive.delete(file.id);
+  await assert.rejects(api.checkUnchanged(ref), DriveFileGoneError);
+});
+
 test('a range answered 200 with the whole file: the bytes asked for, the rest never read', async () => {
   const { ref } = bigFile(HUGE);
   emulator.setFaults({ drive: [{ fault: 'rangeIgnored' }] });

@@ -241,6 +241,21 @@ export class DriveApi {
     return toInfo(raw);
   }
 
+  /**
+   * Throws DriveFileChangedError when the file is no longer the version `file` describes (another
+   * size or md5Checksum), DriveFileGoneError when it is gone. A ranged read sees another size at
+   * once; a replacement of the same size only shows here, so a part is checked after it was read.
+   */
+  async checkUnchanged(file: DriveFileRef, signal?: AbortSignal): Promise<DriveFileInfo> {
+    const now = await this.getFile(file.id, signal, file.name);
+    if (now.size !== file.size)
+      throw new DriveFileChangedError(file, `${now.size} bytes instead of ${file.size}`);
+    if (file.md5Checksum !== undefined && now.md5Checksum !== file.md5Checksum) {
+      throw new DriveFileChangedError(file, 'its md5Checksum is not the one it had');
+    }
+    return now;
+  }
+
   /** Folders (not in the trash) named exactly `name`, anywhere in the Drive. */
   async findFolders(name: string, signal?: AbortSignal): Promise<DriveFileInfo[]> {
     const folders: DriveFileInfo[] = [];
