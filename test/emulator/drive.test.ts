@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { request } from 'undici';
-import { type DriveFile, driveScope, type Emulator, md5Of, startEmulator } from './support/emulator/index.ts';
+import {
+  type DriveFile,
+  driveScope,
+  type Emulator,
+  md5Of,
+  startEmulator,
+} from '../support/emulator/index.ts';
 
 let emulator: Emulator;
 let token: string;

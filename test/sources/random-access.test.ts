@@ -8,17 +8,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { authorize } from '../src/auth/index.ts';
-import { contentBuffer } from '../src/emulator/items.ts';
-import { HttpClient } from '../src/http.ts';
-import { DriveApi } from '../src/sources/drive/api.ts';
-import { listTakeoutExports } from '../src/sources/drive/exports.ts';
-import { openDriveReader } from '../src/sources/drive/reader.ts';
-import { BlockCache, openFileReader, type RandomAccessReader } from '../src/sources/random-access.ts';
-import { fastRetry } from './helpers/backup-options.ts';
-import { writeAccount } from './helpers/cli.ts';
-import { putTakeoutExports } from './support/emulator/drive-takeout.ts';
-import { driveScope, type Emulator, generateItems, startEmulator } from './support/emulator/index.ts';
+import { authorize } from '../../src/auth/index.ts';
+import { contentBuffer } from '../../src/emulator/items.ts';
+import { HttpClient } from '../../src/http.ts';
+import { DriveApi } from '../../src/sources/drive/api.ts';
+import { listTakeoutExports } from '../../src/sources/drive/exports.ts';
+import { openDriveReader } from '../../src/sources/drive/reader.ts';
+import { BlockCache, openFileReader, type RandomAccessReader } from '../../src/sources/random-access.ts';
+import { fastRetry } from '../helpers/backup-options.ts';
+import { writeAccount } from '../helpers/cli.ts';
+import { putTakeoutExports } from '../support/emulator/drive-takeout.ts';
+import { driveScope, type Emulator, generateItems, startEmulator } from '../support/emulator/index.ts';
 
 let dir: string;
 

@@ -7,9 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { authorize } from '../src/auth/index.ts';
-import { BackupError, ExitCode } from '../src/errors.ts';
-import { HttpClient, HttpError } from '../src/http.ts';
+import { authorize } from '../../../src/auth/index.ts';
+import { BackupError, ExitCode } from '../../../src/errors.ts';
+import { HttpClient, HttpError } from '../../../src/http.ts';
 import {
   classifyDriveError,
   DriveApi,
@@ -17,11 +17,11 @@ import {
   DriveFileGoneError,
   type DriveFileInfo,
   driveUrlFrom,
-} from '../src/sources/drive/api.ts';
-import { listTakeoutExports } from '../src/sources/drive/exports.ts';
-import { fastRetry } from './helpers/backup-options.ts';
-import { writeAccount } from './helpers/cli.ts';
-import { incrementalExports, putTakeoutExports } from './support/emulator/drive-takeout.ts';
+} from '../../../src/sources/drive/api.ts';
+import { listTakeoutExports } from '../../../src/sources/drive/exports.ts';
+import { fastRetry } from '../../helpers/backup-options.ts';
+import { writeAccount } from '../../helpers/cli.ts';
+import { incrementalExports, putTakeoutExports } from '../../support/emulator/drive-takeout.ts';
 import {
   type DriveFile,
   driveScope,
@@ -30,7 +30,7 @@ import {
   libraryScope,
   pickerScope,
   startEmulator,
-} from './support/emulator/index.ts';
+} from '../../support/emulator/index.ts';
 
 let dir: string;
 let emulator: Emulator;

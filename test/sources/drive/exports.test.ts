@@ -1,9 +1,9 @@
 /** Pure: Takeout part names read, and Drive files grouped into exports oldest first. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseGoogleError } from '../src/http.ts';
-import type { DriveFileInfo } from '../src/sources/drive/api.ts';
-import { groupTakeoutExports, parseTakeoutPartName } from '../src/sources/drive/exports.ts';
+import { parseGoogleError } from '../../../src/http.ts';
+import type { DriveFileInfo } from '../../../src/sources/drive/api.ts';
+import { groupTakeoutExports, parseTakeoutPartName } from '../../../src/sources/drive/exports.ts';
 
 for (const { name, expected } of [
   {
