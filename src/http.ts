@@ -33,6 +33,8 @@ export interface GoogleErrorInfo {
   status?: string;
   message?: string;
   reasons: string[];
+  /** The `errors[].reason` of the older envelope Drive answers with, e.g. `userRateLimitExceeded`. */
+  errorReasons?: string[];
   quotaLimit?: string;
   /** The console page that enables a disabled API (ErrorInfo `activationUrl`, or the Help link). */
   activationUrl?: string;
@@ -162,6 +164,12 @@ export function parseGoogleError(text: string): GoogleErrorInfo {
   if (typeof record.code === 'number') info.code = record.code;
   if (typeof record.status === 'string') info.status = record.status;
   if (typeof record.message === 'string') info.message = record.message;
+  // Drive (and other older APIs) put the reason in `errors: [{domain, reason, message}]`
+  // (https://developers.google.com/workspace/drive/api/guides/handle-errors).
+  for (const entry of Array.isArray(record.errors) ? record.errors : []) {
+    const reason = (entry as { reason?: unknown } | null)?.reason;
+    if (typeof reason === 'string') info.errorReasons = [...(info.errorReasons ?? []), reason];
+  }
   const details = Array.isArray(record.details) ? record.details : [];
   for (const detail of details) {
     if (!detail || typeof detail !== 'object') continue;
@@ -353,6 +361,9 @@ export interface JsonRequest {
 export interface OpenedStream {
   body: Dispatcher.ResponseData['body'];
   size: number | undefined;
+  /** 200, or 206 for a ranged answer. */
+  status: number;
+  headers: Dispatcher.ResponseData['headers'];
 }
 
 /** The run's one HTTP client. */
@@ -479,7 +490,7 @@ export class HttpClient {
     }
     const length = response.headers['content-length'];
     const size = typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : undefined;
-    return { body: response.body, size };
+    return { body: response.body, size, status: response.statusCode, headers: response.headers };
   }
 
   /** The size a media URL would send (HEAD), or undefined when the server does not say. */

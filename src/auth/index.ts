@@ -2,4 +2,4 @@
 export { type AuthOptions, type Authorizer, authorize } from './authorizer.ts';
 export { type ClientSecret, loadClientSecret } from './client-secret.ts';
 export type { AuthUi } from './consent.ts';
-export { LIBRARY_SCOPE, PICKER_SCOPE, SCOPES } from './scopes.ts';
+export { DRIVE_SCOPE, LIBRARY_SCOPE, PICKER_SCOPE, SCOPES, SOURCE_SCOPES } from './scopes.ts';

@@ -12,6 +12,25 @@ export type MediaFault =
 
 export type ApiService = 'library' | 'picker';
 
+/** Drive answers a test switches on (test/support/emulator/faults.ts `drive`). */
+export type DriveErrorName =
+  | 'unauthorized'
+  | 'rateLimitExceeded'
+  | 'userRateLimitExceeded'
+  | 'tooManyRequests'
+  | 'downloadQuotaExceeded';
+
+export type DriveFault =
+  | { kind: 'error'; error: DriveErrorName; retryAfterSeconds?: number }
+  /** The file is deleted just before this request: it and every later one answer 404. */
+  | { kind: 'deleted' }
+  /** The file gets new bytes (another size and md5Checksum) just before this request. */
+  | { kind: 'replaced' }
+  /** A request with `Range` is answered 200 with the whole file. */
+  | { kind: 'rangeIgnored' }
+  | { kind: 'reset'; atFraction?: number }
+  | { kind: 'short'; atFraction?: number };
+
 export interface FaultHooks {
   /** The settings the servers read on each request. */
   readonly faults: { urlTtlMs?: number; accessTokenLifetimeMs?: number; mediaRedirect?: boolean };
@@ -21,6 +40,8 @@ export interface FaultHooks {
   mediaQuotaHit(): boolean;
   apiFault(service: ApiService, key: string): GoogleError | undefined;
   mediaFault(itemId: string, suffix: string): MediaFault | undefined;
+  /** The fault for one Drive call (`fileId` for files.get and alt=media). */
+  driveFault(route: 'list' | 'get' | 'media', fileId?: string): DriveFault | undefined;
 }
 
 export const noFaults: FaultHooks = {
@@ -29,4 +50,5 @@ export const noFaults: FaultHooks = {
   mediaQuotaHit: () => false,
   apiFault: () => undefined,
   mediaFault: () => undefined,
+  driveFault: () => undefined,
 };

@@ -9,6 +9,7 @@
  *   /photospicker/v1/sessions…      Picker API (sessions, mediaItems)         picker.ts
  *   GET  /picker/<session id>       the pickerUri page; opening it "picks"    picker.ts
  *   GET  /lh3/<lr|ppa>/<token>=d    media host (=d, =dv, =wN-hM)              media.ts
+ *   GET  /drive/v3/files[/<id>]     Drive v3 (list, get, alt=media with Range) drive.ts
  *   (second port) /lh3/…            redirect target of the mediaRedirect fault media.ts
  *   /__emulator/…                   test-only admin routes, when given (test/support/emulator/admin.ts)
  *
@@ -18,6 +19,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DriveServer, DriveStore } from './drive.ts';
 import { type FaultHooks, noFaults } from './fault-hooks.ts';
 import {
   contentBuffer,
@@ -32,6 +34,7 @@ import { MediaHost } from './media.ts';
 import {
   type ClientKind,
   type Credentials,
+  driveScope,
   libraryScope,
   type OAuthModes,
   OAuthServer,
@@ -40,8 +43,10 @@ import {
 import { type PickerOptions, PickerServer } from './picker.ts';
 import { type GoogleError, googleError, readBody, sendGoogleError, sendText } from './responses.ts';
 
+export type { DriveFile, NewDriveFile } from './drive.ts';
+export { DriveStore, FOLDER_MIME, md5Of } from './drive.ts';
 export type { EmulatorItem } from './items.ts';
-export { generateItems, libraryScope, pickerScope };
+export { driveScope, generateItems, libraryScope, pickerScope };
 
 export interface LatencyOptions {
   /** Delay before answering each API call (Library, Picker). */
@@ -85,6 +90,8 @@ export interface EmulatorStats {
   mediaCompleted: Record<string, number>;
   /** Bytes of completed media responses. */
   mediaBytes: number;
+  /** Bytes of Drive `alt=media` bodies handed to the socket, whole or not (the bench's bytes-served). */
+  driveBytes: number;
 }
 
 export interface Emulator {
@@ -93,6 +100,10 @@ export interface Emulator {
   libraryUrl: string;
   /** Prefix for Picker API paths: `${pickerUrl}/v1/sessions`. */
   pickerUrl: string;
+  /** What replaces https://www.googleapis.com for Drive: `${driveUrl}/drive/v3/files`. */
+  driveUrl: string;
+  /** The Drive's files: tests put Takeout parts there and change them. */
+  readonly drive: DriveStore;
   authUri: string;
   tokenUri: string;
   revokeUri: string;
@@ -138,7 +149,7 @@ function sortNewestFirst(items: EmulatorItem[]): EmulatorItem[] {
 }
 
 function emptyStats(): EmulatorStats {
-  return { requests: {}, faults: {}, mediaRequests: {}, mediaCompleted: {}, mediaBytes: 0 };
+  return { requests: {}, faults: {}, mediaRequests: {}, mediaCompleted: {}, mediaBytes: 0, driveBytes: 0 };
 }
 
 /** Injected latency; unref'd so a closed emulator never keeps its process alive for a slow answer. */
@@ -188,6 +199,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     item: (id: string) => byId.get(id),
     baseUrl: (item: EmulatorItem) => media.urlFor(item.id, 'library', urlTtl()),
   };
+  const driveStore = new DriveStore();
+  const drive = new DriveServer(driveStore, {
+    faults: (route, fileId) => faults.driveFault(route, fileId),
+    served: (bytes) => {
+      stats.driveBytes += bytes;
+    },
+  });
   const picker = new PickerServer(options.picker ?? {}, {
     item: (id) => byId.get(id),
     allIds: () => items.map((item) => item.id),
@@ -244,6 +262,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (path === '/revoke' && method === 'POST') {
       count('oauth.revoke');
       return oauth.handleRevoke(req, res, requestUrl);
+    }
+
+    if (path.startsWith('/drive/v3/files') && method === 'GET') {
+      const rest = path.slice('/drive/v3/files'.length);
+      const media = requestUrl.searchParams.get('alt') === 'media';
+      const route = rest === '' ? 'drive.files.list' : media ? 'drive.files.media' : 'drive.files.get';
+      count(route);
+      if (latency.apiMs && !media) await sleep(latency.apiMs);
+      if (latency.mediaMs && media) await sleep(latency.mediaMs);
+      const denied = oauth.authorize(req, driveScope);
+      if (denied) return sendGoogleError(res, denied);
+      const id = /^\/([^/]+)$/.exec(rest)?.[1];
+      let error: GoogleError | undefined;
+      if (rest === '') error = drive.list(res, requestUrl);
+      else if (id && media) error = await drive.media(req, res, decodeURIComponent(id));
+      else if (id) error = drive.get(res, decodeURIComponent(id), requestUrl);
+      else error = googleError('NOT_FOUND', `Method not found: ${method} ${path}`);
+      if (error) sendGoogleError(res, error);
+      return;
     }
 
     if (path.startsWith('/photoslibrary/v1/')) {
@@ -331,6 +368,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url,
     libraryUrl,
     pickerUrl,
+    driveUrl: url,
+    drive: driveStore,
     authUri,
     tokenUri,
     revokeUri,

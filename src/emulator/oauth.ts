@@ -22,6 +22,8 @@ import {
 
 export const libraryScope = 'https://www.googleapis.com/auth/photoslibrary.readonly.appcreateddata';
 export const pickerScope = 'https://www.googleapis.com/auth/photospicker.mediaitems.readonly';
+/** Drive v3 read access to files the app did not create (a restricted scope). */
+export const driveScope = 'https://www.googleapis.com/auth/drive.readonly';
 
 export type ClientKind = 'installed' | 'web';
 

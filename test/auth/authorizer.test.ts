@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { type AuthOptions, authorize, SCOPES } from '../../src/auth/index.ts';
+import { type AuthOptions, authorize, DRIVE_SCOPE, SCOPES, SOURCE_SCOPES } from '../../src/auth/index.ts';
 import { BackupError, ExitCode } from '../../src/errors.ts';
 import { startEmulator } from '../support/emulator/index.ts';
 
@@ -686,6 +686,38 @@ test(
           .sort(),
         [...SCOPES].sort(),
       );
+      h.assertNoSecrets();
+    }),
+);
+
+test('each source has its own scope; drive.readonly is never part of the Photos consent', () => {
+  assert.deepEqual(SOURCE_SCOPES, { library: LIBRARY, picker: PICKER, drive: DRIVE_SCOPE });
+  assert.equal(DRIVE_SCOPE, 'https://www.googleapis.com/auth/drive.readonly');
+  assert.ok(!SCOPES.includes(DRIVE_SCOPE));
+});
+
+test(
+  'incremental consent: the drive source with a Photos sign-in asks for drive.readonly alone; a script names its box',
+  { timeout },
+  () =>
+    withHarness(async (h) => {
+      await writeToken(h, { scopes: [...SCOPES] });
+      await assert.rejects(
+        authorize(h.options({ interactive: false, scopes: [SOURCE_SCOPES.drive] })),
+        (error) =>
+          assertAuthError(
+            error,
+            /does not allow Google Drive "See and download all your Google Drive files".*at a terminal/,
+          ),
+      );
+      const authorizer = await authorize(
+        h.options({ scopes: [SOURCE_SCOPES.drive], openUrl: async (url) => void (await followConsent(url)) }),
+      );
+      const [url] = h.consentUrls;
+      assert.ok(url);
+      assert.equal(url.searchParams.get('scope'), DRIVE_SCOPE, 'only the Drive scope is asked for');
+      assert.equal(url.searchParams.get('include_granted_scopes'), 'true');
+      assert.deepEqual([...authorizer.grantedScopes].sort(), [...SCOPES, DRIVE_SCOPE].sort());
       h.assertNoSecrets();
     }),
 );

@@ -3,7 +3,13 @@
  * the order concurrent requests arrive in, so a run with the same faults fails the same way.
  */
 
-import type { ApiService, FaultHooks, MediaFault } from '../../../src/emulator/fault-hooks.ts';
+import type {
+  ApiService,
+  DriveErrorName,
+  DriveFault,
+  FaultHooks,
+  MediaFault,
+} from '../../../src/emulator/fault-hooks.ts';
 import { chance } from '../../../src/emulator/random.ts';
 import {
   dailyQuotaExceeded,
@@ -57,6 +63,25 @@ export interface Faults {
    * (rclone and gphotos-sync follow redirects silently), so the client must handle both.
    */
   mediaRedirect?: boolean;
+  /** Drive behaviours, each counted on its own: see DriveFaultRule. */
+  drive?: DriveFaultRule[];
+}
+
+/**
+ * One Drive behaviour: on the calls of `on` (default every Drive call) to `fileIds` (default any
+ * file), after `after` such calls (default 0), the next `times` (default all later ones) get
+ * `fault`. JSON, so the bench and a CLI test can switch it through the admin routes.
+ */
+export interface DriveFaultRule {
+  fault: DriveErrorName | 'deleted' | 'replaced' | 'rangeIgnored' | 'reset' | 'short';
+  on?: Array<'list' | 'get' | 'media'>;
+  fileIds?: string[];
+  after?: number;
+  times?: number;
+  /** For the rate limits: a `Retry-After` header in seconds. */
+  retryAfterSeconds?: number;
+  /** For reset and short: where in the body it stops (default 0.5). */
+  atFraction?: number;
 }
 
 export type { ApiService, MediaFault };
@@ -69,9 +94,12 @@ export class FaultEngine implements FaultHooks {
   private apiCalls = 0;
   private libraryCalls = 0;
   private mediaCalls = 0;
+  /** Calls each Drive rule has seen, by its index. */
+  private driveCalls: number[] = [];
 
   set(faults: Faults): void {
     this.faults = { ...faults };
+    this.driveCalls = [];
     this.attempts.clear();
     this.apiCalls = 0;
     this.libraryCalls = 0;
@@ -166,5 +194,39 @@ export class FaultEngine implements FaultHooks {
       return { kind: 'stall', atFraction, ms: f.mediaStall.ms };
     }
     return undefined;
+  }
+
+  /** The first Drive rule that hits this call; every matching rule counts the call. */
+  driveFault(route: 'list' | 'get' | 'media', fileId?: string): DriveFault | undefined {
+    let hit: DriveFault | undefined;
+    (this.faults.drive ?? []).forEach((rule, index) => {
+      if (rule.on && !rule.on.includes(route)) return;
+      if (rule.fileIds && (fileId === undefined || !rule.fileIds.includes(fileId))) return;
+      const calls = (this.driveCalls[index] ?? 0) + 1;
+      this.driveCalls[index] = calls;
+      const after = rule.after ?? 0;
+      if (hit || calls <= after || (rule.times !== undefined && calls > after + rule.times)) return;
+      this.count(`drive.${rule.fault}`);
+      hit = toDriveFault(rule);
+    });
+    return hit;
+  }
+}
+
+function toDriveFault(rule: DriveFaultRule): DriveFault {
+  switch (rule.fault) {
+    case 'deleted':
+    case 'replaced':
+    case 'rangeIgnored':
+      return { kind: rule.fault };
+    case 'reset':
+    case 'short':
+      return { kind: rule.fault, ...(rule.atFraction !== undefined ? { atFraction: rule.atFraction } : {}) };
+    default:
+      return {
+        kind: 'error',
+        error: rule.fault,
+        ...(rule.retryAfterSeconds !== undefined ? { retryAfterSeconds: rule.retryAfterSeconds } : {}),
+      };
   }
 }

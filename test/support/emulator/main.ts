@@ -5,22 +5,24 @@
  *   node --import tsx test/support/emulator/main.ts --generate 2024:300 --photo-size 4000000 \
  *     [--video-size N] [--video-every N] [--seed N] [--port N] [--url-ttl-ms N] \
  *     [--api-latency-ms N] [--media-latency-ms N] [--faults '{"mediaResetRate":0.1}'] \
- *     [--options '<EmulatorOptions JSON>'] [--write-credentials DIR]
+ *     [--options '<EmulatorOptions JSON>'] [--write-credentials DIR] [--drive-exports N[:PART_BYTES]]
  *
  * With --write-credentials, client_secret.json and token.json are written to DIR and their paths
  * are part of the ready line. Admin routes (admin.ts): GET /__emulator/token, GET /__emulator/client-secret,
  * POST /__emulator/faults, GET /__emulator/stats (`--options '{"admin":false}'` serves none, as
  * --demo does). Google behaviours are modes of --faults, e.g. `{"mediaRedirect":true}`,
- * `{"mediaQuotaAfter":100}`, `{"serviceDisabled":{"service":"library"}}`, `{"tooManySessions":"plain"}`.
+ * `{"mediaQuotaAfter":100}`, `{"serviceDisabled":{"service":"library"}}`, `{"tooManySessions":"plain"}`,
+ * `{"drive":[{"fault":"rangeIgnored"},{"fault":"tooManyRequests","after":5,"times":1,"retryAfterSeconds":1}]}`.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type EmulatorOptions, startEmulator } from './index.ts';
+import { incrementalExports, putTakeoutExports } from './drive-takeout.ts';
+import { driveScope, type EmulatorOptions, libraryScope, pickerScope, startEmulator } from './index.ts';
 
 const USAGE = `Usage: node --import tsx test/support/emulator/main.ts [options]
 
-Runs the project's emulator of Google (OAuth, Photos Library, Photos Picker, media) on 127.0.0.1
+Runs the project's emulator of Google (OAuth, Photos Library, Photos Picker, media, Drive) on 127.0.0.1
 and prints one JSON line with its addresses when ready. Stops on Ctrl-C (SIGINT) or SIGTERM.
 
 Options:
@@ -36,6 +38,8 @@ Options:
   --faults JSON               Google behaviours and faults, e.g. '{"mediaResetRate":0.1}'
   --options JSON              EmulatorOptions as JSON
   --write-credentials DIR     write client_secret.json and token.json for it into DIR
+  --drive-exports N[:BYTES]   put the generated items in its Drive as a scheduled Takeout: a full
+                              export and N-1 incremental ones, in zip parts of about BYTES each
   -h, --help                  print this help
 `;
 
@@ -61,6 +65,7 @@ async function main(): Promise<void> {
       faults: { type: 'string' },
       options: { type: 'string' },
       'write-credentials': { type: 'string' },
+      'drive-exports': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -95,13 +100,24 @@ async function main(): Promise<void> {
   if (values.faults) options.faults = JSON.parse(values.faults) as EmulatorOptions['faults'];
 
   const emulator = await startEmulator(options);
+  const driveExports = values['drive-exports'];
+  if (driveExports) {
+    const match = /^(\d+)(?::(\d+))?$/.exec(driveExports);
+    if (!match)
+      throw new Error(`--drive-exports expects N or N:PART_BYTES, e.g. 3:50000000, got "${driveExports}"`);
+    const year = options.generate?.year ?? new Date().getUTCFullYear();
+    const specs = incrementalExports(emulator.items, Number(match[1]), new Date(Date.UTC(year + 1, 0, 2, 3)));
+    putTakeoutExports(emulator, specs, match[2] ? { partBytes: Number(match[2]) } : {});
+  }
   const ready: Record<string, unknown> = {
     url: emulator.url,
     libraryUrl: emulator.libraryUrl,
     pickerUrl: emulator.pickerUrl,
+    driveUrl: emulator.driveUrl,
     authUri: emulator.authUri,
     tokenUri: emulator.tokenUri,
     items: emulator.items.length,
+    driveFiles: emulator.drive.all().length,
   };
   if (values['write-credentials']) {
     const dir = resolve(values['write-credentials']);
@@ -111,7 +127,9 @@ async function main(): Promise<void> {
     await writeFile(clientSecretPath, JSON.stringify(emulator.clientSecret('installed'), null, 2), {
       mode: 0o600,
     });
-    await writeFile(tokenPath, JSON.stringify(emulator.issueToken(), null, 2), { mode: 0o600 });
+    // With exports in its Drive, the sign-in allows reading them too.
+    const scopes = driveExports ? { scopes: [libraryScope, pickerScope, driveScope] } : {};
+    await writeFile(tokenPath, JSON.stringify(emulator.issueToken(scopes), null, 2), { mode: 0o600 });
     ready.clientSecretPath = clientSecretPath;
     ready.tokenPath = tokenPath;
   }
