@@ -36,7 +36,6 @@ const SUMMARY: BackupSummary = {
   failed: [],
   unavailable: [],
   otherYears: {},
-  leftOut: { photo: 0, video: 0 },
   undated: [],
   stopped: { reason: 'end', message: 'Reached the end of 2024.' },
   complete: true,
