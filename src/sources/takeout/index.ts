@@ -14,6 +14,7 @@ import { type FileHandle, lstat, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { usageError } from '../../errors.ts';
+import { factsFromTakeout, metadataOfFacts } from '../../metadata/facts.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { DateSource, ItemEvidence, OpenedMedia, Source, SourceItem } from '../source.ts';
 import {
@@ -108,6 +109,7 @@ const SIDECAR_FIELDS = [
   'url',
   'geoData',
   'geoDataExif',
+  'people',
   'archived',
   'favorited',
   'trashed',
@@ -360,12 +362,14 @@ function evidenceOf(plan: Plan): ItemEvidence {
 function metadataOf(plan: Plan, inherited: string | undefined): Record<string, unknown> {
   const json = plan.sidecar?.json;
   const record = isRecord(json) ? json : {};
-  const metadata: Record<string, unknown> = {};
-  const location = locationOf(record.geoDataExif) ?? locationOf(record.geoData);
-  if (location) metadata.location = location;
-  if (typeof record.description === 'string' && record.description !== '')
-    metadata.description = record.description;
-  if (plan.albums.length > 0) metadata.albums = plan.albums;
+  // What a sidecar needs (location with geoData before geoDataExif, people, favourite…), kept for
+  // a later --xmp run; the albums are the album folders that hold a copy.
+  const facts = factsFromTakeout(record, {
+    id: `takeout:${plan.key}`,
+    albums: plan.albums,
+    filename: baseName(plan.copy.path),
+  });
+  const metadata: Record<string, unknown> = { ...metadataOfFacts(facts) };
   metadata.archived = record.archived === true || plan.folderKind === 'archive';
   metadata.favorited = record.favorited === true;
   if (plan.folderKind === 'locked') metadata.locked = true;
@@ -379,15 +383,6 @@ function metadataOf(plan: Plan, inherited: string | undefined): Record<string, u
   }
   if (inherited) metadata.dateFrom = inherited;
   return metadata;
-}
-
-/** `(0, 0)` means "no location" (ente `parseGTLocation`, gpth Neo). */
-function locationOf(value: unknown): { latitude: number; longitude: number; altitude?: number } | undefined {
-  if (!isRecord(value)) return undefined;
-  const { latitude, longitude, altitude } = value;
-  if (typeof latitude !== 'number' || typeof longitude !== 'number') return undefined;
-  if (latitude === 0 && longitude === 0) return undefined;
-  return typeof altitude === 'number' ? { latitude, longitude, altitude } : { latitude, longitude };
 }
 
 function isTrashed(plan: Plan): boolean {
