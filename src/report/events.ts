@@ -32,6 +32,8 @@ export interface BackupSummary {
   /** Items with no capture date, not saved without --include-undated. */
   undated: string[];
   stopped: { reason: StopReason; message: string };
+  /** With --xmp: sidecars written this run, and ones left as they were (edited, or another program's). */
+  sidecars?: { written: number; kept: number };
   /** True when the whole year was walked with nothing left to do: the next run may stop by the skip rule. */
   complete: boolean;
 }
@@ -44,6 +46,7 @@ export type BackupEvent =
   | { type: 'skipped'; id: string; path: string; reason: 'recorded' | 'exists' }
   | { type: 'excluded'; id: string; filename: string; reason: 'other-year' | 'undated'; day?: string }
   | { type: 'failed'; id: string; filename: string; reason: string; unavailable?: boolean }
+  | { type: 'sidecar'; path: string; action: 'written' | 'planned'; reason: 'new' | 'missing' | 'changed' }
   | { type: 'bytes'; count: number }
   | { type: 'retry'; what: string; attempt: number; delayMs: number; reason: string }
   | { type: 'notice'; level: 'info' | 'warn'; message: string }

@@ -119,6 +119,10 @@ export function createReporter(options: ReporterOptions): Reporter {
         done++;
         if (!options.json) say(`would save ${event.path}  [date from ${event.dateSource}]`);
         break;
+      case 'sidecar':
+        if (!options.json && (event.action === 'planned' || options.verbose))
+          say(`${event.action === 'planned' ? 'would write' : 'xmp  '} ${event.path}`);
+        break;
       case 'skipped':
         done++;
         if (!options.json && (options.verbose || !live)) say(`skip  ${event.path} (already saved)`);
