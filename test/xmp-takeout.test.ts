@@ -224,3 +224,18 @@ test('exiftool (needs exiftool installed) reads a sidecar a real run wrote, with
     await place.close();
   }
 });
+
+test('the README’s example sidecar is what a run over the sample Takeout writes', async () => {
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+  const example = /^`out\/(\S+\.xmp)` from that run, as written:\n\n```xml\n([\s\S]*?)```$/m.exec(readme);
+  assert.ok(example, 'README shows an example sidecar');
+  const place = await openTakeoutDir();
+  try {
+    const sample = new URL('./fixtures/sample-takeout', import.meta.url).pathname;
+    const run = await place.run([sample], ['--xmp']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(await readFile(path.join(place.folder, example[1] ?? ''), 'utf8'), example[2]);
+  } finally {
+    await place.close();
+  }
+});
