@@ -154,7 +154,7 @@ test('takeout: a folder saved without --xmp gets the same sidecars later from th
   }
 });
 
-test('takeout --xmp: a sidecar changed since it was written is left as it is, with one notice counting them', async () => {
+test('takeout --xmp: a sidecar changed since it was written is left as it is, with one notice counting them; a deleted or emptied one is written again', async () => {
   const place = await openTakeoutDir();
   try {
     const input = await writeExport(place);
@@ -168,17 +168,22 @@ test('takeout --xmp: a sidecar changed since it was written is left as it is, wi
     const deleted = path.join(place.folder, '2024-01-03', 'IMG_1002.jpg.xmp');
     const before = await readFile(deleted, 'utf8');
     await rm(deleted);
+    // One cut to nothing (a power cut before its bytes reached the disk) is written again too.
+    const cut = path.join(place.folder, '2024-01-04', 'IMG_1003.jpg.xmp');
+    const whole = await readFile(cut, 'utf8');
+    await writeFile(cut, '');
 
     const run = await place.run([input], ['--xmp']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(await readFile(edited, 'utf8'), mine, 'the edit is kept');
     assert.equal(await readFile(other, 'utf8'), '<x:xmpmeta xmlns:x="adobe:ns:meta/"/>\n');
     assert.equal(await readFile(deleted, 'utf8'), before);
+    assert.equal(await readFile(cut, 'utf8'), whole);
     const notices = (run.stdout + run.stderr).match(/Left \d+ XMP sidecar\(s\) as they are[^\n]*/g) ?? [];
     assert.equal(notices.length, 1, run.stdout);
     assert.match(notices[0] ?? '', /^Left 2 XMP sidecar\(s\)/);
     assert.match(notices[0] ?? '', /2024-07-20\/IMG_0420\.jpg\.xmp/);
-    assert.match(run.stdout, /XMP sidecars: 1 written, 2 left as they were/);
+    assert.match(run.stdout, /XMP sidecars: 2 written, 2 left as they were/);
   } finally {
     await place.close();
   }

@@ -51,6 +51,9 @@ export interface SidecarStep {
   finish(signal: AbortSignal): Promise<void>;
 }
 
+/** sha256 of no bytes. */
+const EMPTY = sidecarHash('');
+
 /** How many kept sidecars the notice names. */
 const NAMED_KEPT = 3;
 
@@ -71,7 +74,14 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
     const relative = sidecarPathFor(record.path);
     const content = buildXmpPacket(factsFromRecord(record, offsetAt));
     const next = sidecarHash(content);
-    const decision = decideSidecar({ existing, ...(recorded ? { recorded } : {}), next });
+    // Sidecars are not flushed one by one (as the media): after a power cut one this tool wrote
+    // can be there with no bytes. That is no edit: it is written again.
+    const cut = existing.kind === 'file' && existing.sha256 === EMPTY && recorded !== undefined;
+    const decision = decideSidecar({
+      existing: cut ? { kind: 'absent' } : existing,
+      ...(recorded ? { recorded } : {}),
+      next,
+    });
     if (decision.action === 'keep') {
       counts.kept++;
       if (kept.length < NAMED_KEPT) kept.push(relative);
@@ -83,8 +93,6 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
       report({ type: 'sidecar', path: relative, action: 'planned', reason: decision.reason });
       return recorded;
     }
-    // A few KB, flushed like the media (not one by one): after a power cut, a torn sidecar is one
-    // whose bytes are not the recorded ones; it is kept (as an edit would be) and can be deleted.
     const written = await writeSidecar(path.join(folder, relative), content, { fsync: false });
     report({ type: 'sidecar', path: relative, action: 'written', reason: decision.reason });
     return written.sha256;
