@@ -15,6 +15,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import type { Manifest, SavedRecord } from '../manifest.ts';
 import type { BackupSummary, Report } from '../report/events.ts';
 import { zoneOffsetMinutes } from '../timezone.ts';
@@ -53,6 +54,9 @@ export interface SidecarStep {
 
 /** sha256 of no bytes. */
 const EMPTY = sidecarHash('');
+
+/** Sidecars written at once from the record: as many as the thread pool has threads. */
+const FINISH_CONCURRENCY = 4;
 
 /** How many kept sidecars the notice names. */
 const NAMED_KEPT = 3;
@@ -157,16 +161,10 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
         }
         return listed;
       };
-      for (const record of [...manifest.records()]) {
-        if (signal.aborted) break;
-        if (record.copyOf || handled.has(record.path) || !inYear(record.path)) continue;
-        // Only the item the path belongs to now, and only while its file is still there.
-        if (manifest.ownerOf(record.path) !== record.id) continue;
-        handled.add(record.path);
+      const one = async (record: SavedRecord): Promise<void> => {
         const day = record.path.slice(0, record.path.indexOf('/'));
         const inDay = await namesIn(day);
-        const name = record.path.slice(day.length + 1);
-        if (!inDay?.has(name)) continue;
+        if (!inDay?.has(record.path.slice(day.length + 1)) || stopped) return;
         try {
           const sidecar = path.join(folder, sidecarPathFor(record.path));
           const existing: ExistingSidecar = inDay.has(path.basename(sidecar))
@@ -177,10 +175,25 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
             await manifest.record({ ...record, xmpSha256: sha256 });
         } catch (error) {
           // The disk refuses (full, read-only): the rest would fail alike; a later run goes on.
-          failed(record, error);
-          break;
+          if (!stopped) failed(record, error);
+          stopped = true;
         }
+      };
+      let stopped = false;
+      // A few at once: creating files is the file system's work, and several overlap.
+      const limit = pLimit(FINISH_CONCURRENCY);
+      const tasks: Promise<void>[] = [];
+      for (const record of [...manifest.records()]) {
+        if (signal.aborted || stopped) break;
+        if (record.copyOf || handled.has(record.path) || !inYear(record.path)) continue;
+        // Only the item the path belongs to now, and only while its file is still there.
+        if (manifest.ownerOf(record.path) !== record.id) continue;
+        handled.add(record.path);
+        tasks.push(limit(() => (signal.aborted || stopped ? undefined : one(record))));
+        // Bounded: the queue of waiting writes does not grow with the year.
+        if (tasks.length >= FINISH_CONCURRENCY * 64) await Promise.all(tasks.splice(0));
       }
+      await Promise.all(tasks);
       if (counts.kept > 0)
         report({
           type: 'notice',
