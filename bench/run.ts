@@ -4,7 +4,7 @@
  * table and writes it to bench/results.json. BENCH_QUICK=1 runs smaller sizes once each.
  * These are measurements, not tests: a missed target prints "fail" and the exit code stays 0.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { emptyOutput, noteDeletions, waitForEarlierDeletions } from './disk.ts';
@@ -351,9 +351,15 @@ async function sidecarsFromRecord(context: Context, kept: string): Promise<Row> 
       const written = (summary.sidecars as { written?: number } | undefined)?.written;
       if (written !== sizes.many) throw new Error(`--xmp wrote ${String(written)} of ${sizes.many} sidecars`);
       times.push(run.ms / 1000);
-      // Back to the year saved without sidecars for the next repeat.
+      // Back to the year saved without sidecars for the next repeat. Moved aside, not deleted:
+      // creating files just after deleting as many is slow on ext4 ("Between runs" in
+      // docs/performance.md); the bench's folder goes at its end.
+      const aside = path.join(context.work, `xmp-aside-${repeat}`);
+      await mkdir(aside);
+      let moved = 0;
       for (const event of jsonEvents(run.stdout)) {
-        if (event.type === 'sidecar') await rm(path.join(kept, String(event.path)));
+        if (event.type === 'sidecar')
+          await rename(path.join(kept, String(event.path)), path.join(aside, String(moved++)));
       }
       await writeFile(journal, before);
     }
