@@ -4,7 +4,7 @@
  * table and writes it to bench/results.json. BENCH_QUICK=1 runs smaller sizes once each.
  * These are measurements, not tests: a missed target prints "fail" and the exit code stays 0.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { emptyOutput, noteDeletions, waitForEarlierDeletions } from './disk.ts';
@@ -125,6 +125,8 @@ async function compare(
     emulatorArgs: string[];
     items: number;
     limit: number;
+    /** More photo-backup arguments (`--xmp`). */
+    args?: string[];
     /** Looks at each photo-backup run's events; returns a failure note or undefined. */
     inspect?: (run: Measured) => string | undefined;
   },
@@ -150,7 +152,7 @@ async function compare(
           const dir = path.join(context.work, `${options.slug}-${who}-${repeat}`);
           const target = targetIn(dir);
           if (who === 'ours') {
-            const run = await runPhotoBackup(target);
+            const run = await runPhotoBackup(target, options.args);
             checkPhotoBackup(run, options.items);
             const note = options.inspect?.(run);
             if (note) notes.add(note);
@@ -208,6 +210,18 @@ async function smallFiles(context: Context): Promise<Row> {
     emulatorArgs: generated(sizes.small, 30_000),
     items: sizes.small,
     limit: 1.3,
+  });
+}
+
+/** The same files with an XMP sidecar each: twice the files written, against the same media-only baseline. */
+async function smallFilesXmp(context: Context): Promise<Row> {
+  return compare(context, {
+    figure: `Many small files with --xmp: ${sizes.small} × 30 KB`,
+    slug: 'small-xmp',
+    emulatorArgs: generated(sizes.small, 30_000),
+    items: sizes.small,
+    limit: 1.5,
+    args: ['--xmp'],
   });
 }
 
@@ -337,6 +351,49 @@ async function incremental(context: Context, kept: string): Promise<Row> {
   });
 }
 
+/**
+ * The finished year of `sizes.many` items saved without --xmp, then a run with --xmp: nothing is
+ * downloaded (the walk stops on skips) and every sidecar is written from the record.
+ */
+async function sidecarsFromRecord(context: Context, kept: string): Promise<Row> {
+  const journal = path.join(kept, '.photo-backup', 'saved.jsonl');
+  const before = await readFile(journal);
+  const args = ['--year', String(YEAR), '--count', String(sizes.many), '--photo-size', '1'];
+  return withEmulator('bench/emulator-grown.ts', args, context, async (emulator, account) => {
+    const times: number[] = [];
+    for (let repeat = 0; repeat < REPEATS; repeat++) {
+      const run = await runPhotoBackup(targetOf(emulator, account, kept, context), ['--xmp']);
+      const summary = checkPhotoBackup(run, 0);
+      const written = (summary.sidecars as { written?: number } | undefined)?.written;
+      if (written !== sizes.many) throw new Error(`--xmp wrote ${String(written)} of ${sizes.many} sidecars`);
+      times.push(run.ms / 1000);
+      // Back to the year saved without sidecars for the next repeat. Moved aside, not deleted:
+      // creating files just after deleting as many is slow on ext4 ("Between runs" in
+      // docs/performance.md); the bench's folder goes at its end.
+      const aside = path.join(context.work, `xmp-aside-${repeat}`);
+      await mkdir(aside);
+      let moved = 0;
+      for (const event of jsonEvents(run.stdout)) {
+        if (event.type === 'sidecar')
+          await rename(path.join(kept, String(event.path)), path.join(aside, String(moved++)));
+      }
+      await writeFile(journal, before);
+    }
+    const seconds = median(times);
+    const limit = 10;
+    return {
+      figure: `XMP sidecars from the record: ${sizes.many.toLocaleString('en')} recorded items`,
+      unit: 's',
+      photoBackup: round(seconds),
+      baseline: null,
+      ratio: null,
+      target: `≤ ${limit} s`,
+      pass: seconds <= limit,
+      runs: { photoBackup: times.map((value) => round(value, 3)), baseline: [] },
+    };
+  });
+}
+
 function format(rows: Row[]): string {
   const header = ['Figure', 'photo-backup', 'baseline', 'ratio', 'target', 'result'];
   const cells = rows.map((row) => [
@@ -376,11 +433,13 @@ async function main(): Promise<void> {
     await buildBaseline();
     await step('large files', () => largeFiles(context));
     await step('many small files', () => smallFiles(context));
+    await step('many small files with xmp', () => smallFilesXmp(context));
     await step('latency', () => latency(context));
     await step('one big video', () => bigVideo(context));
     const kept = path.join(work, 'finished-year');
     await step('many items', () => manyItems(context, kept));
     await step('incremental', () => incremental(context, kept));
+    await step('xmp from the record', () => sidecarsFromRecord(context, kept));
     await step('takeout', () =>
       runTakeoutFigure({ work, photos: sizes.takeoutPhotos, year: YEAR, repeats: REPEATS, median }),
     );

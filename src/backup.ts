@@ -23,6 +23,7 @@ import {
 } from './http.ts';
 import { acquireLock, type Lock } from './lock.ts';
 import { Manifest, type SavedRecord, STATE_FOLDER, walkKey } from './manifest.ts';
+import { createSidecarStep } from './metadata/step.ts';
 import {
   type ContentFacts,
   claimKey,
@@ -50,6 +51,7 @@ import {
   stopMessage,
 } from './run-end.ts';
 import type { MediaKind, Source, SourceItem } from './sources/source.ts';
+import { zoneOffsetMinutes } from './timezone.ts';
 import { commitTemp, discardTemp, diskError, sweepTemps, TempSpace, writeTemp } from './transfer.ts';
 
 export interface BackupOptions {
@@ -66,6 +68,8 @@ export interface BackupOptions {
   includeUndated: boolean;
   /** The kind of media to leave out (--skip-videos: 'video', --skip-photos: 'photo'); unset: both saved. */
   leaveOut?: MediaKind;
+  /** Write an XMP sidecar (`<file name>.xmp`) beside every saved file of the year (metadata/step.ts). */
+  xmp?: boolean;
   /** How often a failing download is tried again (network faults). */
   retryPolicy?: RetryPolicy;
 }
@@ -244,6 +248,17 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       level: 'warn',
       message: `Ignored ${manifest.ignoredLines} damaged line(s) of ${path.join(folder, STATE_FOLDER, 'saved.jsonl')} (cut short, not a record, or naming a place outside the day folders); the items they named are checked again.`,
     });
+  const sidecars = createSidecarStep({
+    enabled: options.xmp === true,
+    folder,
+    year: options.year,
+    timeZone: options.timeZone,
+    dryRun: options.dryRun,
+    includeUndated: options.includeUndated,
+    manifest,
+    report,
+    summary,
+  });
   const walk = walkKey(source.name, options.year);
   const walks = walksOfRun((kind) => walkKey(source.name, options.year, kind), options.leaveOut);
   const armed =
@@ -300,7 +315,12 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       savedAt: new Date().toISOString(),
       dateSource: item.dateSource,
     };
-    if (item.takenAt) record.takenAt = item.takenAt.toISOString();
+    if (item.takenAt) {
+      record.takenAt = item.takenAt.toISOString();
+      // The clock of the day folder, for a sidecar's time now or in a later run.
+      record.utcOffsetMinutes =
+        item.utcOffsetMinutes ?? zoneOffsetMinutes(options.timeZone, item.takenAt.getTime());
+    }
     if (item.metadata) record.metadata = item.metadata;
     if (item.evidence) record.evidence = item.evidence;
     if (content.sha256) record.sha256 = content.sha256;
@@ -435,7 +455,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       placed = true;
       await crashPoint('after-rename-before-record');
-      await manifest.record(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 }));
+      await manifest.record(
+        await sidecars.attach(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 })),
+      );
       await crashPoint('after-record');
       summary.saved++;
       summary.bytes += temp.bytes;
@@ -660,6 +682,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           dateSource: item.dateSource,
           ...(item.takenAt ? { takenAt: item.takenAt.toISOString() } : {}),
         });
+        await sidecars.planned(savedRecord(item, decision.path, 0));
         continue;
       }
       const task = limit(() => saveOne(item, decision.path));
@@ -704,6 +727,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     const clean = summary.failed.length === 0 && unremembered === 0 && !fatal && !interrupted;
     summary.complete = clean && (reachedEnd || reason === 'skips');
     try {
+      // Not after Ctrl-C: the user asked to stop; the next run writes what is missing.
+      if (!interrupted) await sidecars.finish(signal);
       if (source.stopsOnSkips && summary.complete && !options.dryRun)
         await manifest.markWalk(walks.own, true);
       await manifest.close();

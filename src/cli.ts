@@ -58,6 +58,7 @@ interface ParsedOptions {
   includeUndated: boolean;
   skipVideos: boolean;
   skipPhotos: boolean;
+  xmp: boolean;
   rounds?: number;
   readTimeout: number;
   verbose: boolean;
@@ -130,6 +131,11 @@ function buildProgram(io: CliIo): Command {
     .option('--include-undated', 'save items with no capture date under undated/', false)
     .option('--skip-videos', 'leave videos out: save only photos', false)
     .option('--skip-photos', 'leave photos out: save only videos', false)
+    .option(
+      '--xmp',
+      'write <file name>.xmp beside every saved file of the year: what Google knows (time, place, description, people, albums, favourite); from the record for files saved earlier',
+      false,
+    )
     .option(
       '--rounds <n>',
       'picker: pick this many rounds (default: ask on a terminal, else 1)',
@@ -221,6 +227,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       includeUndated: options.includeUndated,
       ...(options.skipVideos ? { leaveOut: 'video' as const } : {}),
       ...(options.skipPhotos ? { leaveOut: 'photo' as const } : {}),
+      xmp: options.xmp,
       retryPolicy: http.policy,
     };
     let libraryUrl = io.env.PHOTO_BACKUP_LIBRARY_URL || LIBRARY_URL;

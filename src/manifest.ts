@@ -32,8 +32,13 @@ export interface SavedRecord {
   /** Set when the item's bytes were already saved for another item: `path` is that file. */
   copyOf?: string;
   takenAt?: string;
+  /** Minutes east of UTC of the clock the day folder was chosen with (the item's own, or --timezone's at takenAt). */
+  utcOffsetMinutes?: number;
   dateSource?: string;
+  /** What the source knew about the item (metadata/facts.ts metadataOfFacts, plus a source's own keys). */
   metadata?: Record<string, unknown>;
+  /** sha256 of the XMP sidecar this tool last wrote beside the file: a sidecar with other bytes was edited. */
+  xmpSha256?: string;
   /**
    * What told this item apart when it was saved, for sources whose ids are places rather than
    * identities (a Takeout path holds another photo in a later export). A record without it was
@@ -247,6 +252,11 @@ export class Manifest {
   /** Every record of an id, oldest first. */
   recordsOf(id: string): readonly SavedRecord[] {
     return this.byId.get(id) ?? [];
+  }
+
+  /** Every record, each the latest of its id at its path. */
+  *records(): IterableIterator<SavedRecord> {
+    for (const records of this.byId.values()) yield* records;
   }
 
   /** The id of the item recorded at this path (compared as the file system may: case and normalization folded). */

@@ -163,3 +163,71 @@ function text(value: unknown): string | undefined {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * The facts a record keeps in its `metadata` for a later `--xmp` run, which reads nothing else:
+ * the original name, description, location, people, albums, favourite and camera. Written by the
+ * sources (SourceItem.metadata) beside their own keys.
+ */
+export function metadataOfFacts(facts: ItemFacts): Record<string, unknown> {
+  const metadata: Record<string, unknown> = {};
+  if (facts.title !== undefined) metadata.title = facts.title;
+  if (facts.description !== undefined) metadata.description = facts.description;
+  if (facts.location) metadata.location = facts.location;
+  if (facts.people && facts.people.length > 0) metadata.people = [...facts.people];
+  if (facts.albums && facts.albums.length > 0) metadata.albums = [...facts.albums];
+  if (facts.favorite !== undefined) metadata.favorited = facts.favorite;
+  if (facts.cameraMake !== undefined) metadata.cameraMake = facts.cameraMake;
+  if (facts.cameraModel !== undefined) metadata.cameraModel = facts.cameraModel;
+  return metadata;
+}
+
+/** What factsFromRecord reads of a record line (manifest.ts SavedRecord). */
+export interface RecordedItem {
+  id: string;
+  source: string;
+  takenAt?: unknown;
+  utcOffsetMinutes?: unknown;
+  metadata?: unknown;
+}
+
+/**
+ * The facts of a saved item from its record alone. The record is a file anyone can edit, so each
+ * field is checked as the sources' JSON is. `utcOffsetMinutes` is the offset the day folder used;
+ * records written before it was kept get `fallbackOffset` (the --timezone offset at the instant).
+ */
+export function factsFromRecord(record: RecordedItem, fallbackOffset: (takenAt: Date) => number): ItemFacts {
+  const source = record.source === 'library' || record.source === 'picker' ? record.source : 'takeout';
+  const facts: ItemFacts = { source, id: record.id };
+  const takenAt = typeof record.takenAt === 'string' ? new Date(record.takenAt) : undefined;
+  if (takenAt && !Number.isNaN(takenAt.getTime())) {
+    facts.takenAt = takenAt;
+    const offset = record.utcOffsetMinutes;
+    facts.utcOffsetMinutes =
+      typeof offset === 'number' && Number.isInteger(offset) && Math.abs(offset) <= 18 * 60
+        ? offset
+        : fallbackOffset(takenAt);
+  }
+  const json = isRecord(record.metadata) ? record.metadata : {};
+  const title = text(json.title);
+  if (title) facts.title = title;
+  const description = text(json.description);
+  if (description) facts.description = description;
+  // Checked as a Takeout one: records written before this step kept Google's altitude 0 (none).
+  const location = takeoutLocation(json.location);
+  if (location) facts.location = location;
+  const people = texts(json.people);
+  if (people.length > 0) facts.people = people;
+  const albums = texts(json.albums);
+  if (albums.length > 0) facts.albums = albums;
+  if (json.favorited === true) facts.favorite = true;
+  const make = text(json.cameraMake);
+  if (make) facts.cameraMake = make;
+  const model = text(json.cameraModel);
+  if (model) facts.cameraModel = model;
+  return facts;
+}
+
+function texts(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((entry): entry is string => text(entry) !== undefined) : [];
+}

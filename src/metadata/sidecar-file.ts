@@ -5,15 +5,11 @@
  * wrote it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { TEMP_SUFFIX } from '../transfer.ts';
 
 export const SIDECAR_EXTENSION = '.xmp';
-
-const fsyncAsync = promisify(fsync);
 
 /** `2024-03-17/IMG_0042.jpg` → `2024-03-17/IMG_0042.jpg.xmp`: the full name kept, so `IMG.jpg` and `IMG.heic` get one each. */
 export function sidecarPathFor(mediaPath: string): string {
@@ -103,20 +99,19 @@ export async function writeSidecar(
     path.dirname(sidecarPath),
     `.${path.basename(sidecarPath)}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`,
   );
-  // A sidecar is a few KB: synchronous open, write and rename take microseconds, far less than
-  // three thread-pool hand-offs; only the flush, which waits for the disk, is asynchronous.
+  // Asynchronous, so a run writing many (a folder saved without --xmp) keeps several in the
+  // thread pool at once: creating files is the file system's work, and it overlaps.
   try {
-    const fd = openSync(temp, 'wx');
+    const handle = await open(temp, 'wx');
     try {
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written);
-      if (options.fsync !== false) await fsyncAsync(fd);
+      await handle.writeFile(bytes);
+      if (options.fsync !== false) await handle.sync();
     } finally {
-      closeSync(fd);
+      await handle.close();
     }
-    renameSync(temp, sidecarPath);
+    await rename(temp, sidecarPath);
   } catch (error) {
-    rmSync(temp, { force: true });
+    await rm(temp, { force: true });
     throw error;
   }
   return { path: sidecarPath, sha256: sidecarHash(bytes), bytes: bytes.length };

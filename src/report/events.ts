@@ -36,6 +36,8 @@ export interface BackupSummary {
   /** Items left out by choice (--skip-videos, --skip-photos), by kind: neither saved nor skipped. */
   leftOut: Record<MediaKind, number>;
   stopped: { reason: StopReason; message: string };
+  /** With --xmp: sidecars written this run, and ones left as they were (edited, or another program's). */
+  sidecars?: { written: number; kept: number };
   /** True when the whole year was walked with nothing left to do: the next run may stop by the skip rule. */
   complete: boolean;
 }
@@ -76,6 +78,7 @@ export type BackupEvent =
   | { type: 'failed'; id: string; filename: string; reason: string }
   /** An item left for a later run (a video Google is still processing): not a failure, exit 0. */
   | { type: 'not-yet'; id: string; filename: string; reason: string }
+  | { type: 'sidecar'; path: string; action: 'written' | 'planned'; reason: 'new' | 'missing' | 'changed' }
   | { type: 'bytes'; count: number }
   | { type: 'retry'; what: string; attempt: number; delayMs: number; reason: string }
   | { type: 'notice'; level: 'info' | 'warn'; message: string }

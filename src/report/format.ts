@@ -111,6 +111,14 @@ export function summaryLines(summary: BackupSummary, elapsedMs: number): string[
       (summary.unavailable.length ? `, ${summary.unavailable.length} not yet (a later run saves them)` : '') +
       ` — ${summary.source}, ${summary.year}, in ${formatDuration(elapsedMs)}.`,
   );
+  if (summary.sidecars)
+    lines.push(
+      `  XMP sidecars: ${summary.sidecars.written} ${summary.dryRun ? 'to write' : 'written'}` +
+        (summary.sidecars.kept
+          ? `, ${summary.sidecars.kept} left as they were (changed since written)`
+          : '') +
+        '.',
+    );
   for (const failure of summary.failed.slice(0, 20))
     lines.push(`  failed: ${printableName(failure.filename)}: ${failure.reason}`);
   if (summary.failed.length > 20) lines.push(`  … and ${summary.failed.length - 20} more failures`);

@@ -167,6 +167,10 @@ export function createReporter(options: ReporterOptions): Reporter {
         if (text && !quiet) say(`would save ${event.path}  [date from ${event.dateSource}]`);
         else draw();
         break;
+      case 'sidecar':
+        if (!options.json && (event.action === 'planned' || options.verbose))
+          say(`${event.action === 'planned' ? 'would write' : 'xmp  '} ${event.path}`);
+        break;
       case 'skipped':
         // Counted in the summary; a line each only with --verbose.
         if (text && verbose) say(`skip  ${event.path} (already saved)`);

@@ -54,6 +54,7 @@ test('--help shows the seed examples, every option and the exit codes', async ()
     '--json',
     '--no-browser',
     '--demo',
+    '--xmp',
     'Exit codes',
   ]) {
     assert.ok(result.stdout.includes(text), text);

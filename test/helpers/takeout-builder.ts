@@ -294,6 +294,8 @@ export interface SidecarOptions {
   trashed?: boolean;
   archived?: boolean;
   favorited?: boolean;
+  /** Names of the people Google Photos recognised (`people[].name`). */
+  people?: string[];
 }
 
 /** A photo sidecar as Google writes it (spec §2.1). */
@@ -330,6 +332,7 @@ export function makeSidecar(options: SidecarOptions): string {
   if (options.trashed) json.trashed = true;
   if (options.archived) json.archived = true;
   if (options.favorited) json.favorited = true;
+  if (options.people) json.people = options.people.map((name) => ({ name }));
   return `${JSON.stringify(json, null, 2)}\n`;
 }
 

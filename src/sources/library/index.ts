@@ -6,6 +6,7 @@
  */
 import { crashPoint } from '../../crash-hook.ts';
 import { HttpError } from '../../http.ts';
+import { factsFromLibraryItem, metadataOfFacts } from '../../metadata/facts.ts';
 import type { GoogleApi } from '../google-api.ts';
 import type { OpenedMedia, Source, SourceItem, SourceNotice } from '../source.ts';
 
@@ -201,7 +202,8 @@ export function toSourceItem(
     ...(video && status !== undefined && status !== 'READY'
       ? { unavailable: `Google is still processing this video (${status}); a later run saves it.` }
       : {}),
-    ...(listed.description ? { metadata: { description: listed.description } } : {}),
+    // Name, description and camera, kept in the record for an XMP sidecar now or in a later run.
+    metadata: metadataOfFacts(factsFromLibraryItem(listed, { id: listed.id })),
     open,
     // A refused HEAD most likely means an old URL (a resumed run): ask for a fresh one once,
     // else the item would look "changed" and be saved twice.

@@ -9,6 +9,7 @@
  * minutes and are renewed by listing the session again.
  */
 import { HttpError } from '../../http.ts';
+import { factsFromPickedItem, metadataOfFacts } from '../../metadata/facts.ts';
 import type { GoogleApi } from '../google-api.ts';
 import type { OpenedMedia, Source, SourceItem, SourceNotice } from '../source.ts';
 import {
@@ -186,6 +187,8 @@ export function toSourceItem(picked: PickedMediaItem, round: PickedRound, api: G
     ...(status !== undefined && status !== 'READY'
       ? { unavailable: `Google is still processing this video (${status}); pick it again in a later run.` }
       : {}),
+    // Name and camera, kept in the record for an XMP sidecar now or in a later run.
+    metadata: metadataOfFacts(factsFromPickedItem(picked, { id: picked.id })),
     open,
     probeSize: async (signal) => {
       const url = round.urls.get(picked.id)?.url;

@@ -14,6 +14,7 @@ import { type FileHandle, lstat, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { usageError } from '../../errors.ts';
+import { factsFromTakeout, metadataOfFacts } from '../../metadata/facts.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { DateSource, ItemEvidence, OpenedMedia, Source, SourceItem } from '../source.ts';
 import { type ExifCapture, guessDateFromPath, parseSidecarTimestamp, resolveCaptureDate } from './dates.ts';
@@ -362,10 +363,19 @@ function takenAtOf(json: JsonFacts): Date | undefined {
 
 function metadataOf(plan: Plan, inherited: string | undefined): Record<string, unknown> {
   const record: JsonFacts = plan.sidecar?.json ?? { kind: 'other' };
-  const metadata: Record<string, unknown> = {};
-  if (record.location) metadata.location = { ...record.location };
-  if (record.description !== undefined) metadata.description = record.description;
-  if (plan.albums.length > 0) metadata.albums = plan.albums;
+  // What a sidecar needs (location with geoData before geoDataExif, people, favourite…), kept for
+  // a later --xmp run; the albums are the album folders that hold a copy.
+  const facts = factsFromTakeout(
+    {
+      title: record.title,
+      description: record.description,
+      geoData: record.location,
+      people: record.people?.map((name) => ({ name })),
+      favorited: record.favorited,
+    },
+    { id: `takeout:${plan.key}`, albums: plan.albums, filename: baseName(plan.copy.path) },
+  );
+  const metadata: Record<string, unknown> = { ...metadataOfFacts(facts) };
   metadata.archived = record.archived === true || plan.folderKind === 'archive';
   metadata.favorited = record.favorited === true;
   if (plan.folderKind === 'locked') metadata.locked = true;

@@ -65,6 +65,8 @@ export interface JsonFacts {
   location?: JsonLocation;
   /** Non-empty only. */
   description?: string;
+  /** The names in `people[]`, non-empty only (for XMP's PersonInImage). */
+  people?: readonly string[];
   archived?: true;
   favorited?: true;
   trashed?: true;
@@ -82,10 +84,17 @@ export function jsonFactsOf(content: unknown): JsonFacts {
   if (typeof content.title === 'string') facts.title = content.title;
   const taken = isRecord(content.photoTakenTime) ? content.photoTakenTime.timestamp : undefined;
   if (typeof taken === 'string' || typeof taken === 'number') facts.takenTime = taken;
-  const location = locationOf(content.geoDataExif) ?? locationOf(content.geoData);
+  // `geoData` is the location as Google Photos shows it, a user's edit included; `geoDataExif` the camera's.
+  const location = locationOf(content.geoData) ?? locationOf(content.geoDataExif);
   if (location) facts.location = location;
   if (typeof content.description === 'string' && content.description !== '')
     facts.description = content.description;
+  if (Array.isArray(content.people)) {
+    const names = content.people
+      .map((person) => (isRecord(person) && typeof person.name === 'string' ? person.name : ''))
+      .filter((name) => name.trim() !== '');
+    if (names.length > 0) facts.people = names;
+  }
   if (content.archived === true) facts.archived = true;
   if (content.favorited === true) facts.favorited = true;
   if (content.trashed === true) facts.trashed = true;

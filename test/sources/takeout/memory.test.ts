@@ -25,16 +25,18 @@ test('a photo sidecar keeps only the fields the source reads', () => {
     kind: 'photo',
     title: 'IMG_0001.jpg',
     takenTime: '1718000000',
-    location: { latitude: 46.1, longitude: 7.2, altitude: 400 },
+    location: { latitude: 1.5, longitude: 2.5, altitude: 3 },
     description: 'At the lake',
+    people: ['Ann'],
     favorited: true,
   });
 });
 
-test('geoData is the fallback; (0, 0), empty descriptions and false flags are dropped', () => {
+test('geoDataExif is the fallback; (0, 0), empty descriptions and false flags are dropped', () => {
   const facts = jsonFactsOf({
     ...sidecar,
-    geoDataExif: { latitude: 0, longitude: 0, altitude: 0 },
+    geoData: { latitude: 0, longitude: 0, altitude: 0 },
+    people: [{ name: ' ' }, { nom: 'x' }],
     description: '',
     favorited: false,
     trashed: true,
@@ -44,7 +46,7 @@ test('geoData is the fallback; (0, 0), empty descriptions and false flags are dr
     kind: 'photo',
     title: 'IMG_0001.jpg',
     takenTime: 1718000000,
-    location: { latitude: 1.5, longitude: 2.5, altitude: 3 },
+    location: { latitude: 46.1, longitude: 7.2, altitude: 400 },
     trashed: true,
   });
 });

@@ -90,8 +90,11 @@ function takeoutEntries(root = P, year = 'Photos from 2024'): ArchiveEntry[] {
       data: makeSidecar({
         title: 'IMG_1.jpg',
         photoTakenTime: T_IMG1,
+        // The place as the camera wrote it, and as the user corrected it in Google Photos.
         geoDataExif: { latitude: 48.1, longitude: 11.5 },
+        geoData: { latitude: 48.2, longitude: 11.6, altitude: 520 },
         description: 'Lake',
+        people: ['Ana', 'Zoë'],
       }),
     },
     { name: `${root}/${year}/IMG_1-edited.jpg`, data: img1Edited },
@@ -159,7 +162,13 @@ function checkTakeoutItems(byId: Map<string, Listed>, prefix = 'Photos from 2024
   assert.equal(one.item.kind, 'photo');
   assert.equal(one.item.mimeType, 'image/jpeg');
   assert.deepEqual(one.bytes, img1);
-  assert.deepEqual(one.item.metadata?.location, { latitude: 48.1, longitude: 11.5, altitude: 0 });
+  assert.deepEqual(
+    one.item.metadata?.location,
+    { latitude: 48.2, longitude: 11.6, altitude: 520 },
+    'geoData (as Google shows it, edits included) wins over geoDataExif',
+  );
+  assert.deepEqual(one.item.metadata?.people, ['Ana', 'Zoë']);
+  assert.equal(one.item.metadata?.title, 'IMG_1.jpg');
   assert.equal(one.item.metadata?.description, 'Lake');
   assert.deepEqual(one.item.metadata?.albums, ['Trip']);
   assert.equal(one.item.metadata?.matchMethod, 'supplemental');

@@ -1,0 +1,207 @@
+/**
+ * The `--xmp` step of a run: a sidecar beside every saved file, built from its record alone.
+ *
+ * backup.ts calls it at three points and knows nothing else of sidecars:
+ * - `attach(record)` as a file is saved, before its record line is written, so the line carries
+ *   the sidecar's hash (one line per item) and a killed run leaves no saved file without one;
+ * - `planned(record)` for --dry-run, to say which sidecar would be written;
+ * - `finish()` once at the end: every recorded item of the year whose sidecar this run did not
+ *   handle gets one from its record. That is how a folder saved without `--xmp` gets its sidecars:
+ *   nothing is listed, downloaded or read again, so it does not depend on how far the listing went
+ *   (a library run stops after a few already-saved items; the record still knows the whole year).
+ *
+ * A sidecar whose bytes differ from what this tool wrote last (the hash in the record) was edited,
+ * or written by another program: it is left as it is, and one notice counts them.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import type { Manifest, SavedRecord } from '../manifest.ts';
+import type { BackupSummary, Report } from '../report/events.ts';
+import { zoneOffsetMinutes } from '../timezone.ts';
+import { factsFromRecord } from './facts.ts';
+import {
+  decideSidecar,
+  type ExistingSidecar,
+  inspectSidecar,
+  sidecarHash,
+  sidecarPathFor,
+  writeSidecar,
+} from './sidecar-file.ts';
+import { buildXmpPacket } from './xmp.ts';
+
+export interface SidecarStepOptions {
+  /** False: every call does nothing (no --xmp). */
+  enabled: boolean;
+  folder: string;
+  year: number;
+  timeZone: string;
+  dryRun: boolean;
+  includeUndated: boolean;
+  manifest: Manifest;
+  report: Report;
+  summary: BackupSummary;
+}
+
+export interface SidecarStep {
+  /** The record of a file just saved, with its sidecar written beside it (and its hash in `xmpSha256`). */
+  attach(record: SavedRecord): Promise<SavedRecord>;
+  /** --dry-run: reports the sidecar the item of this (unwritten) record would get. */
+  planned(record: SavedRecord): Promise<void>;
+  /** Sidecars from the record for the year's recorded items this run did not handle; then the notice. */
+  finish(signal: AbortSignal): Promise<void>;
+}
+
+/** sha256 of no bytes. */
+const EMPTY = sidecarHash('');
+
+/** Sidecars written at once from the record: as many as the thread pool has threads. */
+const FINISH_CONCURRENCY = 4;
+
+/** How many kept sidecars the notice names. */
+const NAMED_KEPT = 3;
+
+export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
+  const { folder, manifest, report, summary } = options;
+  const handled = new Set<string>();
+  const kept: string[] = [];
+  const counts = { written: 0, kept: 0 };
+  if (options.enabled) summary.sidecars = counts;
+  const offsetAt = (takenAt: Date) => zoneOffsetMinutes(options.timeZone, takenAt.getTime());
+
+  /** What to do for `record`'s sidecar, given what is at its path now; writes unless a dry run. */
+  const settle = async (
+    record: SavedRecord,
+    recorded: string | undefined,
+    existing: ExistingSidecar,
+  ): Promise<string | undefined> => {
+    const relative = sidecarPathFor(record.path);
+    const content = buildXmpPacket(factsFromRecord(record, offsetAt));
+    const next = sidecarHash(content);
+    // Sidecars are not flushed one by one (as the media): after a power cut one this tool wrote
+    // can be there with no bytes. That is no edit: it is written again.
+    const cut = existing.kind === 'file' && existing.sha256 === EMPTY && recorded !== undefined;
+    const decision = decideSidecar({
+      existing: cut ? { kind: 'absent' } : existing,
+      ...(recorded ? { recorded } : {}),
+      next,
+    });
+    if (decision.action === 'keep') {
+      counts.kept++;
+      if (kept.length < NAMED_KEPT) kept.push(relative);
+      return recorded;
+    }
+    if (decision.action === 'skip') return next;
+    counts.written++;
+    if (options.dryRun) {
+      report({ type: 'sidecar', path: relative, action: 'planned', reason: decision.reason });
+      return recorded;
+    }
+    const written = await writeSidecar(path.join(folder, relative), content, { fsync: false });
+    report({ type: 'sidecar', path: relative, action: 'written', reason: decision.reason });
+    return written.sha256;
+  };
+
+  /** A sidecar that could not be written: one failed row; the media stays saved. */
+  const failed = (record: SavedRecord, error: unknown) => {
+    const relative = sidecarPathFor(record.path);
+    const reason = `the XMP sidecar could not be written (${(error as NodeJS.ErrnoException).code ?? String(error)}); a later run with --xmp writes it`;
+    const failure = { id: record.id, filename: path.basename(relative), reason };
+    summary.failed.push(failure);
+    report({ type: 'failed', ...failure });
+  };
+
+  /** The sidecar hash recorded for this path, from any earlier record of the item there. */
+  const recordedHash = (record: SavedRecord): string | undefined =>
+    record.xmpSha256 ??
+    manifest.recordsOf(record.id).find((previous) => previous.path === record.path)?.xmpSha256;
+
+  const inYear = (relative: string): boolean => {
+    const folderName = relative.slice(0, relative.indexOf('/'));
+    if (folderName === 'undated') return options.includeUndated;
+    return Number(folderName.slice(0, folderName.indexOf('-', 1))) === options.year;
+  };
+
+  return {
+    async attach(record) {
+      if (!options.enabled || record.copyOf) return record;
+      handled.add(record.path);
+      try {
+        const recorded = recordedHash(record);
+        const existing = await inspectSidecar(path.join(folder, sidecarPathFor(record.path)));
+        const sha256 = await settle(record, recorded, existing);
+        return sha256 ? { ...record, xmpSha256: sha256 } : record;
+      } catch (error) {
+        failed(record, error);
+        return record;
+      }
+    },
+
+    async planned(record) {
+      if (!options.enabled) return;
+      handled.add(record.path);
+      const existing = await inspectSidecar(path.join(folder, sidecarPathFor(record.path))).catch(
+        (): ExistingSidecar => ({ kind: 'absent' }),
+      );
+      await settle(record, recordedHash(record), existing);
+    },
+
+    async finish(signal) {
+      if (!options.enabled) return;
+      /** The names in each day folder, listed once: most sidecars of a first --xmp run are absent. */
+      const names = new Map<string, Promise<Set<string> | undefined>>();
+      const namesIn = (day: string) => {
+        let listed = names.get(day);
+        if (!listed) {
+          listed = readdir(path.join(folder, day)).then(
+            (entries) => new Set(entries),
+            () => undefined,
+          );
+          names.set(day, listed);
+        }
+        return listed;
+      };
+      const one = async (record: SavedRecord): Promise<void> => {
+        const day = record.path.slice(0, record.path.indexOf('/'));
+        const inDay = await namesIn(day);
+        if (!inDay?.has(record.path.slice(day.length + 1)) || stopped) return;
+        try {
+          const sidecar = path.join(folder, sidecarPathFor(record.path));
+          const existing: ExistingSidecar = inDay.has(path.basename(sidecar))
+            ? await inspectSidecar(sidecar)
+            : { kind: 'absent' };
+          const sha256 = await settle(record, record.xmpSha256, existing);
+          if (sha256 !== record.xmpSha256 && !options.dryRun && sha256 !== undefined)
+            await manifest.record({ ...record, xmpSha256: sha256 });
+        } catch (error) {
+          // The disk refuses (full, read-only): the rest would fail alike; a later run goes on.
+          if (!stopped) failed(record, error);
+          stopped = true;
+        }
+      };
+      let stopped = false;
+      // A few at once: creating files is the file system's work, and several overlap.
+      const limit = pLimit(FINISH_CONCURRENCY);
+      const tasks: Promise<void>[] = [];
+      for (const record of [...manifest.records()]) {
+        if (signal.aborted || stopped) break;
+        if (record.copyOf || handled.has(record.path) || !inYear(record.path)) continue;
+        // Only the item the path belongs to now, and only while its file is still there.
+        if (manifest.ownerOf(record.path) !== record.id) continue;
+        handled.add(record.path);
+        tasks.push(limit(() => (signal.aborted || stopped ? undefined : one(record))));
+        // Bounded: the queue of waiting writes does not grow with the year.
+        if (tasks.length >= FINISH_CONCURRENCY * 64) await Promise.all(tasks.splice(0));
+      }
+      await Promise.all(tasks);
+      if (counts.kept > 0)
+        report({
+          type: 'notice',
+          level: 'warn',
+          message:
+            `Left ${counts.kept} XMP sidecar(s) as they are: changed since photo-backup wrote them, or written by another program ` +
+            `(${kept.join(', ')}${counts.kept > kept.length ? ', …' : ''}). Delete one to have it written again.`,
+        });
+    },
+  };
+}
