@@ -10,6 +10,7 @@
 import { lstat, mkdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { type AlbumMember, albumsOf, linkAlbumFolders } from './albums.ts';
 import { crashPoint } from './crash-hook.ts';
 import { createDiskLookup, fileDigests, sizeOnDisk } from './disk-facts.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
@@ -62,6 +63,8 @@ export interface BackupOptions {
   all: boolean;
   dryRun: boolean;
   includeUndated: boolean;
+  /** Link every saved item of the year that belongs to an album into albums/<album>/ (albums.ts). */
+  albums?: boolean;
   /** How often a failing download is tried again (network faults). */
   retryPolicy?: RetryPolicy;
 }
@@ -237,6 +240,26 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   if (source.stopsOnSkips && !options.dryRun) await manifest.markWalk(walk, false);
   // Items an earlier run could not save yet: asked for by id first, so they need no walk of the year.
   const pending = source.getByIds ? manifest.pendingOf(walk) : [];
+
+  /** Album names by item id, from a source that lists albums apart from items (--albums). */
+  let albumsById: Map<string, string[]> | undefined;
+  if (options.albums && source.albumsById) {
+    albumsById = await source.albumsById(signal).catch((error: unknown) => {
+      report({
+        type: 'notice',
+        level: 'warn',
+        message: `Album folders: the albums could not be listed (${describe(error)}); the albums the record knows are linked.`,
+      });
+      return undefined;
+    });
+  }
+  /** Items of this run whose albums the record may not hold (skipped, or planned in a dry run). */
+  const albumsSeen: AlbumMember[] = [];
+  const noteAlbums = (item: SourceItem, relative: string) => {
+    if (!options.albums) return;
+    const albums = albumsOf(item.metadata);
+    if (albums.length > 0) albumsSeen.push({ path: relative, albums });
+  };
 
   const sizeAt = createDiskLookup(folder);
   const claims = new Map<string, string>();
@@ -499,6 +522,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       // What costs reads (an EXIF date) is learnt only for items the record does not settle.
       if (item.resolve && !context.recordOf(item)) item = await item.resolve(stop.signal);
+      const sourceAlbums = albumsById?.get(item.id);
+      if (sourceAlbums) item = { ...item, metadata: { ...item.metadata, albums: sourceAlbums } };
       let placement = placeItem(item, context);
       if (placement.kind === 'exclude') {
         if (placement.reason === 'undated') summary.undated.push(item.filename);
@@ -600,6 +625,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
             ...(sha256 ? { sha256 } : {}),
           });
         }
+        noteAlbums(item, placement.path);
         report({ type: 'skipped', id: item.id, path: placement.path, reason: decision.reason });
         if (!retried && skipState.stopped) {
           stopReason = 'skips';
@@ -609,6 +635,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       claims.set(claimKey(decision.path), item.id);
       if (options.dryRun) {
+        noteAlbums(item, decision.path);
         report({
           type: 'planned',
           id: item.id,
@@ -656,6 +683,22 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     const clean = summary.failed.length === 0 && unremembered === 0 && !fatal && !interrupted;
     summary.complete = clean && (reachedEnd || reason === 'skips');
     try {
+      if (options.albums && !interrupted)
+        await linkAlbumFolders({
+          folder,
+          year: options.year,
+          dryRun: options.dryRun,
+          records: manifest.allRecords(),
+          seen: albumsSeen,
+          ...(albumsById ? { albumsById } : {}),
+          report,
+        }).catch((error: unknown) =>
+          report({
+            type: 'notice',
+            level: 'warn',
+            message: `Album folders were not made: ${describe(error)}.`,
+          }),
+        );
       if (source.stopsOnSkips && summary.complete && !options.dryRun) await manifest.markWalk(walk, true);
       await manifest.close();
       // Empty by now: every download removed or renamed its file.

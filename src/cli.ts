@@ -55,6 +55,7 @@ interface ParsedOptions {
   takeout?: string[];
   includeTrash: boolean;
   includeUndated: boolean;
+  albums: boolean;
   rounds?: number;
   readTimeout: number;
   verbose: boolean;
@@ -122,6 +123,7 @@ function buildProgram(io: CliIo): Command {
     )
     .option('--include-trash', 'takeout: also save items from the trash', false)
     .option('--include-undated', 'save items with no capture date under undated/', false)
+    .option('--albums', 'link each saved item of an album into albums/<album>/ (no second copy)', false)
     .option(
       '--rounds <n>',
       'picker: pick this many rounds (default: ask on a terminal, else 1)',
@@ -201,6 +203,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       all: options.all,
       dryRun: options.dryRun,
       includeUndated: options.includeUndated,
+      albums: options.albums,
       retryPolicy: http.policy,
     };
     let libraryUrl = io.env.PHOTO_BACKUP_LIBRARY_URL || LIBRARY_URL;

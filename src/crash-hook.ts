@@ -40,3 +40,16 @@ export function diskFullAt(bytes: number): NodeJS.ErrnoException | undefined {
     syscall: 'write',
   });
 }
+
+/**
+ * Test only: `PHOTO_BACKUP_REFUSE_SYMLINKS=1` makes every symlink the album folders would make fail
+ * with EPERM, as Windows answers without developer mode, so the hard-link fallback runs on any
+ * system. Unset, it returns undefined.
+ */
+export function symlinkRefusal(): NodeJS.ErrnoException | undefined {
+  if (process.env.PHOTO_BACKUP_REFUSE_SYMLINKS !== '1') return undefined;
+  return Object.assign(new Error('EPERM: operation not permitted, symlink (PHOTO_BACKUP_REFUSE_SYMLINKS)'), {
+    code: 'EPERM',
+    syscall: 'symlink',
+  });
+}

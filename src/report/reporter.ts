@@ -119,6 +119,10 @@ export function createReporter(options: ReporterOptions): Reporter {
         done++;
         if (!options.json) say(`would save ${event.path}  [date from ${event.dateSource}]`);
         break;
+      case 'album-link':
+        if (!options.json && (event.dryRun || options.verbose || !live))
+          say(`${event.dryRun ? 'would link' : 'link '} ${event.path} -> ${event.target}`);
+        break;
       case 'skipped':
         done++;
         if (!options.json && (options.verbose || !live)) say(`skip  ${event.path} (already saved)`);
