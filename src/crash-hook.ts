@@ -7,6 +7,7 @@
  *
  * Also test only: `PHOTO_BACKUP_FAIL_WRITE_AFTER=<bytes>` makes media writes fail with ENOSPC once
  * that many bytes were written in this process, a full disk without mounting a small tmpfs (root).
+ * And `PHOTO_BACKUP_REFUSE_SYMLINKS=1` (symlinkRefusal, below): Windows' EPERM for album links.
  */
 const spec = /^([a-z-]+):(\d+)$/.exec(process.env.PHOTO_BACKUP_CRASH_AT ?? '');
 let hits = 0;
