@@ -109,6 +109,8 @@ async function compare(
     emulatorArgs: string[];
     items: number;
     limit: number;
+    /** Options photo-backup gets on top of the usual ones (`--albums`). */
+    extra?: string[];
     /** Looks at each photo-backup run's events; returns a failure note or undefined. */
     inspect?: (run: Measured) => string | undefined;
   },
@@ -134,7 +136,7 @@ async function compare(
           const dir = path.join(context.work, `${options.slug}-${who}-${repeat}`);
           const target = targetIn(dir);
           if (who === 'ours') {
-            const run = await runPhotoBackup(target);
+            const run = await runPhotoBackup(target, options.extra);
             checkPhotoBackup(run, options.items);
             const note = options.inspect?.(run);
             if (note) notes.add(note);
@@ -192,6 +194,23 @@ async function smallFiles(context: Context): Promise<Row> {
     emulatorArgs: generated(sizes.small, 30_000),
     items: sizes.small,
     limit: 1.3,
+  });
+}
+
+/** The small-files case with every item in one of 20 albums: a link per file on top of the file. */
+async function smallFilesWithAlbums(context: Context): Promise<Row> {
+  const albums = 20;
+  return compare(context, {
+    figure: `Many small files, --albums: ${sizes.small} × 30 KB in ${albums} albums`,
+    slug: 'small-albums',
+    emulatorArgs: [...generated(sizes.small, 30_000), '--albums', String(albums)],
+    items: sizes.small,
+    limit: 1.5,
+    extra: ['--albums'],
+    inspect(run) {
+      const links = jsonEvents(run.stdout).filter((event) => event.type === 'album-link').length;
+      return links === sizes.small ? undefined : `made ${links} album links of ${sizes.small}`;
+    },
   });
 }
 
@@ -360,6 +379,7 @@ async function main(): Promise<void> {
     await buildBaseline();
     await step('large files', () => largeFiles(context));
     await step('many small files', () => smallFiles(context));
+    await step('small files with albums', () => smallFilesWithAlbums(context));
     await step('latency', () => latency(context));
     await step('one big video', () => bigVideo(context));
     const kept = path.join(work, 'finished-year');

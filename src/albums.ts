@@ -10,9 +10,17 @@
  * replaced (the link itself, by a rename), never followed.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import path from 'node:path';
-import pLimit from 'p-limit';
 import { symlinkRefusal } from './crash-hook.ts';
 import { idSuffix, nameKey, safeFileName, suffixedName } from './layout.ts';
 import type { SavedRecord } from './manifest.ts';
@@ -110,11 +118,13 @@ export interface AlbumLinkResult {
 
 type Entry = 'none' | 'symlink' | 'file' | 'folder' | 'other';
 
-async function entryAt(full: string): Promise<{ kind: Entry; dev?: number; ino?: number }> {
-  const info = await lstat(full).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
+/**
+ * The file system calls here are synchronous: the step runs once the downloads are done, and each
+ * call (an lstat, a symlink) takes microseconds, less than a hand-off to the thread pool, which
+ * would make the link of a small file cost almost as much as saving it.
+ */
+function entryAt(full: string): { kind: Entry; dev?: number; ino?: number } {
+  const info = lstatSync(full, { throwIfNoEntry: false });
   if (!info) return { kind: 'none' };
   if (info.isSymbolicLink()) return { kind: 'symlink' };
   if (info.isDirectory()) return { kind: 'folder' };
@@ -122,24 +132,33 @@ async function entryAt(full: string): Promise<{ kind: Entry; dev?: number; ino?:
   return { kind: 'other' };
 }
 
+function readlinkOrUndefined(full: string): string | undefined {
+  try {
+    return readlinkSync(full);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Makes a folder inside the backup folder, or finds it: never through a link (a link there could
  * lead anywhere). Why it cannot be used, or undefined when it is ready (or, in a dry run, would be).
  */
-async function folderProblem(full: string, relative: string, dryRun: boolean): Promise<string | undefined> {
-  const entry = await entryAt(full);
+function folderProblem(full: string, relative: string, dryRun: boolean): string | undefined {
+  const entry = entryAt(full);
   if (entry.kind === 'folder') return undefined;
   if (entry.kind === 'symlink') {
-    const target = await readlink(full).catch(() => '?');
+    const target = readlinkOrUndefined(full) ?? '?';
     return `${relative} in the backup folder is a link to ${target}, and nothing is written through it: replace the link with a folder, then run again`;
   }
   if (entry.kind !== 'none')
     return `${relative} in the backup folder is a file, not a folder: move or rename it, then run again`;
   if (dryRun) return undefined;
-  await mkdir(full).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EEXIST' && (await entryAt(full)).kind === 'folder') return;
-    throw error;
-  });
+  try {
+    mkdirSync(full);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || entryAt(full).kind !== 'folder') throw error;
+  }
   return undefined;
 }
 
@@ -157,34 +176,25 @@ export async function writeAlbumLinks(
 ): Promise<AlbumLinkResult> {
   const result: AlbumLinkResult = { made: 0, replaced: 0, kept: 0, hardLinks: 0, problems: [] };
   if (links.length === 0) return result;
-  const root = path.join(folder, ALBUMS_FOLDER);
-  const rootProblem = await folderProblem(root, ALBUMS_FOLDER, options.dryRun);
+  const rootProblem = folderProblem(path.join(folder, ALBUMS_FOLDER), ALBUMS_FOLDER, options.dryRun);
   if (rootProblem) {
     result.problems.push(rootProblem);
     return result;
   }
-  const albumFolders = new Map<string, Promise<string | undefined>>();
-  const albumReady = (relative: string) => {
-    let ready = albumFolders.get(relative);
-    if (!ready) {
-      ready = folderProblem(path.join(folder, relative), relative, options.dryRun);
-      albumFolders.set(relative, ready);
-    }
-    return ready;
+  const albumFolders = new Map<string, string | undefined>();
+  const albumProblem = (relative: string) => {
+    if (!albumFolders.has(relative))
+      albumFolders.set(relative, folderProblem(path.join(folder, relative), relative, options.dryRun));
+    return albumFolders.get(relative);
   };
   let useHardLinks = false;
-  const limit = pLimit(16);
 
-  const makeAt = async (
-    where: string,
-    plan: AlbumLink,
-    relativeTarget: string,
-  ): Promise<'symlink' | 'hardlink'> => {
+  const makeAt = (where: string, plan: AlbumLink, relativeTarget: string): 'symlink' | 'hardlink' => {
     if (!useHardLinks) {
       try {
         const refused = symlinkRefusal();
         if (refused) throw refused;
-        await symlink(relativeTarget, where, 'file');
+        symlinkSync(relativeTarget, where, 'file');
         return 'symlink';
       } catch (error) {
         // Windows without developer mode (or without the privilege) refuses symlinks with EPERM.
@@ -192,17 +202,14 @@ export async function writeAlbumLinks(
         useHardLinks = true;
       }
     }
-    await link(path.join(folder, plan.target), where);
+    linkSync(path.join(folder, plan.target), where);
     return 'hardlink';
   };
 
-  const one = async (plan: AlbumLink): Promise<void> => {
-    const albumFolder = plan.link.slice(0, plan.link.lastIndexOf('/'));
-    const problem = await albumReady(albumFolder);
-    if (problem) return;
+  const one = (plan: AlbumLink): void => {
+    if (albumProblem(plan.link.slice(0, plan.link.lastIndexOf('/')))) return;
     const full = path.join(folder, plan.link);
-    const targetFull = path.join(folder, plan.target);
-    const target = await entryAt(targetFull);
+    const target = entryAt(path.join(folder, plan.target));
     if (options.dryRun && target.kind === 'none' && options.planned?.has(plan.target)) {
       result.made++;
       options.onLink?.(plan, 'made', useHardLinks ? 'hardlink' : 'symlink');
@@ -211,11 +218,14 @@ export async function writeAlbumLinks(
     // The day-folder file was deleted or is not a file (a link put in its place): no link to it.
     if (target.kind !== 'file') return;
     const relativeTarget = path.join('..', '..', ...plan.target.split('/'));
-    const here = await entryAt(full);
+    const here = entryAt(full);
     if (here.kind === 'symlink') {
-      const leadsTo = await readlink(full).catch(() => undefined);
-      const resolves = await stat(full).catch(() => undefined);
-      if (leadsTo === relativeTarget && resolves?.ino === target.ino && resolves?.dev === target.dev) {
+      const resolves = statSync(full, { throwIfNoEntry: false });
+      if (
+        readlinkOrUndefined(full) === relativeTarget &&
+        resolves?.ino === target.ino &&
+        resolves?.dev === target.dev
+      ) {
         result.kept++;
         return;
       }
@@ -240,15 +250,15 @@ export async function writeAlbumLinks(
     }
     let kind: 'symlink' | 'hardlink';
     if (action === 'made') {
-      kind = await makeAt(full, plan, relativeTarget);
+      kind = makeAt(full, plan, relativeTarget);
     } else {
       // Beside it under a hidden name, then renamed over it: the old link is replaced whole, never followed.
       const temp = path.join(path.dirname(full), `.${randomBytes(6).toString('hex')}.link`);
       try {
-        kind = await makeAt(temp, plan, relativeTarget);
-        await rename(temp, full);
+        kind = makeAt(temp, plan, relativeTarget);
+        renameSync(temp, full);
       } catch (error) {
-        await unlink(temp).catch(() => undefined);
+        rmSync(temp, { force: true });
         throw error;
       }
     }
@@ -257,16 +267,15 @@ export async function writeAlbumLinks(
     options.onLink?.(plan, action, kind);
   };
 
-  await Promise.all(
-    links.map((plan) =>
-      limit(() =>
-        one(plan).catch((error: NodeJS.ErrnoException) => {
-          result.problems.push(`${plan.link} could not be made (${error.code ?? error.message})`);
-        }),
-      ),
-    ),
-  );
-  for (const problem of await Promise.all(albumFolders.values())) if (problem) result.problems.push(problem);
+  for (const plan of links) {
+    try {
+      one(plan);
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      result.problems.push(`${plan.link} could not be made (${code ?? message})`);
+    }
+  }
+  for (const problem of albumFolders.values()) if (problem) result.problems.push(problem);
   return result;
 }
 

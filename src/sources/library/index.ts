@@ -4,6 +4,7 @@
  * (https://developers.google.com/photos/support/updates), so a 403 or an empty year is
  * explained, naming the picker and takeout sources.
  */
+import pLimit from 'p-limit';
 import { crashPoint } from '../../crash-hook.ts';
 import { HttpError } from '../../http.ts';
 import type { GoogleApi } from '../google-api.ts';
@@ -299,24 +300,33 @@ export async function listAlbumMembership(
           id: album.id,
           title: typeof album.title === 'string' && album.title.trim() ? album.title : album.id,
         });
-  for (const album of albums) {
-    const itemPages = pages((pageToken) =>
-      api.call<SearchResponse>({
-        method: 'POST',
-        path: '/v1/mediaItems:search',
-        body: { albumId: album.id, pageSize: 100, ...(pageToken ? { pageToken } : {}) },
-        signal,
-      }),
-    );
-    for await (const page of itemPages)
-      for (const item of page.mediaItems ?? []) {
-        if (typeof item?.id !== 'string') continue;
-        const titles = byItem.get(item.id) ?? [];
-        if (!titles.includes(album.title)) titles.push(album.title);
-        byItem.set(item.id, titles);
-      }
-  }
+  // A few albums at a time: each album's pages come one after another (each needs the last token).
+  const limit = pLimit(4);
+  const byAlbum = await Promise.all(albums.map((album) => limit(() => albumItemIds(api, album.id, signal))));
+  albums.forEach((album, index) => {
+    for (const id of byAlbum[index] ?? []) {
+      const titles = byItem.get(id) ?? [];
+      if (!titles.includes(album.title)) titles.push(album.title);
+      byItem.set(id, titles);
+    }
+  });
   return byItem;
+}
+
+/** The ids of an album's media items, by mediaItems:search with its albumId. */
+async function albumItemIds(api: GoogleApi, albumId: string, signal: AbortSignal): Promise<string[]> {
+  const ids: string[] = [];
+  const itemPages = pages((pageToken) =>
+    api.call<SearchResponse>({
+      method: 'POST',
+      path: '/v1/mediaItems:search',
+      body: { albumId, pageSize: 100, ...(pageToken ? { pageToken } : {}) },
+      signal,
+    }),
+  );
+  for await (const page of itemPages)
+    for (const item of page.mediaItems ?? []) if (typeof item?.id === 'string') ids.push(item.id);
+  return ids;
 }
 
 export function createLibrarySource(options: LibrarySourceOptions): Source {

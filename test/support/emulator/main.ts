@@ -29,6 +29,7 @@ Options:
   --video-size N              bytes per video (default 200000)
   --video-every N             every Nth item is a video (default 10; 0: no videos)
   --seed N                    seed of the generated items (default 1)
+  --albums N                  put the generated items into N albums, in turn (Library albums.list)
   --port N                    port to listen on (default: a free one)
   --url-ttl-ms N              how long a media URL works
   --api-latency-ms N          wait before each API answer
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
       'video-size': { type: 'string' },
       'video-every': { type: 'string' },
       seed: { type: 'string' },
+      albums: { type: 'string' },
       port: { type: 'string' },
       'url-ttl-ms': { type: 'string' },
       'api-latency-ms': { type: 'string' },
@@ -95,6 +97,16 @@ async function main(): Promise<void> {
   if (values.faults) options.faults = JSON.parse(values.faults) as EmulatorOptions['faults'];
 
   const emulator = await startEmulator(options);
+  const albumCount = integer(values.albums, 'albums') ?? 0;
+  if (albumCount > 0) {
+    const albums = Array.from({ length: albumCount }, (_, index) => ({
+      id: `album${index}`,
+      title: `Album ${index}`,
+      mediaItemIds: [] as string[],
+    }));
+    emulator.items.forEach((item, index) => albums[index % albumCount]?.mediaItemIds.push(item.id));
+    emulator.setAlbums(albums);
+  }
   const ready: Record<string, unknown> = {
     url: emulator.url,
     libraryUrl: emulator.libraryUrl,
