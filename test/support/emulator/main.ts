@@ -104,7 +104,8 @@ async function main(): Promise<void> {
       title: `Album ${index}`,
       mediaItemIds: [] as string[],
     }));
-    emulator.items.forEach((item, index) => albums[index % albumCount]?.mediaItemIds.push(item.id));
+    for (const [index, item] of emulator.items.entries())
+      albums[index % albumCount]?.mediaItemIds.push(item.id);
     emulator.setAlbums(albums);
   }
   const ready: Record<string, unknown> = {
