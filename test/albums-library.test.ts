@@ -155,3 +155,25 @@ test('--source library --albums: the items of the app’s albums are linked by a
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('--source library --albums when Google refuses albums.list (403): one warning, every item saved, no album folders', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pb-albums-denied-'));
+  emulator.setFaults({ albumsDenied: true });
+  try {
+    await writeAccount(emulator, dir);
+    const result = await runCli(['2024', 'out', '--source', 'library', '--albums', '--all'], {
+      cwd: dir,
+      env: emulatorEnv(emulator),
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const output = result.stdout + result.stderr;
+    assert.equal(output.match(/Album folders: the albums could not be listed/g)?.length, 1, output);
+    assert.doesNotMatch(output, /\n\s+at /);
+    const days = (await readdir(path.join(dir, 'out'))).filter((name) => /^\d{4}-/.test(name));
+    assert.equal(days.length, 3);
+    await assert.rejects(lstat(path.join(dir, 'out', 'albums')));
+  } finally {
+    emulator.setFaults({});
+    await rm(dir, { recursive: true, force: true });
+  }
+});
