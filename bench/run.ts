@@ -225,6 +225,23 @@ async function smallFilesXmp(context: Context): Promise<Row> {
   });
 }
 
+/** The small-files case with every item in one of 20 albums: a link per file on top of the file. */
+async function smallFilesWithAlbums(context: Context): Promise<Row> {
+  const albums = 20;
+  return compare(context, {
+    figure: `Many small files, --albums: ${sizes.small} × 30 KB in ${albums} albums`,
+    slug: 'small-albums',
+    emulatorArgs: [...generated(sizes.small, 30_000), '--albums', String(albums)],
+    items: sizes.small,
+    limit: 1.5,
+    args: ['--albums'],
+    inspect(run) {
+      const links = jsonEvents(run.stdout).filter((event) => event.type === 'album-link').length;
+      return links === sizes.small ? undefined : `made ${links} album links of ${sizes.small}`;
+    },
+  });
+}
+
 async function latency(context: Context): Promise<Row> {
   const apiMs = 50;
   const pages = Math.ceil(sizes.latency / 100);
@@ -434,6 +451,7 @@ async function main(): Promise<void> {
     await step('large files', () => largeFiles(context));
     await step('many small files', () => smallFiles(context));
     await step('many small files with xmp', () => smallFilesXmp(context));
+    await step('small files with albums', () => smallFilesWithAlbums(context));
     await step('latency', () => latency(context));
     await step('one big video', () => bigVideo(context));
     const kept = path.join(work, 'finished-year');

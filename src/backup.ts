@@ -10,6 +10,7 @@
 import { lstat, mkdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
+import { type AlbumMember, albumsOf, linkAlbumFolders } from './albums.ts';
 import { crashPoint } from './crash-hook.ts';
 import { createDiskLookup, fileDigests, sizeOnDisk } from './disk-facts.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
@@ -70,6 +71,8 @@ export interface BackupOptions {
   leaveOut?: MediaKind;
   /** Write an XMP sidecar (`<file name>.xmp`) beside every saved file of the year (metadata/step.ts). */
   xmp?: boolean;
+  /** Link every saved item of the year that belongs to an album into albums/<album>/ (albums.ts). */
+  albums?: boolean;
   /** How often a failing download is tried again (network faults). */
   retryPolicy?: RetryPolicy;
 }
@@ -269,6 +272,26 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   }
   // Items an earlier run could not save yet: asked for by id first, so they need no walk of the year.
   const pending = source.getByIds ? manifest.pendingOf(walk) : [];
+
+  /** Album names by item id, from a source that lists albums apart from items (--albums). */
+  let albumsById: Map<string, string[]> | undefined;
+  if (options.albums && source.albumsById) {
+    albumsById = await source.albumsById(signal).catch((error: unknown) => {
+      report({
+        type: 'notice',
+        level: 'warn',
+        message: `Album folders: the albums could not be listed (${describe(error)}); the albums the record knows are linked.`,
+      });
+      return undefined;
+    });
+  }
+  /** Items of this run whose albums the record may not hold (skipped, or planned in a dry run). */
+  const albumsSeen: AlbumMember[] = [];
+  const noteAlbums = (item: SourceItem, relative: string) => {
+    if (!options.albums) return;
+    const albums = albumsOf(item.metadata);
+    if (albums.length > 0) albumsSeen.push({ path: relative, albums });
+  };
 
   const sizeAt = createDiskLookup(folder);
   const claims = new Map<string, string>();
@@ -567,6 +590,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       // What costs reads (an EXIF date) is learnt only for items the record does not settle.
       if (item.resolve && !context.recordOf(item)) item = await item.resolve(stop.signal);
+      const sourceAlbums = albumsById?.get(item.id);
+      if (sourceAlbums) item = { ...item, metadata: { ...item.metadata, albums: sourceAlbums } };
       let placement = placeItem(item, context);
       if (placement.kind === 'exclude') {
         if (placement.reason === 'undated') summary.undated.push(item.filename);
@@ -665,6 +690,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
             : undefined;
           await manifest.record(savedRecord(item, placement.path, onDisk, { sha256 }));
         }
+        noteAlbums(item, placement.path);
         report({ type: 'skipped', id: item.id, path: placement.path, reason: decision.reason });
         if (!retried && skipState.stopped) {
           stopReason = 'skips';
@@ -675,6 +701,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       claims.set(claimKey(decision.path), item.id);
       if (options.dryRun) {
         summary.planned++;
+        noteAlbums(item, decision.path);
         report({
           type: 'planned',
           id: item.id,
@@ -729,6 +756,22 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     try {
       // Not after Ctrl-C: the user asked to stop; the next run writes what is missing.
       if (!interrupted) await sidecars.finish(signal);
+      if (options.albums && !interrupted)
+        await linkAlbumFolders({
+          folder,
+          year: options.year,
+          dryRun: options.dryRun,
+          records: manifest.allRecords(),
+          seen: albumsSeen,
+          ...(albumsById ? { albumsById } : {}),
+          report,
+        }).catch((error: unknown) =>
+          report({
+            type: 'notice',
+            level: 'warn',
+            message: `Album folders were not made: ${describe(error)}.`,
+          }),
+        );
       if (source.stopsOnSkips && summary.complete && !options.dryRun)
         await manifest.markWalk(walks.own, true);
       await manifest.close();

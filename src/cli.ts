@@ -59,6 +59,7 @@ interface ParsedOptions {
   skipVideos: boolean;
   skipPhotos: boolean;
   xmp: boolean;
+  albums: boolean;
   rounds?: number;
   readTimeout: number;
   verbose: boolean;
@@ -136,6 +137,7 @@ function buildProgram(io: CliIo): Command {
       'write <file name>.xmp beside every saved file of the year: what Google knows (time, place, description, people, albums, favourite); from the record for files saved earlier',
       false,
     )
+    .option('--albums', 'link each saved item of an album into albums/<album>/ (no second copy)', false)
     .option(
       '--rounds <n>',
       'picker: pick this many rounds (default: ask on a terminal, else 1)',
@@ -228,6 +230,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       ...(options.skipVideos ? { leaveOut: 'video' as const } : {}),
       ...(options.skipPhotos ? { leaveOut: 'photo' as const } : {}),
       xmp: options.xmp,
+      albums: options.albums,
       retryPolicy: http.policy,
     };
     let libraryUrl = io.env.PHOTO_BACKUP_LIBRARY_URL || LIBRARY_URL;

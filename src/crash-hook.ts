@@ -7,6 +7,7 @@
  *
  * Also test only: `PHOTO_BACKUP_FAIL_WRITE_AFTER=<bytes>` makes media writes fail with ENOSPC once
  * that many bytes were written in this process, a full disk without mounting a small tmpfs (root).
+ * And `PHOTO_BACKUP_REFUSE_SYMLINKS=1` (symlinkRefusal, below): Windows' EPERM for album links.
  */
 const spec = /^([a-z-]+):(\d+)$/.exec(process.env.PHOTO_BACKUP_CRASH_AT ?? '');
 let hits = 0;
@@ -38,5 +39,18 @@ export function diskFullAt(bytes: number): NodeJS.ErrnoException | undefined {
     code: 'ENOSPC',
     errno: -28,
     syscall: 'write',
+  });
+}
+
+/**
+ * Test only: `PHOTO_BACKUP_REFUSE_SYMLINKS=1` makes every symlink the album folders would make fail
+ * with EPERM, as Windows answers without developer mode, so the hard-link fallback runs on any
+ * system. Unset, it returns undefined.
+ */
+export function symlinkRefusal(): NodeJS.ErrnoException | undefined {
+  if (process.env.PHOTO_BACKUP_REFUSE_SYMLINKS !== '1') return undefined;
+  return Object.assign(new Error('EPERM: operation not permitted, symlink (PHOTO_BACKUP_REFUSE_SYMLINKS)'), {
+    code: 'EPERM',
+    syscall: 'symlink',
   });
 }

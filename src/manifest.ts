@@ -249,6 +249,11 @@ export class Manifest {
     return this.byId.get(id)?.at(-1);
   }
 
+  /** Every record (each id's, each place it was saved at). */
+  *allRecords(): Iterable<SavedRecord> {
+    for (const records of this.byId.values()) yield* records;
+  }
+
   /** Every record of an id, oldest first. */
   recordsOf(id: string): readonly SavedRecord[] {
     return this.byId.get(id) ?? [];

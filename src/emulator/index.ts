@@ -6,6 +6,7 @@
  *   GET  /o/oauth2/v2/auth          consent (302 to the loopback redirect)   oauth.ts
  *   POST /token, /revoke            token endpoint, revoke                    oauth.ts
  *   /photoslibrary/v1/mediaItems…   Library API (search, list, get, batchGet) library.ts
+ *   /photoslibrary/v1/albums        Library API albums.list                   library.ts
  *   /photospicker/v1/sessions…      Picker API (sessions, mediaItems)         picker.ts
  *   GET  /picker/<session id>       the pickerUri page; opening it "picks"    picker.ts
  *   GET  /lh3/<lr|ppa>/<token>=d    media host (=d, =dv, =wN-hM)              media.ts
@@ -29,7 +30,14 @@ import {
   generateItems,
   normalizeItem,
 } from './items.ts';
-import { handleBatchGet, handleGet, handleList, handleSearch } from './library.ts';
+import {
+  type EmulatorAlbum,
+  handleAlbumsList,
+  handleBatchGet,
+  handleGet,
+  handleList,
+  handleSearch,
+} from './library.ts';
 import { MediaHost } from './media.ts';
 import {
   type ClientKind,
@@ -46,6 +54,7 @@ import { type GoogleError, googleError, readBody, sendGoogleError, sendText } fr
 export type { DriveFile, NewDriveFile } from './drive.ts';
 export { DriveStore, FOLDER_MIME, md5Of } from './drive.ts';
 export type { EmulatorItem } from './items.ts';
+export type { EmulatorAlbum } from './library.ts';
 export { driveScope, generateItems, libraryScope, pickerScope };
 
 export interface LatencyOptions {
@@ -57,6 +66,8 @@ export interface LatencyOptions {
 
 export interface EmulatorOptions {
   items?: EmulatorItem[];
+  /** The account's albums (Library API albums.list, mediaItems:search by albumId). Default: none. */
+  albums?: EmulatorAlbum[];
   /** Generated items (used when `items` is not given). Default: none. */
   generate?: GenerateOptions;
   /** Injected faults (test/support/emulator/faults.ts); default none. */
@@ -122,6 +133,7 @@ export interface Emulator {
   /** Next API call with a token issued before now answers 401 UNAUTHENTICATED. */
   expireAccessTokens(): void;
   setItems(items: EmulatorItem[]): void;
+  setAlbums(albums: EmulatorAlbum[]): void;
   setPicker(options: PickerOptions): void;
   /** Picking sessions created and neither deleted nor expired (a finished run leaves none). */
   openPickerSessions(): number;
@@ -163,6 +175,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let items: EmulatorItem[] = [];
   let byId = new Map<string, EmulatorItem>();
   let appNewestFirst: EmulatorItem[] = [];
+  let albums: EmulatorAlbum[] = options.albums ?? [];
   let stats = emptyStats();
 
   const setItems = (next: EmulatorItem[]) => {
@@ -198,6 +211,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     newestFirst: () => appNewestFirst,
     item: (id: string) => byId.get(id),
     baseUrl: (item: EmulatorItem) => media.urlFor(item.id, 'library', urlTtl()),
+    albums: () => albums,
   };
   const driveStore = new DriveStore();
   const drive = new DriveServer(driveStore, {
@@ -301,6 +315,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         if (error) return sendGoogleError(res, error);
         return handleList(libraryContext, res, requestUrl);
       }
+      if (rest === 'albums' && method === 'GET') {
+        const error = await apiFront(req, 'library.albums.list', 'library', requestUrl.search);
+        if (error) return sendGoogleError(res, error);
+        return handleAlbumsList(libraryContext, res, requestUrl);
+      }
       const get = /^mediaItems\/([^/:]+)$/.exec(rest);
       if (get?.[1] && method === 'GET') {
         const error = await apiFront(req, 'library.get', 'library', get[1]);
@@ -393,6 +412,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     revokeRefreshTokens: () => oauth.revokeRefreshTokens(),
     expireAccessTokens: () => oauth.expireAccessTokens(),
     setItems,
+    setAlbums(next) {
+      albums = next;
+    },
     setPicker(next) {
       picker.options = { ...picker.options, ...next };
     },

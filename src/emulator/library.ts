@@ -1,6 +1,6 @@
 /**
- * Photos Library API v1 (after 2025-03-31: only app-created items): mediaItems.search, list, get
- * and batchGet, with Google's validation. Shapes from the discovery document (revision 20250220).
+ * Photos Library API v1 (after 2025-03-31: only app-created items and albums): mediaItems.search
+ * (by date or by album), list, get and batchGet, and albums.list, with Google's validation. Shapes from the discovery document (revision 20250220).
  *
  * Over 300 lines because Google's validation of a search (filters, page sizes, dates) is
  * copied answer for answer; it is one API's surface.
@@ -21,6 +21,18 @@ export interface LibraryContext {
   newestFirst(): EmulatorItem[];
   item(id: string): EmulatorItem | undefined;
   baseUrl(item: EmulatorItem): string;
+  /** Every album of the account, in the order the Albums tab shows them. */
+  albums(): readonly EmulatorAlbum[];
+}
+
+/** An album of the emulated account. */
+export interface EmulatorAlbum {
+  id: string;
+  title: string;
+  /** Its items, in album order. */
+  mediaItemIds: string[];
+  /** Default true: since 31 March 2025 the Library API returns only albums the app created. */
+  appCreated?: boolean;
 }
 
 /** MediaItem JSON exactly as the Library API sends it (width/height are int64 strings). */
@@ -167,6 +179,8 @@ interface SearchQuery {
   ranges: { start: ApiDate; end: ApiDate }[];
   mediaType: 'ALL_MEDIA' | 'PHOTO' | 'VIDEO';
   favoritesOnly: boolean;
+  /** Set: the items of this album, in album order (no filters allowed with it). */
+  albumId?: string;
   /** What the page token is bound to. */
   signature: string;
 }
@@ -211,14 +225,19 @@ export function parseSearch(body: unknown): Validated<SearchQuery> {
   if (!pageSize.ok) return pageSize;
   const filters = body.filters ?? {};
   if (!isObject(filters)) return { ok: false, error: invalidJson("Invalid value at 'filters'.") };
+  let albumId: string | undefined;
   if (body.albumId !== undefined && body.albumId !== '') {
+    // "Identifier of an album. If populated, lists all media items in specified album. Can't set
+    // in conjunction with any filters." (SearchMediaItemsRequest, the discovery document)
     if (body.filters !== undefined) {
       return {
         ok: false,
         error: invalidArgument('Album ID cannot be set together with filters.', 'album_id'),
       };
     }
-    return { ok: false, error: invalidArgument('Invalid album ID.', 'album_id') };
+    if (typeof body.albumId !== 'string')
+      return { ok: false, error: invalidJson("Invalid value at 'album_id' (TYPE_STRING).") };
+    albumId = body.albumId;
   }
   const filterUnknown = unknownFields(
     filters,
@@ -346,7 +365,11 @@ export function parseSearch(body: unknown): Validated<SearchQuery> {
     }
   }
 
-  const signature = JSON.stringify({ filters: body.filters ?? null, orderBy: body.orderBy ?? null });
+  const signature = JSON.stringify({
+    filters: body.filters ?? null,
+    orderBy: body.orderBy ?? null,
+    albumId: albumId ?? null,
+  });
   let offset = 0;
   if (body.pageToken !== undefined && body.pageToken !== '') {
     const decoded =
@@ -366,6 +389,7 @@ export function parseSearch(body: unknown): Validated<SearchQuery> {
       ranges,
       mediaType,
       favoritesOnly,
+      ...(albumId !== undefined ? { albumId } : {}),
       signature,
     },
   };
@@ -381,7 +405,7 @@ export function searchPage(ctx: LibraryContext, query: SearchQuery): Record<stri
   }
   let items = cached.get(query.signature);
   if (!items) {
-    items = filterItems(all, query);
+    items = query.albumId === undefined ? filterItems(all, query) : albumItems(ctx, query.albumId);
     if (cached.size > 100) cached.clear();
     cached.set(query.signature, items);
   }
@@ -391,6 +415,17 @@ export function searchPage(ctx: LibraryContext, query: SearchQuery): Record<stri
   const next = query.offset + page.length;
   if (next < items.length) result.nextPageToken = encodePageToken(next, query.signature);
   return result;
+}
+
+/** An album's items the app may see (app-created ones only), in album order. */
+function albumItems(ctx: LibraryContext, albumId: string): EmulatorItem[] {
+  const album = visibleAlbum(ctx, albumId);
+  if (!album) return [];
+  return album.mediaItemIds.map((id) => ctx.item(id)).filter(visible);
+}
+
+function visibleAlbum(ctx: LibraryContext, id: string): EmulatorAlbum | undefined {
+  return ctx.albums().find((album) => album.id === id && album.appCreated !== false);
 }
 
 function filterItems(all: EmulatorItem[], query: SearchQuery): EmulatorItem[] {
@@ -421,7 +456,56 @@ export function handleSearch(ctx: LibraryContext, res: ServerResponse, rawBody: 
   }
   const query = parseSearch(body);
   if (!query.ok) return sendGoogleError(res, query.error);
+  if (query.value.albumId !== undefined && !visibleAlbum(ctx, query.value.albumId))
+    return sendGoogleError(res, invalidArgument('Invalid album ID.', 'album_id'));
   sendJson(res, 200, searchPage(ctx, query.value));
+}
+
+/** Album JSON as albums.list sends it (mediaItemsCount is an int64 string). */
+function toAlbum(ctx: LibraryContext, album: EmulatorAlbum): Record<string, unknown> {
+  const items = albumItems(ctx, album.id);
+  const json: Record<string, unknown> = {
+    id: album.id,
+    title: album.title,
+    productUrl: `https://photos.google.com/lr/album/${album.id}`,
+    mediaItemsCount: String(items.length),
+  };
+  const cover = items[0];
+  if (cover) {
+    json.coverPhotoBaseUrl = ctx.baseUrl(cover);
+    json.coverPhotoMediaItemId = cover.id;
+  }
+  return json;
+}
+
+/**
+ * albums.list: "Lists all albums created by your app." pageSize: "The default pageSize is 20, the
+ * maximum is 50." Since 31 March 2025 only albums the app created are returned, whatever
+ * excludeNonAppCreatedData says ("This field is ignored if the photoslibrary.readonly.appcreateddata
+ * scope is used"). https://developers.google.com/photos/library/reference/rest/v1/albums/list
+ */
+export function handleAlbumsList(ctx: LibraryContext, res: ServerResponse, url: URL) {
+  const size = toInt(url.searchParams.get('pageSize') ?? undefined);
+  if (size === undefined)
+    return sendGoogleError(res, invalidJson("Invalid value at 'page_size' (TYPE_INT32)."));
+  if (size < 0 || size > 50)
+    return sendGoogleError(res, invalidArgument('The page size must be between 0 and 50.', 'page_size'));
+  const pageSize = size === 0 ? 20 : size;
+  let offset = 0;
+  const token = url.searchParams.get('pageToken');
+  if (token) {
+    const decoded = decodePageToken(token, 'albums');
+    if (decoded === undefined)
+      return sendGoogleError(res, invalidArgument('The page token is invalid.', 'page_token'));
+    offset = decoded;
+  }
+  const albums = ctx.albums().filter((album) => album.appCreated !== false);
+  const page = albums.slice(offset, offset + pageSize);
+  const result: Record<string, unknown> = {};
+  if (page.length > 0) result.albums = page.map((album) => toAlbum(ctx, album));
+  const next = offset + page.length;
+  if (next < albums.length) result.nextPageToken = encodePageToken(next, 'albums');
+  sendJson(res, 200, result);
 }
 
 export function handleList(ctx: LibraryContext, res: ServerResponse, url: URL) {

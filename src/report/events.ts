@@ -65,6 +65,16 @@ export type BackupEvent =
   | { type: 'total'; count: number }
   | { type: 'saved'; id: string; path: string; bytes: number; copyOf?: string }
   | { type: 'planned'; id: string; path: string; dateSource: DateSource; takenAt?: string }
+  | {
+      type: 'album-link';
+      /** `albums/<album>/<file>`. */
+      path: string;
+      /** The day-folder file it leads to. */
+      target: string;
+      action: 'made' | 'replaced';
+      kind: 'symlink' | 'hardlink';
+      dryRun: boolean;
+    }
   | { type: 'skipped'; id: string; path: string; reason: 'recorded' | 'exists' }
   | {
       type: 'excluded';

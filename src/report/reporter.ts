@@ -171,6 +171,10 @@ export function createReporter(options: ReporterOptions): Reporter {
         if (!options.json && (event.action === 'planned' || options.verbose))
           say(`${event.action === 'planned' ? 'would write' : 'xmp  '} ${event.path}`);
         break;
+      case 'album-link':
+        if (!options.json && (event.dryRun || options.verbose || !live))
+          say(`${event.dryRun ? 'would link' : 'link '} ${event.path} -> ${event.target}`);
+        break;
       case 'skipped':
         // Counted in the summary; a line each only with --verbose.
         if (text && verbose) say(`skip  ${event.path} (already saved)`);

@@ -53,7 +53,10 @@ export interface SourceItem {
    * (this run or earlier) is recorded as a copy of that file instead of being written twice.
    */
   dedupeByContent?: boolean;
-  /** Facts to keep in the record for a later metadata step (location, description, albums…). */
+  /**
+   * Facts to keep in the record for a later metadata step (location, description…). `albums`, a
+   * list of album names as Google shows them, is what --albums links by.
+   */
   metadata?: Record<string, unknown>;
   /**
    * Set when the id is a place, not an identity: the item is "already saved" only when this
@@ -120,6 +123,12 @@ export interface Source {
    * percentage and ETA. Asked after each item listed. Unset or undefined: known at the listing's end.
    */
   total?(): number | undefined;
+  /**
+   * The album names of the items that belong to albums, by item id (the Library API: the albums
+   * this app created). Asked once at the start of a run with --albums. Unset: items carry their
+   * albums in `metadata.albums` (Takeout), or the source knows none (the picker).
+   */
+  albumsById?(signal: AbortSignal): Promise<Map<string, string[]>>;
   /** Items in listing order. The caller may stop early (`break`); the generator must then clean up. */
   list(signal: AbortSignal): AsyncIterable<SourceItem>;
   /** Release what the source holds (picker session, open archives). Called once, also after errors. */

@@ -4,6 +4,7 @@
  * (https://developers.google.com/photos/support/updates), so a 403 or an empty year is
  * explained, naming the picker and takeout sources.
  */
+import pLimit from 'p-limit';
 import { crashPoint } from '../../crash-hook.ts';
 import { HttpError } from '../../http.ts';
 import { factsFromLibraryItem, metadataOfFacts } from '../../metadata/facts.ts';
@@ -38,6 +39,11 @@ export const GOOGLE_CHANGE_EXPLANATION =
   'uploaded itself, so it cannot see the rest of your library. To back up your existing photos, use ' +
   '`--source picker` (you pick them in Google Photos, up to 2000 per round) or `--takeout <archives>` ' +
   '(a Google Takeout export: complete and in original quality; see the README).';
+
+interface ListAlbumsResponse {
+  albums?: { id?: string; title?: string }[];
+  nextPageToken?: string;
+}
 
 /** Base URLs live about 60 minutes; fetch fresh ones a little before. */
 const URL_MAX_AGE_MS = 50 * 60_000;
@@ -253,12 +259,85 @@ export async function getMediaItems(
   return { found, gone };
 }
 
+/**
+ * Pages through a list call, following nextPageToken; a token sent twice ends it (a loop).
+ * `call` gets the page token to ask for.
+ */
+async function* pages<T extends { nextPageToken?: string }>(call: (token?: string) => Promise<T>) {
+  const seen = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await call(token);
+    yield page;
+    token = page.nextPageToken;
+    if (token && seen.has(token)) return;
+    if (token) seen.add(token);
+  } while (token);
+}
+
+/**
+ * Album names by media item id, for --albums: albums.list ("Lists all albums created by your
+ * app", 50 a page: https://developers.google.com/photos/library/reference/rest/v1/albums/list),
+ * then mediaItems:search by albumId for each album (no filters allowed with it). Since 31 March
+ * 2025 both see only what this app created, which the photoslibrary.readonly.appcreateddata
+ * scope allows. An album without a title is named by its id.
+ */
+export async function listAlbumMembership(
+  api: GoogleApi,
+  signal: AbortSignal,
+): Promise<Map<string, string[]>> {
+  const byItem = new Map<string, string[]>();
+  const albums: { id: string; title: string }[] = [];
+  const albumPages = pages((pageToken) =>
+    api.call<ListAlbumsResponse>({
+      method: 'GET',
+      path: `/v1/albums?pageSize=50${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`,
+      signal,
+    }),
+  );
+  for await (const page of albumPages)
+    for (const album of page.albums ?? [])
+      if (typeof album.id === 'string')
+        albums.push({
+          id: album.id,
+          title: typeof album.title === 'string' && album.title.trim() ? album.title : album.id,
+        });
+  // A few albums at a time: each album's pages come one after another (each needs the last token).
+  const limit = pLimit(4);
+  const byAlbum = await Promise.all(albums.map((album) => limit(() => albumItemIds(api, album.id, signal))));
+  albums.forEach((album, index) => {
+    for (const id of byAlbum[index] ?? []) {
+      const titles = byItem.get(id) ?? [];
+      if (!titles.includes(album.title)) titles.push(album.title);
+      byItem.set(id, titles);
+    }
+  });
+  return byItem;
+}
+
+/** The ids of an album's media items, by mediaItems:search with its albumId. */
+async function albumItemIds(api: GoogleApi, albumId: string, signal: AbortSignal): Promise<string[]> {
+  const ids: string[] = [];
+  const itemPages = pages((pageToken) =>
+    api.call<SearchResponse>({
+      method: 'POST',
+      path: '/v1/mediaItems:search',
+      body: { albumId, pageSize: 100, ...(pageToken ? { pageToken } : {}) },
+      signal,
+    }),
+  );
+  for await (const page of itemPages)
+    for (const item of page.mediaItems ?? []) if (typeof item?.id === 'string') ids.push(item.id);
+  return ids;
+}
+
 export function createLibrarySource(options: LibrarySourceOptions): Source {
   return {
     name: 'library',
     stopsOnSkips: true,
     // The search filter asks Google for the year's dates only.
     filtersYear: true,
+    albumsById: (signal) => listAlbumMembership(options.api, signal),
     async getByIds(ids: string[], signal: AbortSignal) {
       const refresher = new UrlRefresher(options.api, signal);
       const { found, gone } = await getMediaItems(options.api, ids, signal).catch((error: unknown) => {

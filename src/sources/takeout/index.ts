@@ -14,7 +14,7 @@ import { type FileHandle, lstat, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { usageError } from '../../errors.ts';
-import { factsFromTakeout, metadataOfFacts } from '../../metadata/facts.ts';
+import { albumTitle, factsFromTakeout, metadataOfFacts } from '../../metadata/facts.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { DateSource, ItemEvidence, OpenedMedia, Source, SourceItem } from '../source.ts';
 import { type ExifCapture, guessDateFromPath, parseSidecarTimestamp, resolveCaptureDate } from './dates.ts';
@@ -139,6 +139,9 @@ interface Plan {
   sidecar?: { key: string; json: JsonFacts; method: MatchMethod; borrowed: boolean };
   /** The still or unedited file this one belongs to (of the same export), when it has no sidecar of its own. */
   original?: Plan;
+  /** An album folder's name as Google shows it (its metadata.json title, else the folder name). */
+  albumName?: string;
+  /** The names of the albums that hold this file (by name and size), for metadata.albums. */
   albums: readonly string[];
 }
 
@@ -938,7 +941,7 @@ async function scanTakeout(
   for (const plan of plans) {
     if (plan.folderKind !== 'album') continue;
     const albums = albumsByFile.get(fileKey(plan)) ?? new Set<string>();
-    albums.add(plan.folder);
+    albums.add(plan.albumName ?? plan.folder);
     albumsByFile.set(fileKey(plan), albums);
   }
   for (const plan of plans) {
@@ -1104,6 +1107,7 @@ function planExport(
   // Group by folder; album JSON decides what a top folder is.
   const folders = new Map<string, { media: TreeEntry[]; sidecars: TreeEntry[] }>();
   const albumFolders = new Set<string>();
+  const albumNames = new Map<string, string>();
   for (const entry of tree.values()) {
     const folder = parentOf(entry.key);
     let group = folders.get(folder);
@@ -1117,7 +1121,11 @@ function planExport(
     } else if (entry.copy.json !== undefined) {
       const kind = entry.copy.json.kind;
       if (kind === 'photo') group.sidecars.push(entry);
-      if (kind === 'album' && folder !== '') albumFolders.add(folder.split('/')[0] as string);
+      if (kind === 'album' && folder !== '') {
+        const top = folder.split('/')[0] as string;
+        albumFolders.add(top);
+        if (folder === top) albumNames.set(top, albumTitle(entry.copy.json, top));
+      }
     }
   }
 
@@ -1140,6 +1148,7 @@ function planExport(
       const match = matches.get(name);
       const sidecarEntry = match ? sidecarByName.get(match.sidecar) : undefined;
       const plan: Plan = { key: entry.key, copy: entry.copy, folder: top, folderKind, albums: NO_ALBUMS };
+      if (folderKind === 'album') plan.albumName = albumNames.get(top) ?? top;
       if (match && sidecarEntry) {
         plan.sidecar = {
           key: sidecarEntry.key,

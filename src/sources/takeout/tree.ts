@@ -78,7 +78,13 @@ const OTHER_FACTS: JsonFacts = Object.freeze({ kind: 'other' });
 /** The facts of one parsed JSON file; only a photo sidecar carries more than its kind. */
 export function jsonFactsOf(content: unknown): JsonFacts {
   const kind = classifyJson(content);
-  if (kind === 'album') return ALBUM_FACTS;
+  if (kind === 'album') {
+    // The album's name as Google shows it (`title`, or `albumData.title` in old exports), for --albums.
+    const data = isRecord(content) && isRecord(content.albumData) ? content.albumData : content;
+    const title =
+      isRecord(data) && typeof data.title === 'string' && data.title !== '' ? data.title : undefined;
+    return title === undefined ? ALBUM_FACTS : { kind, title };
+  }
   if (kind === 'other' || !isRecord(content)) return OTHER_FACTS;
   const facts: JsonFacts = { kind };
   if (typeof content.title === 'string') facts.title = content.title;

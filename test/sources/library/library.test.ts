@@ -122,7 +122,12 @@ test('list: every item of the year, newest first, as photo or video dated by the
     processing?.unavailable ?? '',
     /still processing this video \(PROCESSING\); a later run saves it/,
   );
-  assert.deepEqual(processing?.metadata, { description: 'at the lake' });
+  assert.deepEqual(processing?.metadata, {
+    title: 'VID_0002.mp4',
+    description: 'at the lake',
+    cameraMake: 'Google',
+    cameraModel: 'Pixel 8',
+  });
   assert.equal(
     listed.filter((item) => item.unavailable !== undefined).length,
     1,

@@ -51,11 +51,15 @@ test('geoDataExif is the fallback; (0, 0), empty descriptions and false flags ar
   });
 });
 
-test('album and other JSON keep their kind only, as classifyJson says', () => {
+test('album JSON keeps its kind and title, other JSON its kind only, as classifyJson says', () => {
   const album = { title: 'Trip', description: 'long text', access: 'protected', date: { timestamp: '1' } };
   assert.equal(classifyJson(album), 'album');
-  assert.deepEqual(jsonFactsOf(album), { kind: 'album' });
-  assert.deepEqual(jsonFactsOf({ albumData: { title: 'Trip' } }), { kind: 'album' });
+  assert.deepEqual(jsonFactsOf(album), { kind: 'album', title: 'Trip' });
+  assert.deepEqual(jsonFactsOf({ albumData: { title: 'Trip', date: '1' } }), {
+    kind: 'album',
+    title: 'Trip',
+  });
+  assert.deepEqual(jsonFactsOf({ title: '', description: 'x', access: 'protected' }), { kind: 'album' });
   assert.deepEqual(jsonFactsOf(['not', 'a', 'sidecar']), { kind: 'other' });
   assert.deepEqual(jsonFactsOf(null), { kind: 'other' });
   // A sidecar with only a title and a url (no photoTakenTime) is still a photo's.

@@ -65,6 +65,11 @@ export interface Faults {
   mediaRedirect?: boolean;
   /** Drive behaviours, each counted on its own: see DriveFaultRule. */
   drive?: DriveFaultRule[];
+  /**
+   * albums.list answers 403 "Request had insufficient authentication scopes." (a token whose scope
+   * does not reach albums), while the media item calls still work.
+   */
+  albumsDenied?: boolean;
 }
 
 /**
@@ -142,6 +147,10 @@ export class FaultEngine implements FaultHooks {
     if (f.serviceDisabled?.service === service) {
       this.count('serviceDisabled');
       return serviceDisabled(serviceName, f.serviceDisabled.form);
+    }
+    if (service === 'library' && f.albumsDenied && key.startsWith('library.albums.list\u0000')) {
+      this.count('albumsDenied');
+      return googleError('PERMISSION_DENIED', 'Request had insufficient authentication scopes.');
     }
     if (service === 'picker' && f.tooManySessions && key.startsWith('picker.sessions.create\u0000')) {
       this.count('tooManySessions');

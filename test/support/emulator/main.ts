@@ -31,6 +31,7 @@ Options:
   --video-size N              bytes per video (default 200000)
   --video-every N             every Nth item is a video (default 10; 0: no videos)
   --seed N                    seed of the generated items (default 1)
+  --albums N                  put the generated items into N albums, in turn (Library albums.list)
   --port N                    port to listen on (default: a free one)
   --url-ttl-ms N              how long a media URL works
   --api-latency-ms N          wait before each API answer
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
       'video-size': { type: 'string' },
       'video-every': { type: 'string' },
       seed: { type: 'string' },
+      albums: { type: 'string' },
       port: { type: 'string' },
       'url-ttl-ms': { type: 'string' },
       'api-latency-ms': { type: 'string' },
@@ -108,6 +110,17 @@ async function main(): Promise<void> {
     const year = options.generate?.year ?? new Date().getUTCFullYear();
     const specs = incrementalExports(emulator.items, Number(match[1]), new Date(Date.UTC(year + 1, 0, 2, 3)));
     putTakeoutExports(emulator, specs, match[2] ? { partBytes: Number(match[2]) } : {});
+  }
+  const albumCount = integer(values.albums, 'albums') ?? 0;
+  if (albumCount > 0) {
+    const albums = Array.from({ length: albumCount }, (_, index) => ({
+      id: `album${index}`,
+      title: `Album ${index}`,
+      mediaItemIds: [] as string[],
+    }));
+    for (const [index, item] of emulator.items.entries())
+      albums[index % albumCount]?.mediaItemIds.push(item.id);
+    emulator.setAlbums(albums);
   }
   const ready: Record<string, unknown> = {
     url: emulator.url,

@@ -1,0 +1,332 @@
+/**
+ * Album folders (--albums): `albums/<album>/<file>` for every saved item of the year that belongs
+ * to an album, as a relative symlink to the file in its day folder (`../../2024-03-17/IMG_1.jpg`),
+ * or a hard link where symlinks cannot be made (Windows without developer mode answers EPERM).
+ * Never a second copy of the bytes.
+ *
+ * planAlbumLinks is pure (album names → safe folder names, file names, collisions);
+ * writeAlbumLinks acts, and writes only inside the backup folder: an `albums` folder or an album
+ * folder that is a link is not written through, and a link planted where an album link belongs is
+ * replaced (the link itself, by a rename), never followed.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import path from 'node:path';
+import { symlinkRefusal } from './crash-hook.ts';
+import { idSuffix, nameKey, safeFileName, suffixedName } from './layout.ts';
+import type { SavedRecord } from './manifest.ts';
+import type { Report } from './report/events.ts';
+
+export const ALBUMS_FOLDER = 'albums';
+
+/** A saved file and the albums it belongs to. */
+export interface AlbumMember {
+  /** The file's place in the backup folder (`2024-03-17/IMG_1.jpg`, with `/`). */
+  path: string;
+  /** Album names as Google shows them; untrusted. */
+  albums: readonly string[];
+}
+
+export interface AlbumLink {
+  /** The album's name as Google shows it. */
+  album: string;
+  /** `albums/<safe album name>/<safe file name>`, with `/`. */
+  link: string;
+  /** The day-folder file it leads to (`2024-03-17/IMG_1.jpg`). */
+  target: string;
+}
+
+/** The album names kept in an item's metadata (`metadata.albums`), checked: the record is untrusted. */
+export function albumsOf(metadata: Record<string, unknown> | undefined): string[] {
+  const albums = metadata?.albums;
+  if (!Array.isArray(albums)) return [];
+  return albums.filter((album): album is string => typeof album === 'string' && album.trim() !== '');
+}
+
+/**
+ * The links to make, one per (album, file). Album names are made safe like file names; two albums
+ * whose safe names a file system takes for one (case, `a/b` and `a_b`) are told apart by a suffix
+ * from the name, the plain name going to the album whose name needed no change, then by order,
+ * so every run gives every album the same folder. Two files of one name in an album (from two
+ * days): the one of the earlier path keeps the name, the other gets a suffix from its path. Pure.
+ */
+export function planAlbumLinks(members: Iterable<AlbumMember>): AlbumLink[] {
+  const byAlbum = new Map<string, Set<string>>();
+  for (const member of members) {
+    for (const album of member.albums) {
+      const targets = byAlbum.get(album) ?? new Set<string>();
+      targets.add(member.path);
+      byAlbum.set(album, targets);
+    }
+  }
+  const titles = [...byAlbum.keys()].sort((a, b) => {
+    const exactA = safeFileName(a) === a ? 0 : 1;
+    const exactB = safeFileName(b) === b ? 0 : 1;
+    return exactA - exactB || (a < b ? -1 : a > b ? 1 : 0);
+  });
+  const folders = new Set<string>();
+  const links: AlbumLink[] = [];
+  for (const album of titles) {
+    const safe = safeFileName(album);
+    let folder = safe;
+    for (let round = 0; folders.has(nameKey(folder)); round++)
+      folder = `${safe}~${idSuffix(round === 0 ? album : `${album}\u0000${round}`)}`;
+    folders.add(nameKey(folder));
+    const names = new Set<string>();
+    const targets = [...(byAlbum.get(album) ?? [])].sort();
+    for (const target of targets) {
+      const plain = safeFileName(target.slice(target.lastIndexOf('/') + 1));
+      let name = plain;
+      for (let round = 0; names.has(nameKey(name)); round++)
+        name = suffixedName(plain, round === 0 ? target : `${target}\u0000${round}`);
+      names.add(nameKey(name));
+      links.push({ album, link: `${ALBUMS_FOLDER}/${folder}/${name}`, target });
+    }
+  }
+  return links;
+}
+
+/** What happened to one link: made, replaced (a link to something else, or to nothing, was there), or already right. */
+export type LinkAction = 'made' | 'replaced' | 'kept';
+
+export interface AlbumLinkOptions {
+  dryRun: boolean;
+  /** Day-folder files a dry run would save: their links would be made although the file is not there yet. */
+  planned?: ReadonlySet<string>;
+  /** Each link made or replaced (or, in a dry run, that would be). */
+  onLink?: (link: AlbumLink, action: Exclude<LinkAction, 'kept'>, kind: 'symlink' | 'hardlink') => void;
+}
+
+export interface AlbumLinkResult {
+  made: number;
+  replaced: number;
+  kept: number;
+  /** Hard links made because symlinks were refused. */
+  hardLinks: number;
+  /** One line each for what was left alone: a folder in the way, a file where a link belongs. */
+  problems: string[];
+}
+
+type Entry = 'none' | 'symlink' | 'file' | 'folder' | 'other';
+
+/**
+ * The file system calls here are synchronous: the step runs once the downloads are done, and each
+ * call (an lstat, a symlink) takes microseconds, less than a hand-off to the thread pool, which
+ * would make the link of a small file cost almost as much as saving it.
+ */
+function entryAt(full: string): { kind: Entry; dev?: number; ino?: number } {
+  const info = lstatSync(full, { throwIfNoEntry: false });
+  if (!info) return { kind: 'none' };
+  if (info.isSymbolicLink()) return { kind: 'symlink' };
+  if (info.isDirectory()) return { kind: 'folder' };
+  if (info.isFile()) return { kind: 'file', dev: info.dev, ino: info.ino };
+  return { kind: 'other' };
+}
+
+function readlinkOrUndefined(full: string): string | undefined {
+  try {
+    return readlinkSync(full);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Makes a folder inside the backup folder, or finds it: never through a link (a link there could
+ * lead anywhere). Why it cannot be used, or undefined when it is ready (or, in a dry run, would be).
+ */
+function folderProblem(full: string, relative: string, dryRun: boolean): string | undefined {
+  const entry = entryAt(full);
+  if (entry.kind === 'folder') return undefined;
+  if (entry.kind === 'symlink') {
+    const target = readlinkOrUndefined(full) ?? '?';
+    return `${relative} in the backup folder is a link to ${target}, and nothing is written through it: replace the link with a folder, then run again`;
+  }
+  if (entry.kind !== 'none')
+    return `${relative} in the backup folder is a file, not a folder: move or rename it, then run again`;
+  if (dryRun) return undefined;
+  try {
+    mkdirSync(full);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || entryAt(full).kind !== 'folder') throw error;
+  }
+  return undefined;
+}
+
+/**
+ * Makes the links of `links` in the backup folder `folder`. A link already right is kept; a
+ * symlink that leads elsewhere or to nothing is replaced by the right one (the link itself is
+ * replaced, by a rename, never what it leads to); a file or folder of a link's name that is not
+ * this item's file is left alone and reported. A link whose day-folder file is not there is not
+ * made (no dangling links). Symlinks first; after the first EPERM, hard links for the rest.
+ */
+export async function writeAlbumLinks(
+  folder: string,
+  links: readonly AlbumLink[],
+  options: AlbumLinkOptions,
+): Promise<AlbumLinkResult> {
+  const result: AlbumLinkResult = { made: 0, replaced: 0, kept: 0, hardLinks: 0, problems: [] };
+  if (links.length === 0) return result;
+  const rootProblem = folderProblem(path.join(folder, ALBUMS_FOLDER), ALBUMS_FOLDER, options.dryRun);
+  if (rootProblem) {
+    result.problems.push(rootProblem);
+    return result;
+  }
+  const albumFolders = new Map<string, string | undefined>();
+  const albumProblem = (relative: string) => {
+    if (!albumFolders.has(relative))
+      albumFolders.set(relative, folderProblem(path.join(folder, relative), relative, options.dryRun));
+    return albumFolders.get(relative);
+  };
+  let useHardLinks = false;
+
+  const makeAt = (where: string, plan: AlbumLink, relativeTarget: string): 'symlink' | 'hardlink' => {
+    if (!useHardLinks) {
+      try {
+        const refused = symlinkRefusal();
+        if (refused) throw refused;
+        symlinkSync(relativeTarget, where, 'file');
+        return 'symlink';
+      } catch (error) {
+        // Windows without developer mode (or without the privilege) refuses symlinks with EPERM.
+        if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+        useHardLinks = true;
+      }
+    }
+    linkSync(path.join(folder, plan.target), where);
+    return 'hardlink';
+  };
+
+  const one = (plan: AlbumLink): void => {
+    if (albumProblem(plan.link.slice(0, plan.link.lastIndexOf('/')))) return;
+    const full = path.join(folder, plan.link);
+    const target = entryAt(path.join(folder, plan.target));
+    if (options.dryRun && target.kind === 'none' && options.planned?.has(plan.target)) {
+      result.made++;
+      options.onLink?.(plan, 'made', useHardLinks ? 'hardlink' : 'symlink');
+      return;
+    }
+    // The day-folder file was deleted or is not a file (a link put in its place): no link to it.
+    if (target.kind !== 'file') return;
+    const relativeTarget = path.join('..', '..', ...plan.target.split('/'));
+    const here = entryAt(full);
+    if (here.kind === 'symlink') {
+      const resolves = statSync(full, { throwIfNoEntry: false });
+      if (
+        readlinkOrUndefined(full) === relativeTarget &&
+        resolves?.ino === target.ino &&
+        resolves?.dev === target.dev
+      ) {
+        result.kept++;
+        return;
+      }
+    } else if (here.kind === 'file') {
+      if (here.ino === target.ino && here.dev === target.dev) {
+        result.kept++;
+        return;
+      }
+      result.problems.push(
+        `${plan.link} is a file, not a link to ${plan.target}: it is left as it is (move it away to have the link made)`,
+      );
+      return;
+    } else if (here.kind !== 'none') {
+      result.problems.push(`${plan.link} is a folder, not a link to ${plan.target}: it is left as it is`);
+      return;
+    }
+    const action = here.kind === 'none' ? 'made' : 'replaced';
+    if (options.dryRun) {
+      result[action]++;
+      options.onLink?.(plan, action, useHardLinks ? 'hardlink' : 'symlink');
+      return;
+    }
+    let kind: 'symlink' | 'hardlink';
+    if (action === 'made') {
+      kind = makeAt(full, plan, relativeTarget);
+    } else {
+      // Beside it under a hidden name, then renamed over it: the old link is replaced whole, never followed.
+      const temp = path.join(path.dirname(full), `.${randomBytes(6).toString('hex')}.link`);
+      try {
+        kind = makeAt(temp, plan, relativeTarget);
+        renameSync(temp, full);
+      } catch (error) {
+        rmSync(temp, { force: true });
+        throw error;
+      }
+    }
+    if (kind === 'hardlink') result.hardLinks++;
+    result[action]++;
+    options.onLink?.(plan, action, kind);
+  };
+
+  for (const plan of links) {
+    try {
+      one(plan);
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      result.problems.push(`${plan.link} could not be made (${code ?? message})`);
+    }
+  }
+  for (const problem of albumFolders.values()) if (problem) result.problems.push(problem);
+  return result;
+}
+
+export interface AlbumFoldersInput {
+  folder: string;
+  year: number;
+  dryRun: boolean;
+  /** Everything recorded (after this run): each record keeps its item's album names. */
+  records: Iterable<SavedRecord>;
+  /** Items of this run whose albums the record may not hold yet (skipped, or planned in a dry run). */
+  seen: readonly AlbumMember[];
+  /** Album names by item id that the source gave this run (the Library API's albums). */
+  albumsById?: ReadonlyMap<string, readonly string[]>;
+  report: Report;
+}
+
+/**
+ * The album step of a run: every saved file of the year with albums, from the record and from
+ * this run, linked into its album folders; reported per link (always in a dry run) and in one line.
+ */
+export async function linkAlbumFolders(input: AlbumFoldersInput): Promise<void> {
+  const members: AlbumMember[] = [...input.seen];
+  const ofYear = new RegExp(`^${input.year}-\\d\\d-\\d\\d/`);
+  for (const record of input.records) {
+    const albums = [...new Set([...albumsOf(record.metadata), ...(input.albumsById?.get(record.id) ?? [])])];
+    if (albums.length > 0 && ofYear.test(record.path)) members.push({ path: record.path, albums });
+  }
+  const links = planAlbumLinks(members.filter((member) => ofYear.test(member.path)));
+  if (links.length === 0) return;
+  const result = await writeAlbumLinks(input.folder, links, {
+    dryRun: input.dryRun,
+    planned: new Set(input.seen.map((member) => member.path)),
+    onLink: (plan, action, kind) =>
+      input.report({
+        type: 'album-link',
+        path: plan.link,
+        target: plan.target,
+        action,
+        kind,
+        dryRun: input.dryRun,
+      }),
+  });
+  for (const problem of result.problems)
+    input.report({ type: 'notice', level: 'warn', message: `${problem}.` });
+  const albums = new Set(links.map((plan) => plan.album)).size;
+  const verb = input.dryRun ? 'would make' : 'made';
+  const hard =
+    result.hardLinks > 0 ? ` (${result.hardLinks} as hard links: this system refused symlinks)` : '';
+  input.report({
+    type: 'notice',
+    level: 'info',
+    message: `Album folders: ${albums} album(s) in ${ALBUMS_FOLDER}/, ${verb} ${result.made} link(s)${hard}, ${input.dryRun ? 'would replace' : 'replaced'} ${result.replaced}, ${result.kept} already there.`,
+  });
+}

@@ -1,0 +1,321 @@
+/**
+ * Album folders (--albums): the pure planner's names and collisions, then black-box over Takeout
+ * folders written here: links lead to the day-folder file (same inode, same bytes), hostile album
+ * names stay inside albums/, reruns keep the folders in step, links are never written through, and
+ * where symlinks are refused the links are hard links.
+ */
+import assert from 'node:assert/strict';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, test } from 'node:test';
+import { type AlbumMember, planAlbumLinks } from '../src/albums.ts';
+import { runCli } from './helpers/cli.ts';
+import { makeAlbumJson, makeJpeg, makeSidecar } from './helpers/takeout-builder.ts';
+
+const planCases: Array<{ name: string; members: AlbumMember[]; expected: Array<[string, string]> }> = [
+  {
+    name: 'album names made safe like file names: .., /, ESC, CON',
+    members: [
+      { path: '2024-01-01/IMG_1.jpg', albums: ['..', 'a/b/../c', '\u001b[31mred', 'CON', '.photo-backup'] },
+    ],
+    expected: [
+      ['albums/_CON/IMG_1.jpg', '2024-01-01/IMG_1.jpg'],
+      ['albums/unnamed/IMG_1.jpg', '2024-01-01/IMG_1.jpg'],
+      ['albums/_photo-backup/IMG_1.jpg', '2024-01-01/IMG_1.jpg'],
+      ['albums/_[31mred/IMG_1.jpg', '2024-01-01/IMG_1.jpg'],
+      ['albums/a_b_._c/IMG_1.jpg', '2024-01-01/IMG_1.jpg'],
+    ],
+  },
+  {
+    name: 'two albums with one safe name (a/b, a_b, A_B): the one needing no change keeps it, the others a suffix',
+    members: [{ path: '2024-01-01/IMG_1.jpg', albums: ['a/b', 'a_b', 'A_B'] }],
+    expected: [
+      ['albums/A_B/IMG_1.jpg', '2024-01-01/IMG_1.jpg'],
+      ['albums/a_b~SUFFIX/IMG_1.jpg', '2024-01-01/IMG_1.jpg'],
+      ['albums/a_b~SUFFIX/IMG_1.jpg', '2024-01-01/IMG_1.jpg'],
+    ],
+  },
+  {
+    name: 'two files of one name in an album: the earlier path keeps it, the later a suffix',
+    members: [
+      { path: '2024-05-02/IMG_1.jpg', albums: ['Trip'] },
+      { path: '2024-05-01/IMG_1.jpg', albums: ['Trip'] },
+      { path: '2024-05-01/img_1.JPG', albums: ['Trip'] },
+    ],
+    expected: [
+      ['albums/Trip/IMG_1.jpg', '2024-05-01/IMG_1.jpg'],
+      ['albums/Trip/img_1~SUFFIX.JPG', '2024-05-01/img_1.JPG'],
+      ['albums/Trip/IMG_1~SUFFIX.jpg', '2024-05-02/IMG_1.jpg'],
+    ],
+  },
+  {
+    name: 'one file in an album twice (from the record and from this run) is one link',
+    members: [
+      { path: '2024-05-01/IMG_1.jpg', albums: ['Trip'] },
+      { path: '2024-05-01/IMG_1.jpg', albums: ['Trip', 'Trip'] },
+    ],
+    expected: [['albums/Trip/IMG_1.jpg', '2024-05-01/IMG_1.jpg']],
+  },
+];
+
+for (const { name, members, expected } of planCases) {
+  test(`planAlbumLinks: ${name}`, () => {
+    const links = planAlbumLinks(members);
+    const shown = links
+      .map((plan): [string, string] => [plan.link.replace(/~[0-9a-f]{8}/, '~SUFFIX'), plan.target])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1));
+    assert.deepEqual(
+      shown,
+      [...expected].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1)),
+    );
+    // Every link is albums/<one folder>/<one name>: nothing can climb out or nest.
+    for (const plan of links) {
+      const parts = plan.link.split('/');
+      assert.equal(parts.length, 3, plan.link);
+      assert.ok(!parts.includes('..') && !parts.includes('.'), plan.link);
+    }
+    // Two links never share a name (as a case-folding file system sees it).
+    const keys = links.map((plan) => plan.link.toLowerCase());
+    assert.equal(new Set(keys).size, keys.length);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Black-box over Takeout folders.
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'pb-albums-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const P = 'Takeout/Google Photos';
+const at = (iso: string) => String(Date.parse(iso) / 1000);
+const img1 = makeJpeg({ comment: 'one, first account' });
+const img1Other = makeJpeg({ comment: 'one, of the other account: another photo' });
+const img2 = makeJpeg({ comment: 'two' });
+const only = makeJpeg({ comment: 'only in an album' });
+const old = makeJpeg({ comment: 'of 2023' });
+const HOSTILE = ['..', '\u001b[31mred', 'CON', 'a/b', 'a_b'];
+
+async function put(root: string, name: string, data: Buffer | string): Promise<void> {
+  const file = path.join(root, name);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, data);
+}
+
+async function photo(root: string, folder: string, name: string, data: Buffer, iso: string) {
+  await put(root, `${P}/${folder}/${name}`, data);
+  await put(root, `${P}/${folder}/${name}.json`, makeSidecar({ title: name, photoTakenTime: at(iso) }));
+}
+
+/** The first account's export: a year folder, an album titled apart from its folder, hostile albums. */
+async function writeExportA(options: { tripHoldsImg1?: boolean } = {}): Promise<string> {
+  const root = path.join(dir, 'takeout-a');
+  await photo(root, 'Photos from 2024', 'IMG_1.jpg', img1, '2024-06-15T10:00:00Z');
+  await photo(root, 'Photos from 2024', 'IMG_2.jpg', img2, '2024-06-16T10:00:00Z');
+  await photo(root, 'Photos from 2023', 'OLD.jpg', old, '2023-06-16T10:00:00Z');
+  await put(root, `${P}/Trip/metadata.json`, makeAlbumJson('Summer: 2024'));
+  if (options.tripHoldsImg1 !== false) await photo(root, 'Trip', 'IMG_1.jpg', img1, '2024-06-15T10:00:00Z');
+  await photo(root, 'Trip', 'ONLY.jpg', only, '2024-06-17T10:00:00Z');
+  await photo(root, 'Trip', 'OLD.jpg', old, '2023-06-16T10:00:00Z');
+  for (const [index, title] of HOSTILE.entries()) {
+    await put(root, `${P}/hostile ${index}/metadata.json`, makeAlbumJson(title));
+    await photo(root, `hostile ${index}`, 'IMG_2.jpg', img2, '2024-06-16T10:00:00Z');
+  }
+  return root;
+}
+
+/** The other account's export: another IMG_1.jpg, on another day, in an album of the same title. */
+async function writeExportB(): Promise<string> {
+  const root = path.join(dir, 'takeout-b');
+  await photo(root, 'Photos from 2024', 'IMG_1.jpg', img1Other, '2024-08-01T10:00:00Z');
+  await put(root, `${P}/Trip/metadata.json`, makeAlbumJson('Summer: 2024'));
+  await photo(root, 'Trip', 'IMG_1.jpg', img1Other, '2024-08-01T10:00:00Z');
+  return root;
+}
+
+const out = () => path.join(dir, 'out');
+const backup = (inputs: string[], extra: string[] = [], env: NodeJS.ProcessEnv = {}) =>
+  runCli(['2024', 'out', '--takeout', ...inputs, '--albums', ...extra], { cwd: dir, env });
+
+/** The link at `link` (relative to the backup folder) leads to the day-folder file `target`: same inode, same bytes. */
+async function assertLinksTo(link: string, target: string): Promise<void> {
+  const full = path.join(out(), link);
+  const info = await lstat(full);
+  assert.ok(info.isSymbolicLink(), `${link} is a symlink`);
+  assert.equal(await readlink(full), path.join('..', '..', ...target.split('/')));
+  const [viaLink, day] = await Promise.all([stat(full), lstat(path.join(out(), target))]);
+  assert.ok(day.isFile(), `${target} is a real file`);
+  assert.equal(viaLink.ino, day.ino);
+  assert.equal(viaLink.dev, day.dev);
+  assert.deepEqual(await readFile(full), await readFile(path.join(out(), target)));
+}
+
+test('--albums: every saved item of an album is a relative link to its day-folder file, named by the album title', async () => {
+  const result = await backup([await writeExportA(), await writeExportB()]);
+  assert.equal(result.code, 0, result.stderr);
+  await assertLinksTo('albums/Summer_ 2024/IMG_1.jpg', '2024-06-15/IMG_1.jpg');
+  // The other account's IMG_1.jpg, in the album of the same title: a suffix, not a lost link.
+  const trip = (await readdir(path.join(out(), 'albums', 'Summer_ 2024'))).sort();
+  const other = trip.find((name) => /^IMG_1~[0-9a-f]{8}\.jpg$/.test(name));
+  assert.ok(other, trip.join(', '));
+  await assertLinksTo(`albums/Summer_ 2024/${other}`, '2024-08-01/IMG_1.jpg');
+  // An item only in an album folder is saved in its day folder first, and linked.
+  await assertLinksTo('albums/Summer_ 2024/ONLY.jpg', '2024-06-17/ONLY.jpg');
+  // Of another year: not saved, so no link.
+  assert.deepEqual(trip, ['IMG_1.jpg', other, 'ONLY.jpg'].sort());
+  assert.match(
+    `${result.stdout}${result.stderr}`,
+    /link {2}albums\/Summer_ 2024\/ONLY\.jpg -> 2024-06-17\/ONLY\.jpg/,
+  );
+});
+
+test('--albums: hostile album names (.., ESC, CON, a/b beside a_b) are folders directly inside albums/', async () => {
+  const result = await backup([await writeExportA()]);
+  assert.equal(result.code, 0, result.stderr);
+  const albums = (await readdir(path.join(out(), 'albums'))).sort();
+  assert.equal(albums.length, 6, albums.join(', '));
+  assert.ok(albums.includes('unnamed'), 'the album named .. is a folder named unnamed');
+  assert.ok(albums.includes('_[31mred'), 'ESC is replaced');
+  assert.ok(albums.includes('_CON'), 'CON is not a device name');
+  assert.ok(albums.includes('a_b'), 'the album named a_b keeps its name');
+  assert.ok(
+    albums.some((name) => /^a_b~[0-9a-f]{8}$/.test(name)),
+    'a/b gets a suffix',
+  );
+  for (const album of albums) {
+    assert.ok((await lstat(path.join(out(), 'albums', album))).isDirectory(), album);
+    if (album !== 'Summer_ 2024') await assertLinksTo(`albums/${album}/IMG_2.jpg`, '2024-06-16/IMG_2.jpg');
+  }
+  // Nothing next to the backup folder: the names stayed inside.
+  assert.deepEqual((await readdir(dir)).sort(), ['out', 'takeout-a']);
+});
+
+test('--albums rerun: nothing changes, a link whose target is gone is replaced, an item taken out of an album keeps its link', async () => {
+  const exportA = await writeExportA();
+  assert.equal((await backup([exportA])).code, 0);
+  const keptLink = path.join(out(), 'albums', 'unnamed', 'IMG_2.jpg');
+  const before = await lstat(keptLink);
+
+  const again = await backup([exportA]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(`${again.stdout}${again.stderr}`, /made 0 link\(s\), replaced 0, 7 already there/);
+  assert.equal((await lstat(keptLink)).ino, before.ino, 'an existing link is left as it is');
+
+  // A link whose target is gone (a dangling link where the album link belongs).
+  const dangling = path.join(out(), 'albums', 'Summer_ 2024', 'ONLY.jpg');
+  await rm(dangling);
+  await symlink(path.join('..', '..', '2024-06-17', 'MOVED.jpg'), dangling);
+  // A later Takeout where IMG_1.jpg is no longer in the album.
+  await rm(exportA, { recursive: true });
+  const later = await backup([await writeExportA({ tripHoldsImg1: false })]);
+  assert.equal(later.code, 0, later.stderr);
+  assert.match(`${later.stdout}${later.stderr}`, /replaced 1/);
+  await assertLinksTo('albums/Summer_ 2024/ONLY.jpg', '2024-06-17/ONLY.jpg');
+  await assertLinksTo('albums/Summer_ 2024/IMG_1.jpg', '2024-06-15/IMG_1.jpg');
+});
+
+test('--albums: a planted link is never written through: albums/ leading outside, an album folder leading outside, a link to an outside file', async () => {
+  const exportA = await writeExportA();
+  const outside = path.join(dir, 'outside');
+  await mkdir(outside);
+  await writeFile(path.join(outside, 'precious.jpg'), 'precious');
+  await mkdir(out());
+  await symlink(outside, path.join(out(), 'albums'));
+  const first = await backup([exportA]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(
+    first.stdout + first.stderr,
+    /albums in the backup folder is a link to .*outside, and nothing is written through it/,
+  );
+  assert.deepEqual(await readdir(outside), ['precious.jpg']);
+
+  // albums/ a real folder, one album folder a link outside, one album link planted to an outside file.
+  await rm(path.join(out(), 'albums'));
+  await mkdir(path.join(out(), 'albums', 'Summer_ 2024'), { recursive: true });
+  await symlink(outside, path.join(out(), 'albums', 'unnamed'));
+  await symlink(path.join(outside, 'precious.jpg'), path.join(out(), 'albums', 'Summer_ 2024', 'IMG_1.jpg'));
+  const second = await backup([exportA]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(
+    second.stdout + second.stderr,
+    /albums\/unnamed in the backup folder is a link to .*outside, and nothing is written through it/,
+  );
+  assert.deepEqual(await readdir(outside), ['precious.jpg']);
+  assert.equal(await readFile(path.join(outside, 'precious.jpg'), 'utf8'), 'precious');
+  // The planted link itself is replaced by the right one; what it led to is untouched.
+  await assertLinksTo('albums/Summer_ 2024/IMG_1.jpg', '2024-06-15/IMG_1.jpg');
+});
+
+test('--albums where symlinks are refused (EPERM, as on Windows without developer mode): hard links, never a copy', async () => {
+  const result = await backup([await writeExportA()], [], { PHOTO_BACKUP_REFUSE_SYMLINKS: '1' });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(`${result.stdout}${result.stderr}`, /as hard links: this system refused symlinks/);
+  const link = await lstat(path.join(out(), 'albums', 'Summer_ 2024', 'IMG_1.jpg'));
+  const day = await lstat(path.join(out(), '2024-06-15', 'IMG_1.jpg'));
+  assert.ok(link.isFile() && !link.isSymbolicLink());
+  assert.equal(link.ino, day.ino, 'the same file, not a second copy of the bytes');
+  assert.ok(day.nlink >= 2);
+  // A rerun (symlinks allowed now) keeps the hard links.
+  const again = await backup([path.join(dir, 'takeout-a')]);
+  assert.match(`${again.stdout}${again.stderr}`, /made 0 link\(s\), replaced 0, 7 already there/);
+});
+
+test('--albums --dry-run: says which links would be made and writes nothing', async () => {
+  const result = await backup([await writeExportA()], ['--dry-run']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    `${result.stdout}${result.stderr}`,
+    /would link albums\/Summer_ 2024\/ONLY\.jpg -> 2024-06-17\/ONLY\.jpg/,
+  );
+  assert.match(
+    `${result.stdout}${result.stderr}`,
+    /would link albums\/unnamed\/IMG_2\.jpg -> 2024-06-16\/IMG_2\.jpg/,
+  );
+  await assert.rejects(lstat(out()), 'nothing written');
+});
+
+test('without --albums no album folder is made, but the record keeps the album names for a later --albums run', async () => {
+  const exportA = await writeExportA();
+  const plain = await runCli(['2024', 'out', '--takeout', exportA], { cwd: dir });
+  assert.equal(plain.code, 0, plain.stderr);
+  await assert.rejects(lstat(path.join(out(), 'albums')));
+  const journal = await readFile(path.join(out(), '.photo-backup', 'saved.jsonl'), 'utf8');
+  assert.match(journal, /"albums":\["Summer: 2024"\]/);
+  const later = await backup([exportA]);
+  assert.equal(later.code, 0, later.stderr);
+  await assertLinksTo('albums/Summer_ 2024/ONLY.jpg', '2024-06-17/ONLY.jpg');
+});
+
+test('--albums: an old export names its album in albumData.title; an untitled album is named by its folder', async () => {
+  const root = path.join(dir, 'takeout-old');
+  await photo(root, 'Photos from 2024', 'IMG_2.jpg', img2, '2024-06-16T10:00:00Z');
+  await put(
+    root,
+    `${P}/Old style/metadata.json`,
+    JSON.stringify({ albumData: { title: 'Ski week', date: '' } }),
+  );
+  await photo(root, 'Old style', 'IMG_2.jpg', img2, '2024-06-16T10:00:00Z');
+  await put(root, `${P}/Untitled(1)/metadata.json`, makeAlbumJson(''));
+  await photo(root, 'Untitled(1)', 'IMG_2.jpg', img2, '2024-06-16T10:00:00Z');
+  const result = await backup([root]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual((await readdir(path.join(out(), 'albums'))).sort(), ['Ski week', 'Untitled(1)']);
+  await assertLinksTo('albums/Ski week/IMG_2.jpg', '2024-06-16/IMG_2.jpg');
+  await assertLinksTo('albums/Untitled(1)/IMG_2.jpg', '2024-06-16/IMG_2.jpg');
+});
