@@ -17,7 +17,7 @@ import { usageError } from '../../errors.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { DateSource, ItemEvidence, OpenedMedia, Source, SourceItem } from '../source.ts';
 import { type ExifCapture, guessDateFromPath, parseSidecarTimestamp, resolveCaptureDate } from './dates.ts';
-import { EXIF_HEAD_BYTES } from './exif.ts';
+import { EXIF_HEAD_BYTES } from './formats/exif.ts';
 import {
   bufferReader,
   handleReader,
@@ -28,7 +28,18 @@ import {
   reopeningReader,
   streamHoldBytes,
   streamReader,
-} from './media-dates.ts';
+} from './formats/media-dates.ts';
+import { openTarStream, readTarEntries } from './formats/tar-reader.ts';
+import {
+  isEncrypted,
+  isSupportedMethod,
+  isSymlink,
+  readZipDirectory,
+  readZipEntry,
+  readZipEntryPrefix,
+  type ZipEntry,
+  zipEntryDataOffset,
+} from './formats/zip-reader.ts';
 import { countMediaRead, writeMediaReadCount } from './read-count.ts';
 import {
   findOriginalMedia,
@@ -38,7 +49,6 @@ import {
   parseSidecarName,
   type SidecarInfo,
 } from './sidecar-match.ts';
-import { openTarStream, readTarEntries } from './tar-reader.ts';
 import {
   baseName,
   checkEntryPath,
@@ -56,16 +66,6 @@ import {
   rootNamesFromFolders,
   rootOfSidecar,
 } from './tree.ts';
-import {
-  isEncrypted,
-  isSupportedMethod,
-  isSymlink,
-  readZipDirectory,
-  readZipEntry,
-  readZipEntryPrefix,
-  type ZipEntry,
-  zipEntryDataOffset,
-} from './zip-reader.ts';
 
 export interface TakeoutSourceOptions {
   /** Takeout parts: .zip, .tgz/.tar.gz/.tar files, or folders (extracted Takeouts or folders of parts). */

@@ -14,7 +14,6 @@ import {
   guessDateFromPath,
   resolveCaptureDate,
 } from '../../../src/sources/takeout/dates.ts';
-import { createTakeoutSource } from '../../../src/sources/takeout/index.ts';
 import {
   type ByteReader,
   bufferReader,
@@ -22,7 +21,8 @@ import {
   readMediaDate,
   reopeningReader,
   streamReader,
-} from '../../../src/sources/takeout/media-dates.ts';
+} from '../../../src/sources/takeout/formats/media-dates.ts';
+import { createTakeoutSource } from '../../../src/sources/takeout/index.ts';
 import {
   iccSegments,
   makeLayeredJpeg,

@@ -25,7 +25,7 @@ import {
   parseExifOffset,
   type WallClock,
   wallClockAsUtcMs,
-} from './dates.ts';
+} from '../dates.ts';
 import { EXIF_HEAD_BYTES, exifContainer, readExifDates, readFileExifDates } from './exif.ts';
 
 /** Random access to one file's bytes, wherever they live (a folder, a zip entry, a stream). */
