@@ -26,6 +26,7 @@ import {
   type WallClock,
   wallClockAsUtcMs,
 } from '../dates.ts';
+import { EMPTY, u16, u32 } from './bytes.ts';
 import { EXIF_HEAD_BYTES, exifContainer, readExifDates, readFileExifDates } from './exif.ts';
 
 /** Random access to one file's bytes, wherever they live (a folder, a zip entry, a stream). */
@@ -85,8 +86,6 @@ const MAX_MVHD_BYTES = 4096;
 
 /** Seconds from 1904-01-01 (the QuickTime epoch) to 1970-01-01. */
 const QUICKTIME_EPOCH_OFFSET = 2_082_844_800;
-
-const EMPTY = new Uint8Array(0);
 
 export function bufferReader(bytes: Uint8Array, size = bytes.length): ByteReader {
   return {
@@ -293,17 +292,6 @@ function fourcc(bytes: Uint8Array, at: number): string {
     bytes[at + 1] as number,
     bytes[at + 2] as number,
     bytes[at + 3] as number,
-  );
-}
-
-function u16(bytes: Uint8Array, at: number): number {
-  return ((bytes[at] as number) << 8) | (bytes[at + 1] as number);
-}
-
-function u32(bytes: Uint8Array, at: number): number {
-  return (
-    (bytes[at] as number) * 0x1000000 +
-    (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number))
   );
 }
 
