@@ -8,15 +8,9 @@ import { open } from 'node:fs/promises';
 import type { DateSource, ItemEvidence, SourceItem } from '../source.ts';
 import { type CatalogEntry, isTrashed } from './catalog.ts';
 import { type ExifCapture, guessDateFromPath, parseSidecarTimestamp, resolveCaptureDate } from './dates.ts';
+import { bufferReader, handleReader, reopeningReader } from './formats/byte-readers.ts';
 import { EXIF_HEAD_BYTES } from './formats/exif.ts';
-import {
-  bufferReader,
-  handleReader,
-  MEDIA_STREAM_BUDGET,
-  mayHaveMediaDate,
-  readMediaDate,
-  reopeningReader,
-} from './formats/media-dates.ts';
+import { MEDIA_STREAM_BUDGET, mayHaveMediaDate, readMediaDate } from './formats/media-dates.ts';
 import { readZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
 import { type HandlePool, type PartFile, readHead } from './parts.ts';
 import { countMediaRead } from './read-count.ts';

@@ -8,13 +8,8 @@ import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { errorText, type Findings } from './findings.ts';
-import {
-  holdHead,
-  mayHaveMediaDate,
-  readMediaDate,
-  streamHoldBytes,
-  streamReader,
-} from './formats/media-dates.ts';
+import { holdHead, streamReader } from './formats/byte-readers.ts';
+import { mayHaveMediaDate, readMediaDate, streamHoldBytes } from './formats/media-dates.ts';
 import { CrcBody, collect } from './formats/stream-bytes.ts';
 import { openTarStream, readTarEntries } from './formats/tar-reader.ts';
 import { isEncrypted, isSupportedMethod, isSymlink, readZipDirectory } from './formats/zip-reader.ts';

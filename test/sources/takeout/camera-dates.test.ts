@@ -18,10 +18,10 @@ import {
   type ByteReader,
   bufferReader,
   holdHead,
-  readMediaDate,
   reopeningReader,
   streamReader,
-} from '../../../src/sources/takeout/formats/media-dates.ts';
+} from '../../../src/sources/takeout/formats/byte-readers.ts';
+import { readMediaDate } from '../../../src/sources/takeout/formats/media-dates.ts';
 import { createTakeoutSource } from '../../../src/sources/takeout/index.ts';
 import {
   iccSegments,

@@ -19,7 +19,7 @@
 
 import { EMPTY, u16, u32 } from './bytes.ts';
 
-/** Random access to one file's bytes (see media-dates.ts for the folder, zip and stream ones). */
+/** Random access to one file's bytes (see byte-readers.ts for the folder, zip and stream ones). */
 export interface ExifByteReader {
   readonly size: number;
   /** Up to `length` bytes at `offset`; fewer, or none, where the reader cannot reach. */
