@@ -8,6 +8,7 @@
 import { usageError } from '../../errors.ts';
 import { groupExports, type TreeEntry } from './export-trees.ts';
 import { errorText, type Findings } from './findings.ts';
+import { isLeftover, isMediaName } from './media-names.ts';
 import { loadFolder, loadJsonFiles, loadTar, loadZip } from './part-entries.ts';
 import { findParts, type HandlePool, type Part } from './parts.ts';
 import {
@@ -22,8 +23,6 @@ import {
   chooseRootNames,
   classifyFolder,
   type FolderKind,
-  isLeftover,
-  isMediaName,
   type JsonFacts,
   parentOf,
   pathInsideRoot,

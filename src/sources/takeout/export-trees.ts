@@ -12,9 +12,10 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Findings } from './findings.ts';
+import { isLeftover, isMediaName } from './media-names.ts';
 import type { Part, PartFile } from './parts.ts';
 import { countMediaRead } from './read-count.ts';
-import { baseName, isLeftover, isMediaName, parentOf } from './tree.ts';
+import { baseName, parentOf } from './tree.ts';
 
 export interface TreeEntry {
   key: string;

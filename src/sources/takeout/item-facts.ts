@@ -12,9 +12,10 @@ import { bufferReader, handleReader, reopeningReader } from './formats/byte-read
 import { EXIF_HEAD_BYTES } from './formats/exif.ts';
 import { MEDIA_STREAM_BUDGET, mayHaveMediaDate, readMediaDate } from './formats/media-dates.ts';
 import { readZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
+import { mayHaveExif, mediaType } from './media-names.ts';
 import { type HandlePool, type PartFile, readHead } from './parts.ts';
 import { countMediaRead } from './read-count.ts';
-import { baseName, type JsonFacts, mayHaveExif, mediaType } from './tree.ts';
+import { baseName, type JsonFacts } from './tree.ts';
 
 export type ListedFacts = Omit<SourceItem, 'open' | 'dateSource'>;
 export type ResolvedFacts = Omit<SourceItem, 'open'>;

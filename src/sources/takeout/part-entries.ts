@@ -13,9 +13,10 @@ import { mayHaveMediaDate, readMediaDate, streamHoldBytes } from './formats/medi
 import { CrcBody, collect } from './formats/stream-bytes.ts';
 import { openTarStream, readTarEntries } from './formats/tar-reader.ts';
 import { isEncrypted, isSupportedMethod, isSymlink, readZipDirectory } from './formats/zip-reader.ts';
+import { isMediaName, mayHaveExif } from './media-names.ts';
 import { ARCHIVE_NAME, type HandlePool, type Part, type PartFile, readHead } from './parts.ts';
 import { parseSidecarName } from './sidecar-match.ts';
-import { baseName, checkEntryPath, isMediaName, type JsonFacts, jsonFactsOf, mayHaveExif } from './tree.ts';
+import { baseName, checkEntryPath, type JsonFacts, jsonFactsOf } from './tree.ts';
 
 /**
  * Sidecars and album JSON are a few KB; one listing many people or a long description reaches a
