@@ -512,7 +512,6 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
 
   const limit = pLimit(Math.max(1, options.concurrency));
   const inFlight = new Set<Promise<void>>();
-  const sequential = source.sequential === true;
   let skipState: SkipState = { consecutive: 0, stopped: false };
   const listed = new Set<string>();
   /** The total last reported (`total` event). */
@@ -713,7 +712,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         continue;
       }
       const task = limit(() => saveOne(item, decision.path));
-      if (sequential) {
+      // Asked as each item arrives, not once before listing: a Takeout knows it has a tgz only
+      // once its parts are open, before its first item.
+      if (source.sequential === true) {
         await task;
         continue;
       }

@@ -90,7 +90,8 @@ export interface Source {
   readonly stopsOnSkips: boolean;
   /**
    * True when items must be consumed in listing order (a .tgz read as one stream): the pipeline
-   * finishes each item's transfer before it asks for the next.
+   * finishes each item's transfer before it asks for the next. Read as each item arrives: a
+   * source may know it only once its listing has begun (a Takeout, once its parts are open).
    */
   readonly sequential?: boolean;
   /**

@@ -1,7 +1,8 @@
 /**
  * Pure date decisions for Takeout items: the sidecar's photoTakenTime, EXIF wall-clock times and
  * file-name patterns, and turning a wall-clock time into an instant in a chosen zone.
- * Order and quirks: /work spec "takeout-format" §2.3 and §2.6 (copied facts, not read at run time).
+ * Quirks: EXIF DateTimeOriginal is a wall clock without a zone (OffsetTimeOriginal, when written,
+ * gives it); some cameras name files in UTC; a sidecar's timestamp is an instant in Unix seconds.
  */
 
 import { zoneOffsetMinutes } from '../../timezone.ts';
@@ -260,10 +261,11 @@ export interface DateEvidence {
 }
 
 /**
- * Sidecar → EXIF (or a video's QuickTime dates) → file name → undated (spec §5 "Date order").
+ * Sidecar → EXIF (or a video's QuickTime dates) → file name → undated, the order gpth uses
+ * (`bin/gpth.dart`: JSON → EXIF → file-name guess).
  * The upload time (`creationTime`) is never a capture date. With a sidecar instant, EXIF only
  * lends its offset: OffsetTimeOriginal, or the wall clock minus the instant when that is a
- * plausible zone offset (spec §2.3). A UTC clock (QuickTime mvhd) lends nothing.
+ * plausible zone offset (a whole quarter hour, at most 14 hours). A UTC clock (QuickTime mvhd) lends nothing.
  */
 export function resolveCaptureDate(evidence: DateEvidence): ResolvedDate {
   const { sidecar, exif, fileName, timeZone } = evidence;

@@ -1,8 +1,8 @@
 /**
  * Pure: which JSON sidecar in the same folder describes a media file. Google derives the sidecar
  * name from the media name, not the other way round (ente#4956), so every rule here starts from
- * the media name and asks "what would Google have called its sidecar?". The rules and their
- * evidence are in the Takeout spec §2.4 (naming) and §3.6 (the validated algorithm):
+ * the media name and asks "what would Google have called its sidecar?". The rules, each from the
+ * issue that found it:
  *
  * - `T.json`, `T.supplemental-metadata.json` (2024+, immich-go#652) and any cut of the suffix,
  *   since Google keeps 51 UTF-16 units with `.json` (memories#1559, immich-go#35);
@@ -12,6 +12,9 @@
  * - Motion Photo parts (`X.MP` ↔ `X.MP.jpg.json`) and Live Photo videos (`X.MP4` ↔ `X.HEIC.json`,
  *   gpth#180, Neo#119) borrow the still's sidecar;
  * - media stems are cut at 47 units, which can eat an edited suffix or a duplicate index (Neo#29, gpth#149).
+ *
+ * One file of some 350 lines on purpose: the rules above work together (a cut suffix, an index
+ * and an edited suffix in one name), and split apart they would each need the others' helpers.
  */
 
 export type MatchMethod =
@@ -47,7 +50,7 @@ const SIDECAR_CUT = 46;
 const MEDIA_STEM_CAP = 47;
 
 /**
- * Localized "edited" suffixes (spec §2.4-6), plus gpth's English "extras". Google-made collages and
+ * Localized "edited" suffixes as Google writes them in each language, plus gpth's English "extras". Google-made collages and
  * animations have their own sidecar; the exact name is always tried first.
  */
 export const EDITED_SUFFIXES: readonly string[] = [
@@ -181,7 +184,7 @@ function atStemCap(base: string): boolean {
 const MOTION_EXTENSION = /^(?:\.mp|\.mp~\d+|\.mv|)$/i;
 const LIVE_VIDEO_EXTENSION = /^\.(?:mp4|mov)$/i;
 
-/** Candidate originals for a media name, most trustworthy first (spec §3.6). */
+/** Candidate originals for a media name, most trustworthy first: the exact name, then ever looser forms. */
 function candidates(mediaName: string): Candidate[] {
   const { stem, ext } = splitExtension(nfc(mediaName));
   const readings = interpretations(stem);

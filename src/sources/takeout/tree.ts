@@ -1,7 +1,7 @@
 /**
  * Pure decisions about the merged Takeout tree: which entry paths are safe, which JSON is a photo
- * sidecar or an album, where the Google Photos folder is (by content: its name is localized, spec
- * §1.3), and what each top-level folder is (year, album, Archive, Trash…, spec §1.4–1.7).
+ * sidecar or an album, where the Google Photos folder is (by content: its name is localized, "Google
+ * Fotos", "Google Photos"…), and what each top-level folder is (year, album, Archive, Trash…).
  */
 
 import { isRecord } from './dates.ts';
@@ -54,7 +54,7 @@ export interface JsonLocation {
 /**
  * What the Takeout source uses of a JSON file, taken from the parsed object at once so the rest
  * of it (`formatted` dates, `url`, `imageViews`, origin…) is not kept for every photo while the
- * archive is listed: a 100,000-photo Takeout held 100 MB of parsed sidecars.
+ * archive is listed (docs/performance.md has the figure).
  */
 export interface JsonFacts {
   kind: JsonKind;
@@ -116,7 +116,7 @@ function locationOf(value: unknown): JsonLocation | undefined {
   return typeof altitude === 'number' ? { latitude, longitude, altitude } : { latitude, longitude };
 }
 
-/** Known product-folder names: a hint when a part holds media but none of its sidecars (spec §1.3). */
+/** Known product-folder names: a hint when a part holds media but none of its sidecars (the name is localized). */
 const KNOWN_ROOT_NAMES = new Set(
   [
     'Google Photos',
@@ -271,95 +271,4 @@ export function classifyFolder(name: string, hasAlbumJson: boolean): FolderKind 
     return 'year';
   }
   return 'album';
-}
-
-const VIDEO_TYPES: Record<string, string> = {
-  mp4: 'video/mp4',
-  m4v: 'video/x-m4v',
-  mov: 'video/quicktime',
-  qt: 'video/quicktime',
-  '3gp': 'video/3gpp',
-  '3g2': 'video/3gpp2',
-  avi: 'video/x-msvideo',
-  mkv: 'video/x-matroska',
-  webm: 'video/webm',
-  wmv: 'video/x-ms-wmv',
-  mpg: 'video/mpeg',
-  mpeg: 'video/mpeg',
-  mts: 'video/mp2t',
-  m2ts: 'video/mp2t',
-  // Motion Photo video parts are MP4 inside (gpth#381).
-  mp: 'video/mp4',
-  mv: 'video/mp4',
-};
-
-const IMAGE_TYPES: Record<string, string> = {
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  jpe: 'image/jpeg',
-  jfif: 'image/jpeg',
-  png: 'image/png',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  heic: 'image/heic',
-  heif: 'image/heif',
-  avif: 'image/avif',
-  bmp: 'image/bmp',
-  tif: 'image/tiff',
-  tiff: 'image/tiff',
-  dng: 'image/x-adobe-dng',
-  nef: 'image/x-nikon-nef',
-  cr2: 'image/x-canon-cr2',
-  arw: 'image/x-sony-arw',
-  orf: 'image/x-olympus-orf',
-  rw2: 'image/x-panasonic-rw2',
-  raf: 'image/x-fuji-raf',
-};
-
-/** Files in a folder input that are not the user's media. */
-const SYSTEM_FILES = new Set(['.ds_store', 'thumbs.db', 'desktop.ini']);
-
-/**
- * Folders a NAS or a desktop adds beside photos when an extracted Takeout sits on it: Synology's
- * thumbnails (`@eaDir/<photo>/SYNOFILE_THUMB_*.jpg`), QNAP's (`.@__thumb/s100<photo>`), macOS
- * resource forks in a zip (`__MACOSX/`) or on a share (`.AppleDouble/`). Google never writes them.
- */
-const LEFTOVER_FOLDERS = new Set(['@eadir', '.@__thumb', '@__thumb', '__macosx', '.appledouble']);
-
-/** True for NAS and desktop leftovers: files in the folders above, `Thumbs.db` and friends, AppleDouble `._name`. */
-export function isLeftover(path: string): boolean {
-  const segments = path.split('/');
-  const name = (segments.pop() ?? '').toLowerCase();
-  return (
-    SYSTEM_FILES.has(name) ||
-    name.startsWith('._') ||
-    segments.some((segment) => LEFTOVER_FOLDERS.has(segment.toLowerCase()))
-  );
-}
-
-export function isMediaName(name: string): boolean {
-  const folded = name.toLowerCase();
-  return (
-    !folded.endsWith('.json') &&
-    !folded.endsWith('.html') &&
-    !SYSTEM_FILES.has(folded) &&
-    !folded.startsWith('._')
-  );
-}
-
-export function mediaType(name: string): { kind: 'photo' | 'video'; mimeType?: string } {
-  const match = /\.([^.]+)$/.exec(name);
-  const ext = (match?.[1] ?? '').toLowerCase().replace(/~\d+$/, '');
-  const video = VIDEO_TYPES[ext];
-  if (video) return { kind: 'video', mimeType: video };
-  const image = IMAGE_TYPES[ext];
-  if (image) return { kind: 'photo', mimeType: image };
-  // Old extension-less Motion Photo parts (immich-go listing `checkLivePhoto`).
-  if (!match && /^MVIMG_/i.test(name)) return { kind: 'video', mimeType: 'video/mp4' };
-  return { kind: 'photo' };
-}
-
-/** Formats that may carry EXIF (JPEG APP1, TIFF-based raw, PNG `eXIf`, WebP `EXIF`). */
-export function mayHaveExif(name: string): boolean {
-  return /\.(jpe?g|jpe|jfif|tiff?|dng|nef|nrw|cr2|arw|sr2|orf|rw2|pef|srw|png|webp)$/i.test(name);
 }

@@ -11,7 +11,7 @@ import { mkdir, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { deflateRawSync, gzipSync } from 'node:zlib';
-import { readZipDirectory, readZipEntryPrefix } from '../../../src/sources/takeout/zip-reader.ts';
+import { readZipDirectory, readZipEntryPrefix } from '../../../src/sources/takeout/formats/zip-reader.ts';
 import { allFiles, YEAR } from '../../helpers/reliability.ts';
 import {
   buildTar,

@@ -14,15 +14,15 @@ import {
   guessDateFromPath,
   resolveCaptureDate,
 } from '../../../src/sources/takeout/dates.ts';
-import { createTakeoutSource } from '../../../src/sources/takeout/index.ts';
 import {
   type ByteReader,
   bufferReader,
   holdHead,
-  readMediaDate,
   reopeningReader,
   streamReader,
-} from '../../../src/sources/takeout/media-dates.ts';
+} from '../../../src/sources/takeout/formats/byte-readers.ts';
+import { readMediaDate } from '../../../src/sources/takeout/formats/media-dates.ts';
+import { createTakeoutSource } from '../../../src/sources/takeout/index.ts';
 import {
   iccSegments,
   makeLayeredJpeg,

@@ -12,7 +12,7 @@ import {
   type WallClock,
   wallClockToInstant,
 } from '../../../src/sources/takeout/dates.ts';
-import { readExifDates } from '../../../src/sources/takeout/exif.ts';
+import { readExifDates } from '../../../src/sources/takeout/formats/exif.ts';
 import { createTakeoutSource } from '../../../src/sources/takeout/index.ts';
 import { isValidTimeZone, resolveTimeZone } from '../../../src/timezone.ts';
 import { makeJpeg } from '../../helpers/takeout-builder.ts';

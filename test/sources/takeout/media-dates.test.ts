@@ -1,5 +1,5 @@
 /**
- * Capture dates read from HEIC/AVIF and MP4/MOV containers (src/sources/takeout/media-dates.ts):
+ * Capture dates read from HEIC/AVIF and MP4/MOV containers (src/sources/takeout/formats/media-dates.ts and quicktime-dates.ts):
  * one table of files (good, broken, partial) → resolved date, run by one loop; then read costs,
  * the stream reader, QuickTime date text, and createTakeoutSource over each kind of input.
  */
@@ -10,17 +10,18 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { SourceItem } from '../../../src/sources/source.ts';
 import { type ExifCapture, resolveCaptureDate } from '../../../src/sources/takeout/dates.ts';
-import { createTakeoutSource } from '../../../src/sources/takeout/index.ts';
 import {
   type ByteReader,
   bufferReader,
+  streamReader,
+} from '../../../src/sources/takeout/formats/byte-readers.ts';
+import { mayHaveMediaDate, readMediaDate } from '../../../src/sources/takeout/formats/media-dates.ts';
+import {
   chooseMovieDate,
-  mayHaveMediaDate,
   mvhdCreated,
   parseMediaDateText,
-  readMediaDate,
-  streamReader,
-} from '../../../src/sources/takeout/media-dates.ts';
+} from '../../../src/sources/takeout/formats/quicktime-dates.ts';
+import { createTakeoutSource } from '../../../src/sources/takeout/index.ts';
 import {
   type ArchiveEntry,
   buildTgz,

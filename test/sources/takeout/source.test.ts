@@ -4,9 +4,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { backupYear } from '../../../src/backup.ts';
 import { BackupError, ExitCode } from '../../../src/errors.ts';
-import type { SourceItem } from '../../../src/sources/source.ts';
+import type { Source, SourceItem } from '../../../src/sources/source.ts';
 import { createTakeoutSource, type TakeoutSourceOptions } from '../../../src/sources/takeout/index.ts';
+import { testBackupOptions } from '../../helpers/backup-options.ts';
 import {
   type ArchiveEntry,
   buildTgz,
@@ -554,4 +556,66 @@ test('the shipped sample Takeout is what its script writes, and lists as documen
     '2024-08-03T12:05:10.000Z',
   );
   assert.equal(byId.get('takeout:Photos from 2024/DSC_0001.jpg')?.item.dateSource, 'exif');
+});
+
+test('a tgz inside a folder of parts: the backup reads its items one at a time, in archive order', async () => {
+  await withTempDir(async (dir) => {
+    // The tgz is not given by name: it is found by reading the folder, when the catalog is read.
+    const parts = path.join(dir, 'downloads');
+    await mkdir(parts);
+    const all = takeoutEntries();
+    await writeFile(path.join(parts, 'takeout-20240712T112341Z-001.tgz'), buildTgz(all));
+    const takeout = createTakeoutSource({ inputs: [parts], timeZone: 'UTC' });
+    const events: string[] = [];
+    // The Takeout source as the pipeline sees it, noting when an item is pulled and when its bytes end.
+    const watched: Source = {
+      name: takeout.name,
+      stopsOnSkips: takeout.stopsOnSkips,
+      get sequential() {
+        return takeout.sequential;
+      },
+      close: () => takeout.close?.() ?? Promise.resolve(),
+      async *list(signal) {
+        for await (const item of takeout.list(signal)) {
+          events.push(`pulled ${item.id}`);
+          const open = async (openSignal: AbortSignal) => {
+            const opened = await item.open(openSignal);
+            return {
+              ...opened,
+              body: (async function* () {
+                yield* opened.body;
+                events.push(`read ${item.id}`);
+              })(),
+            };
+          };
+          const resolve = item.resolve;
+          yield {
+            ...item,
+            open,
+            ...(resolve ? { resolve: async (s: AbortSignal) => ({ ...(await resolve(s)), open }) } : {}),
+          };
+        }
+      },
+    };
+    const folder = path.join(dir, 'backup');
+    const result = await backupYear(testBackupOptions(folder, { concurrency: 4 }), {
+      source: watched,
+      report: () => {},
+      signal: new AbortController().signal,
+    });
+    assert.equal(result.exitCode, ExitCode.ok);
+    assert.equal(takeout.sequential, true);
+    const pulled = events.filter((event) => event.startsWith('pulled '));
+    assert.ok(pulled.length > 2, 'several items of 2024');
+    // Every item saved was read to its end before the next one was pulled.
+    for (const [index, event] of events.entries()) {
+      if (!event.startsWith('read ')) continue;
+      assert.equal(
+        events[index - 1],
+        `pulled ${event.slice('read '.length)}`,
+        `${event} right after its pull`,
+      );
+    }
+    assert.ok(events.some((event) => event.startsWith('read ')));
+  });
 });

@@ -17,7 +17,9 @@
  * file's Exif item and hands its TIFF bytes to `readExifDates`, and reads QuickTime dates itself.
  */
 
-/** Random access to one file's bytes (see media-dates.ts for the folder, zip and stream ones). */
+import { EMPTY, u16, u32 } from './bytes.ts';
+
+/** Random access to one file's bytes (see byte-readers.ts for the folder, zip and stream ones). */
 export interface ExifByteReader {
   readonly size: number;
   /** Up to `length` bytes at `offset`; fewer, or none, where the reader cannot reach. */
@@ -50,8 +52,6 @@ const TYPE_IFD = 13;
 const MAX_SEGMENTS = 4096;
 const MAX_IFD_ENTRIES = 1024;
 const MAX_EXIF_PAYLOAD = 1024 * 1024;
-
-const EMPTY = new Uint8Array(0);
 
 function memoryReader(bytes: Uint8Array): ExifByteReader {
   return {
@@ -257,16 +257,6 @@ async function readAscii(
   const text = ascii(bytes, 0, entry.count);
   const end = text.indexOf('\0');
   return end === -1 ? text : text.slice(0, end);
-}
-
-function u16(bytes: Uint8Array, at: number, little: boolean): number {
-  const [a, b] = [bytes[at] ?? 0, bytes[at + 1] ?? 0];
-  return little ? a | (b << 8) : (a << 8) | b;
-}
-
-function u32(bytes: Uint8Array, at: number, little: boolean): number {
-  const [a, b, c, d] = [bytes[at] ?? 0, bytes[at + 1] ?? 0, bytes[at + 2] ?? 0, bytes[at + 3] ?? 0];
-  return little ? d * 0x1000000 + ((c << 16) | (b << 8) | a) : a * 0x1000000 + ((b << 16) | (c << 8) | d);
 }
 
 function ascii(bytes: Uint8Array, at: number, length: number): string {

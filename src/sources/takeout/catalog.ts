@@ -1,0 +1,268 @@
+/**
+ * The catalog: what a Takeout holds, read before any item is listed. Parts are opened and their
+ * entries listed (parts.ts, part-entries.ts), merged into one tree per export (export-trees.ts),
+ * and each media file gets its entry: its sidecar matched in its folder, the original it belongs
+ * to, its albums. No media byte is read here but what tgz pass 1 reads as it goes by.
+ */
+
+import { usageError } from '../../errors.ts';
+import { albumTitle } from '../../metadata/facts.ts';
+import { groupExports, type TreeEntry } from './export-trees.ts';
+import { errorText, type Findings } from './findings.ts';
+import { isLeftover, isMediaName } from './media-names.ts';
+import { loadFolder, loadJsonFiles, loadTar, loadZip } from './part-entries.ts';
+import { findParts, type HandlePool, type Part } from './parts.ts';
+import {
+  findOriginalMedia,
+  indexMediaNames,
+  type MatchMethod,
+  matchSidecarsInFolder,
+  type SidecarInfo,
+} from './sidecar-match.ts';
+import {
+  baseName,
+  chooseRootNames,
+  classifyFolder,
+  type FolderKind,
+  type JsonFacts,
+  parentOf,
+  pathInsideRoot,
+  rootNamesFromFolders,
+  rootOfSidecar,
+} from './tree.ts';
+
+/** One media file to list, with what the catalog found about it. */
+export interface CatalogEntry extends TreeEntry {
+  /** The top folder inside the Photos folder ('' at its root). */
+  folder: string;
+  folderKind: FolderKind;
+  sidecar?: { key: string; json: JsonFacts; method: MatchMethod; borrowed: boolean };
+  /** The still or unedited file this one belongs to (of the same export), when it has no sidecar of its own. */
+  original?: CatalogEntry;
+  /** An album folder's name as Google shows it (its metadata.json title, else the folder name). */
+  albumName?: string;
+  /** The names of the albums that hold this file (by name and size), for metadata.albums. */
+  albums: readonly string[];
+}
+
+export interface Catalog {
+  /** Zip and folder entries, read by offset in any order: year-folder copies first, then by path. */
+  randomAccess: CatalogEntry[];
+  /** Each tgz part with its entries by ordinal, read in archive order. */
+  tarParts: Array<{ part: Part; entries: Map<number, CatalogEntry> }>;
+  /** Entries some other entry names as its `original`: only their dates are cached. */
+  originals: Set<CatalogEntry>;
+}
+
+export interface CatalogOptions {
+  inputs: readonly string[];
+  includeTrash?: boolean;
+}
+
+/** Shared by the entries of photos in no album (most of them), instead of an empty array each. */
+const NO_ALBUMS: readonly string[] = Object.freeze([]);
+
+export async function readCatalog(
+  options: CatalogOptions,
+  findings: Findings,
+  pool: HandlePool,
+): Promise<Catalog> {
+  const parts = await findParts(options.inputs, findings);
+  for (const part of parts) {
+    try {
+      if (part.kind === 'zip') await loadZip(part, findings);
+      else if (part.kind === 'tar') await loadTar(part, findings);
+      else await loadFolder(part, findings);
+      if (part.kind !== 'tar') await loadJsonFiles(part, pool, findings);
+    } catch (error) {
+      part.files = [];
+      findings.problem(
+        `${part.file}: ${errorText(error)}. This part was skipped; download it again from Google Takeout.`,
+      );
+    }
+  }
+
+  // Photos roots, by content: the folders that hold photo sidecars, whatever their (localized) name.
+  const sidecarCounts = new Map<string, number>();
+  const rootsByPart = new Map<Part, Set<string>>();
+  for (const part of parts) {
+    const roots = new Set<string>();
+    for (const file of part.files) {
+      if (file.json?.kind !== 'photo' || isLeftover(file.path)) continue;
+      const root = rootOfSidecar(file.path);
+      if (root === undefined) continue;
+      roots.add(root);
+      sidecarCounts.set(root, (sidecarCounts.get(root) ?? 0) + 1);
+    }
+    rootsByPart.set(part, roots);
+  }
+  let rootNames = chooseRootNames(sidecarCounts);
+  if (rootNames.size === 0) {
+    // No photo sidecar anywhere (another tool removed them): the folders still tell the root.
+    rootNames = rootNamesFromFolders(parts.flatMap((part) => part.files.map((file) => file.path)));
+    if (rootNames.size > 0)
+      findings.warn(
+        'No JSON sidecars in this Takeout: it was recognised by its folders, and its files are dated from their own metadata or names.',
+      );
+  }
+  for (const roots of rootsByPart.values()) {
+    for (const root of roots) if (!rootNames.has(fold(baseName(root)))) roots.delete(root);
+  }
+
+  const exports = await groupExports(
+    parts,
+    (file) => pathInsideRoot(file.path, rootsByPart.get(file.part) ?? new Set(), rootNames),
+    findings,
+  );
+  if (exports.every((tree) => tree.size === 0)) {
+    const given = options.inputs.map((input) => `"${input}"`).join(', ');
+    const problems = findings.problems();
+    const detail = problems.length > 0 ? ` ${problems.join(' ')}` : '';
+    throw usageError(
+      `No Google Photos Takeout found in ${given}.${detail} Pass the takeout-*.zip or .tgz files from takeout.google.com (with Google Photos selected), or the folder you extracted them into.`,
+    );
+  }
+  const entries: CatalogEntry[] = [];
+  let failedVideos = 0;
+  for (const tree of exports) failedVideos += catalogExport(tree, options.includeTrash === true, entries);
+  if (failedVideos > 0) {
+    findings.warn(
+      `${failedVideos} file(s) in "Failed Videos" skipped: Google could not process them (immich-go skips them too).`,
+    );
+  }
+  linkAlbums(entries);
+
+  // Year-folder copies first, so the saved file carries the year folder's name: an album's copy of
+  // the same photo comes later and is recorded as a copy of it.
+  const order = (entry: CatalogEntry) => (entry.folderKind === 'album' ? 1 : 0);
+  const randomAccess = entries
+    .filter((entry) => entry.copy.part.kind !== 'tar')
+    .sort((a, b) => order(a) - order(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const tarParts: Catalog['tarParts'] = [];
+  for (const part of parts) {
+    if (part.kind !== 'tar') continue;
+    const partEntries = new Map<number, CatalogEntry>();
+    for (const entry of entries) if (entry.copy.part === part) partEntries.set(entry.copy.index, entry);
+    if (partEntries.size > 0) tarParts.push({ part, entries: partEntries });
+  }
+  // The entries hold what is needed from here on; every other file (sidecars, album JSON, files
+  // outside the Photos folder) is let go instead of being kept through the run by its part.
+  for (const part of parts) part.files = [];
+  const originals = new Set<CatalogEntry>();
+  for (const entry of entries) if (entry.original !== undefined) originals.add(entry.original);
+  return { randomAccess, tarParts, originals };
+}
+
+export function isTrashed(entry: CatalogEntry): boolean {
+  const json = entry.sidecar && !entry.sidecar.borrowed ? entry.sidecar.json : undefined;
+  return entry.folderKind === 'trash' || json?.trashed === true;
+}
+
+function fold(text: string): string {
+  return text.normalize('NFC').toLowerCase();
+}
+
+/** Album membership by (name, size), the key immich-go uses to link copies across folders. */
+function linkAlbums(entries: readonly CatalogEntry[]): void {
+  const albumsByFile = new Map<string, Set<string>>();
+  const fileKey = (entry: CatalogEntry) => `${fold(baseName(entry.key))}\u0000${entry.copy.size}`;
+  for (const entry of entries) {
+    if (entry.folderKind !== 'album') continue;
+    const albums = albumsByFile.get(fileKey(entry)) ?? new Set<string>();
+    albums.add(entry.albumName ?? entry.folder);
+    albumsByFile.set(fileKey(entry), albums);
+  }
+  for (const entry of entries) {
+    const albums = albumsByFile.get(fileKey(entry));
+    entry.albums = albums ? [...albums].sort() : NO_ALBUMS;
+  }
+}
+
+/**
+ * The entries of one export's merged tree, added to `entries`: sidecars matched per folder,
+ * originals found in the same export. Returns how many Failed Videos were left out.
+ */
+function catalogExport(
+  tree: ReadonlyMap<string, TreeEntry>,
+  includeTrash: boolean,
+  entries: CatalogEntry[],
+): number {
+  // Group by folder; album JSON decides what a top folder is.
+  const folders = new Map<string, { media: TreeEntry[]; sidecars: TreeEntry[] }>();
+  const albumFolders = new Set<string>();
+  const albumNames = new Map<string, string>();
+  for (const entry of tree.values()) {
+    const folder = parentOf(entry.key);
+    let group = folders.get(folder);
+    if (!group) {
+      group = { media: [], sidecars: [] };
+      folders.set(folder, group);
+    }
+    const name = baseName(entry.key);
+    if (isMediaName(name)) {
+      group.media.push(entry);
+    } else if (entry.copy.json !== undefined) {
+      const kind = entry.copy.json.kind;
+      if (kind === 'photo') group.sidecars.push(entry);
+      if (kind === 'album' && folder !== '') {
+        const top = folder.split('/')[0] as string;
+        albumFolders.add(top);
+        if (folder === top) albumNames.set(top, albumTitle(entry.copy.json, top));
+      }
+    }
+  }
+
+  const byKey = new Map<string, CatalogEntry>();
+  const originals = new Map<CatalogEntry, string>();
+  let failedVideos = 0;
+  for (const [folder, group] of folders) {
+    const top = folder === '' ? '' : (folder.split('/')[0] as string);
+    const folderKind: FolderKind = top === '' ? 'root' : classifyFolder(top, albumFolders.has(top));
+    const sidecarInfos: SidecarInfo[] = group.sidecars.map((entry) => {
+      const title = entry.copy.json?.title;
+      return title === undefined ? { name: baseName(entry.key) } : { name: baseName(entry.key), title };
+    });
+    const sidecarByName = new Map(group.sidecars.map((entry) => [baseName(entry.key), entry]));
+    const mediaNames = group.media.map((entry) => baseName(entry.key));
+    const matches = matchSidecarsInFolder(mediaNames, sidecarInfos);
+    const mediaIndex = indexMediaNames(mediaNames);
+    for (const media of group.media) {
+      const name = baseName(media.key);
+      const match = matches.get(name);
+      const sidecarEntry = match ? sidecarByName.get(match.sidecar) : undefined;
+      const entry: CatalogEntry = {
+        key: media.key,
+        copy: media.copy,
+        folder: top,
+        folderKind,
+        albums: NO_ALBUMS,
+      };
+      if (folderKind === 'album') entry.albumName = albumNames.get(top) ?? top;
+      if (match && sidecarEntry) {
+        entry.sidecar = {
+          key: sidecarEntry.key,
+          json: sidecarEntry.copy.json as JsonFacts,
+          method: match.method,
+          borrowed: match.borrowed,
+        };
+      }
+      if (!match || match.borrowed) {
+        const original = findOriginalMedia(name, mediaIndex);
+        if (original !== undefined) originals.set(entry, folder === '' ? original : `${folder}/${original}`);
+      }
+      if (folderKind === 'failed-videos') {
+        failedVideos += 1;
+        continue;
+      }
+      if (isTrashed(entry) && !includeTrash) continue;
+      byKey.set(entry.key, entry);
+    }
+  }
+  for (const entry of byKey.values()) {
+    const original = originals.get(entry);
+    const found = original === undefined ? undefined : byKey.get(original);
+    if (found) entry.original = found;
+    entries.push(entry);
+  }
+  return failedVideos;
+}

@@ -1,0 +1,206 @@
+/**
+ * The facts of one catalog entry: what is known without reading it (names, size, the evidence
+ * that tells it apart from another photo at the same path), and on demand its date and metadata,
+ * which may read the file's own EXIF, HEIF or QuickTime date.
+ */
+
+import { open } from 'node:fs/promises';
+import { factsFromTakeout, metadataOfFacts } from '../../metadata/facts.ts';
+import type { DateSource, ItemEvidence, SourceItem } from '../source.ts';
+import { type CatalogEntry, isTrashed } from './catalog.ts';
+import { type ExifCapture, guessDateFromPath, parseSidecarTimestamp, resolveCaptureDate } from './dates.ts';
+import { bufferReader, handleReader, reopeningReader } from './formats/byte-readers.ts';
+import { EXIF_HEAD_BYTES } from './formats/exif.ts';
+import { MEDIA_STREAM_BUDGET, mayHaveMediaDate, readMediaDate } from './formats/media-dates.ts';
+import { readZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
+import { mayHaveExif, mediaType } from './media-names.ts';
+import { type HandlePool, type PartFile, readHead } from './parts.ts';
+import { countMediaRead } from './read-count.ts';
+import { baseName, type JsonFacts } from './tree.ts';
+
+export type ListedFacts = Omit<SourceItem, 'open' | 'dateSource'>;
+export type ResolvedFacts = Omit<SourceItem, 'open'>;
+
+/** What every listed item carries before any media byte is read: names, size, and its evidence. */
+export function listedFacts(entry: CatalogEntry): ListedFacts {
+  const filename = baseName(entry.copy.path);
+  const type = mediaType(filename);
+  return {
+    id: `takeout:${entry.key}`,
+    filename,
+    kind: type.kind,
+    ...(type.mimeType ? { mimeType: type.mimeType } : {}),
+    size: entry.copy.size,
+    dedupeByContent: true,
+    evidence: evidenceOf(entry),
+  };
+}
+
+/** Dates and metadata of the entries of one catalog; the dates of `originals` are read once and kept. */
+export class ItemFacts {
+  // By entry, not by key: two exports may each hold another photo at one key.
+  private readonly exifCache = new Map<CatalogEntry, Promise<ExifCapture | undefined>>();
+
+  constructor(
+    private readonly originals: ReadonlySet<CatalogEntry>,
+    private readonly pool: HandlePool,
+    private readonly timeZone: string,
+  ) {}
+
+  clear(): void {
+    this.exifCache.clear();
+  }
+
+  async resolve(entry: CatalogEntry): Promise<ResolvedFacts> {
+    const original = entry.original;
+    const ownExif = await this.exifOf(entry);
+    // A Live/Motion video part's own QuickTime date is only a fallback: its still's date comes first.
+    const videoPart = original !== undefined && mediaType(entry.copy.path).kind === 'video';
+    const preferOriginal = original !== undefined && (!ownExif || videoPart);
+    const originalExif = original && preferOriginal ? await this.exifOf(original) : undefined;
+    let sidecarDate = entry.sidecar ? takenAtOf(entry.sidecar.json) : undefined;
+    let exif = ownExif;
+    let inherited: string | undefined;
+    if (original && preferOriginal && !sidecarDate) {
+      // Edited copies and Live/Motion video parts have no sidecar of their own (or borrow one that
+      // is not theirs): they land on their original's day.
+      const originalDate = original.sidecar ? takenAtOf(original.sidecar.json) : undefined;
+      if (originalDate || originalExif) {
+        sidecarDate = originalDate;
+        exif = originalExif;
+        inherited = original.key;
+      }
+    } else if (original && preferOriginal) {
+      exif = originalExif ?? ownExif;
+    }
+    const resolved = resolveCaptureDate({
+      ...(sidecarDate ? { sidecar: sidecarDate } : {}),
+      ...(exif ? { exif } : {}),
+      ...(sidecarDate || exif ? {} : { fileName: guessDateFromPath(entry.key) }),
+      timeZone: this.timeZone,
+    });
+    const item: ResolvedFacts = {
+      ...listedFacts(entry),
+      dateSource: resolved.dateSource as DateSource,
+      metadata: metadataOf(entry, inherited),
+    };
+    if (resolved.takenAt) item.takenAt = resolved.takenAt;
+    if (resolved.utcOffsetMinutes !== undefined) item.utcOffsetMinutes = resolved.utcOffsetMinutes;
+    return item;
+  }
+
+  private exifOf(entry: CatalogEntry): Promise<ExifCapture | undefined> {
+    const copy = entry.copy;
+    if (!mayHaveExif(copy.path) && !mayHaveMediaDate(copy.path)) return Promise.resolve(undefined);
+    if (copy.part.kind === 'tar') return Promise.resolve(copy.exif);
+    let cached = this.exifCache.get(entry);
+    if (!cached) {
+      const needsDate = !(entry.sidecar && takenAtOf(entry.sidecar.json));
+      countMediaRead();
+      cached = readMediaDateOf(copy, this.pool, needsDate);
+      // Kept only for the originals of other items (edited copies, Live/Motion parts read it
+      // again); every other item's date is read once, and a cache of all of them grew with the run.
+      if (this.originals.has(entry)) this.exifCache.set(entry, cached);
+    }
+    return cached;
+  }
+}
+
+/**
+ * What tells this photo apart from another Google later puts at the same path (it numbers
+ * same-named files per export, so `IMG_0001.jpg` can be another photo next time): the CRC-32 the
+ * zip directory holds (or tgz pass 1 computed), and the item's own sidecar, never one borrowed.
+ */
+function evidenceOf(entry: CatalogEntry): ItemEvidence {
+  const evidence: ItemEvidence = {};
+  const crc = entry.copy.zip?.crc32 ?? entry.copy.crc32;
+  if (crc !== undefined) evidence.crc32 = crc;
+  const json = entry.sidecar && !entry.sidecar.borrowed ? entry.sidecar.json : undefined;
+  if (json) {
+    if (json.takenTime !== undefined) evidence.takenTime = String(json.takenTime);
+    if (json.title !== undefined) evidence.title = json.title;
+  }
+  return evidence;
+}
+
+/** The sidecar's `photoTakenTime` as an instant (dates.ts `sidecarTakenAt`, from the kept facts). */
+function takenAtOf(json: JsonFacts): Date | undefined {
+  return parseSidecarTimestamp(json.takenTime);
+}
+
+function metadataOf(entry: CatalogEntry, inherited: string | undefined): Record<string, unknown> {
+  const record: JsonFacts = entry.sidecar?.json ?? { kind: 'other' };
+  // What a sidecar needs (location with geoData before geoDataExif, people, favourite…), kept for
+  // a later --xmp run; the albums are the album titles of the album folders that hold a copy.
+  const facts = factsFromTakeout(
+    {
+      title: record.title,
+      description: record.description,
+      geoData: record.location,
+      people: record.people?.map((name) => ({ name })),
+      favorited: record.favorited,
+    },
+    { id: `takeout:${entry.key}`, albums: entry.albums, filename: baseName(entry.copy.path) },
+  );
+  const metadata: Record<string, unknown> = { ...metadataOfFacts(facts) };
+  metadata.archived = record.archived === true || entry.folderKind === 'archive';
+  metadata.favorited = record.favorited === true;
+  if (entry.folderKind === 'locked') metadata.locked = true;
+  if (isTrashed(entry)) metadata.trashed = true;
+  if (entry.sidecar) {
+    metadata.sidecar = entry.sidecar.key;
+    metadata.matchMethod = entry.sidecar.method;
+    if (entry.sidecar.borrowed) metadata.sidecarBorrowed = true;
+  } else {
+    metadata.matchMethod = 'none';
+  }
+  if (inherited) metadata.dateFrom = inherited;
+  return metadata;
+}
+
+/**
+ * A file's own date (EXIF, HEIF or QuickTime) read in place. Folder files and stored zip entries
+ * are read with small positional reads, so a `moov` at the end of a big video, or a raw file's
+ * Exif IFD far into it, costs a few small reads. A deflated zip entry cannot be read out of order:
+ * it is inflated forward, up to MEDIA_STREAM_BUDGET (boxes past it stay unread), again from its
+ * start when the file points back (a HEIC's `meta` after `mdat`), and only for items with no
+ * sidecar date; otherwise its first bytes are enough.
+ */
+async function readMediaDateOf(
+  copy: PartFile,
+  pool: HandlePool,
+  needsDate: boolean,
+): Promise<ExifCapture | undefined> {
+  try {
+    if (copy.zip && copy.zip.method === 0) {
+      const handle = await pool.get(copy.part.file);
+      const start = await zipEntryDataOffset(handle, copy.zip);
+      return await readMediaDate(handleReader(handle, start, copy.size));
+    }
+    // Most EXIF is in the first bytes (one pooled read); a box tree cut at the head could give a
+    // lesser date (mvhd without its ©day), so only EXIF files settle for the head when undated.
+    const headFirst = !needsDate || mayHaveExif(copy.path);
+    if (copy.zip && headFirst) {
+      const head = await readHead(copy, EXIF_HEAD_BYTES, pool);
+      const fromHead = await readMediaDate(bufferReader(head, copy.size));
+      if (fromHead || !needsDate || head.length >= copy.size) return fromHead;
+    }
+    if (copy.zip) {
+      const zip = copy.zip;
+      const reader = reopeningReader(() => readZipEntry(copy.part.file, zip), copy.size, MEDIA_STREAM_BUDGET);
+      try {
+        return await readMediaDate(reader);
+      } finally {
+        await reader.close();
+      }
+    }
+    const handle = await open(copy.fsPath as string, 'r');
+    try {
+      return await readMediaDate(handleReader(handle, 0, copy.size));
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
