@@ -4,20 +4,10 @@
  */
 import { type BackupOptions, backupYear } from './backup.ts';
 import { openInBrowser } from './open-browser.ts';
-import type { BackupEvent, Report } from './report/events.ts';
+import { type Report, SETTLED_EVENTS } from './report/events.ts';
 import type { Reporter } from './report/reporter.ts';
 import type { GoogleApi } from './sources/google-api.ts';
 import { createPickerSource } from './sources/picker/index.ts';
-
-/** Events that end an item's way through the pipeline: when each found item has one, a round is done. */
-const SETTLED_EVENTS = new Set<BackupEvent['type']>([
-  'saved',
-  'planned',
-  'skipped',
-  'excluded',
-  'failed',
-  'not-yet',
-]);
 
 export interface PickerRunOptions {
   api: GoogleApi;

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DriveFault } from './fault-hooks.ts';
+import { drained } from './media.ts';
 import type { GoogleError } from './responses.ts';
 import { sendJson } from './responses.ts';
 
@@ -464,16 +465,4 @@ export class DriveServer {
     res.end();
     return undefined;
   }
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }

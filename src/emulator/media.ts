@@ -185,7 +185,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Resolves when the response can take more data (or is gone). */
-function drained(res: ServerResponse): Promise<void> {
+export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

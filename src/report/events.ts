@@ -96,3 +96,13 @@ export type BackupEvent =
   | { type: 'summary'; summary: BackupSummary };
 
 export type Report = (event: BackupEvent) => void;
+
+/** Events that end an item's way through the pipeline: the progress count, and a picker round's end. */
+export const SETTLED_EVENTS: ReadonlySet<BackupEvent['type']> = new Set<BackupEvent['type']>([
+  'saved',
+  'planned',
+  'skipped',
+  'excluded',
+  'failed',
+  'not-yet',
+]);

@@ -2,7 +2,7 @@
  * Turns events into output: a live progress line on a terminal, plain lines otherwise (cron, a
  * log, TERM=dumb), or one JSON object per line with --json (human text then goes to stderr).
  */
-import type { BackupEvent, Report } from './events.ts';
+import { type BackupEvent, type Report, SETTLED_EVENTS } from './events.ts';
 import {
   asciiSafeJson,
   formatBytes,
@@ -47,16 +47,6 @@ export interface Reporter {
 export const QUIET_IN_JSON: ReadonlySet<BackupEvent['type']> = new Set<BackupEvent['type']>([
   'bytes',
   'found',
-]);
-
-/** Events whose item is done with: the progress line's count. */
-const SETTLED = new Set<BackupEvent['type']>([
-  'saved',
-  'planned',
-  'skipped',
-  'excluded',
-  'failed',
-  'not-yet',
 ]);
 
 export function createReporter(options: ReporterOptions): Reporter {
@@ -126,7 +116,7 @@ export function createReporter(options: ReporterOptions): Reporter {
       // Someone waits on the link: it goes out now, not at the next turn.
       if (event.type === 'link') flush();
     }
-    if (SETTLED.has(event.type)) done++;
+    if (SETTLED_EVENTS.has(event.type)) done++;
     // Text for people; --json says it all in the events, except notices (below).
     const text = !options.json;
     switch (event.type) {
