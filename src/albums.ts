@@ -8,6 +8,9 @@
  * writeAlbumLinks acts, and writes only inside the backup folder: an `albums` folder or an album
  * folder that is a link is not written through, and a link planted where an album link belongs is
  * replaced (the link itself, by a rename), never followed.
+ *
+ * One file on purpose (over 300 lines): the pure planner and the one writer that carries out its
+ * plan, with the link checks both need; apart, each would restate the other's rules.
  */
 import { randomBytes } from 'node:crypto';
 import {

@@ -4,6 +4,9 @@
  * Reference: https://developers.google.com/workspace/drive/api/reference/rest/v3/files
  * Errors follow https://developers.google.com/workspace/drive/api/guides/handle-errors: Drive
  * still answers the older envelope, `{"error": {code, message, errors: [{domain, reason, message}]}}`.
+ *
+ * One file on purpose (over 300 lines): Drive's routes, its `q` language and its faults as one
+ * emulated service, as the Library and Picker emulators are.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -4,6 +4,9 @@
  * Reference: https://developers.google.com/workspace/drive/api/reference/rest/v3/files
  * Partial downloads: https://developers.google.com/workspace/drive/api/guides/manage-downloads
  * Errors and what to do about them: https://developers.google.com/workspace/drive/api/guides/handle-errors
+ *
+ * One file on purpose (over 300 lines): listing, metadata and ranged reads share one retry,
+ * refresh and error-classification loop, which is most of the file.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { authError, type BackupError, quotaError } from '../../errors.ts';

@@ -3,6 +3,9 @@
  * Since 31 March 2025 it returns only media this app uploaded
  * (https://developers.google.com/photos/support/updates), so a 403 or an empty year is
  * explained, naming the picker and takeout sources.
+ *
+ * One file on purpose (over 300 lines): listing, refreshing expired URLs by batchGet and the
+ * albums of this app are one source's calls sharing its answer handling.
  */
 import pLimit from 'p-limit';
 import { crashPoint } from '../../crash-hook.ts';

@@ -3,6 +3,9 @@
  * https://developers.google.com/photos/picker/reference/rest
  * Flow (https://developers.google.com/photos/picker/guides/get-started-picker): create a session,
  * send the user to its pickerUri, poll sessions.get until mediaItemsSet, list, download, delete.
+ *
+ * One file on purpose (over 300 lines): the four calls share one error mapping (Google's answers
+ * → messages and exit codes), which is most of the file and is clearest beside the calls.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { crashPoint } from '../../crash-hook.ts';

@@ -3,6 +3,9 @@
  * file-name patterns, and turning a wall-clock time into an instant in a chosen zone.
  * Quirks: EXIF DateTimeOriginal is a wall clock without a zone (OffsetTimeOriginal, when written,
  * gives it); some cameras name files in UTC; a sidecar's timestamp is an instant in Unix seconds.
+ *
+ * One file on purpose (about 300 lines): every date rule of a Takeout item and their order of
+ * precedence read in one place; split, the precedence would be spread over several files.
  */
 
 import { zoneOffsetMinutes } from '../../timezone.ts';

@@ -15,6 +15,9 @@
  *
  * One file of some 350 lines on purpose: the rules above work together (a cut suffix, an index
  * and an edited suffix in one name), and split apart they would each need the others' helpers.
+ *
+ * One file on purpose (over 300 lines): the rules above interact (a cut suffix and a moved index
+ * in one name), and are tested as one table; split, their order would be implicit.
  */
 
 export type MatchMethod =

@@ -4,6 +4,9 @@
  * can be read at once and nothing is ever extracted to disk. Stored and deflate only; that is all
  * Google writes. Sizes and CRC-32 are checked at the end of every entry, so a damaged part fails
  * that item instead of saving wrong bytes (gpth lost photos to a lax unzipper: its #178).
+ *
+ * One file on purpose (over 300 lines): the end records, the central directory and the entry
+ * readers share the format's constants and its checks; that is the whole zip format we read.
  */
 
 import { createReadStream } from 'node:fs';
