@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { loadClientSecret } from '../../src/auth/index.ts';
 import { BackupError, ExitCode } from '../../src/errors.ts';
 
-// Shaped like a real Desktop client download (spec §3.4); the values are made up.
+// Shaped like a real Desktop client download; the values are made up.
 const SECRET = 'GOCSPX-not-a-real-secret-1234';
 const CLIENT_ID = '123456789012-abcdef.apps.googleusercontent.com';
 const installed = {

@@ -298,7 +298,7 @@ export interface SidecarOptions {
   people?: string[];
 }
 
-/** A photo sidecar as Google writes it (spec §2.1). */
+/** A photo sidecar as Google writes it. */
 export function makeSidecar(options: SidecarOptions): string {
   const json: Record<string, unknown> = {
     title: options.title,
@@ -336,7 +336,7 @@ export function makeSidecar(options: SidecarOptions): string {
   return `${JSON.stringify(json, null, 2)}\n`;
 }
 
-/** An album `metadata.json` (spec §1.5). */
+/** An album `metadata.json`. */
 export function makeAlbumJson(title: string): string {
   return `${JSON.stringify({ title, description: '', access: 'protected', date: { timestamp: '0', formatted: '' } }, null, 2)}\n`;
 }

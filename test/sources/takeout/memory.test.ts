@@ -1,4 +1,4 @@
-// The listing keeps only what it uses of each sidecar (issue 11 §5): a parsed sidecar is reduced
+// The listing keeps only what it uses of each sidecar: a parsed sidecar is reduced
 // at once, so the rest of it is not held for every photo of a large Takeout. Memory itself is a
 // bench figure (`npm run bench`, "Memory: Takeout of 200,000 small entries"), never timed here.
 import assert from 'node:assert/strict';

@@ -39,7 +39,7 @@ function matchOne(media: string, sidecars: string[]): string | undefined {
  * Cases with `scope` are synthetic or come from another tool's renaming; Google never writes them.
  * We match most of them anyway, but a partial edited suffix on a name shorter than the 47-unit
  * cut is left unmatched on purpose: Google only cuts at the cap, and matching such names would
- * pair unrelated files (spec §3.6). The decision is asserted, so a change in either direction fails.
+ * pair unrelated files (gpth#175: never `X(1).jpg` to the plain `X.jpg.json`). The decision is asserted, so a change in either direction fails.
  */
 const UNMATCHED_ON_PURPOSE = new Set(['photo-ed.jp', 'photo-mo.jpg', 'video-bear.mp4']);
 
@@ -87,7 +87,7 @@ const fixtureRows: MatchRow[] = [
   })),
 ];
 
-// Our own cases, one or more per matching rule of spec §5.
+// Our own cases, one or more per matching rule in src/sources/takeout/sidecar-match.ts.
 const ownCases: Array<{
   input: { media: string; sidecars: string[] };
   expected: string | undefined;
