@@ -1,5 +1,5 @@
 /**
- * Each network fault of issue 5 on a 300-item year, then all of them at once, through the built
+ * Each network fault the emulator can inject (503s, 429s, resets, short bodies, stalls, expiring URLs and tokens) on a 300-item year, then all of them at once, through the built
  * CLI: every item saved byte-identical exactly once, no temporary file left, the record consistent.
  * Run by `npm run reliability`, not `npm test`.
  */
