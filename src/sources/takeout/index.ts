@@ -145,7 +145,8 @@ interface Plan {
 const NO_ALBUMS: readonly string[] = Object.freeze([]);
 
 interface Scan {
-  randomAccess: Plan[];
+  /** Emptied slot by slot as the items are handed on (list). */
+  randomAccess: Array<Plan | undefined>;
   tarParts: Array<{ part: Part; plans: Map<number, Plan> }>;
   /** Plans some other plan names as its `original`: only their dates are cached. */
   originals: Set<Plan>;
@@ -260,8 +261,13 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     try {
       const scan = await scanTakeout(options, problems, warn, pool);
       sequential = scan.tarParts.length > 0;
-      for (const plan of scan.randomAccess) {
+      const plans = scan.randomAccess;
+      for (let at = 0; at < plans.length; at++) {
         signal.throwIfAborted();
+        const plan = plans[at] as Plan;
+        // Let go once handed on: the item holds it while it is saved, and the listing's memory
+        // (a plan per photo) shrinks while the record's grows, instead of both adding up.
+        plans[at] = undefined;
         yield listedItem(plan, scan, async (openSignal) => openRandomAccess(plan.copy, openSignal), true);
       }
       for (const { part, plans } of scan.tarParts) {
