@@ -22,7 +22,14 @@ import {
   withRetry,
 } from './http.ts';
 import { acquireLock, type Lock } from './lock.ts';
-import { Manifest, type SavedRecord, STATE_FOLDER, walkKey } from './manifest.ts';
+import {
+  isWholeRecord,
+  type KeptRecord,
+  Manifest,
+  type SavedRecord,
+  STATE_FOLDER,
+  walkKey,
+} from './manifest.ts';
 import {
   type ContentFacts,
   claimKey,
@@ -241,7 +248,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const sizeAt = createDiskLookup(folder);
   const claims = new Map<string, string>();
   /** Items whose id is a place (Takeout), and the record their evidence says they are. */
-  const matched = new WeakMap<SourceItem, SavedRecord>();
+  const matched = new WeakMap<SourceItem, KeptRecord>();
   const contentClaims = new Map<string, string>();
   const context: PlanContext = {
     year: options.year,
@@ -297,13 +304,15 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
    * the item's hash against the recorded one; then it is recorded again with its evidence. Taking
    * path and size on trust instead would skip a new photo of the same size at an old path.
    */
-  const recordedAs = async (item: SourceItem): Promise<SavedRecord | undefined> => {
+  const recordedAs = async (item: SourceItem): Promise<KeptRecord | undefined> => {
     const facts = itemFacts(item);
     const match = matchRecord(manifest.recordsOf(item.id), facts);
     if (match.kind === 'same') return match.record;
     if (match.kind === 'new') return undefined;
     for (const record of match.records) {
       if (!(await sameContent(item, facts, record.path, recordFacts(record).sha256))) continue;
+      // Only a record without evidence is written again, and the run keeps those whole.
+      if (!isWholeRecord(record)) return record;
       const upgraded: SavedRecord = { ...record, ...(item.evidence ? { evidence: item.evidence } : {}) };
       if (!options.dryRun) await manifest.record(upgraded);
       return upgraded;
@@ -419,6 +428,12 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       placed = true;
       await crashPoint('after-rename-before-record');
       await manifest.record(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 }));
+      // The record answers for the path and the bytes from here on (ownerOf, pathWithContent), so
+      // the run's own claims stay as many as the items in flight, not one pair per saved file.
+      const claim = claimKey(relative);
+      if (claims.get(claim) === item.id) claims.delete(claim);
+      const contentKey = `${temp.bytes}:${temp.sha256}`;
+      if (temp.sha256 && contentClaims.get(contentKey) === relative) contentClaims.delete(contentKey);
       await crashPoint('after-record');
       summary.saved++;
       summary.bytes += temp.bytes;

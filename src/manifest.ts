@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, writeSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
@@ -41,6 +41,29 @@ export interface SavedRecord {
    * run writes it again with its evidence.
    */
   evidence?: ItemEvidence;
+}
+
+/**
+ * A record as the run keeps it in memory. One with evidence (a Takeout item) keeps only what
+ * matching and placing use: a 100,000-photo Takeout kept its dates, metadata and savedAt too, about
+ * half a KB a photo that nothing read again; the whole line is on disk, and compaction reads it
+ * there. One without evidence is kept whole: it may be written again with evidence (backup.ts
+ * recordedAs), and the Library's records are small.
+ */
+export type KeptRecord = Pick<SavedRecord, 'id' | 'path' | 'size' | 'sha256' | 'copyOf' | 'evidence'>;
+
+/** A kept record that is the whole line (no evidence). */
+export function isWholeRecord(record: KeptRecord): record is SavedRecord {
+  return typeof (record as SavedRecord).savedAt === 'string';
+}
+
+/** Built by assignment in one order, so that every kept record shares one hidden class. */
+function keptOf(record: SavedRecord): KeptRecord {
+  const kept: KeptRecord = { id: record.id, path: record.path, size: record.size };
+  if (record.sha256 !== undefined) kept.sha256 = record.sha256;
+  if (record.copyOf !== undefined) kept.copyOf = record.copyOf;
+  kept.evidence = record.evidence;
+  return kept;
 }
 
 interface WalkRecord {
@@ -150,10 +173,13 @@ export function walkKey(source: string, year: number): string {
 export class Manifest {
   readonly folder: string;
   /** Every record of an id: one, except where one Takeout path held different photos over time. */
-  private readonly byId = new Map<string, SavedRecord[]>();
+  private readonly byId = new Map<string, KeptRecord[]>();
   private recordCount = 0;
   private readonly byPathKey = new Map<string, string>();
-  private readonly byHash = new Map<string, string>();
+  /** By sha256 alone (the string the record holds, not a new `size:sha256` key per record); the size is checked on use. */
+  private readonly byHash = new Map<string, KeptRecord>();
+  /** Keeps whole records (compaction's own index), not the slim ones a run keeps. */
+  private readonly whole: boolean;
   private readonly walks: Map<string, boolean>;
   private readonly pending: Map<string, PendingRecord>;
   private handle: FileHandle | undefined;
@@ -167,8 +193,14 @@ export class Manifest {
   /** The journal ends in a torn line (a crash mid-write): start the next line on a line of its own. */
   private tornTail = false;
 
-  private constructor(folder: string, parsed: ReturnType<typeof parseJournal>, readOnly: boolean) {
+  private constructor(
+    folder: string,
+    parsed: ReturnType<typeof parseJournal>,
+    readOnly: boolean,
+    whole = false,
+  ) {
     this.folder = folder;
+    this.whole = whole;
     this.walks = parsed.walks;
     this.pending = parsed.pending;
     this.readOnly = readOnly;
@@ -211,7 +243,8 @@ export class Manifest {
    * identities (no evidence). With evidence at another path it is another item that stood at the
    * same place in an export (a Takeout path), and both are kept.
    */
-  private remember(record: SavedRecord): void {
+  private remember(whole: SavedRecord): void {
+    const record = this.whole || !whole.evidence ? whole : keptOf(whole);
     const records = this.byId.get(record.id) ?? [];
     const key = nameKey(record.path);
     const at = records.findIndex(
@@ -221,14 +254,14 @@ export class Manifest {
       records.push(record);
       this.recordCount++;
     } else {
-      const previous = records[at] as SavedRecord;
+      const previous = records[at] as KeptRecord;
       if (!previous.copyOf && this.byPathKey.get(nameKey(previous.path)) === record.id)
         this.byPathKey.delete(nameKey(previous.path));
       records[at] = record;
     }
     this.byId.set(record.id, records);
     if (!record.copyOf) this.byPathKey.set(nameKey(record.path), record.id);
-    if (record.sha256 && !record.copyOf) this.byHash.set(`${record.size}:${record.sha256}`, record.path);
+    if (record.sha256 && !record.copyOf) this.byHash.set(record.sha256, record);
   }
 
   get size(): number {
@@ -236,12 +269,12 @@ export class Manifest {
   }
 
   /** The latest record of an id. */
-  get(id: string): SavedRecord | undefined {
+  get(id: string): KeptRecord | undefined {
     return this.byId.get(id)?.at(-1);
   }
 
   /** Every record of an id, oldest first. */
-  recordsOf(id: string): readonly SavedRecord[] {
+  recordsOf(id: string): readonly KeptRecord[] {
     return this.byId.get(id) ?? [];
   }
 
@@ -252,7 +285,8 @@ export class Manifest {
 
   /** The path of a saved file with these bytes, if any. */
   pathWithContent(size: number, sha256: string): string | undefined {
-    return this.byHash.get(`${size}:${sha256}`);
+    const record = this.byHash.get(sha256);
+    return record?.size === size ? record.path : undefined;
   }
 
   isWalkComplete(key: string): boolean {
@@ -346,12 +380,13 @@ export class Manifest {
     if (this.readOnly || this.lines <= 2 * live + 100) return;
     const file = path.join(this.folder, STATE_FOLDER, JOURNAL);
     const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+    // The whole lines, from the journal itself: the run kept only part of each (KeptRecord).
+    const all = new Manifest(this.folder, parseJournal(await readFile(file, 'utf8')), true, true);
     const lines: string[] = [];
-    for (const records of this.byId.values())
-      for (const record of records) lines.push(JSON.stringify(record));
-    for (const [walk, complete] of this.walks)
+    for (const records of all.byId.values()) for (const record of records) lines.push(JSON.stringify(record));
+    for (const [walk, complete] of all.walks)
       lines.push(JSON.stringify({ walk, complete, at: new Date().toISOString() }));
-    for (const entry of this.pending.values()) lines.push(JSON.stringify(entry));
+    for (const entry of all.pending.values()) lines.push(JSON.stringify(entry));
     const handle = await open(temp, 'w');
     try {
       await handle.write(`${lines.join('\n')}\n`);
