@@ -104,6 +104,30 @@ test('the journal is compacted when superseded lines pile up', async () => {
   assert.equal((await Manifest.load(dir)).get('same')?.path, '2024-01-01/299.jpg');
 });
 
+test('compaction writes Takeout records whole, though the run kept only what matching needs', async () => {
+  const manifest = await Manifest.load(dir);
+  const full = {
+    ...record('takeout:Photos from 2024/A.jpg', '2024-01-01/A.jpg'),
+    source: 'takeout',
+    takenAt: '2024-01-01T10:00:00.000Z',
+    dateSource: 'sidecar',
+    metadata: { description: 'at the lake', albums: ['Trip'] },
+    evidence: { crc32: 1234, takenTime: '1704103200', title: 'A.jpg' },
+  };
+  await manifest.record(full);
+  assert.equal(manifest.get(full.id)?.path, full.path);
+  assert.deepEqual(manifest.get(full.id)?.evidence, full.evidence);
+  // Superseded lines of another id make close() compact the journal.
+  for (let i = 0; i < 300; i++) await manifest.record(record('same', `2024-01-01/${i}.jpg`));
+  await manifest.close();
+  const lines = (await readFile(path.join(dir, STATE_FOLDER, 'saved.jsonl'), 'utf8')).trim().split('\n');
+  assert.equal(lines.length, 2);
+  assert.deepEqual(
+    lines.map((line) => JSON.parse(line)).find((line) => line.id === full.id),
+    full,
+  );
+});
+
 test('a second run on the same folder is refused while the first holds the lock', async () => {
   const lock = await acquireLock(dir);
   // Another live process holds it: simulate by writing the parent's pid as another holder.
