@@ -47,7 +47,8 @@ export interface CatalogEntry extends TreeEntry {
 
 export interface Catalog {
   /** Zip and folder entries, read by offset in any order: year-folder copies first, then by path. */
-  randomAccess: CatalogEntry[];
+  /** Emptied slot by slot as the items are handed on (list). */
+  randomAccess: Array<CatalogEntry | undefined>;
   /** Each tgz part with its entries by ordinal, read in archive order. */
   tarParts: Array<{ part: Part; entries: Map<number, CatalogEntry> }>;
   /** Entries some other entry names as its `original`: only their dates are cached. */

@@ -106,8 +106,13 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
         catalog.randomAccess.length + catalog.tarParts.reduce((sum, { entries }) => sum + entries.size, 0);
       const itemFacts = new ItemFacts(catalog.originals, pool, options.timeZone);
       facts = itemFacts;
-      for (const entry of catalog.randomAccess) {
+      const entries = catalog.randomAccess;
+      for (let at = 0; at < entries.length; at++) {
         signal.throwIfAborted();
+        const entry = entries[at] as CatalogEntry;
+        // Let go once handed on: the item holds it while it is saved, and the listing's memory
+        // (an entry per photo) shrinks while the record's grows, instead of both adding up.
+        entries[at] = undefined;
         yield listedItem(entry, itemFacts, openRandomAccess(entry.copy), true);
       }
       for (const { part, entries } of catalog.tarParts) {

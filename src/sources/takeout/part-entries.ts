@@ -152,6 +152,10 @@ export async function loadJsonFiles(part: Part, pool: HandlePool, findings: Find
   const load = async (file: PartFile) => {
     try {
       file.json = parseJson(await readHead(file, file.size, pool));
+      // Read once: its facts stand for it from here on (tree.ts, differ), so its zip entry (100
+      // bytes a sidecar) is not held through the rest of the scan. Assigned, not deleted: the
+      // object keeps its shape.
+      if (file.json !== undefined) file.zip = undefined;
     } catch (error) {
       unreadable.push(`"${file.path}" (${errorText(error)})`);
     }
