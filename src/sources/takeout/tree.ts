@@ -75,6 +75,10 @@ export interface JsonFacts {
 const ALBUM_FACTS: JsonFacts = Object.freeze({ kind: 'album' });
 const OTHER_FACTS: JsonFacts = Object.freeze({ kind: 'other' });
 
+/** At most this many people of a sidecar are kept, each name at most this long (XMP PersonInImage). */
+const MAX_PEOPLE = 100;
+const MAX_PERSON_NAME = 200;
+
 /** The facts of one parsed JSON file; only a photo sidecar carries more than its kind. */
 export function jsonFactsOf(content: unknown): JsonFacts {
   const kind = classifyJson(content);
@@ -96,9 +100,14 @@ export function jsonFactsOf(content: unknown): JsonFacts {
   if (typeof content.description === 'string' && content.description !== '')
     facts.description = content.description;
   if (Array.isArray(content.people)) {
-    const names = content.people
-      .map((person) => (isRecord(person) && typeof person.name === 'string' ? person.name : ''))
-      .filter((name) => name.trim() !== '');
+    // A bounded list: Google tags faces, a photo shows some dozens at most, while a damaged or
+    // planted sidecar can list hundreds of thousands (megabytes each photo would keep to the end).
+    const names: string[] = [];
+    for (const person of content.people) {
+      if (names.length >= MAX_PEOPLE) break;
+      const name = isRecord(person) && typeof person.name === 'string' ? person.name : '';
+      if (name.trim() !== '' && name.length <= MAX_PERSON_NAME) names.push(name);
+    }
     if (names.length > 0) facts.people = names;
   }
   if (content.archived === true) facts.archived = true;

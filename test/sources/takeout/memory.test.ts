@@ -65,3 +65,13 @@ test('album JSON keeps its kind and title, other JSON its kind only, as classify
   // A sidecar with only a title and a url (no photoTakenTime) is still a photo's.
   assert.deepEqual(jsonFactsOf({ title: 'a.jpg', url: 'u' }), { kind: 'photo', title: 'a.jpg' });
 });
+
+test('a sidecar keeps at most 100 people, each name at most 200 characters', () => {
+  const people = [
+    { name: 'x'.repeat(201) },
+    ...Array.from({ length: 150 }, (_, index) => ({ name: `P${index}` })),
+  ];
+  const facts = jsonFactsOf({ ...sidecar, people });
+  assert.equal(facts.people?.length, 100);
+  assert.equal(facts.people?.[0], 'P0');
+});
