@@ -105,15 +105,23 @@ function apiFacts(
   const takenAt = context.takenAt ?? rfc3339Time(fields.time);
   if (takenAt) facts.takenAt = takenAt;
   if (context.utcOffsetMinutes !== undefined) facts.utcOffsetMinutes = context.utcOffsetMinutes;
-  const title = text(fields.filename);
-  if (title) facts.title = title;
-  const description = text(fields.description);
-  if (description) facts.description = description;
-  const make = text(fields.make);
-  if (make) facts.cameraMake = make;
-  const model = text(fields.model);
-  if (model) facts.cameraModel = model;
+  putTexts(facts, {
+    title: fields.filename,
+    description: fields.description,
+    cameraMake: fields.make,
+    cameraModel: fields.model,
+  });
   return facts;
+}
+
+type TextFact = 'title' | 'description' | 'cameraMake' | 'cameraModel';
+
+/** Sets each fact whose value is a non-empty text; the others stay unset. */
+function putTexts(facts: ItemFacts, values: Partial<Record<TextFact, unknown>>): void {
+  for (const key of ['title', 'description', 'cameraMake', 'cameraModel'] as const) {
+    const value = text(values[key]);
+    if (value) facts[key] = value;
+  }
 }
 
 /** `{ "timestamp": "1735732396" }`: whole epoch seconds as a string or a number; `""` and `"0"` are none. */
@@ -209,10 +217,12 @@ export function factsFromRecord(record: RecordedItem, fallbackOffset: (takenAt: 
         : fallbackOffset(takenAt);
   }
   const json = isRecord(record.metadata) ? record.metadata : {};
-  const title = text(json.title);
-  if (title) facts.title = title;
-  const description = text(json.description);
-  if (description) facts.description = description;
+  putTexts(facts, {
+    title: json.title,
+    description: json.description,
+    cameraMake: json.cameraMake,
+    cameraModel: json.cameraModel,
+  });
   // Checked as a Takeout one: records written before this step kept Google's altitude 0 (none).
   const location = takeoutLocation(json.location);
   if (location) facts.location = location;
@@ -221,10 +231,6 @@ export function factsFromRecord(record: RecordedItem, fallbackOffset: (takenAt: 
   const albums = texts(json.albums);
   if (albums.length > 0) facts.albums = albums;
   if (json.favorited === true) facts.favorite = true;
-  const make = text(json.cameraMake);
-  if (make) facts.cameraMake = make;
-  const model = text(json.cameraModel);
-  if (model) facts.cameraModel = model;
   return facts;
 }
 
