@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DriveFault } from './fault-hooks.ts';
-import { drained } from './media.ts';
+import { byteRange, drained } from './media.ts';
 import type { GoogleError } from './responses.ts';
 import { sendJson } from './responses.ts';
 
@@ -417,24 +417,16 @@ export class DriveServer {
       'content-type': file.mimeType,
       'accept-ranges': 'bytes',
     };
-    const rangeHeader = req.headers.range;
-    if (rangeHeader !== undefined && fault?.kind !== 'rangeIgnored') {
-      const range = /^bytes=(\d*)-(\d*)$/.exec(rangeHeader.trim());
-      if (range && (range[1] || range[2])) {
-        if (range[1]) {
-          start = Number(range[1]);
-          if (range[2]) end = Math.min(Number(range[2]), total - 1);
-        } else {
-          start = Math.max(0, total - Number(range[2]));
-        }
-        if (start >= total || start > end) {
-          res.writeHead(416, { 'content-range': `bytes */${total}`, 'content-length': 0 });
-          res.end();
-          return undefined;
-        }
-        status = 206;
-        headers['content-range'] = `bytes ${start}-${end}/${total}`;
-      }
+    const range = fault?.kind === 'rangeIgnored' ? undefined : byteRange(req.headers.range, total);
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { 'content-range': `bytes */${total}`, 'content-length': 0 });
+      res.end();
+      return undefined;
+    }
+    if (range) {
+      ({ start, end } = range);
+      status = 206;
+      headers['content-range'] = `bytes ${start}-${end}/${total}`;
     }
     const length = end - start + 1;
     headers['content-length'] = length;

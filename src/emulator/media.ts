@@ -140,19 +140,14 @@ export class MediaHost {
       'cache-control': 'private, max-age=86400, no-transform',
     };
     let status = 200;
-    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
-    if (range && (range[1] || range[2])) {
-      if (range[1]) {
-        start = Number(range[1]);
-        if (range[2]) end = Math.min(Number(range[2]), total - 1);
-      } else {
-        start = Math.max(0, total - Number(range[2]));
-      }
-      if (start > end || start >= total) {
-        res.writeHead(416, { 'content-range': `bytes */${total}`, 'content-length': 0 });
-        res.end();
-        return;
-      }
+    const range = byteRange(req.headers.range, total);
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { 'content-range': `bytes */${total}`, 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (range) {
+      ({ start, end } = range);
       status = 206;
       headers['content-range'] = `bytes ${start}-${end}/${total}`;
     }
@@ -182,6 +177,27 @@ function notFoundPage(res: ServerResponse): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * One `Range: bytes=a-b` (RFC 9110 §14.1.2: `a-`, `a-b`, `-suffix`) of a `total`-byte body: the
+ * bytes to send, 'unsatisfiable' for 416, or undefined for the whole body (no or another header).
+ */
+export function byteRange(
+  header: string | undefined,
+  total: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const range = /^bytes=(\d*)-(\d*)$/.exec((header ?? '').trim());
+  if (!range || !(range[1] || range[2])) return undefined;
+  let start: number;
+  let end = total - 1;
+  if (range[1]) {
+    start = Number(range[1]);
+    if (range[2]) end = Math.min(Number(range[2]), total - 1);
+  } else {
+    start = Math.max(0, total - Number(range[2]));
+  }
+  return start > end || start >= total ? 'unsatisfiable' : { start, end };
 }
 
 /** Resolves when the response can take more data (or is gone). */
