@@ -20,7 +20,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DriveServer, DriveStore } from './drive.ts';
+import { DriveServer, DriveStore, driveFaultError } from './drive.ts';
 import { type FaultHooks, noFaults } from './fault-hooks.ts';
 import {
   contentBuffer,
@@ -286,6 +286,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (latency.apiMs && !media) await sleep(latency.apiMs);
       if (latency.mediaMs && media) await sleep(latency.mediaMs);
       const denied = oauth.authorize(req, driveScope);
+      // Drive answers a missing or expired token in its own envelope, 401 `authError` "Invalid
+      // Credentials" (https://developers.google.com/workspace/drive/api/guides/handle-errors),
+      // not the Photos APIs' UNAUTHENTICATED; a missing scope stays the 403 Google gives everywhere.
+      if (denied?.httpCode === 401)
+        return sendGoogleError(res, driveFaultError({ kind: 'error', error: 'unauthorized' }));
       if (denied) return sendGoogleError(res, denied);
       const id = /^\/([^/]+)$/.exec(rest)?.[1];
       let error: GoogleError | undefined;

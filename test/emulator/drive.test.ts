@@ -184,8 +184,13 @@ test('a token without drive.readonly is refused, and no token is 401', async () 
   const refused = await get('/files?q=trashed%20%3D%20false', { authorization: `Bearer ${photosOnly}` });
   assert.equal(refused.status, 403);
   const anonymous = await request(`${emulator.driveUrl}/drive/v3/files`);
-  await anonymous.body.dump();
   assert.equal(anonymous.statusCode, 401);
+  // In Drive's own envelope, as its error guide shows it, not the Photos APIs' UNAUTHENTICATED.
+  const body = (await anonymous.body.json()) as {
+    error: { errors: Array<{ reason: string }>; message: string };
+  };
+  assert.equal(body.error.message, 'Invalid Credentials');
+  assert.equal(body.error.errors[0]?.reason, 'authError');
 });
 
 for (const { fault, status, reason, domain, retryAfter } of [
