@@ -409,6 +409,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     return ready;
   };
 
+  /** Tells the source an item is settled for the year (a Takeout remembers its finished parts by it). */
+  const settle = (item: SourceItem) => {
+    if (!options.dryRun) source.settled?.(item.id);
+  };
+
   const saveOne = async (item: SourceItem, relative: string): Promise<void> => {
     const finalPath = path.join(folder, relative);
     const tempDir = temps.take();
@@ -459,6 +464,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           );
           summary.copies++;
           report({ type: 'saved', id: item.id, path: existing, bytes: 0, copyOf: existing });
+          settle(item);
           return;
         }
         contentClaims.set(contentKey, relative);
@@ -485,6 +491,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       summary.saved++;
       summary.bytes += temp.bytes;
       report({ type: 'saved', id: item.id, path: relative, bytes: temp.bytes });
+      settle(item);
     } catch (error) {
       if (stop.signal.aborted && (signal.aborted || fatal)) return;
       const disk = diskError(error, folder);
@@ -580,6 +587,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           reason: 'by-choice',
           mediaKind: listedItem.kind,
         });
+        settle(listedItem);
         continue;
       }
       let item = listedItem;
@@ -605,6 +613,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           reason: placement.reason,
           ...(placement.reason === 'other-year' ? { day: placement.day } : {}),
         });
+        settle(item);
         continue;
       }
       if (placement.kind === 'unavailable') {
@@ -691,6 +700,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         }
         noteAlbums(item, placement.path);
         report({ type: 'skipped', id: item.id, path: placement.path, reason: decision.reason });
+        settle(item);
         if (!retried && skipState.stopped) {
           stopReason = 'skips';
           break;

@@ -3,10 +3,13 @@
  * on with the picker when the sign-in lacks the Library scope, or the API refuses or finds nothing
  * (on a terminal; elsewhere it says what to run instead). Then one backupYear call.
  */
+
+import path from 'node:path';
 import { type Authorizer, LIBRARY_SCOPE, PICKER_SCOPE, SCOPES } from './auth/index.ts';
 import { type BackupOptions, type BackupResult, backupYear } from './backup.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
 import type { HttpClient } from './http.ts';
+import { STATE_FOLDER } from './manifest.ts';
 import { runPickerBackup } from './picker-rounds.ts';
 import { printableName } from './report/format.ts';
 import type { Reporter } from './report/reporter.ts';
@@ -41,13 +44,18 @@ export interface RunSourceOptions {
 }
 
 /** One backupYear call with `source`; the source's problems are printed after it and make it exit 1. */
-async function runWith(source: Source, options: RunSourceOptions): Promise<BackupResult> {
+async function runWith(
+  source: Source,
+  options: RunSourceOptions,
+  afterSummary: () => readonly string[] = () => [],
+): Promise<BackupResult> {
   const { reporter } = options;
   const result = await backupYear(options.backupOptions, {
     source,
     report: reporter.report,
     signal: options.signal,
   });
+  for (const line of afterSummary()) reporter.info(printableName(line));
   const problems = source.problems?.() ?? [];
   for (const problem of problems) reporter.info(`problem: ${printableName(problem)}`);
   // A damaged part does not stop the others, but the run is not clean.
@@ -79,8 +87,14 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       timeZone: options.backupOptions.timeZone,
       includeTrash: options.takeout.includeTrash,
       onWarning: (message) => reporter.report({ type: 'notice', level: 'warn', message }),
+      onInfo: (message) => reporter.report({ type: 'notice', level: 'info', message }),
+      memory: {
+        stateFolder: path.join(path.resolve(options.backupOptions.folder), STATE_FOLDER),
+        year: options.backupOptions.year,
+        readOnly: options.backupOptions.dryRun,
+      },
     });
-    return (await runWith(takeout, options)).exitCode;
+    return (await runWith(takeout, options, () => takeout.processedExports())).exitCode;
   }
   if (choice === 'library' || choice === 'auto') {
     const authorizer = await options.signIn(choice === 'library' ? [LIBRARY_SCOPE] : [], SCOPES);

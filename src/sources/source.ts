@@ -130,6 +130,12 @@ export interface Source {
    * albums in `metadata.albums` (Takeout), or the source knows none (the picker).
    */
   albumsById?(signal: AbortSignal): Promise<Map<string, string[]>>;
+  /**
+   * Told of each item the run settled for the year: saved, already saved, or left out (another
+   * year, undated, by choice). Not told of failed items, nor in a dry run. A Takeout uses it to
+   * remember the parts it need not read again.
+   */
+  settled?(id: string): void;
   /** Items in listing order. The caller may stop early (`break`); the generator must then clean up. */
   list(signal: AbortSignal): AsyncIterable<SourceItem>;
   /** Release what the source holds (picker session, open archives). Called once, also after errors. */

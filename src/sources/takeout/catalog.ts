@@ -36,7 +36,8 @@ export interface CatalogEntry extends TreeEntry {
   /** The top folder inside the Photos folder ('' at its root). */
   folder: string;
   folderKind: FolderKind;
-  sidecar?: { key: string; json: JsonFacts; method: MatchMethod; borrowed: boolean };
+  /** `part`: where the sidecar is, which may be another part of the export than the media's. */
+  sidecar?: { key: string; json: JsonFacts; method: MatchMethod; borrowed: boolean; part: Part };
   /** The still or unedited file this one belongs to (of the same export), when it has no sidecar of its own. */
   original?: CatalogEntry;
   /** An album folder's name as Google shows it (its metadata.json title, else the folder name). */
@@ -53,11 +54,15 @@ export interface Catalog {
   tarParts: Array<{ part: Part; entries: Map<number, CatalogEntry> }>;
   /** Entries some other entry names as its `original`: only their dates are cached. */
   originals: Set<CatalogEntry>;
+  /** Every part read (their files let go by now). */
+  parts: Part[];
 }
 
 export interface CatalogOptions {
   inputs: readonly string[];
   includeTrash?: boolean;
+  /** An archive to leave unopened (a part finished earlier): see part-memory.ts. */
+  skipPart?: (file: string) => Promise<boolean>;
 }
 
 /** Shared by the entries of photos in no album (most of them), instead of an empty array each. */
@@ -68,7 +73,13 @@ export async function readCatalog(
   findings: Findings,
   pool: HandlePool,
 ): Promise<Catalog> {
-  const parts = await findParts(options.inputs, findings);
+  let skipped = 0;
+  const skipPart = options.skipPart;
+  const parts = await findParts(
+    options.inputs,
+    findings,
+    skipPart && (async (file) => (await skipPart(file)) && ++skipped > 0),
+  );
   for (const part of parts) {
     try {
       if (part.kind === 'zip') await loadZip(part, findings);
@@ -115,6 +126,10 @@ export async function readCatalog(
     (file) => pathInsideRoot(file.path, rootsByPart.get(file.part) ?? new Set(), rootNames),
     findings,
   );
+  if (exports.every((tree) => tree.size === 0) && skipped > 0 && findings.problems().length === 0) {
+    // Every part that holds photos was finished by an earlier run: nothing to read.
+    return { randomAccess: [], tarParts: [], originals: new Set(), parts };
+  }
   if (exports.every((tree) => tree.size === 0)) {
     const given = options.inputs.map((input) => `"${input}"`).join(', ');
     const problems = findings.problems();
@@ -151,7 +166,7 @@ export async function readCatalog(
   for (const part of parts) part.files = [];
   const originals = new Set<CatalogEntry>();
   for (const entry of entries) if (entry.original !== undefined) originals.add(entry.original);
-  return { randomAccess, tarParts, originals };
+  return { randomAccess, tarParts, originals, parts };
 }
 
 export function isTrashed(entry: CatalogEntry): boolean {
@@ -245,6 +260,7 @@ function catalogExport(
           json: sidecarEntry.copy.json as JsonFacts,
           method: match.method,
           borrowed: match.borrowed,
+          part: sidecarEntry.copy.part,
         };
       }
       if (!match || match.borrowed) {

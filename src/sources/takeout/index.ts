@@ -10,6 +10,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { usageError } from '../../errors.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { Source, SourceItem } from '../source.ts';
@@ -17,7 +18,19 @@ import { type OpenBody, openRandomAccess, tarPartBodies } from './bodies.ts';
 import { type CatalogEntry, readCatalog } from './catalog.ts';
 import { Findings } from './findings.ts';
 import { ItemFacts, listedFacts } from './item-facts.ts';
-import { HandlePool, inputNotFound } from './parts.ts';
+import {
+  appendFinishedParts,
+  finishedParts,
+  fullyProcessedExports,
+  isFinished,
+  loadPartMemory,
+  localPartIdentity,
+  type PartIdentity,
+  type PartMemory,
+  rememberLine,
+  rewritePartMemory,
+} from './part-memory.ts';
+import { HandlePool, inputNotFound, type Part } from './parts.ts';
 import { countMediaRead, writeMediaReadCount } from './read-count.ts';
 
 export interface TakeoutSourceOptions {
@@ -28,6 +41,12 @@ export interface TakeoutSourceOptions {
   /** Also list items in Trash/Bin or flagged `trashed` (left out by default, like immich-go). */
   includeTrash?: boolean;
   onWarning?: (message: string) => void;
+  onInfo?: (message: string) => void;
+  /**
+   * The memory of finished parts (part-memory.ts): parts finished for `year` and unchanged are not
+   * opened, and the parts this run finishes are appended when it closes, unless `readOnly`.
+   */
+  memory?: { stateFolder: string; year: number; readOnly: boolean };
 }
 
 export type TakeoutSource = Source & {
@@ -41,6 +60,11 @@ export type TakeoutSource = Source & {
   readonly sequential: boolean;
   /** Damaged parts and unreadable entries found so far; non-empty means the run should exit 1. */
   problems(): string[];
+  /**
+   * The exports (`takeout-<timestamp>-<n>` parts) every part of which, as given, is finished for
+   * the year: their lines for the end of the summary. Known once the source is closed.
+   */
+  processedExports(): string[];
 };
 
 export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSource {
@@ -62,6 +86,76 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   let facts: ItemFacts | undefined;
   /** Every item the catalog holds, once it is read: the progress line's total. */
   let known: number | undefined;
+  const memoryOptions = options.memory;
+  let memory: PartMemory | undefined;
+  /** Each archive part met, by its path: its identity before it was read, and whether it was finished already. */
+  const metParts = new Map<string, { identity: PartIdentity; skipped: boolean }>();
+  /** Per archive part read: the ids of the year's items it holds or serves that are not settled yet. */
+  const unsettled = new Map<Part, Set<string>>();
+  const partsOfItem = new Map<string, Part[]>();
+  let listedAll = false;
+  let exportLines: string[] = [];
+
+  const skipPart = async (file: string): Promise<boolean> => {
+    if (!memory || !memoryOptions) return false;
+    const identity = await localPartIdentity(file).catch(() => undefined);
+    if (!identity) return false;
+    const skipped = isFinished(memory, memoryOptions.year, identity);
+    metParts.set(file, { identity, skipped });
+    return skipped;
+  };
+
+  /** An item's parts: its own, its sidecar's and its original's (they may be other parts of the export). */
+  const track = (entry: CatalogEntry) => {
+    const id = `takeout:${entry.key}`;
+    const parts = new Set([entry.copy.part, entry.sidecar?.part, entry.original?.copy.part]);
+    for (const part of parts) {
+      const ids = part && unsettled.get(part);
+      if (!ids) continue;
+      ids.add(id);
+      const itemParts = partsOfItem.get(id);
+      if (itemParts) itemParts.push(part);
+      else partsOfItem.set(id, [part]);
+    }
+  };
+
+  async function rememberFinished(): Promise<void> {
+    if (!memoryOptions || !listedAll) return;
+    const outcomes = new Map(
+      [...unsettled].map(([part, ids]) => [
+        part,
+        { scanned: !findings.hasProblemAbout(part.file), unsettled: ids.size },
+      ]),
+    );
+    const finished = new Set(finishedParts(outcomes).map((part) => part.file));
+    const lines = [...finished].flatMap((file) => {
+      const met = metParts.get(file);
+      return met ? [{ year: memoryOptions.year, name: path.basename(file), ...met.identity }] : [];
+    });
+    if (!memoryOptions.readOnly) {
+      const write = async () => {
+        if (!memory || memory.bad === 0) return appendFinishedParts(memoryOptions.stateFolder, lines);
+        // Damaged lines are dropped by writing the good ones and this run's anew.
+        for (const line of lines) rememberLine(memory, line);
+        await rewritePartMemory(memoryOptions.stateFolder, memory.finished.values());
+      };
+      await write().catch((error: unknown) =>
+        findings.warn(
+          `The memory of finished Takeout parts was not written (${error instanceof Error ? error.message : String(error)}); the next run reads those parts again.`,
+        ),
+      );
+    }
+    const exports = fullyProcessedExports(
+      [...metParts].map(([file, met]) => ({
+        name: path.basename(file),
+        finished: met.skipped || finished.has(file),
+      })),
+    );
+    exportLines = exports.map(
+      ({ timestamp, parts }) =>
+        `Takeout export ${timestamp} (${parts} part${parts === 1 ? '' : 's'}) is fully processed for ${memoryOptions.year}: it is safe to delete.`,
+    );
+  }
 
   /**
    * The item as listed: what the archive directory and the sidecars say, no media byte read. Its
@@ -100,7 +194,24 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
 
   async function* list(signal: AbortSignal): AsyncGenerator<SourceItem> {
     try {
-      const catalog = await readCatalog(options, findings, pool);
+      if (memoryOptions) {
+        memory = await loadPartMemory(memoryOptions.stateFolder);
+        if (memory.bad > 0)
+          findings.warn(
+            `Ignored ${memory.bad} damaged line(s) of ${path.join(memoryOptions.stateFolder, 'takeout-parts.jsonl')}; the parts they named are read again.`,
+          );
+      }
+      const catalog = await readCatalog({ ...options, skipPart }, findings, pool);
+      const skipped = [...metParts.values()].filter((met) => met.skipped).length;
+      if (skipped > 0 && memoryOptions)
+        options.onInfo?.(
+          `${skipped} Takeout part(s) finished for ${memoryOptions.year} by an earlier run and unchanged since: not read again.`,
+        );
+      if (memoryOptions) {
+        for (const part of catalog.parts) if (metParts.has(part.file)) unsettled.set(part, new Set());
+        for (const entry of catalog.randomAccess) if (entry) track(entry);
+        for (const { entries } of catalog.tarParts) for (const entry of entries.values()) track(entry);
+      }
       sequential = catalog.tarParts.length > 0;
       known =
         catalog.randomAccess.length + catalog.tarParts.reduce((sum, { entries }) => sum + entries.size, 0);
@@ -121,6 +232,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
           yield listedItem(entry, itemFacts, open, false);
         }
       }
+      listedAll = !signal.aborted;
     } finally {
       await pool.closeAll();
     }
@@ -135,10 +247,16 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     endMessage: () => 'Read every archive.',
     total: () => known,
     problems: () => findings.problems(),
+    processedExports: () => exportLines,
+    settled(id) {
+      for (const part of partsOfItem.get(id) ?? []) unsettled.get(part)?.delete(id);
+      partsOfItem.delete(id);
+    },
     list,
     async close() {
       facts?.clear();
       await pool.closeAll();
+      await rememberFinished();
       writeMediaReadCount();
     },
   };

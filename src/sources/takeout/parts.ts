@@ -10,6 +10,7 @@ import { usageError } from '../../errors.ts';
 import type { ExifCapture } from './dates.ts';
 import type { Findings } from './findings.ts';
 import { readZipEntryPrefix, type ZipEntry } from './formats/zip-reader.ts';
+import { notePartOpened } from './read-count.ts';
 import type { JsonFacts } from './tree.ts';
 
 export type PartKind = 'zip' | 'tar' | 'folder';
@@ -45,6 +46,7 @@ async function sniffKind(file: string): Promise<'zip' | 'tar' | 'unknown'> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(file, 'r');
+    notePartOpened(file);
     const head = Buffer.alloc(262);
     const { bytesRead: length } = await handle.read(head, 0, head.length, 0);
     if (length >= 4 && head.readUInt32LE(0) === 0x04034b50) return 'zip';
@@ -59,8 +61,15 @@ async function sniffKind(file: string): Promise<'zip' | 'tar' | 'unknown'> {
   }
 }
 
-/** The parts the inputs name, in the order given (a folder's archives by name, then the folder); entries not read yet. */
-export async function findParts(inputs: readonly string[], findings: Findings): Promise<Part[]> {
+/**
+ * The parts the inputs name, in the order given (a folder's archives by name, then the folder);
+ * entries not read yet. An archive `skip` says yes to is left out before it is opened.
+ */
+export async function findParts(
+  inputs: readonly string[],
+  findings: Findings,
+  skip?: (file: string) => Promise<boolean>,
+): Promise<Part[]> {
   const parts: Part[] = [];
   const add = (file: string, kind: PartKind) => parts.push({ file, kind, order: parts.length, files: [] });
   for (const input of inputs) {
@@ -73,6 +82,7 @@ export async function findParts(inputs: readonly string[], findings: Findings): 
       for (const name of (await readdir(input)).sort()) {
         if (!ARCHIVE_NAME.test(name)) continue;
         const file = path.join(input, name);
+        if (await skip?.(file)) continue;
         const kind = await sniffKind(file);
         if (kind === 'unknown') findings.problem(`${file}: not a zip or tgz archive; it was skipped.`);
         else add(file, kind);
@@ -80,6 +90,7 @@ export async function findParts(inputs: readonly string[], findings: Findings): 
       add(input, 'folder');
       continue;
     }
+    if (await skip?.(input)) continue;
     const kind = await sniffKind(input);
     if (kind === 'unknown') {
       findings.problem(

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseGoogleError } from '../../../src/http.ts';
 import type { DriveFileInfo } from '../../../src/sources/drive/api.ts';
-import { groupTakeoutExports, parseTakeoutPartName } from '../../../src/sources/drive/exports.ts';
+import { groupTakeoutExports } from '../../../src/sources/drive/exports.ts';
+import { parseTakeoutPartName } from '../../../src/sources/takeout/part-names.ts';
 
 for (const { name, expected } of [
   {

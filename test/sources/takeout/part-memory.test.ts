@@ -1,0 +1,272 @@
+/**
+ * The memory of finished Takeout parts: the pure decisions as tables, then the built CLI over a
+ * folder of `takeout-<stamp>-<n>.zip` parts, run again the way cron would. A finished, unchanged
+ * part is not opened (PHOTO_BACKUP_LIST_PART_OPENS lists the parts opened) and no media byte is
+ * read (PHOTO_BACKUP_COUNT_MEDIA_READS); a changed part, an unfinished one or another year is read.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import {
+  finishedParts,
+  fullyProcessedExports,
+  isFinished,
+  PART_MEMORY_FILE,
+  parsePartMemory,
+} from '../../../src/sources/takeout/part-memory.ts';
+import { runCli, treeHashes } from '../../helpers/cli.ts';
+import { type ArchiveEntry, buildZip, makeJpeg, makeSidecar } from '../../helpers/takeout-builder.ts';
+import { openTakeoutDir, type TakeoutDir } from '../../helpers/takeout-year.ts';
+
+const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at |hit a bug/, 'no stack trace');
+
+const line = (fields: Record<string, unknown>) => JSON.stringify(fields);
+const part = {
+  year: 2024,
+  key: '/t/takeout-20250101T000000Z-001.zip',
+  size: 10,
+  version: 'mtime:1',
+  name: 'takeout-20250101T000000Z-001.zip',
+};
+
+const memoryCases: { name: string; text: string; finished: number; bad: number }[] = [
+  { name: 'a good line', text: `${line(part)}\n`, finished: 1, bad: 0 },
+  { name: 'a line cut short', text: `${line(part)}\n${line(part).slice(0, 20)}`, finished: 1, bad: 1 },
+  { name: 'not JSON', text: 'garbage\n', finished: 0, bad: 1 },
+  { name: 'a year that is no year', text: `${line({ ...part, year: '2024' })}\n`, finished: 0, bad: 1 },
+  { name: 'a negative size', text: `${line({ ...part, size: -1 })}\n`, finished: 0, bad: 1 },
+  { name: 'no key', text: `${line({ ...part, key: '' })}\n`, finished: 0, bad: 1 },
+  { name: 'null', text: 'null\n', finished: 0, bad: 1 },
+  { name: 'blank lines', text: '\n\n', finished: 0, bad: 0 },
+];
+for (const { name, text, finished, bad } of memoryCases) {
+  test(`parsePartMemory: ${name}`, () => {
+    const memory = parsePartMemory(text);
+    assert.equal(memory.finished.size, finished);
+    assert.equal(memory.bad, bad);
+  });
+}
+
+test('isFinished: only for the year, and only while size and version are unchanged', () => {
+  const memory = parsePartMemory(`${line(part)}\n`);
+  const identity = { key: part.key, size: part.size, version: part.version };
+  assert.equal(isFinished(memory, 2024, identity), true);
+  assert.equal(isFinished(memory, 2023, identity), false);
+  assert.equal(isFinished(memory, 2024, { ...identity, size: 11 }), false);
+  assert.equal(isFinished(memory, 2024, { ...identity, version: 'mtime:2' }), false);
+  assert.equal(isFinished(memory, 2024, { ...identity, key: '/t/other.zip' }), false);
+});
+
+test('finishedParts: scanned with nothing unsettled', () => {
+  const outcomes = new Map([
+    ['a', { scanned: true, unsettled: 0 }],
+    ['b', { scanned: true, unsettled: 1 }],
+    ['c', { scanned: false, unsettled: 0 }],
+  ]);
+  assert.deepEqual(finishedParts(outcomes), ['a']);
+});
+
+test('fullyProcessedExports: by Takeout naming, every part finished, oldest first', () => {
+  const parts = [
+    { name: 'takeout-20250301T000000Z-001.zip', finished: true },
+    { name: 'takeout-20250101T000000Z-001.zip', finished: true },
+    { name: 'takeout-20250101T000000Z-002.tgz', finished: true },
+    { name: 'takeout-20250201T000000Z-001.zip', finished: true },
+    { name: 'takeout-20250201T000000Z-002.zip', finished: false },
+    { name: 'my-photos.zip', finished: true },
+  ];
+  assert.deepEqual(fullyProcessedExports(parts), [
+    { timestamp: '20250101T000000Z', parts: 2 },
+    { timestamp: '20250301T000000Z', parts: 1 },
+  ]);
+});
+
+const FOLDER = 'Takeout/Google Photos/Photos from 2024';
+
+/** Photo `i` of 2024: day `i + 1` of June, from its sidecar (the JPEG has no EXIF date). */
+function photo(i: number, label = ''): { media: ArchiveEntry; sidecar: ArchiveEntry } {
+  const name = `IMG_${String(i).padStart(4, '0')}.jpg`;
+  return {
+    media: { name: `${FOLDER}/${name}`, data: makeJpeg({ comment: `${label}photo ${i}`, shade: i }) },
+    sidecar: {
+      name: `${FOLDER}/${name}.json`,
+      data: makeSidecar({ title: name, photoTakenTime: String(Date.UTC(2024, 5, i + 1, 12) / 1000) }),
+    },
+  };
+}
+
+/** Three parts, two photos each with their sidecars; photo 6's sidecar is in part 1, its bytes in part 3. */
+function threeParts(): ArchiveEntry[][] {
+  const p = [1, 2, 3, 4, 5, 6].map((i) => photo(i));
+  const at = (i: number) => p[i - 1] as { media: ArchiveEntry; sidecar: ArchiveEntry };
+  return [
+    [at(1).media, at(1).sidecar, at(2).media, at(2).sidecar, at(6).sidecar],
+    [at(3).media, at(3).sidecar, at(4).media, at(4).sidecar],
+    [at(5).media, at(5).sidecar, at(6).media],
+  ];
+}
+
+async function counted(place: TakeoutDir, inputs: string[], args: string[] = []) {
+  const reads = path.join(place.dir, `reads-${Math.random().toString(36).slice(2)}`);
+  const opens = path.join(place.dir, `opens-${Math.random().toString(36).slice(2)}`);
+  const run = await place.run(inputs, args, {
+    PHOTO_BACKUP_COUNT_MEDIA_READS: reads,
+    PHOTO_BACKUP_LIST_PART_OPENS: opens,
+  });
+  noStack(`${run.stdout}${run.stderr}`);
+  const text = (file: string) => readFile(file, 'utf8').catch(() => '');
+  const opened = (await text(opens))
+    .split('\n')
+    .filter(Boolean)
+    .map((file) => path.basename(file));
+  const mediaReads = (await text(reads)).split('\n').filter(Boolean).map(Number);
+  return {
+    ...run,
+    output: `${run.stdout}${run.stderr}`,
+    opened,
+    mediaReads: mediaReads.reduce((a, b) => a + b, 0),
+  };
+}
+
+const names = (count: number) =>
+  Array.from({ length: count }, (_, i) => `takeout-20250101T000000Z-00${i + 1}.zip`);
+
+async function memoryLines(place: TakeoutDir): Promise<string[]> {
+  const text = await readFile(path.join(place.folder, '.photo-backup', PART_MEMORY_FILE), 'utf8').catch(
+    () => '',
+  );
+  return text.split('\n').filter(Boolean);
+}
+
+test('a rerun over finished parts opens none of them and reads no media; the export is reported safe to delete', async () => {
+  const place = await openTakeoutDir();
+  try {
+    await place.write(threeParts(), 'zip');
+    const downloads = path.join(place.dir, 'downloads');
+    const one = await counted(place, [downloads]);
+    assert.equal(one.code, 0, one.output);
+    assert.deepEqual(one.opened, names(3));
+    assert.match(
+      one.output,
+      /Takeout export 20250101T000000Z \(3 parts\) is fully processed for 2024: it is safe to delete/,
+    );
+    assert.equal((await memoryLines(place)).length, 3);
+    const tree = await treeHashes(place.folder);
+    assert.equal(tree.size, 6);
+
+    const two = await counted(place, [downloads]);
+    assert.equal(two.code, 0, two.output);
+    assert.deepEqual(two.opened, [], 'no finished part opened');
+    assert.equal(two.mediaReads, 0);
+    assert.match(two.output, /3 Takeout part\(s\) finished for 2024 by an earlier run/);
+    assert.match(two.output, /Takeout export 20250101T000000Z \(3 parts\) is fully processed/);
+    assert.deepEqual(await treeHashes(place.folder), tree);
+    assert.equal((await memoryLines(place)).length, 3, 'nothing new to remember');
+  } finally {
+    await place.close();
+  }
+});
+
+test('a part that changed is read again: new bytes (size) or only a new modification time', async () => {
+  const place = await openTakeoutDir();
+  try {
+    const parts = threeParts();
+    const files = await place.write(parts, 'zip');
+    const downloads = path.join(place.dir, 'downloads');
+    assert.equal((await counted(place, [downloads])).code, 0);
+    const seven = photo(7);
+    await writeFile(
+      files[1] as string,
+      buildZip([...(parts[1] as ArchiveEntry[]), seven.media, seven.sidecar]),
+    );
+    const later = new Date(Date.now() + 60_000);
+    await utimes(files[2] as string, later, later);
+    const two = await counted(place, [downloads]);
+    assert.equal(two.code, 0, two.output);
+    assert.deepEqual(two.opened, names(3).slice(1), 'the two changed parts, not the first');
+    assert.equal((await treeHashes(place.folder)).size, 7, 'the new photo is saved');
+    const three = await counted(place, [downloads]);
+    assert.deepEqual(three.opened, [], 'remembered again with their new identities');
+  } finally {
+    await place.close();
+  }
+});
+
+test('a failed item leaves its part unfinished, and the part holding its sidecar too: the rerun reads both and dates it from the sidecar', async () => {
+  const place = await openTakeoutDir();
+  try {
+    await place.write(threeParts(), 'zip');
+    const downloads = path.join(place.dir, 'downloads');
+    // Photo 6 (bytes in part 3, sidecar in part 1) belongs on 2024-06-07: make that day fail.
+    await mkdir(place.folder, { recursive: true });
+    const day = path.join(place.folder, '2024-06-07');
+    await writeFile(day, 'not a day folder');
+    const one = await counted(place, [downloads]);
+    assert.equal(one.code, 1, one.output);
+    assert.doesNotMatch(one.output, /fully processed/);
+    const remembered = (await memoryLines(place)).map((text) => (JSON.parse(text) as { name: string }).name);
+    assert.deepEqual(remembered, [names(3)[1]], 'only the part with nothing of photo 6 is finished');
+
+    await rm(day);
+    const two = await counted(place, [downloads]);
+    assert.equal(two.code, 0, two.output);
+    assert.deepEqual(two.opened, [names(3)[0], names(3)[2]], 'part 2 is not opened');
+    const tree = await treeHashes(place.folder);
+    assert.ok(tree.has('2024-06-07/IMG_0006.jpg'), `dated from its sidecar in part 1: ${[...tree.keys()]}`);
+    assert.match(two.output, /fully processed for 2024/);
+  } finally {
+    await place.close();
+  }
+});
+
+test('a damaged line of the memory is warned about and ignored; the good lines still count', async () => {
+  const place = await openTakeoutDir();
+  try {
+    await place.write(threeParts(), 'zip');
+    const downloads = path.join(place.dir, 'downloads');
+    assert.equal((await counted(place, [downloads])).code, 0);
+    const file = path.join(place.folder, '.photo-backup', PART_MEMORY_FILE);
+    const lines = await memoryLines(place);
+    // The first part's line damaged, and a line cut short at the end (a killed write).
+    await writeFile(file, `{"year":2024,"key":\n${lines.slice(1).join('\n')}\n{"year":20`);
+    const two = await counted(place, [downloads]);
+    assert.equal(two.code, 0, two.output);
+    assert.match(two.output, /Ignored 2 damaged line\(s\) of .*takeout-parts\.jsonl/);
+    assert.deepEqual(two.opened, [names(3)[0]], 'only the part whose line was damaged');
+    assert.equal(two.mediaReads, 0, 'its photos are known from the record');
+    const three = await counted(place, [downloads]);
+    assert.deepEqual(three.opened, []);
+    assert.doesNotMatch(three.output, /damaged line/, 'the damaged lines were dropped');
+  } finally {
+    await place.close();
+  }
+});
+
+test('another year reads the parts again: they were finished for 2024 only', async () => {
+  const place = await openTakeoutDir();
+  try {
+    await place.write(threeParts(), 'zip');
+    const downloads = path.join(place.dir, 'downloads');
+    assert.equal((await counted(place, [downloads])).code, 0);
+    const reads = path.join(place.dir, 'opens-2023');
+    const run = await runCli(['2023', 'photos', '--takeout', downloads], {
+      cwd: place.dir,
+      env: { PHOTO_BACKUP_LIST_PART_OPENS: reads },
+    });
+    noStack(`${run.stdout}${run.stderr}`);
+    const opened = (await readFile(reads, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((file) => path.basename(file));
+    assert.deepEqual(opened, names(3));
+    const again = await runCli(['2023', 'photos', '--takeout', downloads], {
+      cwd: place.dir,
+      env: { PHOTO_BACKUP_LIST_PART_OPENS: `${reads}-again` },
+    });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await readFile(`${reads}-again`, 'utf8').catch(() => ''), '', 'finished for 2023 now');
+  } finally {
+    await place.close();
+  }
+});
