@@ -82,6 +82,8 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
     // Loaded only for Takeout runs: its archive readers would slow every other run's start-up
     // (docs/performance.md).
     const { createTakeoutSource } = await import('./sources/takeout/index.ts');
+    const { partScope } = await import('./sources/takeout/part-memory.ts');
+    const { timeZone, includeUndated, leaveOut } = options.backupOptions;
     const takeout = createTakeoutSource({
       inputs: options.takeout.inputs,
       timeZone: options.backupOptions.timeZone,
@@ -91,6 +93,12 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       memory: {
         stateFolder: path.join(path.resolve(options.backupOptions.folder), STATE_FOLDER),
         year: options.backupOptions.year,
+        scope: partScope({
+          timeZone,
+          includeUndated,
+          includeTrash: options.takeout.includeTrash,
+          ...(leaveOut ? { leaveOut } : {}),
+        }),
         readOnly: options.backupOptions.dryRun,
       },
     });

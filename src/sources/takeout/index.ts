@@ -46,7 +46,7 @@ export interface TakeoutSourceOptions {
    * The memory of finished parts (part-memory.ts): parts finished for `year` and unchanged are not
    * opened, and the parts this run finishes are appended when it closes, unless `readOnly`.
    */
-  memory?: { stateFolder: string; year: number; readOnly: boolean };
+  memory?: { stateFolder: string; year: number; scope: string; readOnly: boolean };
 }
 
 export type TakeoutSource = Source & {
@@ -100,7 +100,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     if (!memory || !memoryOptions) return false;
     const identity = await localPartIdentity(file).catch(() => undefined);
     if (!identity) return false;
-    const skipped = isFinished(memory, memoryOptions.year, identity);
+    const skipped = isFinished(memory, memoryOptions.year, memoryOptions.scope, identity);
     metParts.set(file, { identity, skipped });
     return skipped;
   };
@@ -130,7 +130,16 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     const finished = new Set(finishedParts(outcomes).map((part) => part.file));
     const lines = [...finished].flatMap((file) => {
       const met = metParts.get(file);
-      return met ? [{ year: memoryOptions.year, name: path.basename(file), ...met.identity }] : [];
+      return met
+        ? [
+            {
+              year: memoryOptions.year,
+              scope: memoryOptions.scope,
+              name: path.basename(file),
+              ...met.identity,
+            },
+          ]
+        : [];
     });
     if (!memoryOptions.readOnly) {
       const write = async () => {

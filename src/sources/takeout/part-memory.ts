@@ -30,18 +30,24 @@ export interface PartIdentity {
 /** A part finished for `year`, as one line of the memory file. */
 export interface FinishedPart extends PartIdentity {
   year: number;
+  /**
+   * The choices that decided which of its items the run took (time zone, trash, undated, left-out
+   * kinds: partScope): a part finished while videos were left out is not finished for a run that
+   * wants them.
+   */
+  scope: string;
   /** The file name (`takeout-20260115T101530Z-001.zip`): its export, for the summary. */
   name: string;
 }
 
 export interface PartMemory {
-  /** By `year` and key: the latest line wins. */
+  /** By year, scope and key: the latest line wins. */
   finished: Map<string, FinishedPart>;
   /** Lines that were not a finished part (cut short, edited, another version's). */
   bad: number;
 }
 
-const memoryKey = (year: number, key: string) => `${year}\u0000${key}`;
+const memoryKey = (year: number, scope: string, key: string) => `${year}\u0000${scope}\u0000${key}`;
 
 /** The memory file's text, read as hostile input: a line that is not a finished part is counted and ignored. Pure. */
 export function parsePartMemory(text: string): PartMemory {
@@ -64,23 +70,44 @@ function finishedPartOf(line: string): FinishedPart | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { year, key, size, version, name } = value as Record<string, unknown>;
+  const { year, key, size, version, name, scope } = value as Record<string, unknown>;
   if (typeof year !== 'number' || !Number.isInteger(year) || year < 1000 || year > 9999) return undefined;
   if (typeof key !== 'string' || key === '' || typeof version !== 'string' || typeof name !== 'string')
     return undefined;
+  if (typeof scope !== 'string') return undefined;
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
-  return { year, key, size, version, name };
+  return { year, key, size, version, name, scope };
 }
 
-/** Adds a finished part to `memory`, in place of an earlier line for the same part and year. */
+/** Adds a finished part to `memory`, in place of an earlier line for the same part, year and scope. */
 export function rememberLine(memory: PartMemory, part: FinishedPart): void {
-  memory.finished.set(memoryKey(part.year, part.key), part);
+  memory.finished.set(memoryKey(part.year, part.scope, part.key), part);
 }
 
-/** True when `identity` was finished for `year` and has not changed since. Pure. */
-export function isFinished(memory: PartMemory, year: number, identity: PartIdentity): boolean {
-  const known = memory.finished.get(memoryKey(year, identity.key));
-  return known !== undefined && known.size === identity.size && known.version === identity.version;
+/** True when `identity` was finished for `year` with the same `scope` and has not changed since. Pure. */
+export function isFinished(memory: PartMemory, year: number, scope: string, identity: PartIdentity): boolean {
+  const known = memory.finished.get(memoryKey(year, scope, identity.key));
+  return (
+    known !== undefined &&
+    known.scope === scope &&
+    known.size === identity.size &&
+    known.version === identity.version
+  );
+}
+
+/** The choices that decide which items of a part a run takes for its year, as one string. Pure. */
+export function partScope(choices: {
+  timeZone: string;
+  includeTrash: boolean;
+  includeUndated: boolean;
+  leaveOut?: string;
+}): string {
+  return [
+    `zone=${choices.timeZone}`,
+    `trash=${choices.includeTrash}`,
+    `undated=${choices.includeUndated}`,
+    `leave-out=${choices.leaveOut ?? ''}`,
+  ].join(';');
 }
 
 /** A local part's identity: its real path (two names for one file are one part), size and mtime. */

@@ -14,6 +14,7 @@ import {
   isFinished,
   PART_MEMORY_FILE,
   parsePartMemory,
+  partScope,
 } from '../../../src/sources/takeout/part-memory.ts';
 import { runCli, treeHashes } from '../../helpers/cli.ts';
 import { type ArchiveEntry, buildZip, makeJpeg, makeSidecar } from '../../helpers/takeout-builder.ts';
@@ -23,6 +24,7 @@ const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at |hit a bug/
 
 const line = (fields: Record<string, unknown>) => JSON.stringify(fields);
 const part = {
+  scope: 'zone=UTC;trash=false;undated=false;leave-out=',
   year: 2024,
   key: '/t/takeout-20250101T000000Z-001.zip',
   size: 10,
@@ -36,6 +38,7 @@ const memoryCases: { name: string; text: string; finished: number; bad: number }
   { name: 'not JSON', text: 'garbage\n', finished: 0, bad: 1 },
   { name: 'a year that is no year', text: `${line({ ...part, year: '2024' })}\n`, finished: 0, bad: 1 },
   { name: 'a negative size', text: `${line({ ...part, size: -1 })}\n`, finished: 0, bad: 1 },
+  { name: 'no scope', text: `${line({ ...part, scope: 1 })}\n`, finished: 0, bad: 1 },
   { name: 'no key', text: `${line({ ...part, key: '' })}\n`, finished: 0, bad: 1 },
   { name: 'null', text: 'null\n', finished: 0, bad: 1 },
   { name: 'blank lines', text: '\n\n', finished: 0, bad: 0 },
@@ -48,14 +51,28 @@ for (const { name, text, finished, bad } of memoryCases) {
   });
 }
 
-test('isFinished: only for the year, and only while size and version are unchanged', () => {
+test('isFinished: only for the year and scope, and only while size and version are unchanged', () => {
   const memory = parsePartMemory(`${line(part)}\n`);
   const identity = { key: part.key, size: part.size, version: part.version };
-  assert.equal(isFinished(memory, 2024, identity), true);
-  assert.equal(isFinished(memory, 2023, identity), false);
-  assert.equal(isFinished(memory, 2024, { ...identity, size: 11 }), false);
-  assert.equal(isFinished(memory, 2024, { ...identity, version: 'mtime:2' }), false);
-  assert.equal(isFinished(memory, 2024, { ...identity, key: '/t/other.zip' }), false);
+  const scope = part.scope;
+  assert.equal(isFinished(memory, 2024, scope, identity), true);
+  assert.equal(isFinished(memory, 2023, scope, identity), false);
+  assert.equal(isFinished(memory, 2024, `${scope}video`, identity), false);
+  assert.equal(isFinished(memory, 2024, scope, { ...identity, size: 11 }), false);
+  assert.equal(isFinished(memory, 2024, scope, { ...identity, version: 'mtime:2' }), false);
+  assert.equal(isFinished(memory, 2024, scope, { ...identity, key: '/t/other.zip' }), false);
+});
+
+test('partScope: each choice that decides which items a run takes changes it', () => {
+  const base = { timeZone: 'UTC', includeTrash: false, includeUndated: false };
+  const scopes = [
+    partScope(base),
+    partScope({ ...base, timeZone: 'Europe/Paris' }),
+    partScope({ ...base, includeTrash: true }),
+    partScope({ ...base, includeUndated: true }),
+    partScope({ ...base, leaveOut: 'video' }),
+  ];
+  assert.equal(new Set(scopes).size, scopes.length);
 });
 
 test('finishedParts: scanned with nothing unsettled', () => {
@@ -139,34 +156,37 @@ async function memoryLines(place: TakeoutDir): Promise<string[]> {
   return text.split('\n').filter(Boolean);
 }
 
-test('a rerun over finished parts opens none of them and reads no media; the export is reported safe to delete', async () => {
-  const place = await openTakeoutDir();
-  try {
-    await place.write(threeParts(), 'zip');
-    const downloads = path.join(place.dir, 'downloads');
-    const one = await counted(place, [downloads]);
-    assert.equal(one.code, 0, one.output);
-    assert.deepEqual(one.opened, names(3));
-    assert.match(
-      one.output,
-      /Takeout export 20250101T000000Z \(3 parts\) is fully processed for 2024: it is safe to delete/,
-    );
-    assert.equal((await memoryLines(place)).length, 3);
-    const tree = await treeHashes(place.folder);
-    assert.equal(tree.size, 6);
+for (const kind of ['zip', 'tgz'] as const)
+  test(`a rerun over finished ${kind} parts opens none of them and reads no media; the export is reported safe to delete`, async () => {
+    const place = await openTakeoutDir();
+    const names = (count: number) =>
+      Array.from({ length: count }, (_, i) => `takeout-20250101T000000Z-00${i + 1}.${kind}`);
+    try {
+      await place.write(threeParts(), kind);
+      const downloads = path.join(place.dir, 'downloads');
+      const one = await counted(place, [downloads]);
+      assert.equal(one.code, 0, one.output);
+      assert.deepEqual(one.opened, names(3));
+      assert.match(
+        one.output,
+        /Takeout export 20250101T000000Z \(3 parts\) is fully processed for 2024: it is safe to delete/,
+      );
+      assert.equal((await memoryLines(place)).length, 3);
+      const tree = await treeHashes(place.folder);
+      assert.equal(tree.size, 6);
 
-    const two = await counted(place, [downloads]);
-    assert.equal(two.code, 0, two.output);
-    assert.deepEqual(two.opened, [], 'no finished part opened');
-    assert.equal(two.mediaReads, 0);
-    assert.match(two.output, /3 Takeout part\(s\) finished for 2024 by an earlier run/);
-    assert.match(two.output, /Takeout export 20250101T000000Z \(3 parts\) is fully processed/);
-    assert.deepEqual(await treeHashes(place.folder), tree);
-    assert.equal((await memoryLines(place)).length, 3, 'nothing new to remember');
-  } finally {
-    await place.close();
-  }
-});
+      const two = await counted(place, [downloads]);
+      assert.equal(two.code, 0, two.output);
+      assert.deepEqual(two.opened, [], 'no finished part opened');
+      assert.equal(two.mediaReads, 0);
+      assert.match(two.output, /3 Takeout part\(s\) finished for 2024 by an earlier run/);
+      assert.match(two.output, /Takeout export 20250101T000000Z \(3 parts\) is fully processed/);
+      assert.deepEqual(await treeHashes(place.folder), tree);
+      assert.equal((await memoryLines(place)).length, 3, 'nothing new to remember');
+    } finally {
+      await place.close();
+    }
+  });
 
 test('a part that changed is read again: new bytes (size) or only a new modification time', async () => {
   const place = await openTakeoutDir();
@@ -238,6 +258,21 @@ test('a damaged line of the memory is warned about and ignored; the good lines s
     const three = await counted(place, [downloads]);
     assert.deepEqual(three.opened, []);
     assert.doesNotMatch(three.output, /damaged line/, 'the damaged lines were dropped');
+  } finally {
+    await place.close();
+  }
+});
+
+test('a run that takes other items of the year (videos left out) reads the parts again', async () => {
+  const place = await openTakeoutDir();
+  try {
+    await place.write(threeParts(), 'zip');
+    const downloads = path.join(place.dir, 'downloads');
+    assert.equal((await counted(place, [downloads])).code, 0);
+    const two = await counted(place, [downloads], ['--skip-videos']);
+    assert.equal(two.code, 0, two.output);
+    assert.deepEqual(two.opened, names(3));
+    assert.deepEqual((await counted(place, [downloads])).opened, [], 'the plain run is still remembered');
   } finally {
     await place.close();
   }
