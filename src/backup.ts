@@ -568,7 +568,12 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (stop.signal.aborted) break;
       // An item Google lists twice (on two pages) is saved once.
       const key = listingKey(listedItem);
-      if (listed.has(key)) continue;
+      if (listed.has(key)) {
+        // The same item again (same place and evidence): settled with the first one, which is
+        // told on its own, so a source counting its entries (a Takeout's parts) sees both.
+        settle(listedItem);
+        continue;
+      }
       listed.add(key);
       summary.found++;
       report({ type: 'found', count: summary.found });

@@ -132,7 +132,8 @@ export interface Source {
   albumsById?(signal: AbortSignal): Promise<Map<string, string[]>>;
   /**
    * Told of each item the run settled for the year: saved, already saved, or left out (another
-   * year, undated, by choice). Not told of failed items, nor in a dry run. A Takeout uses it to
+   * year, undated, by choice); an item listed twice is told twice. Not told of failed items, nor
+   * in a dry run. A Takeout uses it to
    * remember the parts it need not read again.
    */
   settled?(id: string): void;

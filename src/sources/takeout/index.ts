@@ -93,6 +93,11 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   /** Per archive part read: the ids of the year's items it holds or serves that are not settled yet. */
   const unsettled = new Map<Part, Set<string>>();
   const partsOfItem = new Map<string, Part[]>();
+  /**
+   * Entries per item id not settled yet: two exports can hold different photos at one path (one
+   * id), and one saved must not make the other's part finished.
+   */
+  const entriesOfItem = new Map<string, number>();
   let listedAll = false;
   let exportLines: string[] = [];
 
@@ -108,6 +113,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   /** An item's parts: its own, its sidecar's and its original's (they may be other parts of the export). */
   const track = (entry: CatalogEntry) => {
     const id = `takeout:${entry.key}`;
+    entriesOfItem.set(id, (entriesOfItem.get(id) ?? 0) + 1);
     const parts = new Set([entry.copy.part, entry.sidecar?.part, entry.original?.copy.part]);
     for (const part of parts) {
       const ids = part && unsettled.get(part);
@@ -258,6 +264,12 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     problems: () => findings.problems(),
     processedExports: () => exportLines,
     settled(id) {
+      const left = (entriesOfItem.get(id) ?? 1) - 1;
+      if (left > 0) {
+        entriesOfItem.set(id, left);
+        return;
+      }
+      entriesOfItem.delete(id);
       for (const part of partsOfItem.get(id) ?? []) unsettled.get(part)?.delete(id);
       partsOfItem.delete(id);
     },

@@ -240,6 +240,42 @@ test('a failed item leaves its part unfinished, and the part holding its sidecar
   }
 });
 
+test("two exports with different photos at one path: one saved, the other failed, leaves the failed one's part unfinished", async () => {
+  const place = await openTakeoutDir();
+  try {
+    const downloads = path.join(place.dir, 'downloads');
+    await mkdir(downloads, { recursive: true });
+    const first = photo(1, 'first ');
+    const second = { media: photo(1, 'second ').media, sidecar: photo(2).sidecar };
+    second.sidecar = { ...second.sidecar, name: first.sidecar.name };
+    await writeFile(
+      path.join(downloads, 'takeout-20250101T000000Z-001.zip'),
+      buildZip([first.media, first.sidecar]),
+    );
+    await writeFile(
+      path.join(downloads, 'takeout-20250201T000000Z-001.zip'),
+      buildZip([second.media, second.sidecar]),
+    );
+    // The second photo belongs on 2024-06-03: make that day fail.
+    await mkdir(place.folder, { recursive: true });
+    await writeFile(path.join(place.folder, '2024-06-03'), 'not a day folder');
+    const one = await counted(place, [downloads]);
+    assert.equal(one.code, 1, one.output);
+    assert.ok((await treeHashes(place.folder)).has('2024-06-02/IMG_0001.jpg'), 'the first is saved');
+    const remembered = (await memoryLines(place)).map((text) => (JSON.parse(text) as { name: string }).name);
+    assert.ok(
+      !remembered.includes('takeout-20250201T000000Z-001.zip'),
+      `not finished: ${remembered} ${one.output}`,
+    );
+    await rm(path.join(place.folder, '2024-06-03'));
+    const two = await counted(place, [downloads]);
+    assert.equal(two.code, 0, two.output);
+    assert.ok((await treeHashes(place.folder)).has('2024-06-03/IMG_0001.jpg'), 'the second is saved');
+  } finally {
+    await place.close();
+  }
+});
+
 test('a damaged line of the memory is warned about and ignored; the good lines still count', async () => {
   const place = await openTakeoutDir();
   try {
