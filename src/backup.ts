@@ -245,6 +245,10 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     dryRun: options.dryRun,
   });
   if (recovered) report({ type: 'notice', level: 'info', message: recovered });
+  if (source.recordMissing) {
+    const missing = await manifest.missingFiles(options.year, { undated: options.includeUndated === true });
+    if (missing > 0) source.recordMissing(missing);
+  }
   if (manifest.ignoredLines > 0)
     report({
       type: 'notice',

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, writeSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { crashPoint } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
@@ -252,6 +252,29 @@ export class Manifest {
   /** Every record (each id's, each place it was saved at). */
   *allRecords(): Iterable<SavedRecord> {
     for (const records of this.byId.values()) yield* records;
+  }
+
+  /**
+   * How many files the record holds in the year's day folders (and in undated/ when asked) that
+   * are not in `folder` with their recorded size: deleted, or a disk restored from an older copy.
+   */
+  async missingFiles(year: number, options: { undated?: boolean } = {}): Promise<number> {
+    const prefix = `${year}-`;
+    const paths = new Map<string, number>();
+    for (const record of this.allRecords()) {
+      if (record.path.startsWith(prefix) || (options.undated && record.path.startsWith('undated/')))
+        paths.set(record.path, record.size);
+    }
+    let missing = 0;
+    const queue = [...paths];
+    const worker = async () => {
+      for (let next = queue.pop(); next; next = queue.pop()) {
+        const info = await lstat(path.join(this.folder, next[0])).catch(() => undefined);
+        if (!info?.isFile() || info.size !== next[1]) missing++;
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    return missing;
   }
 
   /** Every record of an id, oldest first. */

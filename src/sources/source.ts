@@ -137,6 +137,12 @@ export interface Source {
    * remember the parts it need not read again.
    */
   settled?(id: string): void;
+  /**
+   * Told before listing when files the record holds for the year are gone from the backup folder
+   * (deleted by the user, a disk restored from an older copy): a Takeout then reads every part
+   * again, finished or not, so those files are saved again.
+   */
+  recordMissing?(missing: number): void;
   /** Items in listing order. The caller may stop early (`break`); the generator must then clean up. */
   list(signal: AbortSignal): AsyncIterable<SourceItem>;
   /** Release what the source holds (picker session, open archives). Called once, also after errors. */

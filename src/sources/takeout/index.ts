@@ -101,8 +101,11 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   let listedAll = false;
   let exportLines: string[] = [];
 
+  /** Files the record holds for the year are missing: no part is skipped, so they are saved again. */
+  let readEveryPart = false;
+
   const skipPart = async (file: string): Promise<boolean> => {
-    if (!memory || !memoryOptions) return false;
+    if (!memory || !memoryOptions || readEveryPart) return false;
     const identity = await localPartIdentity(file).catch(() => undefined);
     if (!identity) return false;
     const skipped = isFinished(memory, memoryOptions.year, memoryOptions.scope, identity);
@@ -263,6 +266,13 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     total: () => known,
     problems: () => findings.problems(),
     processedExports: () => exportLines,
+    recordMissing(missing) {
+      if (!memoryOptions || readEveryPart) return;
+      readEveryPart = true;
+      options.onInfo?.(
+        `${missing} file(s) the record holds for ${memoryOptions.year} are missing from the backup folder: every Takeout part is read again, so they are saved again.`,
+      );
+    },
     settled(id) {
       const left = (entriesOfItem.get(id) ?? 1) - 1;
       if (left > 0) {

@@ -341,3 +341,24 @@ test('another year reads the parts again: they were finished for 2024 only', asy
     await place.close();
   }
 });
+
+test('a saved file deleted from the backup folder makes the rerun read every part again and save it again', async () => {
+  const place = await openTakeoutDir();
+  try {
+    await place.write(threeParts(), 'zip');
+    const downloads = path.join(place.dir, 'downloads');
+    assert.equal((await counted(place, [downloads])).code, 0);
+    const tree = await treeHashes(place.folder);
+    const [gone] = [...tree.keys()].sort();
+    await rm(path.join(place.folder, gone as string));
+    const two = await counted(place, [downloads]);
+    assert.equal(two.code, 0, two.output);
+    assert.match(two.output, /1 file\(s\) the record holds for 2024 are missing from the backup folder/);
+    assert.deepEqual(two.opened, names(3), 'every part read again');
+    assert.deepEqual(await treeHashes(place.folder), tree, 'the deleted photo is back, nothing else changed');
+    const three = await counted(place, [downloads]);
+    assert.deepEqual(three.opened, [], 'finished again');
+  } finally {
+    await place.close();
+  }
+});
