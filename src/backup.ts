@@ -491,6 +491,12 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       await manifest.record(
         await sidecars.attach(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 })),
       );
+      // The record answers for the path and the bytes from here on (ownerOf, pathWithContent), so
+      // the run's own claims stay as many as the items in flight, not one pair per saved file.
+      const claim = claimKey(relative);
+      if (claims.get(claim) === item.id) claims.delete(claim);
+      const contentKey = `${temp.bytes}:${temp.sha256}`;
+      if (temp.sha256 && contentClaims.get(contentKey) === relative) contentClaims.delete(contentKey);
       await crashPoint('after-record');
       summary.saved++;
       summary.bytes += temp.bytes;

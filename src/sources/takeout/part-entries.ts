@@ -6,7 +6,6 @@
 
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import pLimit from 'p-limit';
 import { errorText, type Findings } from './findings.ts';
 import { holdHead, streamReader } from './formats/byte-readers.ts';
 import { mayHaveMediaDate, readMediaDate, streamHoldBytes } from './formats/media-dates.ts';
@@ -139,7 +138,7 @@ export async function loadFolder(part: Part, findings: Findings): Promise<void> 
     }
   };
   await walk(part.file, top);
-  await pLimit(READ_CONCURRENCY).map(part.files, async (file) => {
+  await forEachAtMost(part.files, READ_CONCURRENCY, async (file) => {
     const stats = await lstat(file.fsPath as string);
     file.size = stats.size;
   });
@@ -162,12 +161,14 @@ export async function loadJsonFiles(part: Part, pool: HandlePool, findings: Find
   };
   // Small ones side by side; big ones one at a time, so parsing never holds many big ones at once.
   const big = (file: PartFile) => file.size > BIG_JSON_BYTES;
-  await pLimit(READ_CONCURRENCY).map(
+  await forEachAtMost(
     jsonFiles.filter((file) => !big(file)),
+    READ_CONCURRENCY,
     load,
   );
-  await pLimit(1).map(
+  await forEachAtMost(
     jsonFiles.filter((file) => big(file) && file.size <= MAX_JSON_BYTES),
+    1,
     load,
   );
   if (unreadable.length > 0) {
@@ -175,6 +176,24 @@ export async function loadJsonFiles(part: Part, pool: HandlePool, findings: Find
       `${part.file}: ${unreadable.length} JSON file(s) could not be read, first ${unreadable[0]}; their photos may be undated. Download this part again from Google Takeout.`,
     );
   }
+}
+
+/**
+ * `work` for each item in order, at most `concurrency` at once: that many workers each take the
+ * next item when done with one. Not p-limit's map, which queues a promise, closures and a queue
+ * node for every item at the start, about 400 bytes each: 70 MB at the listing's peak for the
+ * 100,000 sidecars of a large Takeout (a heap snapshot), and the heap grows to twice its peak.
+ */
+async function forEachAtMost<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /** Parsed one at a time, and only the facts used are kept (undefined when it does not parse). */
