@@ -21,6 +21,7 @@ interface AuthOptions {
   clientSecret: string;
   token?: string;
   demo: boolean;
+  json?: boolean;
 }
 
 /** Where Google shows the apps that have access to an account, to remove one by hand. */
@@ -58,9 +59,11 @@ export async function runAuthCommand(args: string[], io: CliIo, signal: AbortSig
       .option('--demo', "the demo's temporary sign-in with the built-in emulator of Google", false);
   withFiles(program.command('status'))
     .description('which client, which scopes, when the sign-in was issued and when a Testing app loses it')
+    .option('--json', 'one JSON object on stdout instead (fields in docs/events.md)', false)
     .action(async (options: AuthOptions) => {
       code = await withPlace(options, io, async (place) => {
-        if (place.demo) say("Demo: the built-in emulator's temporary sign-in; nothing leaves this machine.");
+        if (place.demo && !options.json)
+          say("Demo: the built-in emulator's temporary sign-in; nothing leaves this machine.");
         const client = await loadClientSecret(place.clientSecretPath).then(
           (secret) => ({ id: secret.clientId }),
           (error: unknown) => {
@@ -76,7 +79,8 @@ export async function runAuthCommand(args: string[], io: CliIo, signal: AbortSig
           now: io.now().getTime(),
           timeZone: resolveTimeZone('local', io.env.TZ),
         });
-        for (const line of status.lines) say(line);
+        if (options.json) io.stdout.write(`${JSON.stringify({ ...status.json, demo: place.demo })}\n`);
+        else for (const line of status.lines) say(line);
         return status.signedIn ? ExitCode.ok : ExitCode.auth;
       });
     });

@@ -293,6 +293,12 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       demo: options.demo,
       signal,
     });
+  } catch (error) {
+    // The error that ended a run comes before its summary, once (the reporter holds the summary
+    // back until close); an error before the reporter existed is main's to print.
+    if (!(error instanceof BackupError)) throw error;
+    reporter.fail(error.message);
+    return error.exitCode;
   } finally {
     reporter.close();
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);

@@ -128,19 +128,35 @@ class Racer {
       )
       .finally(() => {
         this.finished = true;
+        this.wake();
       });
+  }
+
+  /** Resolves settle()'s wait: called when the run parks at a step or finishes. */
+  private woken: (() => void) | undefined;
+  private wake(): void {
+    const woken = this.woken;
+    this.woken = undefined;
+    woken?.();
   }
 
   private pause(_point: string): Promise<void> {
     if (this.free) return Promise.resolve();
     return new Promise((resolve) => {
       this.parked = resolve;
+      this.wake();
     });
   }
 
-  /** Until it waits at its next step or has finished. */
+  /**
+   * Until it waits at its next step or has finished. Woken by the run itself, not polled: a
+   * setImmediate loop kept a core busy for every file system call of every schedule.
+   */
   async settle(): Promise<void> {
-    while (!this.parked && !this.finished) await new Promise((resolve) => setImmediate(resolve));
+    while (!this.parked && !this.finished)
+      await new Promise<void>((resolve) => {
+        this.woken = resolve;
+      });
   }
 
   async step(): Promise<void> {

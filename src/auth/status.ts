@@ -27,9 +27,31 @@ export interface SignInFacts {
 
 export interface SignInStatus {
   lines: string[];
+  /** The same facts for `auth status --json` (docs/events.md): ids, scopes and times, never a secret or token. */
+  json: SignInJson;
   /** True when a run would use this sign-in without asking (it may still find it expired at Google). */
   signedIn: boolean;
 }
+
+/** One JSON object; times are ISO 8601 UTC, null when unknown or not applicable. */
+export interface SignInJson {
+  signedIn: boolean;
+  clientId: string | null;
+  /** Why the client secret cannot be used, when it cannot. */
+  clientProblem: string | null;
+  /** 'ok', 'missing' or 'unusable' (the token file). */
+  tokenFile: TokenFileRead['status'];
+  scopes: string[];
+  hasRefreshToken: boolean;
+  refreshTokenIssuedAt: string | null;
+  /** When a Testing app's refresh token stops working: issued + 7 days. */
+  testingExpiresAt: string | null;
+  accessTokenExpiresAt: string | null;
+  /** Why this sign-in cannot be used (another client's, …), when it cannot. */
+  problem: string | null;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 const SCOPE_USE: Record<string, string> = {
   [LIBRARY_SCOPE]: 'the library source',
@@ -50,6 +72,27 @@ export function formatInstant(ms: number, timeZone: string): string {
 }
 
 export function describeSignIn(facts: SignInFacts): SignInStatus {
+  const { lines, signedIn, problem } = describeLines(facts);
+  const client = 'id' in facts.client ? facts.client : undefined;
+  const read = facts.token;
+  const token = read.status === 'ok' ? read.token : undefined;
+  const issued = token?.refresh_token ? token.refresh_token_issued_at : undefined;
+  const json: SignInJson = {
+    signedIn,
+    clientId: client?.id ?? null,
+    clientProblem: 'problem' in facts.client ? facts.client.problem : null,
+    tokenFile: read.status,
+    scopes: token ? splitScopes(token.scope) : [],
+    hasRefreshToken: token?.refresh_token !== undefined && token.refresh_token !== '',
+    refreshTokenIssuedAt: iso(issued),
+    testingExpiresAt: iso(issued === undefined ? undefined : issued + TESTING_LIFETIME_MS),
+    accessTokenExpiresAt: iso(token?.expiry_date),
+    problem: problem ?? (read.status === 'unusable' ? read.reason : null),
+  };
+  return { lines, signedIn, json };
+}
+
+function describeLines(facts: SignInFacts): { lines: string[]; signedIn: boolean; problem?: string } {
   const at = (ms: number) => formatInstant(ms, facts.timeZone);
   const lines: string[] = [];
   const client = 'id' in facts.client ? facts.client : undefined;
@@ -106,5 +149,9 @@ export function describeSignIn(facts: SignInFacts): SignInStatus {
     );
   }
   if (problem) lines.push(`  not usable: it ${problem}; the next run at a terminal signs in again.`);
-  return { lines, signedIn: client !== undefined && problem === undefined };
+  return {
+    lines,
+    signedIn: client !== undefined && problem === undefined,
+    ...(problem !== undefined ? { problem } : {}),
+  };
 }

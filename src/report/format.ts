@@ -94,7 +94,7 @@ export function progressLine(progress: Progress): string {
   return parts.join(' · ');
 }
 
-const ENDED_BY_ERROR = new Set<StopReason>(['quota', 'error', 'interrupted']);
+export const ENDED_BY_ERROR: ReadonlySet<StopReason> = new Set<StopReason>(['quota', 'error', 'interrupted']);
 
 /** The closing summary, a few lines. */
 export function summaryLines(summary: BackupSummary, elapsedMs: number): string[] {
@@ -146,7 +146,7 @@ export function summaryLines(summary: BackupSummary, elapsedMs: number): string[
     if (count > 0)
       lines.push(`  left out ${count} ${kind}(s) by choice (${flag}); they are not counted as saved`);
   }
-  // A run ended by an error or Ctrl-C says why once, as the error cli.ts prints after the summary.
+  // A run ended by an error or Ctrl-C says why once, as the error the reporter prints before the summary.
   if (!ENDED_BY_ERROR.has(summary.stopped.reason)) lines.push(summary.stopped.message);
   if (summary.failed.length > 0) lines.push('Run the same command again to retry what failed.');
   return lines;

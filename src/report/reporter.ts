@@ -2,9 +2,10 @@
  * Turns events into output: a live progress line on a terminal, plain lines otherwise (cron, a
  * log, TERM=dumb), or one JSON object per line with --json (human text then goes to stderr).
  */
-import { type BackupEvent, type Report, SETTLED_EVENTS } from './events.ts';
+import { type BackupEvent, type BackupSummary, type Report, SETTLED_EVENTS } from './events.ts';
 import {
   asciiSafeJson,
+  ENDED_BY_ERROR,
   formatBytes,
   printable,
   printableName,
@@ -39,7 +40,12 @@ export interface Reporter {
   report: Report;
   /** A line of text for people (notices, the consent URL), never on stdout in --json mode. */
   info(message: string): void;
-  /** Clears the live line before the program prints an error. */
+  /**
+   * The error that ended the run, on stderr: before the summary of a run that an error or Ctrl-C
+   * ended (that summary waits for close()), and printed once, here, not again by cli.ts.
+   */
+  fail(message: string): void;
+  /** Clears the live line; prints a summary held back for the error that ended the run. */
   close(): void;
 }
 
@@ -66,6 +72,8 @@ export function createReporter(options: ReporterOptions): Reporter {
   let lastDraw = 0;
   let drawn = false;
   let dryRun = false;
+  /** The summary of a run an error or Ctrl-C ended: printed after that error, at close(). */
+  let heldSummary: string[] = [];
 
   const clear = () => {
     if (drawn) {
@@ -204,7 +212,13 @@ export function createReporter(options: ReporterOptions): Reporter {
       case 'summary':
         flush();
         clear();
-        for (const line of summaryLines(event.summary, now() - started)) human.write(`${printable(line)}\n`);
+        {
+          const lines = summaryLines(event.summary, now() - started).map((line) => `${printable(line)}\n`);
+          // Ended by an error: the error comes first (cli.ts calls fail, then close); when nothing
+          // was even found, "Saved 0 file(s)" would only hide it, so there is no summary at all.
+          if (!endedByError(event.summary)) for (const line of lines) human.write(line);
+          else if (ranAtAll(event.summary)) heldSummary = lines;
+        }
         break;
     }
   };
@@ -216,9 +230,25 @@ export function createReporter(options: ReporterOptions): Reporter {
       options.stderr.write(`${printable(message)}\n`);
       draw(true);
     },
+    fail: (message) => {
+      flush();
+      clear();
+      options.stderr.write(`${printable(message)}\n`);
+    },
     close: () => {
       flush();
       clear();
+      for (const line of heldSummary) human.write(line);
+      heldSummary = [];
     },
   };
+}
+
+function endedByError(summary: BackupSummary): boolean {
+  return ENDED_BY_ERROR.has(summary.stopped.reason);
+}
+
+/** Whether the run found, saved, skipped or failed anything: else its summary says nothing. */
+function ranAtAll(summary: BackupSummary): boolean {
+  return summary.found > 0 || summary.saved > 0 || summary.skipped > 0 || summary.failed.length > 0;
 }

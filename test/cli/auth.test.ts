@@ -78,6 +78,36 @@ test('auth status: the client id, the scopes, the issue time and the Testing end
   assert.equal(emulator.stats.requests['oauth.token'] ?? 0, 0, 'status asks Google nothing');
 });
 
+test('auth status --json: one object with the client id, scopes and times, never a secret; exit 0', async () => {
+  const issued = Date.now() - DAY;
+  const token = await editToken((t) => {
+    t.refresh_token_issued_at = issued;
+  });
+  const result = await runCli(['auth', 'status', '--json'], { cwd: dir, env: env() });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout.trim().split('\n').length, 1, result.stdout);
+  const status = JSON.parse(result.stdout) as Record<string, unknown>;
+  const secret = emulator.clientSecret('installed') as { installed: { client_id: string } };
+  assert.equal(status.signedIn, true);
+  assert.equal(status.clientId, secret.installed.client_id);
+  assert.deepEqual([...(status.scopes as string[])].sort(), [libraryScope, pickerScope].sort());
+  assert.equal(status.hasRefreshToken, true);
+  assert.equal(status.refreshTokenIssuedAt, new Date(issued).toISOString());
+  assert.equal(status.testingExpiresAt, new Date(issued + 7 * DAY).toISOString());
+  assert.equal(status.accessTokenExpiresAt, new Date(token.expiry_date as number).toISOString());
+  assert.equal(status.demo, false);
+  assertNoSecrets(result.stdout + result.stderr);
+  assert.ok(!result.stdout.includes('client_secret'), 'no client secret field');
+
+  await rm(tokenPath);
+  const missing = await runCli(['auth', 'status', '--json'], { cwd: dir, env: env() });
+  assert.equal(missing.code, 3);
+  const none = JSON.parse(missing.stdout) as Record<string, unknown>;
+  assert.equal(none.signedIn, false);
+  assert.equal(none.tokenFile, 'missing');
+  assert.equal(none.refreshTokenIssuedAt, null);
+});
+
 test('auth status: a token file from before the issue time was kept says "unknown"', async () => {
   const result = await runCli(['auth', 'status'], { cwd: dir, env: env() });
   assert.equal(result.code, 0, result.stderr);

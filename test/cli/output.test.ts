@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { BIN, emulatorEnv, runCli, writeAccount } from '../helpers/cli.ts';
+import { LIBRARY_SCOPE, PICKER_SCOPE } from '../../src/auth/scopes.ts';
+import { BIN, emulatorEnv, runCli, runCliMerged, writeAccount } from '../helpers/cli.ts';
 import { type Emulator, startEmulator } from '../support/emulator/index.ts';
 
 const SAMPLE = fileURLToPath(new URL('../fixtures/sample-takeout', import.meta.url));
@@ -39,14 +40,14 @@ test('a --takeout path that does not exist: only the error, exit 2, and no folde
   assert.deepEqual(await readdir(dir), [], 'no photos/.photo-backup/ made');
 });
 
-test('the daily quota message is printed once, after the summary', async () => {
+test('the daily quota before anything was listed: the message once, and no "Saved 0 file(s)" summary of nothing', async () => {
   await writeAccount(emulator, dir);
   emulator.setFaults({ dailyQuotaAfter: 0 });
   const result = await runCli(['2024', '--source', 'library'], { cwd: dir, env: emulatorEnv(emulator) });
   assert.equal(result.code, 4, result.stderr);
   const output = result.stdout + result.stderr;
   assert.equal(count(output, 'daily request quota'), 1, output);
-  assert.match(result.stdout, /Saved 0 file\(s\)/);
+  assert.doesNotMatch(output, /Saved \d+ file/);
 });
 
 test('Ctrl-C: "Interrupted." is printed once and the exit code is 130', async () => {
@@ -186,4 +187,68 @@ test('at a terminal with TERM=dumb: plain lines, no carriage return and no ANSI 
   assert.ok(!dumb.includes('\x1b'), JSON.stringify(dumb));
   // The pty turns each line feed into CR LF; a CR anywhere else would be a rewrite of the line.
   assert.ok(!dumb.replaceAll('\r\n', '\n').includes('\r'), JSON.stringify(dumb));
+});
+
+test('the Library API refusing (403): the error once, and no "Saved 0 file(s)" summary of nothing', async () => {
+  await writeAccount(emulator, dir);
+  emulator.setFaults({ serviceDisabled: { service: 'library' } });
+  for (const source of ['library', 'auto']) {
+    const result = await runCliMerged(['2024', 'out', '--source', source], {
+      cwd: dir,
+      env: emulatorEnv(emulator),
+    });
+    assert.equal(result.code, 3, result.output);
+    assert.equal(count(result.output, 'Photos Library API is not enabled'), 1, result.output);
+    assert.doesNotMatch(result.output, /Saved \d+ file/, 'nothing ran: no summary');
+  }
+});
+
+test('a scope the saved sign-in lacks at Google (403 insufficient scope): the error once, no summary of nothing', async () => {
+  const { tokenPath } = await writeAccount(emulator, dir, { scopes: [PICKER_SCOPE] });
+  // The file claims the Library scope, Google's token does not have it: the API answers 403.
+  const token = JSON.parse(await readFile(tokenPath, 'utf8')) as Record<string, unknown>;
+  await writeFile(tokenPath, JSON.stringify({ ...token, scope: `${LIBRARY_SCOPE} ${PICKER_SCOPE}` }));
+  const result = await runCliMerged(['2024', 'out', '--source', 'library'], {
+    cwd: dir,
+    env: emulatorEnv(emulator),
+  });
+  assert.equal(result.code, 3, result.output);
+  const errorLines = result.output.split('\n').filter((line) => /scope|refused|allow/i.test(line));
+  assert.ok(errorLines.length > 0, result.output);
+  assert.equal(count(result.output, errorLines[0] as string), 1, result.output);
+  assert.doesNotMatch(result.output, /Saved \d+ file/, 'nothing ran: no summary');
+});
+
+test('a picking session that times out: the error once, and no summary of nothing', async () => {
+  await emulator.close();
+  emulator = await startEmulator({
+    generate: { year: 2024, count: 4 },
+    picker: { pollInterval: '0.01s', pollsBeforePicked: 1_000_000, timeoutIn: '0.05s' },
+  });
+  await writeAccount(emulator, dir);
+  const result = await runCliMerged(['2024', 'out', '--source', 'picker', '--no-browser'], {
+    cwd: dir,
+    env: emulatorEnv(emulator),
+  });
+  assert.equal(result.code, 3, result.output);
+  assert.equal(count(result.output, 'Nobody pressed Done'), 1, result.output);
+  assert.doesNotMatch(result.output, /Saved \d+ file/, 'nothing ran: no summary');
+});
+
+test('the download quota ending a run that saved some: the error first, then the summary, each once', async () => {
+  await writeAccount(emulator, dir);
+  // The media host's download quota runs out after 3 files: 5 refusals in a row end the run.
+  emulator.setFaults({ mediaQuotaAfter: 3 });
+  const result = await runCliMerged(['2024', 'out', '--source', 'library', '--concurrency', '1'], {
+    cwd: dir,
+    env: emulatorEnv(emulator),
+  });
+  assert.equal(result.code, 4, result.output);
+  assert.equal(count(result.output, 'refused 5 downloads in a row'), 1, result.output);
+  assert.equal(lines(result.output, 'Saved ').length, 1, result.output);
+  assert.match(result.output, /Saved [1-9]\d* file/, 'some were saved');
+  assert.ok(
+    result.output.indexOf('refused 5 downloads in a row') < result.output.indexOf('Saved '),
+    `the error before the summary:\n${result.output}`,
+  );
 });

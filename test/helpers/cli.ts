@@ -1,7 +1,8 @@
 /** Black-box helpers: a Google account on the emulator, and the built CLI run as a child process. */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Emulator } from '../support/emulator/index.ts';
@@ -64,6 +65,38 @@ export function runCli(
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/**
+ * Runs `photo-backup args…` with stdout and stderr going to one file opened for appending, as a
+ * terminal or `2>&1` interleaves them: `output` is in the order the user reads it.
+ */
+export async function runCliMerged(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<{ code: number | null; output: string }> {
+  const scratch = await mkdtemp(path.join(tmpdir(), 'pb-merged-'));
+  const file = path.join(scratch, 'output.txt');
+  const handle = await open(file, 'a');
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: options.cwd,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, TZ: 'UTC', ...options.env },
+        stdio: ['ignore', handle.fd, handle.fd],
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('error', reject);
+      child.on('close', (exit) => {
+        clearTimeout(timer);
+        resolve(exit);
+      });
+    });
+    return { code, output: await readFile(file, 'utf8') };
+  } finally {
+    await handle.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 /** Every file under `root` (relative, `/`-separated) → sha256, leaving out the state folder. */
