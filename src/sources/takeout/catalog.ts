@@ -11,7 +11,7 @@ import { groupExports, type TreeEntry } from './export-trees.ts';
 import { errorText, type Findings } from './findings.ts';
 import { isLeftover, isMediaName } from './media-names.ts';
 import { loadFolder, loadJsonFiles, loadTar, loadZip } from './part-entries.ts';
-import { findParts, type HandlePool, type Part } from './parts.ts';
+import { findParts, type Part, type ReaderPool } from './parts.ts';
 import {
   findOriginalMedia,
   indexMediaNames,
@@ -66,7 +66,7 @@ const NO_ALBUMS: readonly string[] = Object.freeze([]);
 export async function readCatalog(
   options: CatalogOptions,
   findings: Findings,
-  pool: HandlePool,
+  pool: ReaderPool,
 ): Promise<Catalog> {
   const parts = await findParts(options.inputs, findings);
   for (const part of parts) {

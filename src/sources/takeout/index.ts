@@ -17,7 +17,7 @@ import { type OpenBody, openRandomAccess, tarPartBodies } from './bodies.ts';
 import { type CatalogEntry, readCatalog } from './catalog.ts';
 import { Findings } from './findings.ts';
 import { ItemFacts, listedFacts } from './item-facts.ts';
-import { HandlePool, inputNotFound } from './parts.ts';
+import { inputNotFound, ReaderPool } from './parts.ts';
 import { countMediaRead, writeMediaReadCount } from './read-count.ts';
 
 export interface TakeoutSourceOptions {
@@ -57,7 +57,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     if (!existsSync(input)) throw inputNotFound(input);
   }
   const findings = new Findings(options.onWarning);
-  const pool = new HandlePool();
+  const pool = new ReaderPool();
   let sequential = false;
   let facts: ItemFacts | undefined;
   /** Every item the catalog holds, once it is read: the progress line's total. */
