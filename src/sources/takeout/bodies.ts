@@ -44,7 +44,7 @@ export async function* tarPartBodies(
   signal: AbortSignal,
   findings: Findings,
 ): AsyncGenerator<{ entry: CatalogEntry; open: OpenBody }> {
-  const stream = await openTarStream(part.file, signal);
+  const stream = await openTarStream(await openPart(part), signal);
   try {
     for await (const tarEntry of readTarEntries(stream)) {
       const entry = entries.get(tarEntry.index);
@@ -55,7 +55,7 @@ export async function* tarPartBodies(
         open: async (openSignal) => {
           const body = live.claim(openSignal);
           return {
-            body: body ?? rescanTarEntry(part.file, tarEntry.index, openSignal),
+            body: body ?? rescanTarEntry(part, tarEntry.index, openSignal),
             size: entry.copy.size,
           };
         },
@@ -114,13 +114,13 @@ class LiveEntry {
 }
 
 /** A tgz entry opened out of order (a retry, or a consumer that pulled ahead): read the part again up to it. */
-async function* rescanTarEntry(file: string, index: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const stream = await openTarStream(file, signal);
+async function* rescanTarEntry(part: Part, index: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const stream = await openTarStream(await openPart(part), signal);
   for await (const entry of readTarEntries(stream)) {
     if (entry.index === index) {
       yield* entry.body;
       return;
     }
   }
-  throw new Error(`entry ${index + 1} is missing from ${file}`);
+  throw new Error(`entry ${index + 1} is missing from ${part.file}`);
 }

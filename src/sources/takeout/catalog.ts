@@ -57,6 +57,8 @@ export interface Catalog {
 
 export interface CatalogOptions {
   inputs: readonly string[];
+  /** Finds the parts instead of `inputs` on disk (Drive: each part a ranged reader); `inputs` name them in messages. */
+  findParts?: (findings: Findings) => Promise<Part[]>;
   includeTrash?: boolean;
 }
 
@@ -68,7 +70,9 @@ export async function readCatalog(
   findings: Findings,
   pool: ReaderPool,
 ): Promise<Catalog> {
-  const parts = await findParts(options.inputs, findings);
+  const parts = options.findParts
+    ? await options.findParts(findings)
+    : await findParts(options.inputs, findings);
   for (const part of parts) {
     try {
       if (part.kind === 'zip') await loadZip(part, findings);

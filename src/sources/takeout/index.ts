@@ -14,7 +14,7 @@ import { usageError } from '../../errors.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { Source, SourceItem } from '../source.ts';
 import { type OpenBody, openRandomAccess, tarPartBodies } from './bodies.ts';
-import { type CatalogEntry, readCatalog } from './catalog.ts';
+import { type CatalogEntry, type CatalogOptions, readCatalog } from './catalog.ts';
 import { Findings } from './findings.ts';
 import { ItemFacts, listedFacts } from './item-facts.ts';
 import { inputNotFound, ReaderPool } from './parts.ts';
@@ -28,6 +28,8 @@ export interface TakeoutSourceOptions {
   /** Also list items in Trash/Bin or flagged `trashed` (left out by default, like immich-go). */
   includeTrash?: boolean;
   onWarning?: (message: string) => void;
+  /** Parts found elsewhere than on disk (the Drive source); `inputs` then only name them in messages. */
+  findParts?: CatalogOptions['findParts'];
 }
 
 export type TakeoutSource = Source & {
@@ -53,8 +55,10 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     throw unknownTimeZoneError(options.timeZone);
   }
   // Checked here, before the run makes the backup folder or its lock: a mistyped path writes nothing.
-  for (const input of options.inputs) {
-    if (!existsSync(input)) throw inputNotFound(input);
+  if (!options.findParts) {
+    for (const input of options.inputs) {
+      if (!existsSync(input)) throw inputNotFound(input);
+    }
   }
   const findings = new Findings(options.onWarning);
   const pool = new ReaderPool();

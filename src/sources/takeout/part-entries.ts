@@ -81,7 +81,7 @@ export async function loadZip(part: Part, findings: Findings): Promise<void> {
 export async function loadTar(part: Part, findings: Findings): Promise<void> {
   let pending: PartFile | undefined;
   try {
-    const stream = await openTarStream(part.file);
+    const stream = await openTarStream(await openPart(part));
     for await (const entry of readTarEntries(stream)) {
       if (pending) part.files.push(pending);
       pending = undefined;
