@@ -9,10 +9,13 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { DRIVE_SCOPE } from '../../src/auth/scopes.ts';
 import { emulatorEnv, runCli, sha256, treeHashes, writeAccount } from '../helpers/cli.ts';
+import { buildTgz } from '../helpers/takeout-builder.ts';
 import {
   type DriveExport,
+  exportEntries,
   incrementalExports,
   putTakeoutExports,
+  takeoutTimestamp,
 } from '../support/emulator/drive-takeout.ts';
 import { type Emulator, startEmulator } from '../support/emulator/index.ts';
 
@@ -112,4 +115,24 @@ test('--source drive with a --drive-folder that does not exist: exit 2 naming th
   });
   assert.equal(result.code, 2, result.stdout + result.stderr);
   assert.match(result.stderr, /No folder named "Backups" in your Google Drive/);
+});
+
+test('--source drive with a .tgz export: read whole, its items saved, with a notice recommending zip', async () => {
+  const folder = emulator.drive.add({ name: 'Tgz', parents: ['root'] });
+  const entries = exportEntries(emulator.items).map(({ name, data }) => ({ name, data }));
+  emulator.drive.add({
+    name: `takeout-${takeoutTimestamp(new Date('2025-03-01T00:00:00Z'))}-001.tgz`,
+    parents: [folder.id],
+    content: buildTgz(entries),
+  });
+  const result = await runCli(['2024', 'out', '--source', 'drive', '--drive-folder', 'Tgz'], {
+    cwd: dir,
+    env: emulatorEnv(emulator),
+  });
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(result.stdout + result.stderr, /\.tgz part\(s\) in Drive .* are read whole.*Choose \.zip/);
+  const tree = await treeHashes(path.join(dir, 'out'));
+  const hashes = [...tree.values()];
+  for (const item of yearItems())
+    assert.ok(hashes.includes(sha256(emulator.contentOf(item.id))), item.filename);
 });
