@@ -243,7 +243,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     };
     let libraryUrl = io.env.PHOTO_BACKUP_LIBRARY_URL || LIBRARY_URL;
     let pickerUrl = io.env.PHOTO_BACKUP_PICKER_URL || PICKER_URL;
-    const driveUrl = driveUrlFrom(io.env);
+    let driveUrl = driveUrlFrom(io.env);
     let clientSecretPath = path.resolve(io.cwd, options.clientSecret);
     let tokenPath = options.token ? path.resolve(io.cwd, options.token) : undefined;
     if (options.demo) {
@@ -251,10 +251,11 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       cleanups.push(demo.close);
       libraryUrl = demo.libraryUrl;
       pickerUrl = demo.pickerUrl;
+      driveUrl = demo.driveUrl;
       clientSecretPath = demo.clientSecretPath;
       tokenPath = demo.tokenPath;
       reporter.info(
-        `Demo: a built-in emulator of Google at ${demo.url} serves ${demo.count} generated photos and videos of ${year}; nothing leaves this machine.`,
+        `Demo: a built-in emulator of Google at ${demo.url} serves ${demo.count} generated photos and videos of ${year}${source === 'drive' ? ', as a two-part Takeout export in its Drive folder "Takeout"' : ''}; nothing leaves this machine.`,
       );
     }
     tokenPath ??= path.join(path.dirname(clientSecretPath), 'token.json');
