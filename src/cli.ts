@@ -19,6 +19,7 @@ import { parseYear } from './layout.ts';
 import { printable } from './report/format.ts';
 import { createReporter, type TextSink } from './report/reporter.ts';
 import { runSource, type SourceChoice } from './run-source.ts';
+import { driveUrlFrom } from './sources/drive/api.ts';
 import { resolveTimeZone } from './timezone.ts';
 
 export const LIBRARY_URL = 'https://photoslibrary.googleapis.com';
@@ -54,6 +55,7 @@ interface ParsedOptions {
   browser: boolean;
   demo: boolean;
   takeout?: string[];
+  driveFolder?: string;
   includeTrash: boolean;
   includeUndated: boolean;
   skipVideos: boolean;
@@ -90,6 +92,8 @@ Sources: since 31 March 2025 Google's Library API returns only media this app up
   --source picker   you pick the photos in Google Photos (up to 2000 per round); the
                     skip-stop rule does not apply to picked items: every pick is checked.
   --takeout FILES   a Google Takeout export: the complete library, original quality.
+  --source drive    scheduled Takeout exports read in place from Google Drive
+                    (folder Takeout, or --drive-folder NAME); nothing downloaded whole.
 
 A file already saved is skipped; after more than --max-skipped skips in a row the run
 stops, so a repeated run ends where the last one left off.
@@ -106,7 +110,7 @@ function buildProgram(io: CliIo): Command {
     .argument('[folder]', 'where to save (default: photos)')
     .addOption(
       new Option('--source <source>', 'where the photos come from')
-        .choices(['auto', 'library', 'picker', 'takeout'])
+        .choices(['auto', 'library', 'picker', 'takeout', 'drive'])
         .default('auto'),
     )
     .option('--client-secret <file>', 'the Desktop OAuth client JSON', 'client_secret.json')
@@ -127,6 +131,10 @@ function buildProgram(io: CliIo): Command {
     .option(
       '--takeout <paths...>',
       'Google Takeout archives (.zip, .tgz) or extracted folders (implies --source takeout)',
+    )
+    .option(
+      '--drive-folder <name>',
+      'drive: the Google Drive folder scheduled Takeout exports land in (default Takeout)',
     )
     .option('--include-trash', 'takeout: also save items from the trash', false)
     .option('--include-undated', 'save items with no capture date under undated/', false)
@@ -235,6 +243,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     };
     let libraryUrl = io.env.PHOTO_BACKUP_LIBRARY_URL || LIBRARY_URL;
     let pickerUrl = io.env.PHOTO_BACKUP_PICKER_URL || PICKER_URL;
+    let driveUrl = driveUrlFrom(io.env);
     let clientSecretPath = path.resolve(io.cwd, options.clientSecret);
     let tokenPath = options.token ? path.resolve(io.cwd, options.token) : undefined;
     if (options.demo) {
@@ -242,10 +251,11 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       cleanups.push(demo.close);
       libraryUrl = demo.libraryUrl;
       pickerUrl = demo.pickerUrl;
+      driveUrl = demo.driveUrl;
       clientSecretPath = demo.clientSecretPath;
       tokenPath = demo.tokenPath;
       reporter.info(
-        `Demo: a built-in emulator of Google at ${demo.url} serves ${demo.count} generated photos and videos of ${year}; nothing leaves this machine.`,
+        `Demo: a built-in emulator of Google at ${demo.url} serves ${demo.count} generated photos and videos of ${year}${source === 'drive' ? ', as a two-part Takeout export in its Drive folder "Takeout"' : ''}; nothing leaves this machine.`,
       );
     }
     tokenPath ??= path.join(path.dirname(clientSecretPath), 'token.json');
@@ -281,6 +291,8 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       http,
       libraryUrl,
       pickerUrl,
+      driveUrl,
+      ...(options.driveFolder !== undefined ? { driveFolder: options.driveFolder } : {}),
       signIn,
       ...(ask ? { ask } : {}),
       argv,

@@ -5,11 +5,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DRIVE_SCOPE, SCOPES } from './auth/scopes.ts';
 
 export interface Demo {
   url: string;
   libraryUrl: string;
   pickerUrl: string;
+  /** The emulator's Drive, holding one two-part Takeout export of the same items (--source drive). */
+  driveUrl: string;
   clientSecretPath: string;
   tokenPath: string;
   /** The emulator's revoke endpoint (Google's is https://oauth2.googleapis.com/revoke). */
@@ -26,6 +29,8 @@ export async function startDemo(year: number, now = new Date()): Promise<Demo> {
   const emulator = await startEmulator({
     generate: { year, count: 48, videoEvery: 8, notAfter: now.getTime() },
   });
+  const { putDemoExport } = await import('./emulator/takeout-export.ts');
+  putDemoExport(emulator.drive, emulator.items, now);
   const dir = await mkdtemp(path.join(tmpdir(), 'photo-backup-demo-'));
   const clientSecretPath = path.join(dir, 'client_secret.json');
   const tokenPath = path.join(dir, 'token.json');
@@ -35,7 +40,7 @@ export async function startDemo(year: number, now = new Date()): Promise<Demo> {
   await writeFile(clientSecretPath, JSON.stringify(secret), { mode: 0o600 });
   // Issued now, as a consent would have been: `auth status --demo` shows when a Testing app's would end.
   const token = {
-    ...emulator.issueToken(),
+    ...emulator.issueToken({ scopes: [...SCOPES, DRIVE_SCOPE] }),
     client_id: secret.installed.client_id,
     refresh_token_issued_at: now.getTime(),
   };
@@ -44,6 +49,7 @@ export async function startDemo(year: number, now = new Date()): Promise<Demo> {
     url: emulator.url,
     libraryUrl: emulator.libraryUrl,
     pickerUrl: emulator.pickerUrl,
+    driveUrl: emulator.driveUrl,
     clientSecretPath,
     tokenPath,
     revokeUrl: emulator.revokeUri,

@@ -5,7 +5,7 @@
  */
 
 import path from 'node:path';
-import { type Authorizer, LIBRARY_SCOPE, PICKER_SCOPE, SCOPES } from './auth/index.ts';
+import { type Authorizer, DRIVE_SCOPE, LIBRARY_SCOPE, PICKER_SCOPE, SCOPES } from './auth/index.ts';
 import { type BackupOptions, type BackupResult, backupYear } from './backup.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
 import type { HttpClient } from './http.ts';
@@ -21,7 +21,7 @@ import {
 } from './sources/library/index.ts';
 import type { Source } from './sources/source.ts';
 
-export type SourceChoice = 'auto' | 'library' | 'picker' | 'takeout';
+export type SourceChoice = 'auto' | 'library' | 'picker' | 'takeout' | 'drive';
 
 export interface RunSourceOptions {
   choice: SourceChoice;
@@ -30,6 +30,10 @@ export interface RunSourceOptions {
   http: HttpClient;
   libraryUrl: string;
   pickerUrl: string;
+  /** Replaces https://www.googleapis.com for Drive (PHOTO_BACKUP_DRIVE_URL, the demo). */
+  driveUrl: string;
+  /** The Drive folder scheduled Takeout exports land in (--drive-folder). */
+  driveFolder?: string;
   /** Signs in with `scopes`, asking for `consentScopes` when a consent is needed. */
   signIn: (scopes: readonly string[], consentScopes?: readonly string[]) => Promise<Authorizer>;
   /** Asks on the terminal; unset when there is none. */
@@ -103,6 +107,20 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       },
     });
     return (await runWith(takeout, options, () => takeout.processedExports())).exitCode;
+  }
+  if (choice === 'drive') {
+    // Drive's scope is asked only here, when Drive is used: incremental consent.
+    const authorizer = await options.signIn([DRIVE_SCOPE]);
+    const { DriveApi } = await import('./sources/drive/api.ts');
+    const { createDriveSource } = await import('./sources/drive/index.ts');
+    const drive = createDriveSource({
+      api: new DriveApi(http, authorizer, options.driveUrl),
+      ...(options.driveFolder !== undefined ? { folderName: options.driveFolder } : {}),
+      timeZone: options.backupOptions.timeZone,
+      includeTrash: options.takeout.includeTrash,
+      onWarning: (message) => reporter.report({ type: 'notice', level: 'warn', message }),
+    });
+    return (await runWith(drive, options)).exitCode;
   }
   if (choice === 'library' || choice === 'auto') {
     const authorizer = await options.signIn(choice === 'library' ? [LIBRARY_SCOPE] : [], SCOPES);

@@ -30,6 +30,21 @@ async function everything(dir: string): Promise<string[]> {
 }
 
 describe('--demo', () => {
+  test("--source drive: the Takeout export in the emulator's Drive, read in place; a rerun saves nothing", async () => {
+    const cwd = path.join(root, 'drive');
+    await mkdir(cwd);
+    const first = await runCli(['--demo', '--source', 'drive'], { cwd });
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(first.stderr + first.stdout, /two-part Takeout export in its Drive folder "Takeout"/);
+    const saved = (await filesUnder(path.join(cwd, 'photos-demo'))).filter(
+      (file) => !file.startsWith('.photo-backup'),
+    );
+    assert.ok(saved.length > 10, saved.join(', '));
+    const again = await runCli(['--demo', '--source', 'drive'], { cwd });
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout + again.stderr, /Saved 0 file\(s\)/);
+  });
+
   test('saves into photos-demo, no date in the future; a second run stops by the skip rule', async () => {
     const cwd = path.join(root, 'twice');
     await mkdir(cwd);

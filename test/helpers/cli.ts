@@ -34,6 +34,7 @@ export function emulatorEnv(emulator: Emulator): NodeJS.ProcessEnv {
   return {
     PHOTO_BACKUP_LIBRARY_URL: emulator.libraryUrl,
     PHOTO_BACKUP_PICKER_URL: emulator.pickerUrl,
+    PHOTO_BACKUP_DRIVE_URL: emulator.driveUrl,
     PHOTO_BACKUP_RETRY_BASE_MS: '5',
   };
 }

@@ -10,17 +10,27 @@ import type { CatalogEntry } from './catalog.ts';
 import { errorText, type Findings } from './findings.ts';
 import { openTarStream, readTarEntries } from './formats/tar-reader.ts';
 import { readZipEntry } from './formats/zip-reader.ts';
-import type { Part, PartFile } from './parts.ts';
+import { openPart, type Part, type PartFile } from './parts.ts';
 
 export type OpenBody = (signal: AbortSignal) => Promise<OpenedMedia>;
 
 /** A zip entry or a folder's file, from its start. */
 export function openRandomAccess(copy: PartFile): OpenBody {
   return async (signal) => {
-    if (copy.zip) return { body: readZipEntry(copy.part.file, copy.zip, { signal }), size: copy.size };
+    if (copy.zip) return { body: zipBody(copy, signal), size: copy.size };
     const fsPath = copy.fsPath as string;
     return { body: createReadStream(fsPath, { signal, highWaterMark: 256 * 1024 }), size: copy.size };
   };
+}
+
+/** A zip entry's bytes through a reader of its own, closed when the body ends or is given up. */
+async function* zipBody(copy: PartFile, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const reader = await openPart(copy.part);
+  try {
+    yield* readZipEntry(reader, copy.zip as NonNullable<PartFile['zip']>, { signal });
+  } finally {
+    await reader.close();
+  }
 }
 
 /**
@@ -34,7 +44,7 @@ export async function* tarPartBodies(
   signal: AbortSignal,
   findings: Findings,
 ): AsyncGenerator<{ entry: CatalogEntry; open: OpenBody }> {
-  const stream = await openTarStream(part.file, signal);
+  const stream = await openTarStream(await openPart(part), signal);
   try {
     for await (const tarEntry of readTarEntries(stream)) {
       const entry = entries.get(tarEntry.index);
@@ -45,7 +55,7 @@ export async function* tarPartBodies(
         open: async (openSignal) => {
           const body = live.claim(openSignal);
           return {
-            body: body ?? rescanTarEntry(part.file, tarEntry.index, openSignal),
+            body: body ?? rescanTarEntry(part, tarEntry.index, openSignal),
             size: entry.copy.size,
           };
         },
@@ -104,13 +114,13 @@ class LiveEntry {
 }
 
 /** A tgz entry opened out of order (a retry, or a consumer that pulled ahead): read the part again up to it. */
-async function* rescanTarEntry(file: string, index: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const stream = await openTarStream(file, signal);
+async function* rescanTarEntry(part: Part, index: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const stream = await openTarStream(await openPart(part), signal);
   for await (const entry of readTarEntries(stream)) {
     if (entry.index === index) {
       yield* entry.body;
       return;
     }
   }
-  throw new Error(`entry ${index + 1} is missing from ${file}`);
+  throw new Error(`entry ${index + 1} is missing from ${part.file}`);
 }

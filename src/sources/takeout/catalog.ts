@@ -11,7 +11,7 @@ import { groupExports, type TreeEntry } from './export-trees.ts';
 import { errorText, type Findings } from './findings.ts';
 import { isLeftover, isMediaName } from './media-names.ts';
 import { loadFolder, loadJsonFiles, loadTar, loadZip } from './part-entries.ts';
-import { findParts, type HandlePool, type Part } from './parts.ts';
+import { findParts, type Part, type ReaderPool } from './parts.ts';
 import {
   findOriginalMedia,
   indexMediaNames,
@@ -60,6 +60,8 @@ export interface Catalog {
 
 export interface CatalogOptions {
   inputs: readonly string[];
+  /** Finds the parts instead of `inputs` on disk (Drive: each part a ranged reader); `inputs` name them in messages. */
+  findParts?: (findings: Findings) => Promise<Part[]>;
   includeTrash?: boolean;
   /** An archive to leave unopened (a part finished earlier): see part-memory.ts. */
   skipPart?: (file: string) => Promise<boolean>;
@@ -71,15 +73,17 @@ const NO_ALBUMS: readonly string[] = Object.freeze([]);
 export async function readCatalog(
   options: CatalogOptions,
   findings: Findings,
-  pool: HandlePool,
+  pool: ReaderPool,
 ): Promise<Catalog> {
   let skipped = 0;
   const skipPart = options.skipPart;
-  const parts = await findParts(
-    options.inputs,
-    findings,
-    skipPart && (async (file) => (await skipPart(file)) && ++skipped > 0),
-  );
+  const parts = options.findParts
+    ? await options.findParts(findings)
+    : await findParts(
+        options.inputs,
+        findings,
+        skipPart && (async (file) => (await skipPart(file)) && ++skipped > 0),
+      );
   for (const part of parts) {
     try {
       if (part.kind === 'zip') await loadZip(part, findings);

@@ -15,7 +15,7 @@ import { usageError } from '../../errors.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { Source, SourceItem } from '../source.ts';
 import { type OpenBody, openRandomAccess, tarPartBodies } from './bodies.ts';
-import { type CatalogEntry, readCatalog } from './catalog.ts';
+import { type CatalogEntry, type CatalogOptions, readCatalog } from './catalog.ts';
 import { Findings } from './findings.ts';
 import { ItemFacts, listedFacts } from './item-facts.ts';
 import {
@@ -30,7 +30,7 @@ import {
   rememberLine,
   rewritePartMemory,
 } from './part-memory.ts';
-import { HandlePool, inputNotFound, type Part } from './parts.ts';
+import { inputNotFound, type Part, ReaderPool } from './parts.ts';
 import { countMediaRead, writeMediaReadCount } from './read-count.ts';
 
 export interface TakeoutSourceOptions {
@@ -47,6 +47,8 @@ export interface TakeoutSourceOptions {
    * opened, and the parts this run finishes are appended when it closes, unless `readOnly`.
    */
   memory?: { stateFolder: string; year: number; scope: string; readOnly: boolean };
+  /** Parts found elsewhere than on disk (the Drive source); `inputs` then only name them in messages. */
+  findParts?: CatalogOptions['findParts'];
 }
 
 export type TakeoutSource = Source & {
@@ -77,11 +79,13 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     throw unknownTimeZoneError(options.timeZone);
   }
   // Checked here, before the run makes the backup folder or its lock: a mistyped path writes nothing.
-  for (const input of options.inputs) {
-    if (!existsSync(input)) throw inputNotFound(input);
+  if (!options.findParts) {
+    for (const input of options.inputs) {
+      if (!existsSync(input)) throw inputNotFound(input);
+    }
   }
   const findings = new Findings(options.onWarning);
-  const pool = new HandlePool();
+  const pool = new ReaderPool();
   let sequential = false;
   let facts: ItemFacts | undefined;
   /** Every item the catalog holds, once it is read: the progress line's total. */

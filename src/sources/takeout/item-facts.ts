@@ -4,8 +4,8 @@
  * which may read the file's own EXIF, HEIF or QuickTime date.
  */
 
-import { open } from 'node:fs/promises';
 import { factsFromTakeout, metadataOfFacts } from '../../metadata/facts.ts';
+import { openFileReader } from '../random-access.ts';
 import type { DateSource, ItemEvidence, SourceItem } from '../source.ts';
 import { type CatalogEntry, isTrashed } from './catalog.ts';
 import { type ExifCapture, guessDateFromPath, parseSidecarTimestamp, resolveCaptureDate } from './dates.ts';
@@ -14,7 +14,7 @@ import { EXIF_HEAD_BYTES } from './formats/exif.ts';
 import { MEDIA_STREAM_BUDGET, mayHaveMediaDate, readMediaDate } from './formats/media-dates.ts';
 import { readZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
 import { mayHaveExif, mediaType } from './media-names.ts';
-import { type HandlePool, type PartFile, readHead } from './parts.ts';
+import { openPart, type PartFile, type ReaderPool, readHead } from './parts.ts';
 import { countMediaRead } from './read-count.ts';
 import { baseName, type JsonFacts } from './tree.ts';
 
@@ -43,7 +43,7 @@ export class ItemFacts {
 
   constructor(
     private readonly originals: ReadonlySet<CatalogEntry>,
-    private readonly pool: HandlePool,
+    private readonly pool: ReaderPool,
     private readonly timeZone: string,
   ) {}
 
@@ -170,12 +170,12 @@ function metadataOf(entry: CatalogEntry, inherited: string | undefined): Record<
  */
 async function readMediaDateOf(
   copy: PartFile,
-  pool: HandlePool,
+  pool: ReaderPool,
   needsDate: boolean,
 ): Promise<ExifCapture | undefined> {
   try {
     if (copy.zip && copy.zip.method === 0) {
-      const handle = await pool.get(copy.part.file);
+      const handle = await pool.get(copy.part);
       const start = await zipEntryDataOffset(handle, copy.zip);
       return await readMediaDate(handleReader(handle, start, copy.size));
     }
@@ -189,14 +189,15 @@ async function readMediaDateOf(
     }
     if (copy.zip) {
       const zip = copy.zip;
-      const reader = reopeningReader(() => readZipEntry(copy.part.file, zip), copy.size, MEDIA_STREAM_BUDGET);
+      const part = copy.part;
+      const reader = reopeningReader(() => zipEntryOnce(part, zip), copy.size, MEDIA_STREAM_BUDGET);
       try {
         return await readMediaDate(reader);
       } finally {
         await reader.close();
       }
     }
-    const handle = await open(copy.fsPath as string, 'r');
+    const handle = await openFileReader(copy.fsPath as string);
     try {
       return await readMediaDate(handleReader(handle, 0, copy.size));
     } finally {
@@ -204,5 +205,18 @@ async function readMediaDateOf(
     }
   } catch {
     return undefined;
+  }
+}
+
+/** One pass over a zip entry through a reader of its own (the reopening reader may start over). */
+async function* zipEntryOnce(
+  part: PartFile['part'],
+  zip: NonNullable<PartFile['zip']>,
+): AsyncGenerator<Uint8Array> {
+  const reader = await openPart(part);
+  try {
+    yield* readZipEntry(reader, zip);
+  } finally {
+    await reader.close();
   }
 }

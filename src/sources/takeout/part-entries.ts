@@ -13,7 +13,7 @@ import { CrcBody, collect } from './formats/stream-bytes.ts';
 import { openTarStream, readTarEntries } from './formats/tar-reader.ts';
 import { isEncrypted, isSupportedMethod, isSymlink, readZipDirectory } from './formats/zip-reader.ts';
 import { isMediaName, mayHaveExif } from './media-names.ts';
-import { ARCHIVE_NAME, type HandlePool, type Part, type PartFile, readHead } from './parts.ts';
+import { ARCHIVE_NAME, openPart, type Part, type PartFile, type ReaderPool, readHead } from './parts.ts';
 import { parseSidecarName } from './sidecar-match.ts';
 import { baseName, checkEntryPath, type JsonFacts, jsonFactsOf } from './tree.ts';
 
@@ -27,7 +27,8 @@ const READ_CONCURRENCY = 16;
 const BIG_JSON_BYTES = 256 * 1024;
 
 export async function loadZip(part: Part, findings: Findings): Promise<void> {
-  const entries = await readZipDirectory(part.file);
+  const reader = await openPart(part);
+  const entries = await readZipDirectory(reader).finally(() => reader.close());
   const encrypted: string[] = [];
   const unsupported: string[] = [];
   const links: string[] = [];
@@ -79,7 +80,7 @@ export async function loadZip(part: Part, findings: Findings): Promise<void> {
 export async function loadTar(part: Part, findings: Findings): Promise<void> {
   let pending: PartFile | undefined;
   try {
-    const stream = await openTarStream(part.file);
+    const stream = await openTarStream(await openPart(part));
     for await (const entry of readTarEntries(stream)) {
       if (pending) part.files.push(pending);
       pending = undefined;
@@ -144,7 +145,7 @@ export async function loadFolder(part: Part, findings: Findings): Promise<void> 
   });
 }
 
-export async function loadJsonFiles(part: Part, pool: HandlePool, findings: Findings): Promise<void> {
+export async function loadJsonFiles(part: Part, pool: ReaderPool, findings: Findings): Promise<void> {
   const jsonFiles = part.files.filter((file) => /\.json$/i.test(file.path));
   for (const file of jsonFiles) if (file.size > MAX_JSON_BYTES) reportOversized(file, findings);
   const unreadable: string[] = [];

@@ -1,12 +1,13 @@
 /**
  * Opening the inputs: each .zip, .tgz/.tar.gz/.tar or folder given (or archive found at the top
- * of a folder given) is one part, its entries listed by part-entries.ts. Also the handle pool and
+ * of a folder given) is one part, its entries listed by part-entries.ts. Also the reader pool and
  * the head reads that listing-time reads (sidecars, EXIF heads) share.
  */
 
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { usageError } from '../../errors.ts';
+import { openFileReader, type RandomAccessReader } from '../random-access.ts';
 import type { ExifCapture } from './dates.ts';
 import type { Findings } from './findings.ts';
 import { readZipEntryPrefix, type ZipEntry } from './formats/zip-reader.ts';
@@ -20,6 +21,13 @@ export interface Part {
   kind: PartKind;
   order: number;
   files: PartFile[];
+  /** How to read the part at any offset; a local file (openFileReader) when absent. */
+  open?: () => Promise<RandomAccessReader>;
+}
+
+/** A reader over the part's bytes: the caller closes it. */
+export function openPart(part: Part): Promise<RandomAccessReader> {
+  return part.open ? part.open() : openFileReader(part.file);
 }
 
 export interface PartFile {
@@ -104,17 +112,17 @@ export async function findParts(
 }
 
 /**
- * Open handles for listing-time reads (sidecars, EXIF heads), one per archive or file, so tens of
+ * Open readers for listing-time reads (sidecars, EXIF heads), one per archive, so tens of
  * thousands of small reads do not each open the file. Closed when listing ends.
  */
-export class HandlePool {
-  private readonly handles = new Map<string, Promise<FileHandle>>();
+export class ReaderPool {
+  private readonly handles = new Map<Part, Promise<RandomAccessReader>>();
 
-  get(file: string): Promise<FileHandle> {
-    let handle = this.handles.get(file);
+  get(part: Part): Promise<RandomAccessReader> {
+    let handle = this.handles.get(part);
     if (!handle) {
-      handle = open(file, 'r');
-      this.handles.set(file, handle);
+      handle = openPart(part);
+      this.handles.set(part, handle);
     }
     return handle;
   }
@@ -127,8 +135,8 @@ export class HandlePool {
 }
 
 /** The first `bytes` of a zip entry (through the pool) or of a folder's file. */
-export async function readHead(copy: PartFile, bytes: number, pool: HandlePool): Promise<Buffer> {
-  if (copy.zip) return readZipEntryPrefix(await pool.get(copy.part.file), copy.zip, bytes);
+export async function readHead(copy: PartFile, bytes: number, pool: ReaderPool): Promise<Buffer> {
+  if (copy.zip) return readZipEntryPrefix(await pool.get(copy.part), copy.zip, bytes);
   const handle = await open(copy.fsPath as string, 'r');
   try {
     const buffer = Buffer.alloc(Math.min(bytes, copy.size));

@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { deflateRawSync, gzipSync } from 'node:zlib';
+import { openFileReader } from '../../../src/sources/random-access.ts';
 import { readZipDirectory, readZipEntryPrefix } from '../../../src/sources/takeout/formats/zip-reader.ts';
 import { allFiles, YEAR } from '../../helpers/reliability.ts';
 import {
@@ -232,8 +233,8 @@ test('zip head read: an entry that inflates a thousandfold still gives exactly i
     const noise = randomBytes(100 * 1024);
     const data = Buffer.concat([noise, Buffer.alloc(64 * 1024 * 1024)]);
     const part = await writePart(place, 'heads.zip', buildZip([{ name: 'zeros.jpg', data }]));
-    const [entry] = await readZipDirectory(part);
-    const handle = await open(part, 'r');
+    const handle = await openFileReader(part);
+    const [entry] = await readZipDirectory(handle);
     try {
       const head = await readZipEntryPrefix(handle, entry as NonNullable<typeof entry>, 128 * 1024);
       assert.equal(head.length, 128 * 1024);

@@ -4,7 +4,7 @@
  * budget), a stream opened again from its start, or a stream whose first bytes are held.
  */
 
-import type { FileHandle } from 'node:fs/promises';
+import type { RandomAccessReader } from '../../random-access.ts';
 import { EMPTY } from './bytes.ts';
 
 /** Random access to one file's bytes, wherever they live (a folder, a zip entry, a stream). */
@@ -38,15 +38,13 @@ export function bufferReader(bytes: Uint8Array, size = bytes.length): ByteReader
 }
 
 /** A file (or a stored zip entry starting at `start`) read with positional reads. */
-export function handleReader(handle: FileHandle, start: number, size: number): ByteReader {
+export function handleReader(handle: RandomAccessReader, start: number, size: number): ByteReader {
   return {
     size,
     read: async (offset, length) => {
       const end = Math.min(offset + length, size);
       if (offset < 0 || end <= offset) return EMPTY;
-      const buffer = Buffer.alloc(end - offset);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, start + offset);
-      return buffer.subarray(0, bytesRead);
+      return handle.read(start + offset, end - offset);
     },
   };
 }

@@ -5,9 +5,9 @@
  * long names and base-256 sizes are understood; Google's tar writer uses pax for long names.
  */
 
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import type { RandomAccessReader } from '../../random-access.ts';
 
 export type TarEntryType = 'file' | 'directory' | 'other';
 
@@ -223,16 +223,25 @@ export async function* readTarEntries(input: AsyncIterable<Uint8Array>): AsyncGe
   }
 }
 
-/** The tar byte stream of a file: gunzipped when it starts with the gzip magic. */
-export async function openTarStream(file: string, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
-  const handle = await open(file, 'r');
-  const magic = Buffer.alloc(2);
+/**
+ * The tar byte stream of a part, read once from its start: gunzipped when it starts with the gzip
+ * magic. Takes the reader over: it is closed when the stream ends or is given up.
+ */
+export async function openTarStream(
+  reader: RandomAccessReader,
+  signal?: AbortSignal,
+): Promise<AsyncIterable<Uint8Array>> {
+  let magic: Buffer;
   try {
-    await handle.read(magic, 0, 2, 0);
-  } finally {
-    await handle.close();
+    magic = await reader.read(0, 2, signal);
+  } catch (error) {
+    await reader.close();
+    throw error;
   }
-  const raw = createReadStream(file, { highWaterMark: 256 * 1024, ...(signal ? { signal } : {}) });
+  const raw = Readable.from(reader.size === 0 ? [] : reader.stream(0, reader.size - 1, signal), {
+    objectMode: false,
+  });
+  raw.once('close', () => void reader.close().catch(() => undefined));
   if (magic[0] !== 0x1f || magic[1] !== 0x8b) return raw;
   const gunzip = createGunzip();
   raw.on('error', (error) => gunzip.destroy(error));

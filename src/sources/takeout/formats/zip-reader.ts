@@ -1,17 +1,17 @@
 /**
  * Reads a .zip in place: the central directory once (ZIP64 too: Takeout parts go up to 50 GB),
- * then each entry from its own offset with fs.createReadStream({ start, end }), so several entries
- * can be read at once and nothing is ever extracted to disk. Stored and deflate only; that is all
- * Google writes. Sizes and CRC-32 are checked at the end of every entry, so a damaged part fails
+ * then each entry from its own offset, through a RandomAccessReader (a local part or a Drive file),
+ * so several entries can be read at once and nothing is ever extracted to disk. Stored and deflate
+ * only; that is all Google writes. Sizes and CRC-32 are checked at the end of every entry, so a damaged part fails
  * that item instead of saving wrong bytes (gpth lost photos to a lax unzipper: its #178).
  *
  * One file on purpose (over 300 lines): the end records, the central directory and the entry
  * readers share the format's constants and its checks; that is the whole zip format we read.
  */
 
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { constants, crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import type { RandomAccessReader } from '../../random-access.ts';
 
 /**
  * An entry that inflates to more bytes than the central directory declares. Deflate can expand
@@ -72,14 +72,8 @@ export function isSupportedMethod(entry: ZipEntry): boolean {
   return entry.method === 0 || entry.method === 8;
 }
 
-async function readAt(
-  handle: Awaited<ReturnType<typeof open>>,
-  position: number,
-  length: number,
-): Promise<Buffer> {
-  const buffer = Buffer.alloc(length);
-  const { bytesRead } = await handle.read(buffer, 0, length, position);
-  return buffer.subarray(0, bytesRead);
+function readAt(reader: RandomAccessReader, position: number, length: number): Promise<Buffer> {
+  return reader.read(position, length);
 }
 
 function readU64(buffer: Buffer, at: number): number {
@@ -112,48 +106,41 @@ function decodeName(raw: Buffer, flags: number, extra: Buffer): string {
 }
 
 /** Reads the central directory. Throws ZipFormatError when the part is not a complete zip. */
-export async function readZipDirectory(file: string): Promise<ZipEntry[]> {
-  const handle = await open(file, 'r');
-  try {
-    const { size: fileSize } = await handle.stat();
-    const tailLength = Math.min(fileSize, 22 + 0xffff);
-    const tail = await readAt(handle, fileSize - tailLength, tailLength);
-    let eocdAt = -1;
-    for (let at = tail.length - 22; at >= 0; at--) {
-      if (tail.readUInt32LE(at) === EOCD && at + 22 + tail.readUInt16LE(at + 20) <= tail.length) {
-        eocdAt = at;
-        break;
-      }
+export async function readZipDirectory(handle: RandomAccessReader): Promise<ZipEntry[]> {
+  const fileSize = handle.size;
+  const tailLength = Math.min(fileSize, 22 + 0xffff);
+  const tail = await readAt(handle, fileSize - tailLength, tailLength);
+  let eocdAt = -1;
+  for (let at = tail.length - 22; at >= 0; at--) {
+    if (tail.readUInt32LE(at) === EOCD && at + 22 + tail.readUInt16LE(at + 20) <= tail.length) {
+      eocdAt = at;
+      break;
     }
-    if (eocdAt === -1) {
-      throw new ZipFormatError(
-        'its end (the zip central directory) is missing: the file is truncated or not a zip',
-      );
-    }
-    let total = tail.readUInt16LE(eocdAt + 10);
-    let directorySize = tail.readUInt32LE(eocdAt + 12);
-    let directoryOffset = tail.readUInt32LE(eocdAt + 16);
-    const locatorAt = eocdAt - 20;
-    if (locatorAt >= 0 && tail.readUInt32LE(locatorAt) === ZIP64_LOCATOR) {
-      const zip64At = readU64(tail, locatorAt + 8);
-      const record = await readAt(handle, zip64At, 56);
-      if (record.length < 56 || record.readUInt32LE(0) !== ZIP64_EOCD) {
-        throw new ZipFormatError('its ZIP64 end record is damaged');
-      }
-      total = readU64(record, 32);
-      directorySize = readU64(record, 40);
-      directoryOffset = readU64(record, 48);
-    }
-    if (directoryOffset + directorySize > fileSize) {
-      throw new ZipFormatError(
-        'its central directory points past the end of the file: the file is truncated',
-      );
-    }
-    const directory = await readAt(handle, directoryOffset, directorySize);
-    return parseDirectory(directory, total, fileSize);
-  } finally {
-    await handle.close();
   }
+  if (eocdAt === -1) {
+    throw new ZipFormatError(
+      'its end (the zip central directory) is missing: the file is truncated or not a zip',
+    );
+  }
+  let total = tail.readUInt16LE(eocdAt + 10);
+  let directorySize = tail.readUInt32LE(eocdAt + 12);
+  let directoryOffset = tail.readUInt32LE(eocdAt + 16);
+  const locatorAt = eocdAt - 20;
+  if (locatorAt >= 0 && tail.readUInt32LE(locatorAt) === ZIP64_LOCATOR) {
+    const zip64At = readU64(tail, locatorAt + 8);
+    const record = await readAt(handle, zip64At, 56);
+    if (record.length < 56 || record.readUInt32LE(0) !== ZIP64_EOCD) {
+      throw new ZipFormatError('its ZIP64 end record is damaged');
+    }
+    total = readU64(record, 32);
+    directorySize = readU64(record, 40);
+    directoryOffset = readU64(record, 48);
+  }
+  if (directoryOffset + directorySize > fileSize) {
+    throw new ZipFormatError('its central directory points past the end of the file: the file is truncated');
+  }
+  const directory = await readAt(handle, directoryOffset, directorySize);
+  return parseDirectory(directory, total, fileSize);
 }
 
 function parseDirectory(directory: Buffer, total: number, fileSize: number): ZipEntry[] {
@@ -215,21 +202,8 @@ function parseDirectory(directory: Buffer, total: number, fileSize: number): Zip
   return entries;
 }
 
-async function dataStart(file: string, entry: ZipEntry): Promise<number> {
-  const handle = await open(file, 'r');
-  try {
-    const header = await readAt(handle, entry.localHeaderOffset, 30);
-    if (header.length < 30 || header.readUInt32LE(0) !== LOCAL) {
-      throw new Error(`the local header of "${entry.name}" is damaged`);
-    }
-    return entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Where a stored entry's bytes start in the part, through an open handle (for positional reads). */
-export async function zipEntryDataOffset(handle: FileHandle, entry: ZipEntry): Promise<number> {
+/** Where a stored entry's bytes start in the part (for positional reads). */
+export async function zipEntryDataOffset(handle: RandomAccessReader, entry: ZipEntry): Promise<number> {
   const header = await readAt(handle, entry.localHeaderOffset, 30);
   if (header.length < 30 || header.readUInt32LE(0) !== LOCAL) {
     throw new Error(`the local header of "${entry.name}" is damaged`);
@@ -242,23 +216,20 @@ export async function zipEntryDataOffset(handle: FileHandle, entry: ZipEntry): P
  * says, and after the last chunk when the CRC-32 does not match. Stops reading on early return.
  */
 export async function* readZipEntry(
-  file: string,
+  reader: RandomAccessReader,
   entry: ZipEntry,
   options: { signal?: AbortSignal; limit?: number } = {},
 ): AsyncGenerator<Uint8Array> {
   if (isEncrypted(entry)) throw new Error(`"${entry.name}" is encrypted`);
   if (!isSupportedMethod(entry))
     throw new Error(`"${entry.name}" uses unsupported compression method ${entry.method}`);
-  const start = await dataStart(file, entry);
+  const start = await zipEntryDataOffset(reader, entry);
   if (entry.compressedSize === 0) {
     if (entry.size !== 0) throw new Error(`"${entry.name}" is empty but should hold ${entry.size} bytes`);
     return;
   }
-  const raw = createReadStream(file, {
-    start,
-    end: start + entry.compressedSize - 1,
-    highWaterMark: 256 * 1024,
-    ...(options.signal ? { signal: options.signal } : {}),
+  const raw = Readable.from(reader.stream(start, start + entry.compressedSize - 1, options.signal), {
+    objectMode: false,
   });
   const inflate = entry.method === 8 ? createInflateRaw() : undefined;
   if (inflate) {
@@ -292,7 +263,7 @@ export async function* readZipEntry(
  * where tens of thousands of small reads must stay cheap. A whole entry is CRC-checked.
  */
 export async function readZipEntryPrefix(
-  handle: FileHandle,
+  handle: RandomAccessReader,
   entry: ZipEntry,
   limit: number,
 ): Promise<Buffer> {
