@@ -242,6 +242,29 @@ async function smallFilesWithAlbums(context: Context): Promise<Row> {
   });
 }
 
+/**
+ * Both at once, as a user keeping everything runs it: a sidecar and a link per file on top of the
+ * file, against the same media-only baseline (the issue's target: ≤ 1.5 ×).
+ */
+async function smallFilesXmpAlbums(context: Context): Promise<Row> {
+  const albums = 20;
+  return compare(context, {
+    figure: `Many small files, --xmp --albums: ${sizes.small} × 30 KB in ${albums} albums`,
+    slug: 'small-xmp-albums',
+    emulatorArgs: [...generated(sizes.small, 30_000), '--albums', String(albums)],
+    items: sizes.small,
+    limit: 1.5,
+    args: ['--xmp', '--albums'],
+    inspect(run) {
+      const events = jsonEvents(run.stdout);
+      const links = events.filter((event) => event.type === 'album-link').length;
+      const sidecars = events.filter((event) => event.type === 'sidecar').length;
+      if (links !== sizes.small) return `made ${links} album links of ${sizes.small}`;
+      return sidecars === sizes.small ? undefined : `wrote ${sidecars} sidecars of ${sizes.small}`;
+    },
+  });
+}
+
 async function latency(context: Context): Promise<Row> {
   const apiMs = 50;
   const pages = Math.ceil(sizes.latency / 100);
@@ -452,6 +475,7 @@ async function main(): Promise<void> {
     await step('many small files', () => smallFiles(context));
     await step('many small files with xmp', () => smallFilesXmp(context));
     await step('small files with albums', () => smallFilesWithAlbums(context));
+    await step('small files with xmp and albums', () => smallFilesXmpAlbums(context));
     await step('latency', () => latency(context));
     await step('one big video', () => bigVideo(context));
     const kept = path.join(work, 'finished-year');

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TEMP_SUFFIX } from '../transfer.ts';
+import { isCompleteXmp } from './xmp-check.ts';
 
 export const SIDECAR_EXTENSION = '.xmp';
 
@@ -21,8 +22,14 @@ export function sidecarHash(content: string | Uint8Array): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
-/** What is at the sidecar's path now. */
-export type ExistingSidecar = { kind: 'absent' } | { kind: 'file'; sha256: string } | { kind: 'not-a-file' };
+/**
+ * What is at the sidecar's path now. `damaged`: a file that is no whole XMP packet (empty, cut
+ * short, NULs): nobody edits a sidecar into that; a power cut or a crash of a program leaves it.
+ */
+export type ExistingSidecar =
+  | { kind: 'absent' }
+  | { kind: 'file'; sha256: string; damaged?: 'empty' | 'torn' }
+  | { kind: 'not-a-file' };
 
 /**
  * Looks at the sidecar's path without following a link: a link, a folder or anything but a plain
@@ -37,11 +44,14 @@ export async function inspectSidecar(sidecarPath: string): Promise<ExistingSidec
     throw error;
   }
   if (!stats.isFile()) return { kind: 'not-a-file' };
-  return { kind: 'file', sha256: sidecarHash(await readFile(sidecarPath)) };
+  const bytes = await readFile(sidecarPath);
+  const sha256 = sidecarHash(bytes);
+  if (bytes.length === 0) return { kind: 'file', sha256, damaged: 'empty' };
+  return isCompleteXmp(bytes) ? { kind: 'file', sha256 } : { kind: 'file', sha256, damaged: 'torn' };
 }
 
 export type SidecarDecision =
-  | { action: 'write'; reason: 'new' | 'missing' | 'changed' }
+  | { action: 'write'; reason: 'new' | 'missing' | 'changed' | 'damaged' }
   | { action: 'skip'; reason: 'unchanged' }
   | { action: 'keep'; reason: 'edited' | 'not-ours' | 'not-a-file' };
 
@@ -58,6 +68,9 @@ export interface SidecarState {
  * and nobody changed it since (its hash is the recorded one); a file with other bytes was edited
  * by the user or written by another program (darktable writes the same name), and is kept.
  * A sidecar that already holds exactly the new bytes is left alone, whoever wrote it.
+ * The edit rule is for whole XMP packets only: a damaged file (not one) where this tool wrote a
+ * sidecar, or an empty one anywhere, is written again (a power cut after the rename, before the
+ * bytes reached the disk, leaves one; this tool never renames a partial file into place).
  */
 export function decideSidecar(state: SidecarState): SidecarDecision {
   const { existing, recorded, next } = state;
@@ -65,6 +78,8 @@ export function decideSidecar(state: SidecarState): SidecarDecision {
     return { action: 'write', reason: recorded === undefined ? 'new' : 'missing' };
   if (existing.kind === 'not-a-file') return { action: 'keep', reason: 'not-a-file' };
   if (existing.sha256 === next) return { action: 'skip', reason: 'unchanged' };
+  if (existing.damaged === 'empty' || (existing.damaged === 'torn' && recorded !== undefined))
+    return { action: 'write', reason: 'damaged' };
   if (recorded === undefined) return { action: 'keep', reason: 'not-ours' };
   if (existing.sha256 === recorded) return { action: 'write', reason: 'changed' };
   return { action: 'keep', reason: 'edited' };

@@ -52,9 +52,6 @@ export interface SidecarStep {
   finish(signal: AbortSignal): Promise<void>;
 }
 
-/** sha256 of no bytes. */
-const EMPTY = sidecarHash('');
-
 /** Sidecars written at once from the record: as many as the thread pool has threads. */
 const FINISH_CONCURRENCY = 4;
 
@@ -79,13 +76,8 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
     const content = buildXmpPacket(factsFromRecord(record, offsetAt));
     const next = sidecarHash(content);
     // Sidecars are not flushed one by one (as the media): after a power cut one this tool wrote
-    // can be there with no bytes. That is no edit: it is written again.
-    const cut = existing.kind === 'file' && existing.sha256 === EMPTY && recorded !== undefined;
-    const decision = decideSidecar({
-      existing: cut ? { kind: 'absent' } : existing,
-      ...(recorded ? { recorded } : {}),
-      next,
-    });
+    // can be there empty or cut short. That is no edit: decideSidecar has it written again.
+    const decision = decideSidecar({ existing, ...(recorded ? { recorded } : {}), next });
     if (decision.action === 'keep') {
       counts.kept++;
       if (kept.length < NAMED_KEPT) kept.push(relative);

@@ -88,7 +88,12 @@ export type BackupEvent =
   | { type: 'failed'; id: string; filename: string; reason: string }
   /** An item left for a later run (a video Google is still processing): not a failure, exit 0. */
   | { type: 'not-yet'; id: string; filename: string; reason: string }
-  | { type: 'sidecar'; path: string; action: 'written' | 'planned'; reason: 'new' | 'missing' | 'changed' }
+  | {
+      type: 'sidecar';
+      path: string;
+      action: 'written' | 'planned';
+      reason: 'new' | 'missing' | 'changed' | 'damaged';
+    }
   | { type: 'bytes'; count: number }
   | { type: 'retry'; what: string; attempt: number; delayMs: number; reason: string }
   | { type: 'notice'; level: 'info' | 'warn'; message: string }

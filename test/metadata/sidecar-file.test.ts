@@ -69,6 +69,30 @@ for (const { name, existing, recorded, expected } of [
     expected: { action: 'keep', reason: 'not-ours' },
   },
   {
+    name: 'ours, emptied (a power cut before its bytes reached the disk)',
+    existing: { kind: 'file', sha256: OTHER, damaged: 'empty' },
+    recorded: OURS,
+    expected: { action: 'write', reason: 'damaged' },
+  },
+  {
+    name: 'empty, never recorded',
+    existing: { kind: 'file', sha256: OTHER, damaged: 'empty' },
+    recorded: undefined,
+    expected: { action: 'write', reason: 'damaged' },
+  },
+  {
+    name: 'ours, cut short (no whole XMP packet)',
+    existing: { kind: 'file', sha256: OTHER, damaged: 'torn' },
+    recorded: OURS,
+    expected: { action: 'write', reason: 'damaged' },
+  },
+  {
+    name: 'cut short, never recorded (another program is writing it)',
+    existing: { kind: 'file', sha256: OTHER, damaged: 'torn' },
+    recorded: undefined,
+    expected: { action: 'keep', reason: 'not-ours' },
+  },
+  {
     name: 'a link or folder in its place',
     existing: { kind: 'not-a-file' },
     recorded: OURS,
@@ -117,4 +141,17 @@ test('inspectSidecar: absent, a plain file, and a link or folder (never read thr
   assert.deepEqual(await inspectSidecar(path.join(dir, 'link.jpg.xmp')), { kind: 'not-a-file' });
   await mkdir(path.join(dir, 'folder.jpg.xmp'));
   assert.deepEqual(await inspectSidecar(path.join(dir, 'folder.jpg.xmp')), { kind: 'not-a-file' });
+  await writeFile(path.join(dir, 'empty.jpg.xmp'), '');
+  assert.deepEqual(await inspectSidecar(path.join(dir, 'empty.jpg.xmp')), {
+    kind: 'file',
+    sha256: sidecarHash(''),
+    damaged: 'empty',
+  });
+  const torn = buildXmpPacket(full).slice(0, 200);
+  await writeFile(path.join(dir, 'torn.jpg.xmp'), torn);
+  assert.deepEqual(await inspectSidecar(path.join(dir, 'torn.jpg.xmp')), {
+    kind: 'file',
+    sha256: sidecarHash(torn),
+    damaged: 'torn',
+  });
 });

@@ -154,7 +154,7 @@ test('takeout: a folder saved without --xmp gets the same sidecars later from th
   }
 });
 
-test('takeout --xmp: a sidecar changed since it was written is left as it is, with one notice counting them; a deleted or emptied one is written again', async () => {
+test('takeout --xmp: a sidecar changed since it was written is left as it is, with one notice counting them; a deleted, emptied or torn one is written again', async () => {
   const place = await openTakeoutDir();
   try {
     const input = await writeExport(place);
@@ -172,6 +172,14 @@ test('takeout --xmp: a sidecar changed since it was written is left as it is, wi
     const cut = path.join(place.folder, '2024-01-04', 'IMG_1003.jpg.xmp');
     const whole = await readFile(cut, 'utf8');
     await writeFile(cut, '');
+    // One cut short (a crash or power cut left its head under the final name), and one whose
+    // blocks are zeros: no whole XMP packet, so no edit either; both are written again.
+    const torn = path.join(place.folder, '2024-01-05', 'IMG_1004.jpg.xmp');
+    const tornWhole = await readFile(torn, 'utf8');
+    await writeFile(torn, tornWhole.slice(0, Math.floor(tornWhole.length / 2)));
+    const zeros = path.join(place.folder, '2024-01-06', 'IMG_1005.jpg.xmp');
+    const zerosWhole = await readFile(zeros, 'utf8');
+    await writeFile(zeros, Buffer.alloc(zerosWhole.length));
 
     const run = await place.run([input], ['--xmp']);
     assert.equal(run.code, 0, run.stderr);
@@ -179,11 +187,14 @@ test('takeout --xmp: a sidecar changed since it was written is left as it is, wi
     assert.equal(await readFile(other, 'utf8'), '<x:xmpmeta xmlns:x="adobe:ns:meta/"/>\n');
     assert.equal(await readFile(deleted, 'utf8'), before);
     assert.equal(await readFile(cut, 'utf8'), whole);
+    assert.equal(await readFile(torn, 'utf8'), tornWhole, 'a torn sidecar is written again');
+    assert.equal(await readFile(zeros, 'utf8'), zerosWhole, 'a zero-filled sidecar is written again');
     const notices = (run.stdout + run.stderr).match(/Left \d+ XMP sidecar\(s\) as they are[^\n]*/g) ?? [];
     assert.equal(notices.length, 1, run.stdout);
     assert.match(notices[0] ?? '', /^Left 2 XMP sidecar\(s\)/);
     assert.match(notices[0] ?? '', /2024-07-20\/IMG_0420\.jpg\.xmp/);
-    assert.match(run.stdout, /XMP sidecars: 2 written, 2 left as they were/);
+    assert.doesNotMatch(notices[0] ?? '', /IMG_100[345]/, 'no damaged one is called an edit');
+    assert.match(run.stdout, /XMP sidecars: 4 written, 2 left as they were/);
   } finally {
     await place.close();
   }
