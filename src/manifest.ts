@@ -156,6 +156,22 @@ export function walkKey(source: string, year: number, leftOut?: MediaKind): stri
 }
 
 /** The in-memory view of the journal, plus appends. */
+/** A file of the state folder as text; '' when there is none. Never through a link (ELOOP is thrown). */
+export async function readStateFile(file: string): Promise<string> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
+  try {
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 export class Manifest {
   readonly folder: string;
   /** Every record of an id: one, except where one Takeout path held different photos over time. */
@@ -192,12 +208,7 @@ export class Manifest {
     const file = path.join(folder, STATE_FOLDER, JOURNAL);
     try {
       // Not through a link: the record is appended to, and a link could lead anywhere.
-      const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        text = await handle.readFile('utf8');
-      } finally {
-        await handle.close();
-      }
+      text = await readStateFile(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT')

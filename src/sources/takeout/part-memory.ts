@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, realpath, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { readStateFile } from '../../manifest.ts';
 import { parseTakeoutPartName } from './part-names.ts';
 
 export const PART_MEMORY_FILE = 'takeout-parts.jsonl';
@@ -158,15 +159,10 @@ export async function loadPartMemory(stateFolder: string): Promise<PartMemory> {
   const file = path.join(stateFolder, PART_MEMORY_FILE);
   let text = '';
   try {
-    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
+    text = await readStateFile(file);
+  } catch {
     // Unreadable is the same as none: every part is read again, which is slow but loses nothing.
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return { finished: new Map(), bad: 1 };
+    return { finished: new Map(), bad: 1 };
   }
   return parsePartMemory(text);
 }
