@@ -319,3 +319,25 @@ test('--albums: an old export names its album in albumData.title; an untitled al
   await assertLinksTo('albums/Ski week/IMG_2.jpg', '2024-06-16/IMG_2.jpg');
   await assertLinksTo('albums/Untitled(1)/IMG_2.jpg', '2024-06-16/IMG_2.jpg');
 });
+
+test('--albums --dry-run: a photo that would get a ~suffix (a same-named photo already in its day) is linked as the suffixed file, as the real run then links it', async () => {
+  const exportA = await writeExportA();
+  assert.equal((await backup([exportA])).code, 0);
+  // The other account's IMG_1.jpg on the same day as the saved one: it would be saved as IMG_1~<hash>.jpg.
+  const root = path.join(dir, 'takeout-c');
+  await put(root, `${P}/Beach/metadata.json`, makeAlbumJson('Beach'));
+  await photo(root, 'Beach', 'IMG_1.jpg', img1Other, '2024-06-15T12:00:00Z');
+  const result = await backup([root], ['--dry-run']);
+  const output = `${result.stdout}${result.stderr}`;
+  assert.equal(result.code, 0, output);
+  const planned = /would save 2024-06-15\/(IMG_1~[0-9a-f]+\.jpg)/i.exec(output)?.[1];
+  assert.ok(planned, `a suffixed name is planned:\n${output}`);
+  assert.ok(
+    output.includes(`would link albums/Beach/${planned} -> 2024-06-15/${planned}`),
+    `the link leads to the suffixed file:\n${output}`,
+  );
+  await assert.rejects(lstat(path.join(out(), 'albums', 'Beach')), 'nothing written');
+  // The real run makes exactly the link the dry run listed.
+  assert.equal((await backup([root])).code, 0);
+  await assertLinksTo(`albums/Beach/${planned}`, `2024-06-15/${planned}`);
+});
