@@ -87,6 +87,8 @@ export interface DriveFaultRule {
   retryAfterSeconds?: number;
   /** For reset and short: where in the body it stops (default 0.5). */
   atFraction?: number;
+  /** For replaced: new bytes of the same size (only md5Checksum changes). */
+  sameSize?: boolean;
 }
 
 export type { ApiService, MediaFault };
@@ -225,9 +227,10 @@ export class FaultEngine implements FaultHooks {
 function toDriveFault(rule: DriveFaultRule): DriveFault {
   switch (rule.fault) {
     case 'deleted':
-    case 'replaced':
     case 'rangeIgnored':
       return { kind: rule.fault };
+    case 'replaced':
+      return { kind: 'replaced', ...(rule.sameSize ? { sameSize: true } : {}) };
     case 'reset':
     case 'short':
       return { kind: rule.fault, ...(rule.atFraction !== undefined ? { atFraction: rule.atFraction } : {}) };
