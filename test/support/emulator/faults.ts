@@ -207,6 +207,11 @@ export class FaultEngine implements FaultHooks {
     return undefined;
   }
 
+  /** Calls each Drive rule has counted so far, by its index in `drive`. */
+  driveRuleCalls(): number[] {
+    return (this.faults.drive ?? []).map((_, index) => this.driveCalls[index] ?? 0);
+  }
+
   /** The first Drive rule that hits this call; every matching rule counts the call. */
   driveFault(route: 'list' | 'get' | 'media', fileId?: string): DriveFault | undefined {
     let hit: DriveFault | undefined;
