@@ -111,8 +111,9 @@ export function driveFaultError(fault: DriveFault & { kind: 'error' }): GoogleEr
     case 'downloadQuotaExceeded':
       return driveError(403, 'downloadQuotaExceeded', 'The download quota for this file has been exceeded.');
     case 'preconditionFailed':
-      // Drive's answer for a file that is no longer the version asked for, as Chromium's Drive
-      // client recorded it (google_apis/test/data/drive/error.json): 412 conditionNotMet.
+      // Drive's answer for a file that is no longer the version asked for, as a user quoted it
+      // (vitalif/grive2#21) and Chromium's Drive client recorded it
+      // (google_apis/test/data/drive/error.json): 412 conditionNotMet at If-Match.
       return driveError(412, 'conditionNotMet', 'Precondition Failed', {
         location: 'If-Match',
         locationType: 'header',

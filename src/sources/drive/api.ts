@@ -104,7 +104,8 @@ export type DriveFailure =
  * means no more downloads of that file for a while; 404 `notFound` means the file is gone; 401
  * "Invalid Credentials" means refresh the access token. 412 `conditionNotMet` "Precondition
  * Failed" (Drive's answer when the file is no longer the version a request was made for, as
- * Chromium's Drive client records it in google_apis/test/data/drive/error.json) means it changed.
+ * vitalif/grive2#21 quotes it and Chromium's google_apis/test/data/drive/error.json records it)
+ * means it changed.
  */
 export function classifyDriveError(error: unknown): DriveFailure {
   if (!(error instanceof HttpError)) return classifyError(error) === 'retry' ? 'retry' : 'fatal';

@@ -4,7 +4,7 @@
  * answers as Google documents it:
  * - errors: https://developers.google.com/drive/api/guides/handle-errors (401 authError, 403
  *   rateLimitExceeded / userRateLimitExceeded, 429, 403 downloadQuotaExceeded, 404 notFound);
- *   412 conditionNotMet as Chromium's Drive client records it;
+ *   412 conditionNotMet as a user quoted it (vitalif/grive2#21);
  * - ranges: https://developers.google.com/drive/api/guides/manage-downloads ("Partial download":
  *   206 with Content-Range), and RFC 9110 §14.2, which lets a server answer a range with 200 and
  *   the whole file.
