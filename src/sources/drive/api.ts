@@ -195,8 +195,6 @@ export function driveUrlFrom(env: NodeJS.ProcessEnv): string {
 export interface DriveApiOptions {
   /** Told before each wait: what failed, which try it was, how long the wait is. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
-  /** For tests of the waits: the jitter's source (default Math.random). */
-  random?: () => number;
 }
 
 export class DriveApi {
@@ -211,10 +209,7 @@ export class DriveApi {
   ) {
     this.baseUrl = `${baseUrl.replace(/\/+$/, '')}/drive/v3`;
     this.onRetry = options.onRetry;
-    this.random = options.random ?? Math.random;
   }
-
-  private readonly random: () => number;
 
   /**
    * After a failed try of any call: acts on decideRetry (waits, or refreshes the token) and returns
@@ -228,7 +223,7 @@ export class DriveApi {
   ): Promise<void> {
     if (signal?.aborted) throw signal.reason ?? error;
     const failure = classifyDriveError(error);
-    const decision = decideRetry(failure, error, state, this.http.policy, this.random);
+    const decision = decideRetry(failure, error, state, this.http.policy, Math.random);
     if (decision.action === 'refresh') {
       state.refreshed = true;
       await this.tokens.refresh();
