@@ -143,8 +143,9 @@ test('drive: ranges of a 256 MB part answered 200 with the whole file: the year 
   assert.ok(emulator.stats.driveBytes > 256 * MiB, 'the whole part was sent at least once');
   const peakMb = Number(await readFile(rssFile, 'utf8')) / 1024;
   console.log(`peak RSS ${peakMb.toFixed(0)} MB reading a 256 MB part with ranges ignored`);
-  // An honest run peaks near 100 MB; holding the part would add 256 MB.
-  assert.ok(peakMb < 200, `peak RSS ${peakMb.toFixed(0)} MB`);
+  // Under the part's own size: the part was never held whole (an honest run peaks at 100-170 MB,
+  // the socket's and the stream's buffers included).
+  assert.ok(peakMb < 250, `peak RSS ${peakMb.toFixed(0)} MB`);
   const saved = await savedMedia(out);
   assert.deepEqual(saved, yearItems.map((item) => sha256(emulator.contentOf(item.id))).sort());
 });
