@@ -13,6 +13,7 @@ import { STATE_FOLDER } from './manifest.ts';
 import { runPickerBackup } from './picker-rounds.ts';
 import { printableName } from './report/format.ts';
 import type { Reporter } from './report/reporter.ts';
+import { describe } from './run-end.ts';
 import { GoogleApi } from './sources/google-api.ts';
 import {
   createLibrarySource,
@@ -114,7 +115,17 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
     const { DriveApi } = await import('./sources/drive/api.ts');
     const { createDriveSource } = await import('./sources/drive/index.ts');
     const drive = createDriveSource({
-      api: new DriveApi(http, authorizer, options.driveUrl),
+      // Each wait is reported like a download's retry, so a run held up by Drive's rate limits says so.
+      api: new DriveApi(http, authorizer, options.driveUrl, {
+        onRetry: (error, attempt, delayMs) =>
+          reporter.report({
+            type: 'retry',
+            what: 'Google Drive',
+            attempt: attempt + 1,
+            delayMs,
+            reason: describe(error),
+          }),
+      }),
       ...(options.driveFolder !== undefined ? { folderName: options.driveFolder } : {}),
       timeZone: options.backupOptions.timeZone,
       includeTrash: options.takeout.includeTrash,

@@ -110,6 +110,14 @@ export function driveFaultError(fault: DriveFault & { kind: 'error' }): GoogleEr
       });
     case 'downloadQuotaExceeded':
       return driveError(403, 'downloadQuotaExceeded', 'The download quota for this file has been exceeded.');
+    case 'preconditionFailed':
+      // Drive's answer for a file that is no longer the version asked for, as a user quoted it
+      // (vitalif/grive2#21) and Chromium's Drive client recorded it
+      // (google_apis/test/data/drive/error.json): 412 conditionNotMet at If-Match.
+      return driveError(412, 'conditionNotMet', 'Precondition Failed', {
+        location: 'If-Match',
+        locationType: 'header',
+      });
   }
 }
 
@@ -311,9 +319,13 @@ export class DriveServer {
     if (fault.kind === 'replaced' && id) {
       const file = this.store.get(id);
       if (file?.content) {
-        // Another export written under the same id: other bytes, another length.
-        const next = Buffer.concat([file.content, Buffer.from('replaced')]);
+        // Another export written under the same id: other bytes, another length, or (sameSize)
+        // other bytes of the same length, which only md5Checksum tells apart.
+        const next = fault.sameSize
+          ? Buffer.from(file.content)
+          : Buffer.concat([file.content, Buffer.from('replaced')]);
         next.reverse();
+        if (fault.sameSize && next.equals(file.content)) next[0] = (next[0] ?? 0) ^ 0xff;
         this.store.replace(id, next);
       }
     }

@@ -18,14 +18,18 @@ export type DriveErrorName =
   | 'rateLimitExceeded'
   | 'userRateLimitExceeded'
   | 'tooManyRequests'
-  | 'downloadQuotaExceeded';
+  | 'downloadQuotaExceeded'
+  | 'preconditionFailed';
 
 export type DriveFault =
   | { kind: 'error'; error: DriveErrorName; retryAfterSeconds?: number }
   /** The file is deleted just before this request: it and every later one answer 404. */
   | { kind: 'deleted' }
-  /** The file gets new bytes (another size and md5Checksum) just before this request. */
-  | { kind: 'replaced' }
+  /**
+   * The file gets new bytes just before this request: another size and md5Checksum, or with
+   * `sameSize` the same size and another md5Checksum (only the checksum tells them apart).
+   */
+  | { kind: 'replaced'; sameSize?: boolean }
   /** A request with `Range` is answered 200 with the whole file. */
   | { kind: 'rangeIgnored' }
   | { kind: 'reset'; atFraction?: number }

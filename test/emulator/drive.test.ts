@@ -223,6 +223,13 @@ for (const { fault, status, reason, domain, retryAfter } of [
     domain: 'global',
     retryAfter: false,
   },
+  {
+    fault: 'preconditionFailed',
+    status: 412,
+    reason: 'conditionNotMet',
+    domain: 'global',
+    retryAfter: false,
+  },
 ] as const) {
   test(`fault ${fault}: ${status} ${reason} in Drive's errors[] envelope, only on the calls asked`, async () => {
     const id = (parts[1] as DriveFile).id;
@@ -251,6 +258,12 @@ test('faults deleted and replaced change the Drive itself; rangeIgnored answers 
   const replaced = (await get(`/files/${victim.id}?fields=md5Checksum,size`)).json();
   assert.notEqual(replaced.md5Checksum, before);
   assert.notEqual(replaced.size, '6');
+
+  // sameSize: other bytes of the same length; only md5Checksum tells them apart.
+  emulator.setFaults({ drive: [{ fault: 'replaced', sameSize: true, fileIds: [victim.id], times: 1 }] });
+  const same = (await get(`/files/${victim.id}?fields=md5Checksum,size`)).json();
+  assert.equal(same.size, replaced.size);
+  assert.notEqual(same.md5Checksum, replaced.md5Checksum);
 
   emulator.setFaults({ drive: [{ fault: 'rangeIgnored' }] });
   const whole = await get(`/files/${victim.id}?alt=media`, { range: 'bytes=2-3' });

@@ -5,8 +5,8 @@
  * Partial downloads: https://developers.google.com/workspace/drive/api/guides/manage-downloads
  * Errors and what to do about them: https://developers.google.com/workspace/drive/api/guides/handle-errors
  *
- * One file on purpose (over 300 lines): listing, metadata and ranged reads share one retry,
- * refresh and error-classification loop, which is most of the file.
+ * One file on purpose (over 300 lines): listing, metadata and ranged reads share one retry
+ * policy (decideRetry, pure) and one error classification, which is most of the file.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { authError, type BackupError, quotaError } from '../../errors.ts';
@@ -15,6 +15,7 @@ import {
   type HttpClient,
   HttpError,
   type JsonRequest,
+  type RetryPolicy,
   retryDelay,
   ShortBodyError,
 } from '../../http.ts';
@@ -87,14 +88,24 @@ export class DriveFileChangedError extends Error {
   }
 }
 
-export type DriveFailure = 'retry' | 'unauthorized' | 'download-quota' | 'gone' | 'scope' | 'fatal';
+export type DriveFailure =
+  | 'retry'
+  | 'unauthorized'
+  | 'download-quota'
+  | 'gone'
+  | 'changed'
+  | 'scope'
+  | 'fatal';
 
 /**
  * What to do about a failed Drive call. Pure. From the handle-errors guide: 403
  * `userRateLimitExceeded` / `rateLimitExceeded` and 429 "use exponential backoff"; 5xx likewise;
  * 403 `downloadQuotaExceeded` (older answers: `quotaExceeded` at `quota.download`, rclone/rclone#2652)
  * means no more downloads of that file for a while; 404 `notFound` means the file is gone; 401
- * "Invalid Credentials" means refresh the access token.
+ * "Invalid Credentials" means refresh the access token. 412 `conditionNotMet` "Precondition
+ * Failed" (Drive's answer when the file is no longer the version a request was made for, as
+ * vitalif/grive2#21 quotes it and Chromium's google_apis/test/data/drive/error.json records it)
+ * means it changed.
  */
 export function classifyDriveError(error: unknown): DriveFailure {
   if (!(error instanceof HttpError)) return classifyError(error) === 'retry' ? 'retry' : 'fatal';
@@ -108,9 +119,40 @@ export function classifyDriveError(error: unknown): DriveFailure {
   )
     return 'retry';
   if (error.status === 404) return 'gone';
+  if (error.status === 412) return 'changed';
   if (error.status === 403 && /insufficient/i.test(`${error.google.message ?? ''} ${reasons.join(' ')}`))
     return 'scope';
   return 'fatal';
+}
+
+/** What to do after a failed try: wait and try again, refresh the token and try again, or give up. */
+export type RetryDecision = { action: 'retry'; delayMs: number } | { action: 'refresh' } | { action: 'stop' };
+
+export interface RetryState {
+  /** Tries of this call (or, for a ranged read, since bytes last arrived) that failed before this one. */
+  attempt: number;
+  /** Whether the access token was refreshed already in this call. */
+  refreshed: boolean;
+}
+
+/**
+ * The one retry policy of every Drive call (listing, metadata, ranged reads). Pure given `random`.
+ * From the handle-errors guide (https://developers.google.com/drive/api/guides/handle-errors):
+ * a 401 "Invalid Credentials" is mended by refreshing the access token, once; rate limits (403
+ * `rateLimitExceeded` / `userRateLimitExceeded`, 429) and 5xx, resets and short bodies are tried
+ * again with truncated exponential backoff, a `Retry-After` waited as told up to the policy's
+ * longest wait, at most `policy.retries` times; everything else is the answer.
+ */
+export function decideRetry(
+  failure: DriveFailure,
+  error: unknown,
+  state: RetryState,
+  policy: RetryPolicy,
+  random: () => number,
+): RetryDecision {
+  if (failure === 'unauthorized') return state.refreshed ? { action: 'stop' } : { action: 'refresh' };
+  if (failure !== 'retry' || state.attempt >= policy.retries) return { action: 'stop' };
+  return { action: 'retry', delayMs: retryDelay(error, state.attempt, policy, random) };
 }
 
 export function downloadQuotaError(file: { name: string } | undefined, cause: unknown): BackupError {
@@ -170,21 +212,33 @@ export class DriveApi {
   }
 
   /**
-   * Waits before try `attempt + 1`, or rethrows: the one retry decision for JSON and media calls.
-   * A `Retry-After` is honoured (retryDelay), up to the policy's longest wait.
+   * After a failed try of any call: acts on decideRetry (waits, or refreshes the token) and returns
+   * to try again, or throws what the failure means for the run (mapError).
    */
-  private async backOff(error: unknown, attempt: number, signal: AbortSignal | undefined): Promise<void> {
-    signal?.throwIfAborted();
-    if (attempt >= this.http.policy.retries) throw error;
-    const delay = retryDelay(error, attempt, this.http.policy, Math.random);
-    this.onRetry?.(error, attempt, delay);
-    await sleep(delay, undefined, signal ? { signal } : undefined);
+  private async afterFailure(
+    error: unknown,
+    state: RetryState,
+    signal: AbortSignal | undefined,
+    file: { name: string } | undefined,
+  ): Promise<void> {
+    if (signal?.aborted) throw signal.reason ?? error;
+    const failure = classifyDriveError(error);
+    const decision = decideRetry(failure, error, state, this.http.policy, Math.random);
+    if (decision.action === 'refresh') {
+      state.refreshed = true;
+      await this.tokens.refresh();
+      return;
+    }
+    if (decision.action === 'stop') throw this.mapError(failure, error, file);
+    this.onRetry?.(error, state.attempt, decision.delayMs);
+    state.attempt++;
+    await sleep(decision.delayMs, undefined, signal ? { signal } : undefined);
   }
 
-  /** A JSON call: retries what the guide says to retry, refreshes once after a 401. */
+  /** A JSON call, under the one retry policy. */
   private async call<T>(path: string, signal: AbortSignal | undefined, file?: { name: string }): Promise<T> {
-    let refreshed = false;
-    for (let attempt = 0; ; attempt++) {
+    const state: RetryState = { attempt: 0, refreshed: false };
+    for (;;) {
       const call: JsonRequest = {
         method: 'GET',
         url: `${this.baseUrl}${path}`,
@@ -194,17 +248,7 @@ export class DriveApi {
       try {
         return await this.http.jsonOnce<T>(call);
       } catch (error) {
-        const kind = classifyDriveError(error);
-        if (kind === 'unauthorized' && !refreshed) {
-          refreshed = true;
-          await this.tokens.refresh();
-          continue;
-        }
-        if (kind === 'retry') {
-          await this.backOff(error, attempt, signal);
-          continue;
-        }
-        throw this.mapError(kind, error, file);
+        await this.afterFailure(error, state, signal, file);
       }
     }
   }
@@ -212,6 +256,8 @@ export class DriveApi {
   private mapError(kind: DriveFailure, error: unknown, file: { name: string } | undefined): unknown {
     if (kind === 'download-quota') return downloadQuotaError(file, error);
     if (kind === 'gone' && file) return new DriveFileGoneError(file, { cause: error });
+    if (kind === 'changed' && file)
+      return new DriveFileChangedError(file, 'Drive answered 412 Precondition Failed', { cause: error });
     if (kind === 'scope') return scopeError(error);
     return error;
   }
@@ -289,8 +335,7 @@ export class DriveApi {
     const onAbort = () => abort.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let position = start;
-    let refreshed = false;
-    let attempt = 0;
+    const state: RetryState = { attempt: 0, refreshed: false };
     try {
       while (position <= end) {
         const from = position;
@@ -352,20 +397,9 @@ export class DriveApi {
           if (position <= end) throw new ShortBodyError(position - start, end - start + 1);
         } catch (error) {
           if (error instanceof DriveFileChangedError || error instanceof RangeError) throw error;
-          if (signal?.aborted) throw signal.reason ?? error;
           // Bytes arrived before the failure: the next try is a new one, not a repeat.
-          if (position > from) attempt = 0;
-          const kind = classifyDriveError(error);
-          if (kind === 'unauthorized' && !refreshed) {
-            refreshed = true;
-            await this.tokens.refresh();
-            continue;
-          }
-          if (kind === 'retry') {
-            await this.backOff(error, attempt++, signal);
-            continue;
-          }
-          throw this.mapError(kind, error, file);
+          if (position > from) state.attempt = 0;
+          await this.afterFailure(error, state, signal, file);
         }
       }
     } finally {

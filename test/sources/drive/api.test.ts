@@ -9,16 +9,18 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { authorize } from '../../../src/auth/index.ts';
 import { BackupError, ExitCode } from '../../../src/errors.ts';
-import { HttpClient, HttpError } from '../../../src/http.ts';
+import { HttpClient, HttpError, ShortBodyError } from '../../../src/http.ts';
 import {
   classifyDriveError,
   DriveApi,
   DriveFileChangedError,
   DriveFileGoneError,
   type DriveFileInfo,
+  decideRetry,
   driveUrlFrom,
 } from '../../../src/sources/drive/api.ts';
 import { listTakeoutExports } from '../../../src/sources/drive/exports.ts';
+import { openDriveReader } from '../../../src/sources/drive/reader.ts';
 import { fastRetry } from '../../helpers/backup-options.ts';
 import { writeAccount } from '../../helpers/cli.ts';
 import { incrementalExports, putTakeoutExports } from '../../support/emulator/drive-takeout.ts';
@@ -367,4 +369,128 @@ test('classifyDriveError: what each Drive answer means', () => {
   assert.equal(classifyDriveError(answer(401, 'authError')), 'unauthorized');
   assert.equal(classifyDriveError(answer(503, 'backendError')), 'retry');
   assert.equal(classifyDriveError(answer(403, 'fileNotDownloadable')), 'fatal');
+});
+
+test('classifyDriveError: 412 conditionNotMet means the file changed', () => {
+  const answer = new HttpError({
+    status: 412,
+    url: 'http://x/',
+    google: { reasons: [], errorReasons: ['conditionNotMet'] },
+  });
+  assert.equal(classifyDriveError(answer), 'changed');
+});
+
+test('decideRetry: the one policy of every Drive call, as a table', () => {
+  const policy = { retries: 3, baseDelayMs: 100, maxDelayMs: 1000, rateLimitDelayMs: 500 };
+  const http = (status: number, reason: string, retryAfterMs?: number) =>
+    new HttpError({
+      status,
+      url: 'http://x/',
+      google: { reasons: [], errorReasons: [reason] },
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+  const cases: Array<{
+    name: string;
+    error: unknown;
+    attempt?: number;
+    refreshed?: boolean;
+    expected: ReturnType<typeof decideRetry>;
+  }> = [
+    { name: '401, not refreshed yet', error: http(401, 'authError'), expected: { action: 'refresh' } },
+    {
+      name: '401 after the refresh',
+      error: http(401, 'authError'),
+      refreshed: true,
+      expected: { action: 'stop' },
+    },
+    // random() = 0.5: base/2 + 0.5 * (min(max, base * 2^attempt) - base/2).
+    {
+      name: '403 rateLimitExceeded, first try',
+      error: http(403, 'rateLimitExceeded'),
+      expected: { action: 'retry', delayMs: 75 },
+    },
+    {
+      name: '403 userRateLimitExceeded, third try',
+      error: http(403, 'userRateLimitExceeded'),
+      attempt: 2,
+      expected: { action: 'retry', delayMs: 225 },
+    },
+    {
+      name: '403 userRateLimitExceeded, tries used up',
+      error: http(403, 'userRateLimitExceeded'),
+      attempt: 3,
+      expected: { action: 'stop' },
+    },
+    {
+      name: '429 without Retry-After: at least the rate-limit wait',
+      error: http(429, 'rateLimitExceeded'),
+      expected: { action: 'retry', delayMs: 500 },
+    },
+    {
+      name: '429 with Retry-After 0.8 s: as told',
+      error: http(429, 'rateLimitExceeded', 800),
+      expected: { action: 'retry', delayMs: 800 },
+    },
+    {
+      name: '403 rate limit with Retry-After 30 s: capped at the longest wait',
+      error: http(403, 'rateLimitExceeded', 30_000),
+      expected: { action: 'retry', delayMs: 1000 },
+    },
+    {
+      name: '503 backendError',
+      error: http(503, 'backendError'),
+      expected: { action: 'retry', delayMs: 75 },
+    },
+    { name: 'a reset', error: reset, attempt: 1, expected: { action: 'retry', delayMs: 125 } },
+    { name: 'a short body', error: new ShortBodyError(10, 20), expected: { action: 'retry', delayMs: 75 } },
+    {
+      name: '403 downloadQuotaExceeded: never retried',
+      error: http(403, 'downloadQuotaExceeded'),
+      expected: { action: 'stop' },
+    },
+    { name: '404 notFound', error: http(404, 'notFound'), expected: { action: 'stop' } },
+    { name: '412 conditionNotMet', error: http(412, 'conditionNotMet'), expected: { action: 'stop' } },
+    {
+      name: '403 fileNotDownloadable',
+      error: http(403, 'fileNotDownloadable'),
+      expected: { action: 'stop' },
+    },
+  ];
+  for (const { name, error, attempt = 0, refreshed = false, expected } of cases) {
+    const failure = classifyDriveError(error);
+    assert.deepEqual(
+      decideRetry(failure, error, { attempt, refreshed }, policy, () => 0.5),
+      expected,
+      name,
+    );
+  }
+});
+
+test('a part replaced by one of the same size: the reader says it changed before handing on a byte', async () => {
+  const { file } = bigFile();
+  const ref = await api.getFile(file.id);
+  const reader = openDriveReader(api, ref);
+  try {
+    assert.ok((await reader.read(0, 10)).equals(BIG.subarray(0, 10)));
+  } finally {
+    await reader.close();
+  }
+  // Replaced just before the next reader's check: same size, other bytes.
+  emulator.setFaults({ drive: [{ fault: 'replaced', sameSize: true, on: ['get'], fileIds: [file.id] }] });
+  const again = openDriveReader(api, ref);
+  try {
+    await assert.rejects(again.read(0, 10), (error) => {
+      assert.ok(error instanceof DriveFileChangedError);
+      assert.match(error.message, /"takeout-20260101T000000Z-001\.zip" changed .*md5Checksum/);
+      return true;
+    });
+    const streamed: Buffer[] = [];
+    await assert.rejects(async () => {
+      for await (const chunk of again.stream(1_000_000, 1_999_999)) streamed.push(Buffer.from(chunk));
+    }, DriveFileChangedError);
+    assert.equal(streamed.length, 0, 'no byte of the new version handed on');
+  } finally {
+    await again.close();
+  }
 });

@@ -87,6 +87,8 @@ export interface DriveFaultRule {
   retryAfterSeconds?: number;
   /** For reset and short: where in the body it stops (default 0.5). */
   atFraction?: number;
+  /** For replaced: new bytes of the same size (only md5Checksum changes). */
+  sameSize?: boolean;
 }
 
 export type { ApiService, MediaFault };
@@ -205,6 +207,11 @@ export class FaultEngine implements FaultHooks {
     return undefined;
   }
 
+  /** Calls each Drive rule has counted so far, by its index in `drive`. */
+  driveRuleCalls(): number[] {
+    return (this.faults.drive ?? []).map((_, index) => this.driveCalls[index] ?? 0);
+  }
+
   /** The first Drive rule that hits this call; every matching rule counts the call. */
   driveFault(route: 'list' | 'get' | 'media', fileId?: string): DriveFault | undefined {
     let hit: DriveFault | undefined;
@@ -225,9 +232,10 @@ export class FaultEngine implements FaultHooks {
 function toDriveFault(rule: DriveFaultRule): DriveFault {
   switch (rule.fault) {
     case 'deleted':
-    case 'replaced':
     case 'rangeIgnored':
       return { kind: rule.fault };
+    case 'replaced':
+      return { kind: 'replaced', ...(rule.sameSize ? { sameSize: true } : {}) };
     case 'reset':
     case 'short':
       return { kind: rule.fault, ...(rule.atFraction !== undefined ? { atFraction: rule.atFraction } : {}) };

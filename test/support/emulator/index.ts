@@ -23,6 +23,8 @@ export interface Emulator extends CoreEmulator {
   setFaults(faults: Faults): void;
   /** The faults in force. */
   readonly faults: Faults;
+  /** Calls each rule of `faults.drive` has counted (matched its route and files) so far. */
+  driveRuleCalls(): number[];
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -37,6 +39,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   emulator = Object.defineProperties(core as Emulator, {
     setFaults: { value: (next: Faults) => engine.set(next) },
+    driveRuleCalls: { value: () => engine.driveRuleCalls() },
     faults: { get: () => engine.faults },
   });
   return emulator;
