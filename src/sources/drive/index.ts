@@ -77,15 +77,20 @@ export function createDriveSource(options: DriveSourceOptions): TakeoutSource {
       const parts: Part[] = [];
       const tgz: string[] = [];
       let found = 0;
+      const names = new Set<string>();
       for (const { parts: files } of exports) {
         for (const file of files) {
           found++;
+          // Drive lets two files share a name (a part uploaded twice): each is a part of its own,
+          // remembered and named in messages apart, the second read as another export would be.
+          const name = names.has(file.name) ? `${file.name} (Drive file ${file.id})` : file.name;
+          names.add(file.name);
           // Finished by an earlier run and unchanged since: not one byte of it is asked for.
-          if (await skipPart(file.name, drivePartIdentity(file))) continue;
+          if (await skipPart(name, drivePartIdentity(file))) continue;
           const kind = file.part.format === 'zip' ? 'zip' : 'tar';
-          if (kind === 'tar') tgz.push(file.name);
+          if (kind === 'tar') tgz.push(name);
           parts.push({
-            file: file.name,
+            file: name,
             kind,
             order: parts.length,
             files: [],

@@ -313,3 +313,29 @@ test('--dry-run asks once per part for its directory and sidecars, once more per
   });
   assert.doesNotMatch(output(dry), /fully processed/);
 });
+
+test('two Drive files with one part name (a part uploaded twice) are remembered apart: a rerun reads neither', async () => {
+  const { folderId, exports } = put(specs);
+  const copied = exports[1]?.parts[1] as DriveFile;
+  const copy = emulator.drive.add({
+    name: copied.name,
+    mimeType: copied.mimeType,
+    parents: [folderId],
+    content: copied.content as Buffer,
+    createdTime: copied.createdTime,
+  });
+  const first = await run();
+  assert.equal(first.code, 0, output(first));
+  assert.ok((emulator.stats.driveMediaRequests[copy.id] ?? 0) > 0, 'the copy was read');
+  assert.deepEqual((await savedMedia()).map(([, hash]) => hash).sort(), yearHashes(), 'its photo saved once');
+  const lines = (await readFile(path.join(dir, 'out', '.photo-backup', 'takeout-parts.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { key: string }).key);
+  assert.ok(lines.includes(`drive:${copied.id}`) && lines.includes(`drive:${copy.id}`), lines.join(', '));
+
+  emulator.resetStats();
+  const again = await run();
+  assert.equal(again.code, 0, output(again));
+  assert.deepEqual(filesRead(), []);
+});
