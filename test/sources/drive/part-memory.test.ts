@@ -339,3 +339,26 @@ test('two Drive files with one part name (a part uploaded twice) are remembered 
   assert.equal(again.code, 0, output(again));
   assert.deepEqual(filesRead(), []);
 });
+
+test('parts first read in a run that reads every part again (a saved file missing) are remembered too', async () => {
+  const { folderId } = put(specs.slice(0, 1));
+  const first = await run();
+  assert.equal(first.code, 0, output(first));
+  const [gone] = (await savedMedia())[0] as [string, string];
+  await unlink(path.join(dir, 'out', gone));
+  // The next export arrives, and the run that saves the missing file again reads it first.
+  const later = deliver(folderId, specs[1] as TakeoutExportSpec);
+  const again = await run();
+  assert.equal(again.code, 0, output(again));
+  assert.match(output(again), /are missing from the backup folder: every Takeout part is read again/);
+  assert.match(
+    output(again),
+    new RegExp(`Takeout export ${later.timestamp} in Google Drive .* fully processed`),
+  );
+
+  emulator.resetStats();
+  const third = await run();
+  assert.equal(third.code, 0, output(third));
+  assert.deepEqual(filesRead(), [], 'every part, old and new, is finished');
+  assert.deepEqual((await savedMedia()).map(([, hash]) => hash).sort(), yearHashes());
+});
