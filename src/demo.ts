@@ -30,7 +30,13 @@ export async function startDemo(year: number, now = new Date()): Promise<Demo> {
     generate: { year, count: 48, videoEvery: 8, notAfter: now.getTime() },
   });
   const { putDemoExport } = await import('./emulator/takeout-export.ts');
-  putDemoExport(emulator.drive, emulator.items, now);
+  // Made at the start of the UTC day, like the items (the same all day): a second demo run finds
+  // the same export, unchanged, and shows it is not read again.
+  putDemoExport(
+    emulator.drive,
+    emulator.items,
+    new Date(Math.floor(now.getTime() / 86_400_000) * 86_400_000),
+  );
   const dir = await mkdtemp(path.join(tmpdir(), 'photo-backup-demo-'));
   const clientSecretPath = path.join(dir, 'client_secret.json');
   const tokenPath = path.join(dir, 'token.json');

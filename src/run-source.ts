@@ -83,29 +83,36 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       ...(options.ask ? { ask: options.ask } : {}),
       ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
     });
-  if (choice === 'takeout') {
-    // Loaded only for Takeout runs: its archive readers would slow every other run's start-up
-    // (docs/performance.md).
-    const { createTakeoutSource } = await import('./sources/takeout/index.ts');
+  /** The memory of finished Takeout parts in the backup folder: a local Takeout's and Drive's. */
+  const partMemory = async () => {
+    // Loaded only for Takeout and Drive runs: its archive readers would slow every other run's
+    // start-up (docs/performance.md).
     const { partScope } = await import('./sources/takeout/part-memory.ts');
     const { timeZone, includeUndated, leaveOut } = options.backupOptions;
+    return {
+      stateFolder: path.join(path.resolve(options.backupOptions.folder), STATE_FOLDER),
+      year: options.backupOptions.year,
+      scope: partScope({
+        timeZone,
+        includeUndated,
+        includeTrash: options.takeout.includeTrash,
+        ...(leaveOut ? { leaveOut } : {}),
+      }),
+      readOnly: options.backupOptions.dryRun,
+    };
+  };
+  const notices = {
+    onWarning: (message: string) => reporter.report({ type: 'notice', level: 'warn', message }),
+    onInfo: (message: string) => reporter.report({ type: 'notice', level: 'info', message }),
+  };
+  if (choice === 'takeout') {
+    const { createTakeoutSource } = await import('./sources/takeout/index.ts');
     const takeout = createTakeoutSource({
       inputs: options.takeout.inputs,
       timeZone: options.backupOptions.timeZone,
       includeTrash: options.takeout.includeTrash,
-      onWarning: (message) => reporter.report({ type: 'notice', level: 'warn', message }),
-      onInfo: (message) => reporter.report({ type: 'notice', level: 'info', message }),
-      memory: {
-        stateFolder: path.join(path.resolve(options.backupOptions.folder), STATE_FOLDER),
-        year: options.backupOptions.year,
-        scope: partScope({
-          timeZone,
-          includeUndated,
-          includeTrash: options.takeout.includeTrash,
-          ...(leaveOut ? { leaveOut } : {}),
-        }),
-        readOnly: options.backupOptions.dryRun,
-      },
+      ...notices,
+      memory: await partMemory(),
     });
     return (await runWith(takeout, options, () => takeout.processedExports())).exitCode;
   }
@@ -129,9 +136,10 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       ...(options.driveFolder !== undefined ? { folderName: options.driveFolder } : {}),
       timeZone: options.backupOptions.timeZone,
       includeTrash: options.takeout.includeTrash,
-      onWarning: (message) => reporter.report({ type: 'notice', level: 'warn', message }),
+      ...notices,
+      memory: await partMemory(),
     });
-    return (await runWith(drive, options)).exitCode;
+    return (await runWith(drive, options, () => drive.processedExports())).exitCode;
   }
   if (choice === 'library' || choice === 'auto') {
     const authorizer = await options.signIn(choice === 'library' ? [LIBRARY_SCOPE] : [], SCOPES);

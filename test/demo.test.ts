@@ -43,6 +43,14 @@ describe('--demo', () => {
     const again = await runCli(['--demo', '--source', 'drive'], { cwd });
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout + again.stderr, /Saved 0 file\(s\)/);
+    // The same export all day: its finished parts are not read again, and it is named safe to delete.
+    assert.match(again.stdout + again.stderr, /2 Takeout part\(s\) finished for \d{4} by an earlier run/);
+    assert.match(
+      again.stdout + again.stderr,
+      /Takeout export \d{8}T000000Z in Google Drive .* fully processed/,
+    );
+    // Same-named photos are numbered in the export as Takeout does: every item is saved, none dropped.
+    assert.doesNotMatch(first.stdout + first.stderr, /twice; the first is used/);
   });
 
   test('saves into photos-demo, no date in the future; a second run stops by the skip rule', async () => {

@@ -103,6 +103,8 @@ export interface EmulatorStats {
   mediaBytes: number;
   /** Bytes of Drive `alt=media` bodies handed to the socket, whole or not (the bench's bytes-served). */
   driveBytes: number;
+  /** Drive `alt=media` requests per file id asked for: which parts a run read. */
+  driveMediaRequests: Record<string, number>;
 }
 
 export interface Emulator {
@@ -161,7 +163,15 @@ function sortNewestFirst(items: EmulatorItem[]): EmulatorItem[] {
 }
 
 function emptyStats(): EmulatorStats {
-  return { requests: {}, faults: {}, mediaRequests: {}, mediaCompleted: {}, mediaBytes: 0, driveBytes: 0 };
+  return {
+    requests: {},
+    faults: {},
+    mediaRequests: {},
+    mediaCompleted: {},
+    mediaBytes: 0,
+    driveBytes: 0,
+    driveMediaRequests: {},
+  };
 }
 
 /** Injected latency; unref'd so a closed emulator never keeps its process alive for a slow answer. */
@@ -295,8 +305,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const id = /^\/([^/]+)$/.exec(rest)?.[1];
       let error: GoogleError | undefined;
       if (rest === '') error = drive.list(res, requestUrl);
-      else if (id && media) error = await drive.media(req, res, decodeURIComponent(id));
-      else if (id) error = drive.get(res, decodeURIComponent(id), requestUrl);
+      else if (id && media) {
+        const fileId = decodeURIComponent(id);
+        stats.driveMediaRequests[fileId] = (stats.driveMediaRequests[fileId] ?? 0) + 1;
+        error = await drive.media(req, res, fileId);
+      } else if (id) error = drive.get(res, decodeURIComponent(id), requestUrl);
       else error = googleError('NOT_FOUND', `Method not found: ${method} ${path}`);
       if (error) sendGoogleError(res, error);
       return;

@@ -55,6 +55,7 @@ export function storedZip(entries: readonly Entry[]): Buffer {
 /** Puts one two-part export of `items` in a Drive folder named `Takeout`; returns how many parts. */
 export function putDemoExport(drive: DriveStore, items: readonly EmulatorItem[], made: Date): number {
   const entries: Entry[] = [];
+  const used = new Map<string, number>();
   for (const item of items) {
     const folder = `Takeout/Google Photos/Photos from ${item.creationTime.slice(0, 4)}`;
     const taken = String(Math.floor(Date.parse(item.creationTime) / 1000));
@@ -63,9 +64,19 @@ export function putDemoExport(drive: DriveStore, items: readonly EmulatorItem[],
       photoTakenTime: { timestamp: taken },
       creationTime: { timestamp: taken },
     };
-    entries.push({ name: `${folder}/${item.filename}`, data: contentBuffer(item) });
+    // Takeout numbers same-named files of one folder: the photo `IMG(1).jpg`, its sidecar
+    // `IMG.jpg.supplemental-metadata(1).json`. Without it the second is the first's duplicate entry.
+    const seen = used.get(`${folder}/${item.filename}`) ?? 0;
+    used.set(`${folder}/${item.filename}`, seen + 1);
+    const suffix = seen === 0 ? '' : `(${seen})`;
+    const dot = item.filename.lastIndexOf('.');
+    const name =
+      dot < 0
+        ? `${item.filename}${suffix}`
+        : `${item.filename.slice(0, dot)}${suffix}${item.filename.slice(dot)}`;
+    entries.push({ name: `${folder}/${name}`, data: contentBuffer(item) });
     entries.push({
-      name: `${folder}/${item.filename}.supplemental-metadata.json`,
+      name: `${folder}/${item.filename}.supplemental-metadata${suffix}.json`,
       data: Buffer.from(JSON.stringify(sidecar)),
     });
   }

@@ -1,9 +1,13 @@
 /**
- * The one narrow interface every source implements (library, picker, takeout), like rclone's
+ * The one narrow interface every source implements (library, picker, takeout, drive), like rclone's
  * backends: a source lists items and opens their bytes; it never decides where they go.
  */
 
-export type SourceName = 'library' | 'picker' | 'takeout';
+/**
+ * Where a run reads from, as the user sees it (the start line, the summary, `--json`, the record's
+ * `source`). Not an item's identity: Takeout items read from Drive keep their `takeout:` ids.
+ */
+export type SourceName = 'library' | 'picker' | 'takeout' | 'drive';
 export type MediaKind = 'photo' | 'video';
 
 /** Where an item's capture date came from; shown by --dry-run and kept in the record. */

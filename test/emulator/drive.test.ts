@@ -170,6 +170,11 @@ test('alt=media: Range gives 206 with Content-Range and those bytes; the counter
   const past = await get(`/files/${id}?alt=media`, { range: `bytes=${big.length - 5}-${big.length + 100}` });
   assert.equal(past.headers['content-range'], `bytes ${big.length - 5}-${big.length - 1}/${big.length}`);
   assert.equal(emulator.stats.driveBytes, big.length + 1000 + 10 + 5);
+  // Which files were asked for, and how often: metadata (files.get) is not a media request.
+  await get(`/files/${id}`);
+  assert.deepEqual(emulator.stats.driveMediaRequests, { [id]: 4 });
+  emulator.resetStats();
+  assert.deepEqual(emulator.stats.driveMediaRequests, {});
 });
 
 test('alt=media: a range that starts past the end is 416 with Content-Range bytes */size', async () => {

@@ -5,12 +5,17 @@
  * is the Takeout source's: catalog, sidecar matching across parts, dates, bodies. So only each
  * part's central directory, the sidecars and the entries the year needs are read. A .tgz part has
  * no directory: it is streamed whole, and a notice recommends zip.
+ *
+ * The memory of finished parts is the Takeout source's too, with a Drive file's identity: its id,
+ * size, md5Checksum and modifiedTime (drivePartIdentity). A finished part is left out before any
+ * byte of it is asked for, so a rerun over unchanged exports costs the listing alone.
  */
 
 import { usageError } from '../../errors.ts';
-import { createTakeoutSource, type TakeoutSource } from '../takeout/index.ts';
+import { createTakeoutSource, type TakeoutSource, type TakeoutSourceOptions } from '../takeout/index.ts';
+import type { PartIdentity, ProcessedExport } from '../takeout/part-memory.ts';
 import type { Part } from '../takeout/parts.ts';
-import type { DriveApi } from './api.ts';
+import type { DriveApi, DriveFileInfo } from './api.ts';
 import { listTakeoutExports, TAKEOUT_FOLDER } from './exports.ts';
 import { openDriveReader } from './reader.ts';
 
@@ -21,25 +26,71 @@ export interface DriveSourceOptions {
   timeZone: string;
   includeTrash?: boolean;
   onWarning?: (message: string) => void;
+  onInfo?: (message: string) => void;
+  /** The memory of finished parts, as for a Takeout folder (part-memory.ts). */
+  memory?: TakeoutSourceOptions['memory'];
+}
+
+/**
+ * What tells a Drive part is the file that was finished: its id (a name can be reused by
+ * another upload), size, and `md5Checksum@modifiedTime`; a new revision of the file (new bytes
+ * under the same id) changes the checksum and the time. Pure.
+ */
+export function drivePartIdentity(
+  file: Pick<DriveFileInfo, 'id' | 'size' | 'md5Checksum' | 'modifiedTime'>,
+): PartIdentity {
+  return {
+    key: `drive:${file.id}`,
+    size: file.size,
+    version: `${file.md5Checksum ?? ''}@${file.modifiedTime ?? ''}`,
+  };
+}
+
+/**
+ * The summary's line for a Drive export that is fully processed: named by its timestamp and its
+ * files as Drive shows them, and safe to delete there, since this source only reads. Pure.
+ */
+export function describeProcessedDriveExport(
+  done: ProcessedExport,
+  year: number,
+  folderName: string,
+): string {
+  const first = done.names[0] ?? '';
+  const last = done.names[done.names.length - 1] ?? '';
+  const files = done.parts === 1 ? first : `${first} … ${last}, ${done.parts} parts`;
+  return `Takeout export ${done.timestamp} in Google Drive (${files}, folder "${folderName}") is fully processed for ${year}: you may delete it from Drive to free storage; photo-backup only reads it.`;
 }
 
 export function createDriveSource(options: DriveSourceOptions): TakeoutSource {
   const folderName = options.folderName ?? TAKEOUT_FOLDER;
   return createTakeoutSource({
+    name: 'drive',
     inputs: [`Google Drive folder ${folderName}`],
     timeZone: options.timeZone,
     ...(options.includeTrash !== undefined ? { includeTrash: options.includeTrash } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
-    findParts: async (findings) => {
+    ...(options.onInfo ? { onInfo: options.onInfo } : {}),
+    ...(options.memory ? { memory: options.memory } : {}),
+    describeProcessed: (done, year) => describeProcessedDriveExport(done, year, folderName),
+    findParts: async (findings, skipPart) => {
       const exports = await listTakeoutExports(options.api, { folderName });
       const parts: Part[] = [];
       const tgz: string[] = [];
-      for (const found of exports) {
-        for (const file of found.parts) {
+      let found = 0;
+      const names = new Set<string>();
+      for (const { parts: files } of exports) {
+        for (const file of files) {
+          found++;
+          // Drive lets two files share a name (a part uploaded twice): each is a part of its own,
+          // remembered and named in messages apart, the second read as another export would be.
+          const name = names.has(file.name) ? `${file.name} (Drive file ${file.id})` : file.name;
+          names.add(file.name);
+          // Finished by an earlier run and unchanged since: not one byte of it is asked for.
+          if (await skipPart(name, drivePartIdentity(file))) continue;
           const kind = file.part.format === 'zip' ? 'zip' : 'tar';
-          if (kind === 'tar') tgz.push(file.name);
+          if (kind === 'tar') tgz.push(name);
           parts.push({
-            file: file.name,
+            file: name,
             kind,
             order: parts.length,
             files: [],
@@ -47,7 +98,7 @@ export function createDriveSource(options: DriveSourceOptions): TakeoutSource {
           });
         }
       }
-      if (parts.length === 0) {
+      if (found === 0) {
         throw usageError(
           `No Takeout exports (takeout-*.zip) in the Google Drive folder "${folderName}". Schedule a Google Photos export at takeout.google.com with "Add to Drive", or pass the folder they are in with --drive-folder "<name>".`,
         );

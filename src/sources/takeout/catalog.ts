@@ -11,6 +11,7 @@ import { groupExports, type TreeEntry } from './export-trees.ts';
 import { errorText, type Findings } from './findings.ts';
 import { isLeftover, isMediaName } from './media-names.ts';
 import { loadFolder, loadJsonFiles, loadTar, loadZip } from './part-entries.ts';
+import type { PartIdentity } from './part-memory.ts';
 import { findParts, type Part, type ReaderPool } from './parts.ts';
 import {
   findOriginalMedia,
@@ -60,12 +61,22 @@ export interface Catalog {
 
 export interface CatalogOptions {
   inputs: readonly string[];
-  /** Finds the parts instead of `inputs` on disk (Drive: each part a ranged reader); `inputs` name them in messages. */
-  findParts?: (findings: Findings) => Promise<Part[]>;
+  /**
+   * Finds the parts instead of `inputs` on disk (Drive: each part a ranged reader); `inputs` name
+   * them in messages. It asks `skipPart` about each part, with the part's identity, before it
+   * hands the part on.
+   */
+  findParts?: (findings: Findings, skipPart: SkipPart) => Promise<Part[]>;
   includeTrash?: boolean;
   /** An archive to leave unopened (a part finished earlier): see part-memory.ts. */
-  skipPart?: (file: string) => Promise<boolean>;
+  skipPart?: SkipPart;
 }
+
+/**
+ * True for a part to leave unopened. `file` is the part's name as Part.file gives it; `identity`
+ * what tells it is unchanged, for parts that are not local files (a local file's is read from disk).
+ */
+export type SkipPart = (file: string, identity?: PartIdentity) => Promise<boolean>;
 
 /** Shared by the entries of photos in no album (most of them), instead of an empty array each. */
 const NO_ALBUMS: readonly string[] = Object.freeze([]);
@@ -76,17 +87,15 @@ export async function readCatalog(
   pool: ReaderPool,
 ): Promise<Catalog> {
   let skipped = 0;
-  const skipPart = options.skipPart;
+  const given = options.skipPart;
+  const skipPart: SkipPart = async (file, identity) =>
+    given !== undefined && (await given(file, identity)) && ++skipped > 0;
   const parts = options.findParts
-    ? await options.findParts(findings)
-    : await findParts(
-        options.inputs,
-        findings,
-        skipPart && (async (file) => (await skipPart(file)) && ++skipped > 0),
-      );
+    ? await options.findParts(findings, skipPart)
+    : await findParts(options.inputs, findings, given && skipPart);
   for (const part of parts) {
     try {
-      if (part.kind === 'zip') await loadZip(part, findings);
+      if (part.kind === 'zip') await loadZip(part, pool, findings);
       else if (part.kind === 'tar') await loadTar(part, findings);
       else await loadFolder(part, findings);
       if (part.kind !== 'tar') await loadJsonFiles(part, pool, findings);

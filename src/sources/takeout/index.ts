@@ -13,9 +13,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../../errors.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
-import type { Source, SourceItem } from '../source.ts';
+import type { Source, SourceItem, SourceName } from '../source.ts';
 import { type OpenBody, openRandomAccess, tarPartBodies } from './bodies.ts';
-import { type CatalogEntry, type CatalogOptions, readCatalog } from './catalog.ts';
+import { type CatalogEntry, type CatalogOptions, readCatalog, type SkipPart } from './catalog.ts';
 import { Findings } from './findings.ts';
 import { ItemFacts, listedFacts } from './item-facts.ts';
 import {
@@ -27,6 +27,7 @@ import {
   localPartIdentity,
   type PartIdentity,
   type PartMemory,
+  type ProcessedExport,
   rememberLine,
   rewritePartMemory,
 } from './part-memory.ts';
@@ -49,6 +50,14 @@ export interface TakeoutSourceOptions {
   memory?: { stateFolder: string; year: number; scope: string; readOnly: boolean };
   /** Parts found elsewhere than on disk (the Drive source); `inputs` then only name them in messages. */
   findParts?: CatalogOptions['findParts'];
+  /**
+   * Where the run reads from, as the user sees it (start line, summary, record): `takeout`
+   * unless set. The items keep their `takeout:` ids whatever it is, so one export read from
+   * Drive and later from a download is saved once.
+   */
+  name?: SourceName;
+  /** The summary's line for an export all of whose parts are finished; Takeout's own wording unless set. */
+  describeProcessed?: (done: ProcessedExport, year: number) => string;
 }
 
 export type TakeoutSource = Source & {
@@ -108,11 +117,12 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   /** Files the record holds for the year are missing: no part is skipped, so they are saved again. */
   let readEveryPart = false;
 
-  const skipPart = async (file: string): Promise<boolean> => {
-    if (!memory || !memoryOptions || readEveryPart) return false;
-    const identity = await localPartIdentity(file).catch(() => undefined);
+  const skipPart: SkipPart = async (file, given) => {
+    if (!memory || !memoryOptions) return false;
+    const identity = given ?? (await localPartIdentity(file).catch(() => undefined));
     if (!identity) return false;
-    const skipped = isFinished(memory, memoryOptions.year, memoryOptions.scope, identity);
+    // Read again when saved files are missing, and still remembered as finished once read.
+    const skipped = !readEveryPart && isFinished(memory, memoryOptions.year, memoryOptions.scope, identity);
     metParts.set(file, { identity, skipped });
     return skipped;
   };
@@ -173,9 +183,10 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
         finished: met.skipped || finished.has(file),
       })),
     );
-    exportLines = exports.map(
-      ({ timestamp, parts }) =>
-        `Takeout export ${timestamp} (${parts} part${parts === 1 ? '' : 's'}) is fully processed for ${memoryOptions.year}: it is safe to delete.`,
+    exportLines = exports.map((done) =>
+      options.describeProcessed
+        ? options.describeProcessed(done, memoryOptions.year)
+        : `Takeout export ${done.timestamp} (${done.parts} part${done.parts === 1 ? '' : 's'}) is fully processed for ${memoryOptions.year}: it is safe to delete.`,
     );
   }
 
@@ -261,7 +272,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   }
 
   return {
-    name: 'takeout',
+    name: options.name ?? 'takeout',
     stopsOnSkips: false,
     get sequential() {
       return sequential;

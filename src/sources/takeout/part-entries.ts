@@ -26,9 +26,13 @@ const READ_CONCURRENCY = 16;
 /** JSON files above this are read and parsed one at a time. */
 const BIG_JSON_BYTES = 256 * 1024;
 
-export async function loadZip(part: Part, findings: Findings): Promise<void> {
-  const reader = await openPart(part);
-  const entries = await readZipDirectory(reader).finally(() => reader.close());
+/**
+ * A zip's entries from its central directory, read through the pool's reader for the part: the
+ * sidecar reads that follow share it, so over Drive the directory's tail blocks (and entries
+ * near it) are fetched once, not again by a second reader.
+ */
+export async function loadZip(part: Part, pool: ReaderPool, findings: Findings): Promise<void> {
+  const entries = await readZipDirectory(await pool.get(part));
   const encrypted: string[] = [];
   const unsupported: string[] = [];
   const links: string[] = [];

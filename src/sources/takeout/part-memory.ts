@@ -132,26 +132,44 @@ export function finishedParts<P>(outcomes: ReadonlyMap<P, PartOutcome>): P[] {
     .map(([part]) => part);
 }
 
+/** An export every part of which is finished for the year: what the summary says of it. */
+export interface ProcessedExport {
+  /** Takeout's timestamp, `20260115T101530Z`. */
+  timestamp: string;
+  parts: number;
+  /** Its parts' file names, by part number. */
+  names: string[];
+}
+
 /**
  * The exports (by Takeout's `takeout-<timestamp>-<n>` naming) all of whose parts given are
- * finished, oldest first, each with its part count. Parts named otherwise belong to no export. Pure.
+ * finished, oldest first. Parts named otherwise belong to no export. Pure.
  */
 export function fullyProcessedExports(
   parts: ReadonlyArray<{ name: string; finished: boolean }>,
-): Array<{ timestamp: string; parts: number }> {
-  const byExport = new Map<string, { time: number; parts: number; finished: boolean }>();
+): ProcessedExport[] {
+  const byExport = new Map<
+    string,
+    { time: number; names: Array<{ number: number; name: string }>; finished: boolean }
+  >();
   for (const part of parts) {
     const named = parseTakeoutPartName(part.name);
     if (!named) continue;
-    const entry = byExport.get(named.timestamp) ?? { time: named.time.getTime(), parts: 0, finished: true };
-    entry.parts++;
+    const entry = byExport.get(named.timestamp) ?? { time: named.time.getTime(), names: [], finished: true };
+    entry.names.push({ number: named.number, name: part.name });
     entry.finished &&= part.finished;
     byExport.set(named.timestamp, entry);
   }
   return [...byExport]
     .filter(([, entry]) => entry.finished)
     .sort(([a, x], [b, y]) => x.time - y.time || (a < b ? -1 : 1))
-    .map(([timestamp, entry]) => ({ timestamp, parts: entry.parts }));
+    .map(([timestamp, entry]) => ({
+      timestamp,
+      parts: entry.names.length,
+      names: entry.names
+        .sort((a, b) => a.number - b.number || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map(({ name }) => name),
+    }));
 }
 
 /** Reads the memory of `stateFolder`; none yet is an empty memory. Not through a link. */

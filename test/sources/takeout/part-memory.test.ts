@@ -87,15 +87,19 @@ test('finishedParts: scanned with nothing unsettled', () => {
 test('fullyProcessedExports: by Takeout naming, every part finished, oldest first', () => {
   const parts = [
     { name: 'takeout-20250301T000000Z-001.zip', finished: true },
-    { name: 'takeout-20250101T000000Z-001.zip', finished: true },
     { name: 'takeout-20250101T000000Z-002.tgz', finished: true },
+    { name: 'takeout-20250101T000000Z-001.zip', finished: true },
     { name: 'takeout-20250201T000000Z-001.zip', finished: true },
     { name: 'takeout-20250201T000000Z-002.zip', finished: false },
     { name: 'my-photos.zip', finished: true },
   ];
   assert.deepEqual(fullyProcessedExports(parts), [
-    { timestamp: '20250101T000000Z', parts: 2 },
-    { timestamp: '20250301T000000Z', parts: 1 },
+    {
+      timestamp: '20250101T000000Z',
+      parts: 2,
+      names: ['takeout-20250101T000000Z-001.zip', 'takeout-20250101T000000Z-002.tgz'],
+    },
+    { timestamp: '20250301T000000Z', parts: 1, names: ['takeout-20250301T000000Z-001.zip'] },
   ]);
 });
 
