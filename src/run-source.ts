@@ -91,6 +91,7 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
     const takeout = createTakeoutSource({
       inputs: options.takeout.inputs,
       timeZone: options.backupOptions.timeZone,
+      year: options.backupOptions.year,
       includeTrash: options.takeout.includeTrash,
       onWarning: (message) => reporter.report({ type: 'notice', level: 'warn', message }),
       onInfo: (message) => reporter.report({ type: 'notice', level: 'info', message }),
@@ -117,6 +118,7 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       api: new DriveApi(http, authorizer, options.driveUrl),
       ...(options.driveFolder !== undefined ? { folderName: options.driveFolder } : {}),
       timeZone: options.backupOptions.timeZone,
+      year: options.backupOptions.year,
       includeTrash: options.takeout.includeTrash,
       onWarning: (message) => reporter.report({ type: 'notice', level: 'warn', message }),
     });

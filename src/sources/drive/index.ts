@@ -19,6 +19,8 @@ export interface DriveSourceOptions {
   /** The Drive folder the exports are delivered to; `Takeout` by default. */
   folderName?: string;
   timeZone: string;
+  /** The year being saved (TakeoutSourceOptions.year): other years' media are not read for dates. */
+  year?: number;
   includeTrash?: boolean;
   onWarning?: (message: string) => void;
 }
@@ -28,6 +30,7 @@ export function createDriveSource(options: DriveSourceOptions): TakeoutSource {
   return createTakeoutSource({
     inputs: [`Google Drive folder ${folderName}`],
     timeZone: options.timeZone,
+    ...(options.year !== undefined ? { year: options.year } : {}),
     ...(options.includeTrash !== undefined ? { includeTrash: options.includeTrash } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     findParts: async (findings) => {

@@ -47,6 +47,11 @@ export interface TakeoutSourceOptions {
    * opened, and the parts this run finishes are appended when it closes, unless `readOnly`.
    */
   memory?: { stateFolder: string; year: number; scope: string; readOnly: boolean };
+  /**
+   * The year being saved: items whose sidecar dates them well outside it are not read for a date
+   * of their own (item-facts.ts). Unset, every undecided item's own date is read.
+   */
+  year?: number;
   /** Parts found elsewhere than on disk (the Drive source); `inputs` then only name them in messages. */
   findParts?: CatalogOptions['findParts'];
 }
@@ -237,7 +242,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       sequential = catalog.tarParts.length > 0;
       known =
         catalog.randomAccess.length + catalog.tarParts.reduce((sum, { entries }) => sum + entries.size, 0);
-      const itemFacts = new ItemFacts(catalog.originals, pool, options.timeZone);
+      const itemFacts = new ItemFacts(catalog.originals, pool, options.timeZone, options.year);
       facts = itemFacts;
       const entries = catalog.randomAccess;
       for (let at = 0; at < entries.length; at++) {

@@ -45,13 +45,37 @@ export class ItemFacts {
     private readonly originals: ReadonlySet<CatalogEntry>,
     private readonly pool: ReaderPool,
     private readonly timeZone: string,
+    /** The year being saved, when known: see `outsideYear`. */
+    private readonly year?: number,
   ) {}
+
+  /**
+   * True when the sidecar puts the item two days or more outside the year. Its date is then the
+   * sidecar's whatever the file says (a file's own date only lends a sidecar date its UTC offset,
+   * at most 14 hours either way), so it lands in another year and its bytes need not be read:
+   * for Takeouts read over the network (Drive), that keeps every other year's media unread.
+   */
+  private outsideYear(sidecarDate: Date | undefined): boolean {
+    if (this.year === undefined || !sidecarDate) return false;
+    const margin = 2 * 86_400_000;
+    const time = sidecarDate.getTime();
+    return time < Date.UTC(this.year, 0, 1) - margin || time >= Date.UTC(this.year + 1, 0, 1) + margin;
+  }
 
   clear(): void {
     this.exifCache.clear();
   }
 
   async resolve(entry: CatalogEntry): Promise<ResolvedFacts> {
+    const ownSidecarDate = entry.sidecar ? takenAtOf(entry.sidecar.json) : undefined;
+    if (ownSidecarDate && this.outsideYear(ownSidecarDate)) {
+      return {
+        ...listedFacts(entry),
+        takenAt: ownSidecarDate,
+        dateSource: 'sidecar',
+        metadata: metadataOf(entry, undefined),
+      };
+    }
     const original = entry.original;
     const ownExif = await this.exifOf(entry);
     // A Live/Motion video part's own QuickTime date is only a fallback: its still's date comes first.
