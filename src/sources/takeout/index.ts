@@ -194,6 +194,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     itemFacts: ItemFacts,
     open: OpenBody,
     randomAccess: boolean,
+    readAhead?: () => void,
   ): SourceItem {
     const counted = (signal: AbortSignal) => {
       countMediaRead();
@@ -211,11 +212,14 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       dateSource: 'none',
       open: counted,
       ...(contentHash ? { contentHash } : {}),
-      resolve: async () => ({
-        ...(await itemFacts.resolve(entry)),
-        open: counted,
-        ...(contentHash ? { contentHash } : {}),
-      }),
+      resolve: async () => {
+        readAhead?.();
+        return {
+          ...(await itemFacts.resolve(entry)),
+          open: counted,
+          ...(contentHash ? { contentHash } : {}),
+        };
+      },
     };
   }
 
@@ -251,7 +255,9 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
         // Let go once handed on: the item holds it while it is saved, and the listing's memory
         // (an entry per photo) shrinks while the record's grows, instead of both adding up.
         entries[at] = undefined;
-        yield listedItem(entry, itemFacts, openRandomAccess(entry.copy), true);
+        yield listedItem(entry, itemFacts, openRandomAccess(entry.copy), true, () =>
+          itemFacts.readAhead(entries, at + 1),
+        );
       }
       for (const { part, entries } of catalog.tarParts) {
         signal.throwIfAborted();

@@ -36,6 +36,9 @@ export function listedFacts(entry: CatalogEntry): ListedFacts {
   };
 }
 
+/** Entries whose dates are read ahead of the pipeline (ItemFacts.readAhead). */
+const AHEAD = 4;
+
 /** Dates and metadata of the entries of one catalog; the dates of `originals` are read once and kept. */
 export class ItemFacts {
   // By entry, not by key: two exports may each hold another photo at one key.
@@ -64,6 +67,35 @@ export class ItemFacts {
 
   clear(): void {
     this.exifCache.clear();
+    this.ahead.clear();
+  }
+
+  /**
+   * Dates read ahead of the pipeline's ask. The pipeline resolves one item after another, and
+   * over the network each date is a round trip: once it asks for one, the next few entries of
+   * remote parts (Drive) that may be in the year are read already, so their waits overlap. Only
+   * after an ask, so a rerun whose items the record holds reads none. At most AHEAD kept.
+   */
+  private readonly ahead = new Map<CatalogEntry, Promise<ExifCapture | undefined>>();
+
+  readAhead(entries: readonly (CatalogEntry | undefined)[], from: number): void {
+    for (let at = from; at < Math.min(entries.length, from + AHEAD); at++) {
+      const entry = entries[at];
+      if (!entry || entry.copy.part.open === undefined || this.ahead.has(entry) || this.exifCache.has(entry))
+        continue;
+      const sidecarDate = entry.sidecar ? takenAtOf(entry.sidecar.json) : undefined;
+      if (this.outsideYear(sidecarDate)) continue;
+      if (!mayHaveExif(entry.copy.path) && !mayHaveMediaDate(entry.copy.path)) continue;
+      countMediaRead();
+      this.ahead.set(entry, readMediaDateOf(entry.copy, this.pool, sidecarDate === undefined));
+      while (this.ahead.size > AHEAD) this.ahead.delete(this.ahead.keys().next().value as CatalogEntry);
+    }
+  }
+
+  private takeAhead(entry: CatalogEntry): Promise<ExifCapture | undefined> | undefined {
+    const read = this.ahead.get(entry);
+    if (read) this.ahead.delete(entry);
+    return read;
   }
 
   async resolve(entry: CatalogEntry): Promise<ResolvedFacts> {
@@ -117,7 +149,7 @@ export class ItemFacts {
     const copy = entry.copy;
     if (!mayHaveExif(copy.path) && !mayHaveMediaDate(copy.path)) return Promise.resolve(undefined);
     if (copy.part.kind === 'tar') return Promise.resolve(copy.exif);
-    let cached = this.exifCache.get(entry);
+    let cached = this.exifCache.get(entry) ?? this.takeAhead(entry);
     if (!cached) {
       const needsDate = !(entry.sidecar && takenAtOf(entry.sidecar.json));
       countMediaRead();
