@@ -67,8 +67,8 @@ export interface CatalogOptions {
   skipPart?: (file: string) => Promise<boolean>;
 }
 
-/** Parts read over the network listed at once (their sidecars are read 16 at a time each). */
-const REMOTE_PARTS_AT_ONCE = 4;
+/** Parts read over the network listed at once (each reads its sidecars 16 at a time). */
+const REMOTE_PARTS_AT_ONCE = 8;
 
 /** Shared by the entries of photos in no album (most of them), instead of an empty array each. */
 const NO_ALBUMS: readonly string[] = Object.freeze([]);
