@@ -142,3 +142,45 @@ test('a large entry is one stream the server sends only as it is read, then whol
     `${emulator.stats.driveBytes} bytes served`,
   );
 });
+
+test('reads anywhere give the file bytes: exact reads, probes read ahead, the kept end, streams from kept bytes', async () => {
+  const content = Buffer.alloc(600_000);
+  for (let at = 0; at < content.length; at++) content[at] = (at * 31 + (at >> 10)) & 0xff;
+  const file = emulator.drive.add({ name: 'takeout-20260101T000000Z-002.zip', content });
+  const { api } = await apiAndPart([{ name: 'x', data: 'x', method: 'store' }]);
+  const reader = openDriveReader(api, { id: file.id, name: file.name, size: content.length });
+  const expect = (start: number, end: number) => content.subarray(start, Math.min(content.length, end));
+  // The end first (kept), then a longer read ending there: only its start is fetched.
+  assert.ok(
+    (await reader.read(content.length - 4096, 4096)).equals(expect(content.length - 4096, content.length)),
+  );
+  emulator.resetStats();
+  assert.ok(
+    (await reader.read(content.length - 50_000, 50_000)).equals(
+      expect(content.length - 50_000, content.length),
+    ),
+  );
+  assert.equal(emulator.stats.driveBytes, 50_000 - 4096, 'the kept end is not fetched again');
+  let seed = 7;
+  for (let i = 0; i < 200; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const position = seed % content.length;
+    // Probes (a few bytes), small reads and reads across kept and unkept bytes.
+    const length = i % 3 === 0 ? (seed >>> 8) % 64 : (seed >>> 8) % 90_000;
+    const bytes = await reader.read(position, length);
+    assert.ok(bytes.equals(expect(position, position + length)), `read ${position}+${length}`);
+    if (i % 5 === 0) {
+      const end = Math.min(content.length - 1, position + ((seed >>> 4) % 200_000));
+      const chunks: Buffer[] = [];
+      for await (const chunk of reader.stream(position, end)) chunks.push(Buffer.from(chunk));
+      assert.ok(Buffer.concat(chunks).equals(expect(position, end + 1)), `stream ${position}-${end}`);
+    }
+  }
+  // Reads side by side, some overlapping, each with its own bytes.
+  const starts = Array.from({ length: 40 }, (_, index) => 1000 + index * 700);
+  const side = await Promise.all(starts.map((start) => reader.read(start, 900)));
+  side.forEach((bytes, index) => {
+    const start = starts[index] as number;
+    assert.ok(bytes.equals(expect(start, start + 900)), `side by side at ${start}`);
+  });
+});
