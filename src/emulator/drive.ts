@@ -115,8 +115,8 @@ export function driveFaultError(fault: DriveFault & { kind: 'error' }): GoogleEr
 
 /**
  * Drive keeps a file's md5Checksum with the file; the emulator works it out once per content (a
- * new revision is a new Buffer), not on every files.list, where hashing gigabytes of parts made
- * each listing take most of a second and the Drive figures measured the emulator.
+ * new revision is a new Buffer), not on every files.list: hashing every part at each listing
+ * made the Drive bench figures measure the emulator.
  */
 const md5s = new WeakMap<Buffer, string>();
 
