@@ -71,13 +71,14 @@ export interface Account {
   tokenPath: string;
 }
 
-/** client_secret.json and token.json for the emulator, from its admin routes. */
-export async function writeAccount(emulatorUrl: string, dir: string): Promise<Account> {
+/** client_secret.json and token.json for the emulator, from its admin routes (`scopes`: the token's, when given). */
+export async function writeAccount(emulatorUrl: string, dir: string, scopes?: string[]): Promise<Account> {
   await mkdir(dir, { recursive: true });
   const secret = (await (await fetch(`${emulatorUrl}/__emulator/client-secret`)).json()) as {
     installed: { client_id: string };
   };
-  const token = (await (await fetch(`${emulatorUrl}/__emulator/token`)).json()) as object;
+  const query = scopes ? `?scopes=${encodeURIComponent(scopes.join(' '))}` : '';
+  const token = (await (await fetch(`${emulatorUrl}/__emulator/token${query}`)).json()) as object;
   const clientSecretPath = path.join(dir, 'client_secret.json');
   const tokenPath = path.join(dir, 'token.json');
   await writeFile(clientSecretPath, JSON.stringify(secret), { mode: 0o600 });
@@ -167,6 +168,11 @@ export function runPhotoBackup(target: RunTarget, extra: string[] = []): Promise
     { PHOTO_BACKUP_LIBRARY_URL: target.emulator.libraryUrl },
     target.scratch,
   );
+}
+
+/** Any Node script (`args[0]`) with its arguments and environment, measured like the others. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv, scratch: string): Promise<Measured> {
+  return measure(args, env, scratch);
 }
 
 /** photo-backup with arbitrary arguments (the takeout figure). */

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { emptyOutput, noteDeletions, waitForEarlierDeletions } from './disk.ts';
+import { runDriveFigures } from './drive.ts';
 import {
   type Account,
   buildBaseline,
@@ -42,6 +43,7 @@ const sizes = QUICK
       many: 5000,
       takeoutPhotos: 200,
       takeoutEntries: 20_000,
+      drive: { photos: 40, photoSize: 300_000, videos: 1, videoSize: 20_000_000, partBytes: 20_000_000 },
     }
   : {
       large: 300,
@@ -51,6 +53,7 @@ const sizes = QUICK
       many: 50_000,
       takeoutPhotos: 2000,
       takeoutEntries: 200_000,
+      drive: { photos: 120, photoSize: 400_000, videos: 2, videoSize: 40_000_000, partBytes: 50_000_000 },
     };
 
 export function median(values: number[]): number {
@@ -461,12 +464,13 @@ async function main(): Promise<void> {
   const context: Context = { work };
   const rows: Row[] = [];
   const started = Date.now();
-  const step = async (name: string, figure: () => Promise<Row>) => {
+  const step = async (name: string, figure: () => Promise<Row | Row[]>) => {
     if (ONLY && !ONLY.some((word) => name.includes(word))) return;
     process.stderr.write(`bench: ${name}…\n`);
-    const row = await figure();
-    rows.push(row);
-    process.stderr.write(`${format([row])}\n`);
+    const measured = await figure();
+    const added = Array.isArray(measured) ? measured : [measured];
+    rows.push(...added);
+    process.stderr.write(`${format(added)}\n`);
   };
   try {
     await waitForEarlierDeletions(CACHE_DIR, (text) => process.stderr.write(`${text}\n`));
@@ -487,6 +491,9 @@ async function main(): Promise<void> {
     );
     await step('takeout entries', () =>
       runTakeoutEntriesFigure({ work, entries: sizes.takeoutEntries, year: YEAR }),
+    );
+    await step('drive bytes and time', () =>
+      runDriveFigures({ work, year: YEAR, repeats: REPEATS, median, ...sizes.drive }),
     );
   } finally {
     // The only deletion of the bench's files (bench/disk.ts).

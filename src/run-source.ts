@@ -110,6 +110,7 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
     const takeout = createTakeoutSource({
       inputs: options.takeout.inputs,
       timeZone: options.backupOptions.timeZone,
+      year: options.backupOptions.year,
       includeTrash: options.takeout.includeTrash,
       ...notices,
       memory: await partMemory(),
@@ -135,6 +136,7 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       }),
       ...(options.driveFolder !== undefined ? { folderName: options.driveFolder } : {}),
       timeZone: options.backupOptions.timeZone,
+      year: options.backupOptions.year,
       includeTrash: options.takeout.includeTrash,
       ...notices,
       memory: await partMemory(),

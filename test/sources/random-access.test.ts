@@ -1,7 +1,7 @@
 /**
- * RandomAccessReader: a local file, a Drive file through ranged reads, and the block cache in
- * front that keeps a zip's small reads (end record, central directory, local headers) to a few
- * requests. The Drive half runs over real HTTP against the emulator.
+ * RandomAccessReader: a local file, and a Drive file through ranged reads that keep a zip's
+ * small reads (end record, central directory, local headers) to a few requests. The Drive half
+ * runs over real HTTP against the emulator (more of it in test/sources/drive/reader.test.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import { HttpClient } from '../../src/http.ts';
 import { DriveApi } from '../../src/sources/drive/api.ts';
 import { listTakeoutExports } from '../../src/sources/drive/exports.ts';
 import { openDriveReader } from '../../src/sources/drive/reader.ts';
-import { BlockCache, openFileReader, type RandomAccessReader } from '../../src/sources/random-access.ts';
+import { openFileReader, type RandomAccessReader } from '../../src/sources/random-access.ts';
 import { fastRetry } from '../helpers/backup-options.ts';
 import { writeAccount } from '../helpers/cli.ts';
 import { putTakeoutExports } from '../support/emulator/drive-takeout.ts';
@@ -54,46 +54,6 @@ test('a file reader: positional reads, shorter only at the end, and streams of i
     assert.ok((await collect(reader.stream(500, 299_999))).equals(DATA.subarray(500, 300_000)));
   } finally {
     await reader.close();
-  }
-});
-
-test('the block cache gives the same bytes as the file for reads anywhere, across block edges', async () => {
-  const cache = new BlockCache(await fileReader(), { blockSize: 4096, maxBlocks: 8 });
-  try {
-    let seed = 7;
-    for (let i = 0; i < 300; i++) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      const position = seed % DATA.length;
-      const length = (seed >>> 8) % 9000;
-      const expected = DATA.subarray(position, Math.min(DATA.length, position + length));
-      assert.ok((await cache.read(position, length)).equals(expected), `${position}+${length}`);
-    }
-  } finally {
-    await cache.close();
-  }
-});
-
-test('the block cache: near reads cost one inner read, the least recently used block goes first', async () => {
-  const cache = new BlockCache(await fileReader(), { blockSize: 4096, maxBlocks: 2 });
-  try {
-    // The directory's end, then the end record after it: one read of the last two blocks.
-    await cache.read(DATA.length - 4096 - 100, 4096 + 100);
-    await cache.read(DATA.length - 22, 22);
-    await cache.read(DATA.length - 4000, 1000);
-    assert.equal(cache.innerReads, 1);
-    // A third block: the least recently used one (the last block, untouched since) is dropped.
-    await cache.read(0, 10);
-    assert.equal(cache.innerReads, 2);
-    await cache.read(DATA.length - 4000, 10);
-    assert.equal(cache.innerReads, 2, 'the block used last is still there');
-    await cache.read(DATA.length - 22, 22);
-    assert.equal(cache.innerReads, 3);
-    // A long read goes straight through and is not cached.
-    await cache.read(100_000, 100_000);
-    await cache.read(100_000, 100_000);
-    assert.equal(cache.innerReads, 5);
-  } finally {
-    await cache.close();
   }
 });
 
@@ -148,7 +108,7 @@ test('a Takeout part in Drive read in place: directory and entries with a handfu
     assert.equal(photos.length, 30);
     assert.ok((emulator.stats.requests['drive.files.media'] ?? 0) <= 2, 'end record and directory');
 
-    // One photo: its local header through the cache, its bytes as a stream.
+    // One photo: its local header (read ahead), its bytes as a stream.
     const photo = photos[7];
     const item = items[7];
     assert.ok(photo && item);
@@ -156,7 +116,7 @@ test('a Takeout part in Drive read in place: directory and entries with a handfu
     const start = photo.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
     const bytes = await collect(reader.stream(start, start + photo.size - 1));
     assert.ok(bytes.equals(contentBuffer(item)));
-    // Far less than the part: the directory, one header, one photo, and the cache's rounding.
+    // Far less than the part: the directory, one header, one photo, and the read-ahead.
     assert.ok(emulator.stats.driveBytes < part.size / 4, `${emulator.stats.driveBytes} of ${part.size}`);
     await reader.close();
   } finally {

@@ -24,6 +24,8 @@ export interface DriveSourceOptions {
   /** The Drive folder the exports are delivered to; `Takeout` by default. */
   folderName?: string;
   timeZone: string;
+  /** The year being saved (TakeoutSourceOptions.year): other years' media are not read for dates. */
+  year?: number;
   includeTrash?: boolean;
   onWarning?: (message: string) => void;
   onInfo?: (message: string) => void;
@@ -67,6 +69,7 @@ export function createDriveSource(options: DriveSourceOptions): TakeoutSource {
     name: 'drive',
     inputs: [`Google Drive folder ${folderName}`],
     timeZone: options.timeZone,
+    ...(options.year !== undefined ? { year: options.year } : {}),
     ...(options.includeTrash !== undefined ? { includeTrash: options.includeTrash } : {}),
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     ...(options.onInfo ? { onInfo: options.onInfo } : {}),

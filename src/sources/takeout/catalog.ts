@@ -78,6 +78,9 @@ export interface CatalogOptions {
  */
 export type SkipPart = (file: string, identity?: PartIdentity) => Promise<boolean>;
 
+/** Parts read over the network listed at once (each reads its sidecars 16 at a time). */
+const REMOTE_PARTS_AT_ONCE = 8;
+
 /** Shared by the entries of photos in no album (most of them), instead of an empty array each. */
 const NO_ALBUMS: readonly string[] = Object.freeze([]);
 
@@ -93,7 +96,7 @@ export async function readCatalog(
   const parts = options.findParts
     ? await options.findParts(findings, skipPart)
     : await findParts(options.inputs, findings, given && skipPart);
-  for (const part of parts) {
+  const load = async (part: Part) => {
     try {
       if (part.kind === 'zip') await loadZip(part, pool, findings);
       else if (part.kind === 'tar') await loadTar(part, findings);
@@ -105,7 +108,17 @@ export async function readCatalog(
         `${part.file}: ${errorText(error)}. This part was skipped; download it again from Google Takeout.`,
       );
     }
-  }
+  };
+  // A part read over the network (Drive) waits on round trips, not on the disk: its end records,
+  // its directory, its sidecars. A few are listed at once, so the waits overlap; local parts one
+  // after another, as the disk likes best.
+  const remote = parts.filter((part) => part.open !== undefined);
+  let next = 0;
+  const worker = async () => {
+    while (next < remote.length) await load(remote[next++] as Part);
+  };
+  await Promise.all(Array.from({ length: Math.min(REMOTE_PARTS_AT_ONCE, remote.length) }, worker));
+  for (const part of parts) if (part.open === undefined) await load(part);
 
   // Photos roots, by content: the folders that hold photo sidecars, whatever their (localized) name.
   const sidecarCounts = new Map<string, number>();

@@ -48,6 +48,11 @@ export interface TakeoutSourceOptions {
    * opened, and the parts this run finishes are appended when it closes, unless `readOnly`.
    */
   memory?: { stateFolder: string; year: number; scope: string; readOnly: boolean };
+  /**
+   * The year being saved: items whose sidecar dates them well outside it are not read for a date
+   * of their own (item-facts.ts). Unset, every undecided item's own date is read.
+   */
+  year?: number;
   /** Parts found elsewhere than on disk (the Drive source); `inputs` then only name them in messages. */
   findParts?: CatalogOptions['findParts'];
   /**
@@ -200,6 +205,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     itemFacts: ItemFacts,
     open: OpenBody,
     randomAccess: boolean,
+    readAhead?: () => void,
   ): SourceItem {
     const counted = (signal: AbortSignal) => {
       countMediaRead();
@@ -217,11 +223,14 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       dateSource: 'none',
       open: counted,
       ...(contentHash ? { contentHash } : {}),
-      resolve: async () => ({
-        ...(await itemFacts.resolve(entry)),
-        open: counted,
-        ...(contentHash ? { contentHash } : {}),
-      }),
+      resolve: async () => {
+        readAhead?.();
+        return {
+          ...(await itemFacts.resolve(entry)),
+          open: counted,
+          ...(contentHash ? { contentHash } : {}),
+        };
+      },
     };
   }
 
@@ -248,7 +257,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       sequential = catalog.tarParts.length > 0;
       known =
         catalog.randomAccess.length + catalog.tarParts.reduce((sum, { entries }) => sum + entries.size, 0);
-      const itemFacts = new ItemFacts(catalog.originals, pool, options.timeZone);
+      const itemFacts = new ItemFacts(catalog.originals, pool, options.timeZone, options.year);
       facts = itemFacts;
       const entries = catalog.randomAccess;
       for (let at = 0; at < entries.length; at++) {
@@ -257,7 +266,9 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
         // Let go once handed on: the item holds it while it is saved, and the listing's memory
         // (an entry per photo) shrinks while the record's grows, instead of both adding up.
         entries[at] = undefined;
-        yield listedItem(entry, itemFacts, openRandomAccess(entry.copy), true);
+        yield listedItem(entry, itemFacts, openRandomAccess(entry.copy), true, () =>
+          itemFacts.readAhead(entries, at + 1),
+        );
       }
       for (const { part, entries } of catalog.tarParts) {
         signal.throwIfAborted();

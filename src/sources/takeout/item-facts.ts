@@ -36,6 +36,9 @@ export function listedFacts(entry: CatalogEntry): ListedFacts {
   };
 }
 
+/** Entries whose dates are read ahead of the pipeline (ItemFacts.readAhead). */
+const AHEAD = 4;
+
 /** Dates and metadata of the entries of one catalog; the dates of `originals` are read once and kept. */
 export class ItemFacts {
   // By entry, not by key: two exports may each hold another photo at one key.
@@ -45,13 +48,66 @@ export class ItemFacts {
     private readonly originals: ReadonlySet<CatalogEntry>,
     private readonly pool: ReaderPool,
     private readonly timeZone: string,
+    /** The year being saved, when known: see `outsideYear`. */
+    private readonly year?: number,
   ) {}
+
+  /**
+   * True when the sidecar puts the item two days or more outside the year. Its date is then the
+   * sidecar's whatever the file says (a file's own date only lends a sidecar date its UTC offset,
+   * at most 14 hours either way), so it lands in another year and its bytes need not be read:
+   * for Takeouts read over the network (Drive), that keeps every other year's media unread.
+   */
+  private outsideYear(sidecarDate: Date | undefined): boolean {
+    if (this.year === undefined || !sidecarDate) return false;
+    const margin = 2 * 86_400_000;
+    const time = sidecarDate.getTime();
+    return time < Date.UTC(this.year, 0, 1) - margin || time >= Date.UTC(this.year + 1, 0, 1) + margin;
+  }
 
   clear(): void {
     this.exifCache.clear();
+    this.ahead.clear();
+  }
+
+  /**
+   * Dates read ahead of the pipeline's ask. The pipeline resolves one item after another, and
+   * over the network each date is a round trip: once it asks for one, the next few entries of
+   * remote parts (Drive) that may be in the year are read already, so their waits overlap. Only
+   * after an ask, so a rerun whose items the record holds reads none. At most AHEAD kept.
+   */
+  private readonly ahead = new Map<CatalogEntry, Promise<ExifCapture | undefined>>();
+
+  readAhead(entries: readonly (CatalogEntry | undefined)[], from: number): void {
+    for (let at = from; at < Math.min(entries.length, from + AHEAD); at++) {
+      const entry = entries[at];
+      if (!entry || entry.copy.part.open === undefined || this.ahead.has(entry) || this.exifCache.has(entry))
+        continue;
+      const sidecarDate = entry.sidecar ? takenAtOf(entry.sidecar.json) : undefined;
+      if (this.outsideYear(sidecarDate)) continue;
+      if (!mayHaveExif(entry.copy.path) && !mayHaveMediaDate(entry.copy.path)) continue;
+      countMediaRead();
+      this.ahead.set(entry, readMediaDateOf(entry.copy, this.pool, sidecarDate === undefined));
+      while (this.ahead.size > AHEAD) this.ahead.delete(this.ahead.keys().next().value as CatalogEntry);
+    }
+  }
+
+  private takeAhead(entry: CatalogEntry): Promise<ExifCapture | undefined> | undefined {
+    const read = this.ahead.get(entry);
+    if (read) this.ahead.delete(entry);
+    return read;
   }
 
   async resolve(entry: CatalogEntry): Promise<ResolvedFacts> {
+    const ownSidecarDate = entry.sidecar ? takenAtOf(entry.sidecar.json) : undefined;
+    if (ownSidecarDate && this.outsideYear(ownSidecarDate)) {
+      return {
+        ...listedFacts(entry),
+        takenAt: ownSidecarDate,
+        dateSource: 'sidecar',
+        metadata: metadataOf(entry, undefined),
+      };
+    }
     const original = entry.original;
     const ownExif = await this.exifOf(entry);
     // A Live/Motion video part's own QuickTime date is only a fallback: its still's date comes first.
@@ -93,7 +149,7 @@ export class ItemFacts {
     const copy = entry.copy;
     if (!mayHaveExif(copy.path) && !mayHaveMediaDate(copy.path)) return Promise.resolve(undefined);
     if (copy.part.kind === 'tar') return Promise.resolve(copy.exif);
-    let cached = this.exifCache.get(entry);
+    let cached = this.exifCache.get(entry) ?? this.takeAhead(entry);
     if (!cached) {
       const needsDate = !(entry.sidecar && takenAtOf(entry.sidecar.json));
       countMediaRead();

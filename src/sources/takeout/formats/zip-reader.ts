@@ -105,17 +105,31 @@ function decodeName(raw: Buffer, flags: number, extra: Buffer): string {
   }
 }
 
+/** What the end record's search reads first: the record, a ZIP64 locator and record, a short comment. */
+const SHORT_TAIL = 4096;
+
+/** Where the end-of-central-directory record starts in `tail`, or -1. */
+function findEndRecord(tail: Buffer): number {
+  for (let at = tail.length - 22; at >= 0; at--) {
+    if (tail.readUInt32LE(at) === EOCD && at + 22 + tail.readUInt16LE(at + 20) <= tail.length) return at;
+  }
+  return -1;
+}
+
 /** Reads the central directory. Throws ZipFormatError when the part is not a complete zip. */
 export async function readZipDirectory(handle: RandomAccessReader): Promise<ZipEntry[]> {
   const fileSize = handle.size;
-  const tailLength = Math.min(fileSize, 22 + 0xffff);
-  const tail = await readAt(handle, fileSize - tailLength, tailLength);
+  // The end record is the last 22 bytes unless the archive has a comment (up to 64 KiB; Google
+  // writes none): look in a short tail first, so a part read over the network does not fetch
+  // 64 KiB of its last entries for a directory of a few KB. The whole window only if needed.
+  let tail: Buffer = Buffer.alloc(0);
   let eocdAt = -1;
-  for (let at = tail.length - 22; at >= 0; at--) {
-    if (tail.readUInt32LE(at) === EOCD && at + 22 + tail.readUInt16LE(at + 20) <= tail.length) {
-      eocdAt = at;
-      break;
-    }
+  for (const window of [SHORT_TAIL, 22 + 0xffff]) {
+    const tailLength = Math.min(fileSize, window);
+    if (tailLength <= tail.length) break;
+    tail = await readAt(handle, fileSize - tailLength, tailLength);
+    eocdAt = findEndRecord(tail);
+    if (eocdAt !== -1) break;
   }
   if (eocdAt === -1) {
     throw new ZipFormatError(
