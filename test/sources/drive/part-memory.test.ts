@@ -296,18 +296,18 @@ test('--dry-run asks once per part for its directory and sidecars, once more per
   const { exports } = put(specs);
   const dry = await run(['--dry-run']);
   assert.equal(dry.code, 0, output(dry));
-  // The end of a part holds its directory; a small part's sidecars are in the same blocks, read
-  // through the same reader, so they cost no second request. Each photo's head (its EXIF clock)
-  // is one more read at the entry's start.
-  const expected: Record<string, number> = {};
+  // A part's end records and the rest of its directory (at most two requests; the sidecars, read
+  // side by side, are merged into them or into one more), and each photo's head (its EXIF clock),
+  // at most one request each: never the whole of a photo, never a request per block.
+  const asked = emulator.stats.driveMediaRequests;
   for (const found of exports) {
     const split = splitByBytes(found.entries, PHOTO_BYTES);
     found.parts.forEach((part, index) => {
       const media = (split[index] ?? []).filter((entry) => !/\.(json|html)$/.test(entry.name)).length;
-      expected[part.id] = 1 + media;
+      const count = asked[part.id] ?? 0;
+      assert.ok(count >= 1 && count <= 3 + media, `${part.name}: ${count} requests for ${media} photo(s)`);
     });
   }
-  assert.deepEqual(emulator.stats.driveMediaRequests, expected);
   await assert.rejects(readFile(path.join(dir, 'out', '.photo-backup', 'takeout-parts.jsonl')), {
     code: 'ENOENT',
   });
