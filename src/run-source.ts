@@ -119,7 +119,7 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
     });
     return (await runWith(drive, options)).exitCode;
   }
-  const { GoogleApi } = await import('./sources/google-api.ts');
+  const { GoogleApi, ServiceDisabledError } = await import('./sources/google-api.ts');
   if (choice === 'library' || choice === 'auto') {
     const { createLibrarySource, GOOGLE_CHANGE_EXPLANATION, LibraryRefusedError } = await import(
       './sources/library/index.ts'
@@ -146,6 +146,12 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       const result = await runWith(library, options);
       if (choice === 'library' || result.summary.found > 0) return result.exitCode;
     } catch (error) {
+      // Not enabled in the project: `auto` does not go on (the picker's API is likely off too),
+      // but like a refusal it names the routes that need no Library API.
+      if (choice === 'auto' && error instanceof ServiceDisabledError) {
+        reporter.info(error.message);
+        return explainNextStep(reporter, withoutSourceOption(options.argv), error.exitCode);
+      }
       if (!(error instanceof LibraryRefusedError)) throw error;
       if (choice === 'library') throw new BackupError(error.message, ExitCode.auth, { cause: error });
       refused = error;
