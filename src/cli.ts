@@ -9,17 +9,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type AuthUi, authorize } from './auth/index.ts';
-import { runAuthCommand } from './auth-commands.ts';
+import type { AuthUi } from './auth/index.ts';
 import type { BackupOptions } from './backup.ts';
-import { startDemo } from './demo.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
 import { HttpClient } from './http.ts';
 import { parseYear } from './layout.ts';
 import { printable } from './report/format.ts';
 import { createReporter, type TextSink } from './report/reporter.ts';
-import { runSource, type SourceChoice } from './run-source.ts';
-import { driveUrlFrom } from './sources/drive/api.ts';
+import type { SourceChoice } from './run-source.ts';
 import { resolveTimeZone } from './timezone.ts';
 
 export const LIBRARY_URL = 'https://photoslibrary.googleapis.com';
@@ -179,7 +176,12 @@ function retryScale(env: NodeJS.ProcessEnv): Partial<BackupOptions['retryPolicy'
 
 export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promise<number> {
   // `auth` cannot be a year, so it names the subcommands without making the year a command.
-  if (argv[2] === 'auth') return runAuthCommand(argv.slice(3), io, signal);
+  // What a run needs beyond its options (sign-in, the pipeline, the sources, the emulator) is loaded
+  // once the options are read: --version, --help and a bad argument start without it.
+  if (argv[2] === 'auth') {
+    const { runAuthCommand } = await import('./auth-commands.ts');
+    return runAuthCommand(argv.slice(3), io, signal);
+  }
   const program = buildProgram(io);
   try {
     program.parse(argv);
@@ -243,10 +245,11 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     };
     let libraryUrl = io.env.PHOTO_BACKUP_LIBRARY_URL || LIBRARY_URL;
     let pickerUrl = io.env.PHOTO_BACKUP_PICKER_URL || PICKER_URL;
-    let driveUrl = driveUrlFrom(io.env);
+    let driveUrl = io.env.PHOTO_BACKUP_DRIVE_URL || undefined;
     let clientSecretPath = path.resolve(io.cwd, options.clientSecret);
     let tokenPath = options.token ? path.resolve(io.cwd, options.token) : undefined;
     if (options.demo) {
+      const { startDemo } = await import('./demo.ts');
       const demo = await startDemo(year, io.now());
       cleanups.push(demo.close);
       libraryUrl = demo.libraryUrl;
@@ -270,8 +273,9 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
     };
     const consentHint = io.env.PHOTO_BACKUP_CONSENT_HINT_MS;
     // Each source needs only its own scope; `auto` asks both at a first consent and uses what it got.
-    const signIn = (scopes: readonly string[], consentScopes: readonly string[] = scopes) =>
-      authorize({
+    const signIn = async (scopes: readonly string[], consentScopes: readonly string[] = scopes) => {
+      const { authorize } = await import('./auth/index.ts');
+      return authorize({
         clientSecretPath,
         tokenPath: tokenPath as string,
         interactive,
@@ -283,7 +287,9 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
         // For tests: how soon the "still waiting for Google" hint comes, instead of minutes.
         ...(consentHint && /^\d+$/.test(consentHint) ? { consentHintAfterMs: Number(consentHint) } : {}),
       });
+    };
 
+    const { runSource } = await import('./run-source.ts');
     return await runSource({
       choice: source,
       backupOptions,
@@ -291,7 +297,7 @@ export async function run(argv: string[], io: CliIo, signal: AbortSignal): Promi
       http,
       libraryUrl,
       pickerUrl,
-      driveUrl,
+      ...(driveUrl ? { driveUrl } : {}),
       ...(options.driveFolder !== undefined ? { driveFolder: options.driveFolder } : {}),
       signIn,
       ...(ask ? { ask } : {}),

@@ -9,7 +9,18 @@
  * exported and tested without a server.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher, request } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+
+type Undici = typeof import('undici');
+let undici: Promise<Undici> | undefined;
+/**
+ * undici is loaded at the first request, not when the CLI starts: it is the largest module the CLI
+ * has, and --version, --help, a bad argument and a Takeout run never make a request.
+ */
+export function loadUndici(): Promise<Undici> {
+  undici ??= import('undici');
+  return undici;
+}
 
 export type FailureKind =
   /** Worth another try: 5xx, 429 per-minute, resets, short bodies, timeouts. */
@@ -366,23 +377,37 @@ export interface OpenedStream {
   headers: Dispatcher.ResponseData['headers'];
 }
 
-/** The run's one HTTP client. */
+/** The run's one HTTP client. Its Agent (and undici) come at the first request. */
 export class HttpClient {
-  readonly agent: Agent;
   readonly policy: RetryPolicy;
   private readonly onRetry: HttpClientOptions['onRetry'];
+  private readonly agentOptions: Agent.Options;
+  private opened: Promise<{ agent: Agent; request: Undici['request'] }> | undefined;
 
   constructor(options: HttpClientOptions = {}) {
     const readTimeoutMs = options.readTimeoutMs ?? 60_000;
-    this.agent = new Agent({
+    this.agentOptions = {
       keepAliveTimeout: 30_000,
       headersTimeout: readTimeoutMs,
       bodyTimeout: readTimeoutMs,
       connect: { timeout: 30_000 },
       ...(options.connections ? { connections: options.connections } : {}),
-    });
+    };
     this.policy = { ...defaultRetryPolicy, ...options.policy };
     this.onRetry = options.onRetry;
+  }
+
+  /** undici's request bound to the run's Agent, made at the first call. */
+  private async request(
+    url: string | URL,
+    options: Omit<Dispatcher.RequestOptions, 'origin' | 'path' | 'dispatcher'>,
+  ): Promise<Dispatcher.ResponseData> {
+    this.opened ??= loadUndici().then(({ Agent, request }) => ({
+      agent: new Agent(this.agentOptions),
+      request,
+    }));
+    const { agent, request } = await this.opened;
+    return (await request(url, { ...options, dispatcher: agent })) as Dispatcher.ResponseData;
   }
 
   /** One call, no retry: the JSON of a 2xx answer, or an HttpError. An empty 2xx body is `{}`. */
@@ -393,11 +418,10 @@ export class HttpClient {
       body = JSON.stringify(call.body);
       headers['content-type'] = 'application/json';
     }
-    const response = await request(call.url, {
+    const response = await this.request(call.url, {
       method: call.method,
       headers,
       body,
-      dispatcher: this.agent,
       signal: call.signal,
     });
     const text = await response.body.text();
@@ -447,7 +471,7 @@ export class HttpClient {
     let current = new URL(url);
     let sent = headers;
     for (let hops = 0; ; hops++) {
-      const response = await request(current, { method, headers: sent, dispatcher: this.agent, signal });
+      const response = await this.request(current, { method, headers: sent, signal });
       const location = response.headers.location;
       if (!REDIRECT_CODES.has(response.statusCode) || typeof location !== 'string') {
         return { response, url: current.href };
@@ -507,6 +531,6 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.opened) await (await this.opened).agent.close();
   }
 }

@@ -5,21 +5,16 @@
  */
 
 import path from 'node:path';
-import { type Authorizer, DRIVE_SCOPE, LIBRARY_SCOPE, PICKER_SCOPE, SCOPES } from './auth/index.ts';
+import type { Authorizer } from './auth/index.ts';
+import { DRIVE_SCOPE, LIBRARY_SCOPE, PICKER_SCOPE, SCOPES } from './auth/scopes.ts';
 import { type BackupOptions, type BackupResult, backupYear } from './backup.ts';
 import { BackupError, ExitCode, usageError } from './errors.ts';
 import type { HttpClient } from './http.ts';
 import { STATE_FOLDER } from './manifest.ts';
-import { runPickerBackup } from './picker-rounds.ts';
 import { printableName } from './report/format.ts';
 import type { Reporter } from './report/reporter.ts';
 import { describe } from './run-end.ts';
-import { GoogleApi } from './sources/google-api.ts';
-import {
-  createLibrarySource,
-  GOOGLE_CHANGE_EXPLANATION,
-  LibraryRefusedError,
-} from './sources/library/index.ts';
+import type { GoogleApi } from './sources/google-api.ts';
 import type { Source } from './sources/source.ts';
 
 export type SourceChoice = 'auto' | 'library' | 'picker' | 'takeout' | 'drive';
@@ -31,8 +26,8 @@ export interface RunSourceOptions {
   http: HttpClient;
   libraryUrl: string;
   pickerUrl: string;
-  /** Replaces https://www.googleapis.com for Drive (PHOTO_BACKUP_DRIVE_URL, the demo). */
-  driveUrl: string;
+  /** Replaces Drive's https://www.googleapis.com (PHOTO_BACKUP_DRIVE_URL, the demo). */
+  driveUrl?: string;
   /** The Drive folder scheduled Takeout exports land in (--drive-folder). */
   driveFolder?: string;
   /** Signs in with `scopes`, asking for `consentScopes` when a consent is needed. */
@@ -72,8 +67,11 @@ async function runWith(
 export async function runSource(options: RunSourceOptions): Promise<number> {
   const { choice, reporter, http } = options;
   const interactive = options.ask !== undefined;
-  const picker = (api: GoogleApi) =>
-    runPickerBackup({
+  // Each source's modules are loaded when it is the one that runs: a Takeout run loads none of the
+  // network sources, and none of them loads the archive readers.
+  const picker = async (api: GoogleApi) => {
+    const { runPickerBackup } = await import('./picker-rounds.ts');
+    return runPickerBackup({
       api,
       backupOptions: options.backupOptions,
       reporter,
@@ -83,6 +81,7 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       ...(options.ask ? { ask: options.ask } : {}),
       ...(options.rounds !== undefined ? { rounds: options.rounds } : {}),
     });
+  };
   /** The memory of finished Takeout parts in the backup folder: a local Takeout's and Drive's. */
   const partMemory = async () => {
     // Loaded only for Takeout and Drive runs: its archive readers would slow every other run's
@@ -120,11 +119,11 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
   if (choice === 'drive') {
     // Drive's scope is asked only here, when Drive is used: incremental consent.
     const authorizer = await options.signIn([DRIVE_SCOPE]);
-    const { DriveApi } = await import('./sources/drive/api.ts');
+    const { DRIVE_URL, DriveApi } = await import('./sources/drive/api.ts');
     const { createDriveSource } = await import('./sources/drive/index.ts');
     const drive = createDriveSource({
       // Each wait is reported like a download's retry, so a run held up by Drive's rate limits says so.
-      api: new DriveApi(http, authorizer, options.driveUrl, {
+      api: new DriveApi(http, authorizer, options.driveUrl ?? DRIVE_URL, {
         onRetry: (error, attempt, delayMs) =>
           reporter.report({
             type: 'retry',
@@ -143,7 +142,11 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
     });
     return (await runWith(drive, options, () => drive.processedExports())).exitCode;
   }
+  const { GoogleApi, ServiceDisabledError } = await import('./sources/google-api.ts');
   if (choice === 'library' || choice === 'auto') {
+    const { createLibrarySource, GOOGLE_CHANGE_EXPLANATION, LibraryRefusedError } = await import(
+      './sources/library/index.ts'
+    );
     const authorizer = await options.signIn(choice === 'library' ? [LIBRARY_SCOPE] : [], SCOPES);
     if (choice === 'auto' && !authorizer.grantedScopes.includes(LIBRARY_SCOPE)) {
       // The Library box was left unticked: go straight to the picker instead of asking again each run.
@@ -161,11 +164,17 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       year: options.backupOptions.year,
       onNotice: (notice) => reporter.report({ type: 'notice', ...notice }),
     });
-    let refused: LibraryRefusedError | undefined;
+    let refused: InstanceType<typeof LibraryRefusedError> | undefined;
     try {
       const result = await runWith(library, options);
       if (choice === 'library' || result.summary.found > 0) return result.exitCode;
     } catch (error) {
+      // Not enabled in the project: `auto` does not go on (the picker's API is likely off too),
+      // but like a refusal it names the routes that need no Library API.
+      if (choice === 'auto' && error instanceof ServiceDisabledError) {
+        reporter.info(error.message);
+        return explainNextStep(reporter, withoutSourceOption(options.argv), error.exitCode);
+      }
       if (!(error instanceof LibraryRefusedError)) throw error;
       if (choice === 'library') throw new BackupError(error.message, ExitCode.auth, { cause: error });
       refused = error;

@@ -70,6 +70,51 @@ test('Ctrl-C stops soon: no temporary file, the record kept, exit 130; the next 
   }
 });
 
+// One photo trickles in (256 bytes every 200 ms: its 30 KB would take about 25 s) while the rest
+// arrive at once. Ctrl-C comes when that download is the only one left. The run must end without
+// waiting for it: the emulator never sends its last byte, nothing stands under its final name, and
+// the next run saves it whole.
+test('Ctrl-C during a slow download: it is abandoned, "Interrupted." once, exit 130, no half file; the next run saves it', async () => {
+  const slow = items.find((item) => item.kind === 'photo');
+  assert.ok(slow);
+  const account = await openAccount(items, {
+    faults: { itemIds: [slow.id], mediaTrickle: { bytes: 256, everyMs: 200 } },
+  });
+  try {
+    const others = items.filter((item) => item.id !== slow.id).length;
+    const run = backup(account, [], {
+      onSpawn: (pid) => {
+        void waitFor(async () => {
+          const inFlight = (account.emulator.stats.mediaRequests[slow.id] ?? 0) > 0;
+          return inFlight && (await journalLines(account.folder)) >= others;
+        }).then(() => process.kill(pid, 'SIGINT'));
+      },
+    });
+    const result = await run;
+    assert.equal(result.code, 130, result.stderr);
+    assert.equal(result.stderr.split('Interrupted.').length - 1, 1, result.stderr);
+    assert.equal(account.emulator.stats.mediaCompleted[slow.id], undefined, 'ended before the download did');
+    assert.ok((account.emulator.stats.faults.mediaTrickle ?? 0) > 0, 'the slow photo trickled');
+    const files = await allFiles(account.folder);
+    assert.deepEqual(
+      files.filter((file) => file.endsWith('.part') || file.endsWith('lock')),
+      [],
+    );
+    // Every file under a final name is a whole item at its own path; the slow one is not there.
+    const full = await reference;
+    const saved = await treeHashes(account.folder);
+    assert.equal(saved.size, others, [...saved.keys()].join('\n'));
+    for (const [file, hash] of saved) assert.equal(hash, full.get(file), file);
+    account.emulator.setFaults({});
+    const again = await backup(account);
+    assert.equal(again.code, 0, again.stderr);
+    await assertComplete(account.folder, account.emulator);
+    assert.deepEqual(await treeHashes(account.folder), full);
+  } finally {
+    await account.close();
+  }
+});
+
 // The first Ctrl-C's clean stop is made slow on purpose: the picker deletes its session on the way
 // out, and the emulator holds that answer 20 s (the delete gives up after 15 s). The second Ctrl-C
 // must end the process while that stop is still running, not after it.

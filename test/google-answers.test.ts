@@ -65,7 +65,7 @@ const journal = async () =>
   parseJournal(await readFile(path.join(dir, 'out', '.photo-backup', 'saved.jsonl'), 'utf8'));
 
 describe('an API that is not enabled (403 SERVICE_DISABLED)', () => {
-  test('library: names the API, prints the activation link, exit 3, never says to delete the token', async () => {
+  test('library: names the API, prints the activation link, exit 3, never says to delete the token; auto also names the picker and Takeout commands', async () => {
     emulator.setFaults({ serviceDisabled: { service: 'library' } });
     for (const source of ['library', 'auto']) {
       const result = await cli('--source', source);
@@ -79,6 +79,17 @@ describe('an API that is not enabled (403 SERVICE_DISABLED)', () => {
       );
       assert.match(result.stderr, /keep token\.json/);
       assert.doesNotMatch(result.stderr, /delete token|31 March 2025|\n\s+at /i);
+      // auto was not told which API to use: it also names the routes that need no Library API,
+      // as its other refusals do (the `--source auto` is dropped from the command it prints).
+      if (source === 'auto') {
+        assert.ok(
+          result.stderr.includes(
+            'To continue, run:\n  photo-backup 2024 out --source picker\nor, with a Takeout export:\n  photo-backup 2024 out --takeout <archives>\n',
+          ),
+          result.stderr,
+        );
+        assert.equal(result.stderr.match(/not enabled/g)?.length, 1, result.stderr);
+      }
     }
     assert.equal(emulator.stats.requests['picker.sessions.create'], undefined, 'auto does not go on');
   });

@@ -5,7 +5,7 @@
  * error conditions, an HTTP status code 400 is returned along with an error code." A refresh token
  * is sent when there is one: revoking it ends the access tokens issued with it too.
  */
-import { request } from 'undici';
+import { loadUndici } from '../http.ts';
 import type { SavedToken } from './token-file.ts';
 
 export const REVOKE_URL = 'https://oauth2.googleapis.com/revoke';
@@ -52,6 +52,7 @@ export async function revokeToken(
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 20_000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   try {
+    const { request } = await loadUndici();
     const response = await request(url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },

@@ -8,7 +8,9 @@ export type MediaFault =
   | { kind: 'unavailable' }
   | { kind: 'reset'; atFraction: number }
   | { kind: 'short'; atFraction: number }
-  | { kind: 'stall'; atFraction: number; ms: number };
+  | { kind: 'stall'; atFraction: number; ms: number }
+  /** The whole body `bytes` at a time, `everyMs` apart: a slow or throttled connection. */
+  | { kind: 'trickle'; bytes: number; everyMs: number };
 
 export type ApiService = 'library' | 'picker';
 

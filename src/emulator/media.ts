@@ -220,6 +220,7 @@ async function streamChunks(
   length: number,
   fault: MediaFault | undefined,
 ): Promise<number> {
+  if (fault?.kind === 'trickle') return trickle(res, chunks, length, fault);
   let sent = 0;
   let pending = fault && fault.kind !== 'unavailable' ? fault : undefined;
   const cut = pending && 'atFraction' in pending ? Math.floor(length * pending.atFraction) : -1;
@@ -250,6 +251,30 @@ async function streamChunks(
     if (res.destroyed) return sent;
     if (chunk.length > 0 && !res.write(chunk)) await drained(res);
     sent += chunk.length;
+    if (sent >= length) break;
+  }
+  if (!res.destroyed) res.end();
+  return sent;
+}
+
+/** Writes `length` bytes from `chunks` a few at a time, with a pause after each; stops when the client goes. */
+async function trickle(
+  res: ServerResponse,
+  chunks: Iterable<Buffer>,
+  length: number,
+  { bytes, everyMs }: { bytes: number; everyMs: number },
+): Promise<number> {
+  let sent = 0;
+  for (const whole of chunks) {
+    let chunk = whole.subarray(0, Math.min(whole.length, length - sent));
+    while (chunk.length > 0) {
+      if (res.destroyed) return sent;
+      const piece = chunk.subarray(0, Math.max(1, bytes));
+      await write(res, piece);
+      sent += piece.length;
+      chunk = chunk.subarray(piece.length);
+      if (sent < length) await sleep(everyMs);
+    }
     if (sent >= length) break;
   }
   if (!res.destroyed) res.end();

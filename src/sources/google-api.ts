@@ -2,7 +2,7 @@
  * Authorized JSON calls to a Google API (Library or Picker): the Bearer header, the retry policy
  * of http.ts, and one token refresh after a 401 (an access token can expire mid-run).
  */
-import { authError, type BackupError } from '../errors.ts';
+import { BackupError, ExitCode } from '../errors.ts';
 import { type HttpClient, HttpError, type JsonRequest, safeActivationUrl } from '../http.ts';
 
 /** The API's name for a message: Google's `serviceTitle`, else from the host it answered for. */
@@ -20,17 +20,24 @@ function apiTitle(error: HttpError): string {
  * or was enabled only minutes ago (hermanho/MMM-GooglePhotos#204). The sign-in is fine, so the
  * message never says to delete the token: signing in again would not help and would loop.
  */
-export function serviceDisabledError(error: HttpError): BackupError {
+export class ServiceDisabledError extends BackupError {
+  constructor(message: string, cause: HttpError) {
+    super(message, ExitCode.auth, { cause });
+    this.name = 'ServiceDisabledError';
+  }
+}
+
+export function serviceDisabledError(error: HttpError): ServiceDisabledError {
   const title = apiTitle(error);
   const link = safeActivationUrl(error.google);
   const where = link
     ? `Enable it here: ${link}`
     : `Enable it in the Google Cloud console: APIs & Services → Library → "${title}" → Enable.`;
-  return authError(
+  return new ServiceDisabledError(
     `The ${title} is not enabled in the Google Cloud project of your OAuth client (Google answered 403 SERVICE_DISABLED). ` +
       `${where}\nThen wait a few minutes (Google takes a while to notice) and run the same command again. ` +
       'Your sign-in is fine: keep token.json.',
-    { cause: error },
+    error,
   );
 }
 

@@ -187,11 +187,6 @@ export function quoteQuery(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** `PHOTO_BACKUP_DRIVE_URL` when set (the emulator, a proxy), else Google's. */
-export function driveUrlFrom(env: NodeJS.ProcessEnv): string {
-  return env.PHOTO_BACKUP_DRIVE_URL || DRIVE_URL;
-}
-
 export interface DriveApiOptions {
   /** Told before each wait: what failed, which try it was, how long the wait is. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;

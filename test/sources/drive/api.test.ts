@@ -17,7 +17,6 @@ import {
   DriveFileGoneError,
   type DriveFileInfo,
   decideRetry,
-  driveUrlFrom,
 } from '../../../src/sources/drive/api.ts';
 import { listTakeoutExports } from '../../../src/sources/drive/exports.ts';
 import { openDriveReader } from '../../../src/sources/drive/reader.ts';
@@ -58,7 +57,7 @@ async function makeApi(policy = fastRetry): Promise<DriveApi> {
   });
   await http.close();
   http = new HttpClient({ policy, readTimeoutMs: 5000 });
-  return new DriveApi(http, authorizer, driveUrlFrom({ PHOTO_BACKUP_DRIVE_URL: emulator.driveUrl }), {
+  return new DriveApi(http, authorizer, emulator.driveUrl, {
     onRetry: (error, _attempt, delayMs) => retries.push({ error, delayMs }),
   });
 }
@@ -86,11 +85,6 @@ function bigFile(content = BIG): { file: DriveFile; ref: DriveFileInfo } {
  * stopped reading drops the connection; a file well past that shows whether the rest was read.
  */
 const HUGE = Buffer.concat([BIG, BIG, BIG, BIG, BIG, BIG]);
-
-test('PHOTO_BACKUP_DRIVE_URL replaces https://www.googleapis.com', () => {
-  assert.equal(driveUrlFrom({}), 'https://www.googleapis.com');
-  assert.equal(driveUrlFrom({ PHOTO_BACKUP_DRIVE_URL: 'http://127.0.0.1:9' }), 'http://127.0.0.1:9');
-});
 
 test('listFiles follows nextPageToken to the last page', async () => {
   const folder = emulator.drive.add({ name: 'Takeout' });

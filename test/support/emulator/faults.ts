@@ -43,6 +43,13 @@ export interface Faults {
   mediaShortBodyRate?: number;
   /** Fraction of media responses that stop sending for `ms` in mid-body, then finish. */
   mediaStall?: { rate: number; ms: number };
+  /**
+   * Media bodies sent `bytes` at a time, `everyMs` apart, from the first byte: a download that
+   * goes on for minutes while never being silent long enough to time out. Google's media host can
+   * be that slow: users report transfers that drop to a trickle (rclone/gphotosdl#4) and downloads
+   * throttled to a few hundred KB/s (webcompat/web-bugs#232978).
+   */
+  mediaTrickle?: { bytes: number; everyMs: number };
   /** Base URLs handed out from now on expire after this many ms (instead of 60 minutes). */
   urlTtlMs?: number;
   /** Access tokens stop working this many ms after issue, although `expires_in` promised more. */
@@ -203,6 +210,10 @@ export class FaultEngine implements FaultHooks {
     if (f.mediaStall && this.hits(f.mediaStall.rate, 'mediaStall', key, attempt)) {
       this.count('mediaStall');
       return { kind: 'stall', atFraction, ms: f.mediaStall.ms };
+    }
+    if (f.mediaTrickle) {
+      this.count('mediaTrickle');
+      return { kind: 'trickle', ...f.mediaTrickle };
     }
     return undefined;
   }
