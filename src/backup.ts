@@ -22,14 +22,17 @@ import {
   type RetryPolicy,
   withRetry,
 } from './http.ts';
+import { nameKey } from './layout.ts';
 import { acquireLock, type Lock } from './lock.ts';
 import { Manifest, type SavedRecord, STATE_FOLDER, walkKey } from './manifest.ts';
 import { createSidecarStep } from './metadata/step.ts';
+import { finishMove, placeCopy } from './move.ts';
 import {
   type ContentFacts,
   claimKey,
   compareContent,
   decideItem,
+  hasNewFacts,
   itemFacts,
   leftOutByChoice,
   listingKey,
@@ -38,6 +41,7 @@ import {
   type PlanContext,
   placeItem,
   recordFacts,
+  reviseItem,
   type SkipState,
   walksOfRun,
   yearOfDay,
@@ -363,16 +367,109 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
    */
   const recordedAs = async (item: SourceItem): Promise<SavedRecord | undefined> => {
     const facts = itemFacts(item);
-    const match = matchRecord(manifest.recordsOf(item.id), facts);
+    const own = await pickRecord(item, facts, manifest.recordsOf(item.id));
+    if (own || facts.photoId === undefined) return own;
+    // The same Google photo saved from another path: renumbered in a later export, or in another
+    // year folder after its date was edited.
+    const elsewhere = manifest.recordsOfPhoto(facts.photoId).filter((record) => record.id !== item.id);
+    return pickRecord(item, facts, elsewhere);
+  };
+
+  const pickRecord = async (
+    item: SourceItem,
+    facts: ContentFacts,
+    records: readonly SavedRecord[],
+  ): Promise<SavedRecord | undefined> => {
+    const match = matchRecord(records, facts);
     if (match.kind === 'same') return match.record;
     if (match.kind === 'new') return undefined;
     for (const record of match.records) {
       if (!(await sameContent(item, facts, record.path, recordFacts(record).sha256))) continue;
-      const upgraded: SavedRecord = { ...record, ...(item.evidence ? { evidence: item.evidence } : {}) };
+      // A record kept with its evidence keeps it: a newer one (an edited date) is a revision.
+      if (record.evidence || !item.evidence || record.id !== item.id) return record;
+      const upgraded: SavedRecord = { ...record, evidence: item.evidence };
       if (!options.dryRun) await manifest.record(upgraded);
       return upgraded;
     }
     return undefined;
+  };
+
+  /**
+   * A saved item that came again with edited facts ("same item, new evidence"): its record takes
+   * the new facts (so its XMP sidecar is written again at the end, unless the user edited it), and
+   * a new date moves its file to the new day folder (move.ts: copy in place, record, remove the
+   * old). The record it is now; undefined when the move failed (a failed row; the old stays).
+   */
+  const revise = async (prior: SavedRecord, item: SourceItem): Promise<SavedRecord | undefined> => {
+    const revision = reviseItem(prior, item, context);
+    const target = revision.action === 'move' ? revision.to : revision.path;
+    const next = savedRecord(item, target, prior.size, {
+      sha256: prior.sha256,
+      ...(prior.copyOf === undefined ? {} : { copyOf: prior.copyOf }),
+    });
+    if (prior.xmpSha256) next.xmpSha256 = prior.xmpSha256;
+    if (prior.id !== item.id || target !== prior.path) next.movedFrom = { id: prior.id, path: prior.path };
+    if (options.dryRun) {
+      if (revision.action === 'move')
+        report({
+          type: 'notice',
+          level: 'info',
+          message: `${prior.path}: its date was edited in Google Photos; it would move to ${revision.to}.`,
+        });
+      return prior;
+    }
+    if (revision.action === 'update') {
+      await manifest.record(next);
+      return next;
+    }
+    try {
+      await dayFolder(path.dirname(path.join(folder, revision.to)));
+      const placed = await placeCopy(
+        path.join(folder, revision.from),
+        path.join(folder, revision.to),
+        { size: prior.size, ...(prior.sha256 ? { sha256: prior.sha256 } : {}) },
+        item.takenAt,
+      );
+      if (placed === 'taken') throw new Error(`${revision.to} in the backup folder holds another file`);
+      await crashPoint('mid-move-after-copy');
+      await manifest.record(next);
+      await crashPoint('mid-move-after-record');
+      await completeMove(next);
+    } catch (error) {
+      const failure = {
+        id: item.id,
+        filename: item.filename,
+        reason: `its date was edited in Google Photos, and moving ${revision.from} to ${revision.to} failed (${describe(error)}); it stays where it is, and the next run tries again`,
+      };
+      summary.failed.push(failure);
+      report({ type: 'failed', ...failure });
+      return undefined;
+    }
+    report({
+      type: 'notice',
+      level: 'info',
+      message: `${revision.from}: its date was edited in Google Photos; moved to ${revision.to}.`,
+    });
+    return next;
+  };
+
+  /** The rest of a move the record holds (a run stopped after recording it): copies follow, the old name goes. */
+  const completeMove = async (record: SavedRecord): Promise<void> => {
+    const from = record.movedFrom;
+    if (!from || nameKey(from.path) === nameKey(record.path)) return;
+    for (const copy of manifest.copiesAt(from.path))
+      await manifest.record({
+        ...copy,
+        path: record.path,
+        copyOf: record.path,
+        movedFrom: { id: copy.id, path: copy.path },
+      });
+    // Another item saved at the old place since: that file is its own.
+    if (manifest.ownerOf(from.path) !== undefined) return;
+    await finishMove(folder, from.path, record.path, {
+      size: record.size,
+      ...(record.sha256 ? { sha256: record.sha256 } : {}),
+    });
   };
 
   /**
@@ -607,7 +704,14 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       let item = listedItem;
       if (item.evidence) {
-        const record = await recordedAs(item);
+        let record = await recordedAs(item);
+        if (record && hasNewFacts(recordFacts(record), itemFacts(item), record.id === item.id)) {
+          if (item.resolve) item = await item.resolve(stop.signal);
+          record = await revise(record, item);
+          if (!record) continue;
+        } else if (record?.movedFrom && !options.dryRun) {
+          await completeMove(record).catch(() => undefined);
+        }
         if (record) matched.set(item, record);
       }
       // What costs reads (an EXIF date) is learnt only for items the record does not settle.

@@ -4,6 +4,7 @@
  * which may read the file's own EXIF, HEIF or QuickTime date.
  */
 
+import { crc32 } from 'node:zlib';
 import { factsFromTakeout, metadataOfFacts } from '../../metadata/facts.ts';
 import { openFileReader } from '../random-access.ts';
 import type { DateSource, ItemEvidence, SourceItem } from '../source.ts';
@@ -119,8 +120,21 @@ function evidenceOf(entry: CatalogEntry): ItemEvidence {
   if (json) {
     if (json.takenTime !== undefined) evidence.takenTime = String(json.takenTime);
     if (json.title !== undefined) evidence.title = json.title;
+    if (json.photoId !== undefined) evidence.photoId = json.photoId;
+    evidence.sidecarFacts = sidecarFactsCrc(json);
   }
   return evidence;
+}
+
+/** A checksum of the sidecar facts a user can edit in Google Photos besides the date. */
+function sidecarFactsCrc(json: JsonFacts): number {
+  const facts = [
+    json.location ?? null,
+    json.description ?? null,
+    json.people ?? null,
+    json.favorited ?? null,
+  ];
+  return crc32(JSON.stringify(facts));
 }
 
 /** The sidecar's `photoTakenTime` as an instant (dates.ts `sidecarTakenAt`, from the kept facts). */
