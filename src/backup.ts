@@ -301,7 +301,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     if (albums.length > 0) albumsSeen.push({ path: relative, albums });
   };
 
-  const sizeAt = createDiskLookup(folder);
+  const listedSizeAt = createDiskLookup(folder);
+  /** Files this run moved into day folders (an edited date): the lookup's listings predate them. */
+  const movedHere = new Set<string>();
+  const sizeAt = (relative: string) =>
+    movedHere.has(relative) ? sizeOnDisk(path.join(folder, relative)) : listedSizeAt(relative);
   const claims = new Map<string, string>();
   /** Items whose id is a place (Takeout), and the record their evidence says they are. */
   const matched = new WeakMap<SourceItem, SavedRecord>();
@@ -431,6 +435,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         item.takenAt,
       );
       if (placed === 'taken') throw new Error(`${revision.to} in the backup folder holds another file`);
+      movedHere.add(revision.to);
       await crashPoint('mid-move-after-copy');
       await manifest.record(next);
       await crashPoint('mid-move-after-record');
