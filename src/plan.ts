@@ -251,7 +251,8 @@ export function claimKey(relativePath: string): string {
 
 /** What makes a listed item one item in a run: its id, and its evidence where ids are places. */
 export function listingKey(item: SourceItem): string {
-  return item.evidence ? variantKey(item) : item.id;
+  // With the sidecar's other facts: a later export's copy with an edited location is not the same listing.
+  return item.evidence ? `${variantKey(item)}\n${item.evidence.sidecarFacts ?? ''}` : item.id;
 }
 
 /**
