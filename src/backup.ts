@@ -375,7 +375,10 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     if (own || facts.photoId === undefined) return own;
     // The same Google photo saved from another path: renumbered in a later export, or in another
     // year folder after its date was edited.
-    const elsewhere = manifest.recordsOfPhoto(facts.photoId).filter((record) => record.id !== item.id);
+    // Not one this run wrote: that is another copy of this export (an album's), saved as a copy.
+    const elsewhere = manifest
+      .recordsOfPhoto(facts.photoId)
+      .filter((record) => record.id !== item.id && !recordedThisRun.has(record.id));
     return pickRecord(item, facts, elsewhere);
   };
 
@@ -422,6 +425,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         });
       return prior;
     }
+    recordedThisRun.add(item.id);
     if (revision.action === 'update') {
       await manifest.record(next);
       return next;
@@ -568,6 +572,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           await manifest.record(
             savedRecord(item, existing, temp.bytes, { sha256: temp.sha256, copyOf: existing }),
           );
+          recordedThisRun.add(item.id);
           summary.copies++;
           report({ type: 'saved', id: item.id, path: existing, bytes: 0, copyOf: existing });
           settle(item);
@@ -589,6 +594,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         throw error;
       }
       placed = true;
+      recordedThisRun.add(item.id);
       await crashPoint('after-rename-before-record');
       await manifest.record(
         await sidecars.attach(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 })),
@@ -631,6 +637,10 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
 
   const limit = pLimit(Math.max(1, options.concurrency));
   const inFlight = new Set<Promise<void>>();
+  /** Saves under way by Google photo id (Takeout): a later export's copy of the photo waits for its record. */
+  const savingPhotos = new Map<string, Promise<void>>();
+  /** Ids this run recorded (saved, copies, revisions). */
+  const recordedThisRun = new Set<string>();
   let skipState: SkipState = { consecutive: 0, stopped: false };
   const listed = new Set<string>();
   /** The total last reported (`total` event). */
@@ -709,6 +719,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       let item = listedItem;
       if (item.evidence) {
+        // The same Google photo still being saved (an earlier export's copy, this run): its
+        // record decides whether this one is new or the same item with new facts.
+        const saving =
+          item.evidence.photoId === undefined ? undefined : savingPhotos.get(item.evidence.photoId);
+        if (saving) await saving;
         let record = await recordedAs(item);
         if (record && hasNewFacts(recordFacts(record), itemFacts(item), record.id === item.id)) {
           if (item.resolve) item = await item.resolve(stop.signal);
@@ -854,6 +869,13 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       inFlight.add(task);
       void task.finally(() => inFlight.delete(task));
+      const photoId = item.evidence?.photoId;
+      if (photoId !== undefined) {
+        savingPhotos.set(photoId, task);
+        void task.finally(() => {
+          if (savingPhotos.get(photoId) === task) savingPhotos.delete(photoId);
+        });
+      }
       // Bounded look-ahead: listing runs ahead of downloads, but not without end (memory).
       while (inFlight.size >= options.concurrency * 4) await Promise.race(inFlight);
     }

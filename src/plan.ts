@@ -145,12 +145,16 @@ export function recordFacts(record: { size: number; sha256?: unknown; evidence?:
   if (typeof record.sha256 === 'string' && /^[0-9a-f]{64}$/.test(record.sha256)) facts.sha256 = record.sha256;
   const evidence = record.evidence;
   if (typeof evidence === 'object' && evidence !== null) {
-    const { crc32, takenTime, title, photoId, sidecarFacts } = evidence as Record<string, unknown>;
+    const { crc32, takenTime, title, photoId, sidecarFacts, exportedAt } = evidence as Record<
+      string,
+      unknown
+    >;
     if (isCrc(crc32)) facts.crc32 = crc32;
     if (typeof takenTime === 'string') facts.takenTime = takenTime;
     if (typeof title === 'string') facts.title = title;
     if (typeof photoId === 'string' && photoId !== '') facts.photoId = photoId;
     if (isCrc(sidecarFacts)) facts.sidecarFacts = sidecarFacts;
+    if (typeof exportedAt === 'string') facts.exportedAt = exportedAt;
   }
   return facts;
 }
@@ -263,6 +267,13 @@ export function listingKey(item: SourceItem): string {
  * fact one side lacks (a record written before it was kept) is no change. Pure.
  */
 export function hasNewFacts(recorded: ContentFacts, listed: ContentFacts, sameId: boolean): boolean {
+  // An export no newer than the one the record's facts come from (an old export read again).
+  if (
+    recorded.exportedAt !== undefined &&
+    listed.exportedAt !== undefined &&
+    listed.exportedAt <= recorded.exportedAt
+  )
+    return false;
   if (!sameId) return true;
   if (
     recorded.takenTime !== undefined &&

@@ -38,6 +38,12 @@ export interface ItemEvidence {
    * up to date, without a read of the media for items where nothing changed.
    */
   sidecarFacts?: number;
+  /**
+   * When Google made the export these facts come from (its parts' `takeout-<UTC timestamp>-…`
+   * names), ISO 8601: facts from an export no newer than the record's never replace them, so
+   * reading an old export again does not undo a later edit. Unset where the parts were renamed.
+   */
+  exportedAt?: string;
 }
 
 export interface SourceItem {

@@ -15,6 +15,7 @@ import { EXIF_HEAD_BYTES } from './formats/exif.ts';
 import { MEDIA_STREAM_BUDGET, mayHaveMediaDate, readMediaDate } from './formats/media-dates.ts';
 import { readZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
 import { mayHaveExif, mediaType } from './media-names.ts';
+import { parseTakeoutPartName } from './part-names.ts';
 import { openPart, type PartFile, type ReaderPool, readHead } from './parts.ts';
 import { countMediaRead } from './read-count.ts';
 import { baseName, type JsonFacts } from './tree.ts';
@@ -116,6 +117,8 @@ function evidenceOf(entry: CatalogEntry): ItemEvidence {
   const evidence: ItemEvidence = {};
   const crc = entry.copy.zip?.crc32 ?? entry.copy.crc32;
   if (crc !== undefined) evidence.crc32 = crc;
+  const exported = parseTakeoutPartName(baseName(entry.copy.part.file.replace(/\\/g, '/')));
+  if (exported) evidence.exportedAt = exported.time.toISOString();
   const json = entry.sidecar && !entry.sidecar.borrowed ? entry.sidecar.json : undefined;
   if (json) {
     if (json.takenTime !== undefined) evidence.takenTime = String(json.takenTime);

@@ -8,7 +8,7 @@
  * original's sidecar) are saved beside the original.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Manifest } from '../../../src/manifest.ts';
@@ -348,3 +348,46 @@ for (const point of ['mid-move-after-copy', 'mid-move-after-record'] as const) {
     }
   });
 }
+
+test('takeout: a full and an incremental export read in one run (cron over a downloads folder): the edited date wins, one file', async () => {
+  const place = await openTakeoutDir();
+  try {
+    const photos = (taken: Date): Photo[] => [
+      { at: 'Photos from 2024/IMG_0001.jpg', bytes: A, title: 'IMG_0001.jpg', taken, id: 'AF1QipA' },
+      {
+        at: 'Photos from 2024/IMG_0002.jpg',
+        bytes: B,
+        title: 'IMG_0002.jpg',
+        taken: march(2),
+        id: 'AF1QipB',
+      },
+    ];
+    const downloads = path.join(place.dir, 'downloads');
+    await mkdir(downloads, { recursive: true });
+    // Takeout's own names: the timestamp orders the exports, oldest first.
+    await writeFile(
+      path.join(downloads, 'takeout-20250110T080000Z-001.zip'),
+      buildZip(entriesOf(photos(march(1)))),
+    );
+    await writeFile(
+      path.join(downloads, 'takeout-20250312T080000Z-001.zip'),
+      buildZip(entriesOf(photos(march(20)).slice(0, 1))),
+    );
+    const one = await run(place, downloads);
+    assert.equal(one.code, 0, one.stdout + one.stderr);
+    assert.deepEqual(await placesOf(place.folder, A), ['2024-03-20/IMG_0001.jpg']);
+    assert.deepEqual(await placesOf(place.folder, B), ['2024-03-02/IMG_0002.jpg']);
+    await assertRecordSound(place.folder);
+    const tree = await treeHashes(place.folder);
+    const two = await run(place, downloads);
+    assert.equal(two.code, 0, two.stdout + two.stderr);
+    assert.deepEqual(await treeHashes(place.folder), tree, 'a rerun changes nothing');
+    // The full export read again alone (its parts forgotten): its older date does not undo the edit.
+    await rm(path.join(place.folder, '.photo-backup', 'takeout-parts.jsonl'), { force: true });
+    const old = await run(place, path.join(downloads, 'takeout-20250110T080000Z-001.zip'));
+    assert.equal(old.code, 0, old.stdout + old.stderr);
+    assert.deepEqual(await treeHashes(place.folder), tree, 'an older export read again changes nothing');
+  } finally {
+    await place.close();
+  }
+});
