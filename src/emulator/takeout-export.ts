@@ -62,6 +62,8 @@ export function putDemoExport(drive: DriveStore, items: readonly EmulatorItem[],
       title: item.filename,
       photoTakenTime: { timestamp: taken },
       creationTime: { timestamp: taken },
+      // The photo's page: Google's id of it, the same in every later export that holds it again.
+      url: `https://photos.google.com/photo/${item.id.replace(/[^A-Za-z0-9_-]/g, '_')}`,
     };
     entries.push({ name: `${folder}/${item.filename}`, data: contentBuffer(item) });
     entries.push({

@@ -16,7 +16,7 @@ import { MEDIA_STREAM_BUDGET, mayHaveMediaDate, readMediaDate } from './formats/
 import { readZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
 import { mayHaveExif, mediaType } from './media-names.ts';
 import { parseTakeoutPartName } from './part-names.ts';
-import { openPart, type PartFile, type ReaderPool, readHead } from './parts.ts';
+import { openPart, type Part, type PartFile, type ReaderPool, readHead } from './parts.ts';
 import { countMediaRead } from './read-count.ts';
 import { baseName, type JsonFacts } from './tree.ts';
 
@@ -117,8 +117,8 @@ function evidenceOf(entry: CatalogEntry): ItemEvidence {
   const evidence: ItemEvidence = {};
   const crc = entry.copy.zip?.crc32 ?? entry.copy.crc32;
   if (crc !== undefined) evidence.crc32 = crc;
-  const exported = parseTakeoutPartName(baseName(entry.copy.part.file.replace(/\\/g, '/')));
-  if (exported) evidence.exportedAt = exported.time.toISOString();
+  const exportedAt = exportTimeOf(entry.copy.part);
+  if (exportedAt !== undefined) evidence.exportedAt = exportedAt;
   const json = entry.sidecar && !entry.sidecar.borrowed ? entry.sidecar.json : undefined;
   if (json) {
     if (json.takenTime !== undefined) evidence.takenTime = String(json.takenTime);
@@ -127,6 +127,19 @@ function evidenceOf(entry: CatalogEntry): ItemEvidence {
     evidence.sidecarFacts = sidecarFactsCrc(json);
   }
   return evidence;
+}
+
+/** One string per part, not one per item: every record the manifest keeps holds it. */
+const exportTimes = new WeakMap<Part, string | null>();
+
+/** When Google made the export a part belongs to, from Takeout's part name; undefined when renamed. */
+function exportTimeOf(part: Part): string | undefined {
+  let time = exportTimes.get(part);
+  if (time === undefined) {
+    time = parseTakeoutPartName(baseName(part.file.replace(/\\/g, '/')))?.time.toISOString() ?? null;
+    exportTimes.set(part, time);
+  }
+  return time ?? undefined;
 }
 
 /** A checksum of the sidecar facts a user can edit in Google Photos besides the date. */
