@@ -374,8 +374,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     const own = await pickRecord(item, facts, manifest.recordsOf(item.id));
     if (own || facts.photoId === undefined) return own;
     // The same Google photo saved from another path: renumbered in a later export, or in another
-    // year folder after its date was edited.
-    // Not one this run wrote: that is another copy of this export (an album's), saved as a copy.
+    // year folder after its date was edited. Not one this run wrote: that is another copy in this
+    // export (an album's), recorded as a copy of it when saved.
     const elsewhere = manifest
       .recordsOfPhoto(facts.photoId)
       .filter((record) => record.id !== item.id && !recordedThisRun.has(record.id));
@@ -638,7 +638,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const limit = pLimit(Math.max(1, options.concurrency));
   const inFlight = new Set<Promise<void>>();
   /** Saves under way by Google photo id (Takeout): a later export's copy of the photo waits for its record. */
-  const savingPhotos = new Map<string, Promise<void>>();
+  const savingPhotos = new Map<string, { task: Promise<void>; exportedAt: string | undefined }>();
   /** Ids this run recorded (saved, copies, revisions). */
   const recordedThisRun = new Set<string>();
   let skipState: SkipState = { consecutive: 0, stopped: false };
@@ -721,9 +721,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (item.evidence) {
         // The same Google photo still being saved (an earlier export's copy, this run): its
         // record decides whether this one is new or the same item with new facts.
+        // Not a copy of the same export (an album's): that one is told apart by content as before.
         const saving =
           item.evidence.photoId === undefined ? undefined : savingPhotos.get(item.evidence.photoId);
-        if (saving) await saving;
+        if (saving && saving.exportedAt !== undefined && saving.exportedAt !== item.evidence.exportedAt)
+          await saving.task;
         let record = await recordedAs(item);
         if (record && hasNewFacts(recordFacts(record), itemFacts(item), record.id === item.id)) {
           if (item.resolve) item = await item.resolve(stop.signal);
@@ -871,9 +873,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       void task.finally(() => inFlight.delete(task));
       const photoId = item.evidence?.photoId;
       if (photoId !== undefined) {
-        savingPhotos.set(photoId, task);
+        savingPhotos.set(photoId, { task, exportedAt: item.evidence?.exportedAt });
         void task.finally(() => {
-          if (savingPhotos.get(photoId) === task) savingPhotos.delete(photoId);
+          if (savingPhotos.get(photoId)?.task === task) savingPhotos.delete(photoId);
         });
       }
       // Bounded look-ahead: listing runs ahead of downloads, but not without end (memory).
