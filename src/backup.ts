@@ -22,14 +22,17 @@ import {
   type RetryPolicy,
   withRetry,
 } from './http.ts';
+import { nameKey } from './layout.ts';
 import { acquireLock, type Lock } from './lock.ts';
 import { Manifest, type SavedRecord, STATE_FOLDER, walkKey } from './manifest.ts';
 import { createSidecarStep } from './metadata/step.ts';
+import { finishMove, placeCopy } from './move.ts';
 import {
   type ContentFacts,
   claimKey,
   compareContent,
   decideItem,
+  hasNewFacts,
   itemFacts,
   leftOutByChoice,
   listingKey,
@@ -38,6 +41,7 @@ import {
   type PlanContext,
   placeItem,
   recordFacts,
+  reviseItem,
   type SkipState,
   walksOfRun,
   yearOfDay,
@@ -297,7 +301,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     if (albums.length > 0) albumsSeen.push({ path: relative, albums });
   };
 
-  const sizeAt = createDiskLookup(folder);
+  const listedSizeAt = createDiskLookup(folder);
+  /** Files this run moved into day folders (an edited date): the lookup's listings predate them. */
+  const movedHere = new Set<string>();
+  const sizeAt = (relative: string) =>
+    movedHere.has(relative) ? sizeOnDisk(path.join(folder, relative)) : listedSizeAt(relative);
   const claims = new Map<string, string>();
   /** Items whose id is a place (Takeout), and the record their evidence says they are. */
   const matched = new WeakMap<SourceItem, SavedRecord>();
@@ -363,16 +371,114 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
    */
   const recordedAs = async (item: SourceItem): Promise<SavedRecord | undefined> => {
     const facts = itemFacts(item);
-    const match = matchRecord(manifest.recordsOf(item.id), facts);
+    const own = await pickRecord(item, facts, manifest.recordsOf(item.id));
+    if (own || facts.photoId === undefined) return own;
+    // The same Google photo saved from another path: renumbered in a later export, or in another
+    // year folder after its date was edited. Not one this run wrote: that is another copy in this
+    // export (an album's), recorded as a copy of it when saved.
+    const elsewhere = manifest
+      .recordsOfPhoto(facts.photoId)
+      .filter((record) => record.id !== item.id && !recordedThisRun.has(record.id));
+    return pickRecord(item, facts, elsewhere);
+  };
+
+  const pickRecord = async (
+    item: SourceItem,
+    facts: ContentFacts,
+    records: readonly SavedRecord[],
+  ): Promise<SavedRecord | undefined> => {
+    const match = matchRecord(records, facts);
     if (match.kind === 'same') return match.record;
     if (match.kind === 'new') return undefined;
     for (const record of match.records) {
       if (!(await sameContent(item, facts, record.path, recordFacts(record).sha256))) continue;
-      const upgraded: SavedRecord = { ...record, ...(item.evidence ? { evidence: item.evidence } : {}) };
+      // A record kept with its evidence keeps it: a newer one (an edited date) is a revision.
+      if (record.evidence || !item.evidence || record.id !== item.id) return record;
+      const upgraded: SavedRecord = { ...record, evidence: item.evidence };
       if (!options.dryRun) await manifest.record(upgraded);
       return upgraded;
     }
     return undefined;
+  };
+
+  /**
+   * A saved item that came again with edited facts ("same item, new evidence"): its record takes
+   * the new facts (so its XMP sidecar is written again at the end, unless the user edited it), and
+   * a new date moves its file to the new day folder (move.ts: copy in place, record, remove the
+   * old). The record it is now; undefined when the move failed (a failed row; the old stays).
+   */
+  const revise = async (prior: SavedRecord, item: SourceItem): Promise<SavedRecord | undefined> => {
+    const revision = reviseItem(prior, item, context);
+    const target = revision.action === 'move' ? revision.to : revision.path;
+    const next = savedRecord(item, target, prior.size, {
+      sha256: prior.sha256,
+      ...(prior.copyOf === undefined ? {} : { copyOf: prior.copyOf }),
+    });
+    if (prior.xmpSha256) next.xmpSha256 = prior.xmpSha256;
+    if (prior.id !== item.id || target !== prior.path) next.movedFrom = { id: prior.id, path: prior.path };
+    if (options.dryRun) {
+      if (revision.action === 'move')
+        report({
+          type: 'notice',
+          level: 'info',
+          message: `${prior.path}: its date was edited in Google Photos; it would move to ${revision.to}.`,
+        });
+      return prior;
+    }
+    recordedThisRun.add(item.id);
+    if (revision.action === 'update') {
+      await manifest.record(next);
+      return next;
+    }
+    try {
+      await dayFolder(path.dirname(path.join(folder, revision.to)));
+      const placed = await placeCopy(
+        path.join(folder, revision.from),
+        path.join(folder, revision.to),
+        { size: prior.size, ...(prior.sha256 ? { sha256: prior.sha256 } : {}) },
+        item.takenAt,
+      );
+      if (placed === 'taken') throw new Error(`${revision.to} in the backup folder holds another file`);
+      movedHere.add(revision.to);
+      await crashPoint('mid-move-after-copy');
+      await manifest.record(next);
+      await crashPoint('mid-move-after-record');
+      await completeMove(next);
+    } catch (error) {
+      const failure = {
+        id: item.id,
+        filename: item.filename,
+        reason: `its date was edited in Google Photos, and moving ${revision.from} to ${revision.to} failed (${describe(error)}); it stays where it is, and the next run tries again`,
+      };
+      summary.failed.push(failure);
+      report({ type: 'failed', ...failure });
+      return undefined;
+    }
+    report({
+      type: 'notice',
+      level: 'info',
+      message: `${revision.from}: its date was edited in Google Photos; moved to ${revision.to}.`,
+    });
+    return next;
+  };
+
+  /** The rest of a move the record holds (a run stopped after recording it): copies follow, the old name goes. */
+  const completeMove = async (record: SavedRecord): Promise<void> => {
+    const from = record.movedFrom;
+    if (!from || nameKey(from.path) === nameKey(record.path)) return;
+    for (const copy of manifest.copiesAt(from.path))
+      await manifest.record({
+        ...copy,
+        path: record.path,
+        copyOf: record.path,
+        movedFrom: { id: copy.id, path: copy.path },
+      });
+    // Another item saved at the old place since: that file is its own.
+    if (manifest.ownerOf(from.path) !== undefined) return;
+    await finishMove(folder, from.path, record.path, {
+      size: record.size,
+      ...(record.sha256 ? { sha256: record.sha256 } : {}),
+    });
   };
 
   /**
@@ -466,6 +572,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           await manifest.record(
             savedRecord(item, existing, temp.bytes, { sha256: temp.sha256, copyOf: existing }),
           );
+          recordedThisRun.add(item.id);
           summary.copies++;
           report({ type: 'saved', id: item.id, path: existing, bytes: 0, copyOf: existing });
           settle(item);
@@ -487,6 +594,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         throw error;
       }
       placed = true;
+      recordedThisRun.add(item.id);
       await crashPoint('after-rename-before-record');
       await manifest.record(
         await sidecars.attach(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 })),
@@ -529,6 +637,10 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
 
   const limit = pLimit(Math.max(1, options.concurrency));
   const inFlight = new Set<Promise<void>>();
+  /** Saves under way by Google photo id (Takeout): a later export's copy of the photo waits for its record. */
+  const savingPhotos = new Map<string, { task: Promise<void>; exportedAt: string | undefined }>();
+  /** Ids this run recorded (saved, copies, revisions). */
+  const recordedThisRun = new Set<string>();
   let skipState: SkipState = { consecutive: 0, stopped: false };
   const listed = new Set<string>();
   /** The total last reported (`total` event). */
@@ -607,7 +719,21 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       let item = listedItem;
       if (item.evidence) {
-        const record = await recordedAs(item);
+        // The same Google photo still being saved (an earlier export's copy, this run): its
+        // record decides whether this one is new or the same item with new facts.
+        // Not a copy of the same export (an album's): that one is told apart by content as before.
+        const saving =
+          item.evidence.photoId === undefined ? undefined : savingPhotos.get(item.evidence.photoId);
+        if (saving && saving.exportedAt !== undefined && saving.exportedAt !== item.evidence.exportedAt)
+          await saving.task;
+        let record = await recordedAs(item);
+        if (record && hasNewFacts(recordFacts(record), itemFacts(item), record.id === item.id)) {
+          if (item.resolve) item = await item.resolve(stop.signal);
+          record = await revise(record, item);
+          if (!record) continue;
+        } else if (record?.movedFrom && !options.dryRun) {
+          await completeMove(record).catch(() => undefined);
+        }
         if (record) matched.set(item, record);
       }
       // What costs reads (an EXIF date) is learnt only for items the record does not settle.
@@ -745,6 +871,13 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       }
       inFlight.add(task);
       void task.finally(() => inFlight.delete(task));
+      const photoId = item.evidence?.photoId;
+      if (photoId !== undefined) {
+        savingPhotos.set(photoId, { task, exportedAt: item.evidence?.exportedAt });
+        void task.finally(() => {
+          if (savingPhotos.get(photoId)?.task === task) savingPhotos.delete(photoId);
+        });
+      }
       // Bounded look-ahead: listing runs ahead of downloads, but not without end (memory).
       while (inFlight.size >= options.concurrency * 4) await Promise.race(inFlight);
     }

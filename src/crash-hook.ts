@@ -3,7 +3,8 @@
  * `PHOTO_BACKUP_CRASH_AT=<point>:<n>` and the process kills itself with SIGKILL the n-th time it
  * reaches `<point>`, which is a power cut at exactly that moment. Unset, as in every real run, it
  * does nothing. Points: listed-page, mid-download, after-temp-write, before-rename,
- * after-rename-before-record, mid-journal-write, after-record, mid-compaction.
+ * after-rename-before-record, mid-journal-write, after-record, mid-compaction, mid-move-after-copy,
+ * mid-move-after-record (a saved file moved to the day of its edited date).
  *
  * Also test only: `PHOTO_BACKUP_FAIL_WRITE_AFTER=<bytes>` makes media writes fail with ENOSPC once
  * that many bytes were written in this process, a full disk without mounting a small tmpfs (root).

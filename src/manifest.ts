@@ -46,6 +46,12 @@ export interface SavedRecord {
    * run writes it again with its evidence.
    */
   evidence?: ItemEvidence;
+  /**
+   * The record this one takes the place of: the same item saved before under another id or path
+   * (a photo whose date was edited in Google Photos, moved to its new day folder). Loading drops
+   * that record; the file at its path is removed only once this record is written.
+   */
+  movedFrom?: { id: string; path: string };
 }
 
 interface WalkRecord {
@@ -138,7 +144,12 @@ export function parseJournal(text: string): {
       typeof line.id === 'string' &&
       typeof line.size === 'number' &&
       recordedPathProblem(line.path) === undefined &&
-      (line.copyOf === undefined || recordedPathProblem(line.copyOf) === undefined)
+      (line.copyOf === undefined || recordedPathProblem(line.copyOf) === undefined) &&
+      (line.movedFrom === undefined ||
+        (typeof line.movedFrom === 'object' &&
+          line.movedFrom !== null &&
+          typeof line.movedFrom.id === 'string' &&
+          recordedPathProblem(line.movedFrom.path) === undefined))
     ) {
       records.push(line);
       pending.delete(line.id);
@@ -179,6 +190,8 @@ export class Manifest {
   private recordCount = 0;
   private readonly byPathKey = new Map<string, string>();
   private readonly byHash = new Map<string, string>();
+  /** Records by Google's photo id (Takeout's sidecar `url`), copies left out; stale ones are skipped when read. */
+  private readonly byPhotoId = new Map<string, SavedRecord[]>();
   private readonly walks: Map<string, boolean>;
   private readonly pending: Map<string, PendingRecord>;
   private handle: FileHandle | undefined;
@@ -232,6 +245,7 @@ export class Manifest {
    * same place in an export (a Takeout path), and both are kept.
    */
   private remember(record: SavedRecord): void {
+    if (record.movedFrom) this.forget(record.movedFrom.id, record.movedFrom.path);
     const records = this.byId.get(record.id) ?? [];
     const key = nameKey(record.path);
     const at = records.findIndex(
@@ -249,6 +263,43 @@ export class Manifest {
     this.byId.set(record.id, records);
     if (!record.copyOf) this.byPathKey.set(nameKey(record.path), record.id);
     if (record.sha256 && !record.copyOf) this.byHash.set(`${record.size}:${record.sha256}`, record.path);
+    const photoId = record.evidence?.photoId;
+    if (typeof photoId === 'string' && !record.copyOf) {
+      const same = (this.byPhotoId.get(photoId) ?? []).filter((previous) => this.isCurrent(previous));
+      same.push(record);
+      this.byPhotoId.set(photoId, same);
+    }
+  }
+
+  /** Drops the record of `id` at `at` (a moved item's old place). */
+  private forget(id: string, at: string): void {
+    const records = this.byId.get(id);
+    if (!records) return;
+    const key = nameKey(at);
+    const index = records.findIndex((previous) => nameKey(previous.path) === key);
+    if (index === -1) return;
+    records.splice(index, 1);
+    this.recordCount--;
+    if (records.length === 0) this.byId.delete(id);
+    if (this.byPathKey.get(key) === id) this.byPathKey.delete(key);
+  }
+
+  private isCurrent(record: SavedRecord): boolean {
+    return this.byId.get(record.id)?.includes(record) === true;
+  }
+
+  /** The records (not copies) of the photo Google knows by this id, in any path or id. */
+  recordsOfPhoto(photoId: string): SavedRecord[] {
+    return (this.byPhotoId.get(photoId) ?? []).filter((record) => this.isCurrent(record));
+  }
+
+  /** The records that name the file at `relativePath` as the copy they are. */
+  copiesAt(relativePath: string): SavedRecord[] {
+    const key = nameKey(relativePath);
+    const copies: SavedRecord[] = [];
+    for (const record of this.allRecords())
+      if (record.copyOf !== undefined && nameKey(record.copyOf) === key) copies.push(record);
+    return copies;
   }
 
   get size(): number {
@@ -401,7 +452,11 @@ export class Manifest {
     const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
     const lines: string[] = [];
     for (const records of this.byId.values())
-      for (const record of records) lines.push(JSON.stringify(record));
+      for (const record of records) {
+        // The record it replaced is not written again, so nothing is left for it to drop (and
+        // written before it, it would drop another item saved at the old place since).
+        lines.push(JSON.stringify(record, (key, value) => (key === 'movedFrom' ? undefined : value)));
+      }
     for (const [walk, complete] of this.walks)
       lines.push(JSON.stringify({ walk, complete, at: new Date().toISOString() }));
     for (const entry of this.pending.values()) lines.push(JSON.stringify(entry));

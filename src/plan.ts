@@ -125,11 +125,16 @@ export type Sameness = 'same' | 'different' | 'unknown';
  */
 export function compareContent(a: ContentFacts, b: ContentFacts): Sameness {
   if (a.size !== undefined && b.size !== undefined && a.size !== b.size) return 'different';
+  // Google's photo ids (the sidecar's `url`) differ: two photos, whatever else agrees.
+  const ids = a.photoId !== undefined && b.photoId !== undefined;
+  if (ids && a.photoId !== b.photoId) return 'different';
   if (a.sha256 !== undefined && b.sha256 !== undefined) return a.sha256 === b.sha256 ? 'same' : 'different';
   if (a.crc32 !== undefined && b.crc32 !== undefined) return a.crc32 === b.crc32 ? 'same' : 'different';
   const taken = a.takenTime !== undefined && b.takenTime !== undefined;
   const title = a.title !== undefined && b.title !== undefined;
-  if ((taken && a.takenTime !== b.takenTime) || (title && a.title !== b.title)) return 'different';
+  // One Google photo whose date or name was edited since: its bytes decide whether it is the same.
+  if ((taken && a.takenTime !== b.takenTime) || (title && a.title !== b.title))
+    return ids ? 'unknown' : 'different';
   if (taken && title && a.size !== undefined && b.size !== undefined) return 'same';
   return 'unknown';
 }
@@ -140,13 +145,22 @@ export function recordFacts(record: { size: number; sha256?: unknown; evidence?:
   if (typeof record.sha256 === 'string' && /^[0-9a-f]{64}$/.test(record.sha256)) facts.sha256 = record.sha256;
   const evidence = record.evidence;
   if (typeof evidence === 'object' && evidence !== null) {
-    const { crc32, takenTime, title } = evidence as Record<string, unknown>;
-    if (typeof crc32 === 'number' && Number.isInteger(crc32) && crc32 >= 0 && crc32 <= 0xffffffff)
-      facts.crc32 = crc32;
+    const { crc32, takenTime, title, photoId, sidecarFacts, exportedAt } = evidence as Record<
+      string,
+      unknown
+    >;
+    if (isCrc(crc32)) facts.crc32 = crc32;
     if (typeof takenTime === 'string') facts.takenTime = takenTime;
     if (typeof title === 'string') facts.title = title;
+    if (typeof photoId === 'string' && photoId !== '') facts.photoId = photoId;
+    if (isCrc(sidecarFacts)) facts.sidecarFacts = sidecarFacts;
+    if (typeof exportedAt === 'string') facts.exportedAt = exportedAt;
   }
   return facts;
+}
+
+function isCrc(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
 }
 
 export function itemFacts(item: SourceItem): ContentFacts {
@@ -241,5 +255,64 @@ export function claimKey(relativePath: string): string {
 
 /** What makes a listed item one item in a run: its id, and its evidence where ids are places. */
 export function listingKey(item: SourceItem): string {
-  return item.evidence ? variantKey(item) : item.id;
+  // With the sidecar's other facts: a later export's copy with an edited location is not the same listing.
+  return item.evidence ? `${variantKey(item)}\n${item.evidence.sidecarFacts ?? ''}` : item.id;
+}
+
+/**
+ * Whether an item matched to its record came again with facts the user can edit in Google Photos
+ * (its date; its location, description, people or favourite, as one checksum), or under another
+ * id (the same Google photo at another path of a later export: renumbered, or in another year
+ * folder after a date edit). Only such an item is resolved and its record brought up to date; a
+ * fact one side lacks (a record written before it was kept) is no change. Pure.
+ */
+export function hasNewFacts(recorded: ContentFacts, listed: ContentFacts, sameId: boolean): boolean {
+  // An export no newer than the one the record's facts come from (an old export read again).
+  if (
+    recorded.exportedAt !== undefined &&
+    listed.exportedAt !== undefined &&
+    listed.exportedAt <= recorded.exportedAt
+  )
+    return false;
+  if (!sameId) return true;
+  if (
+    recorded.takenTime !== undefined &&
+    listed.takenTime !== undefined &&
+    recorded.takenTime !== listed.takenTime
+  )
+    return true;
+  return (
+    recorded.sidecarFacts !== undefined &&
+    listed.sidecarFacts !== undefined &&
+    recorded.sidecarFacts !== listed.sidecarFacts
+  );
+}
+
+/**
+ * What a saved item's new facts change on disk ("same item, new evidence"): its file moves to the
+ * day folder of its new date, keeping its saved name (suffixed when another item holds that name
+ * there); otherwise only its record (and so its XMP sidecar) is brought up to date. A copy (its
+ * bytes saved for another item) never moves on its own: the owner's move takes it along. An item
+ * now undated stays where it is. Pure.
+ */
+export type Revision = { action: 'update'; path: string } | { action: 'move'; from: string; to: string };
+
+export function reviseItem(
+  recorded: { id: string; path: string; copyOf?: string },
+  item: SourceItem,
+  context: Pick<PlanContext, 'timeZone' | 'ownerOf'>,
+): Revision {
+  const slash = recorded.path.lastIndexOf('/');
+  const folder = recorded.path.slice(0, slash);
+  const stay: Revision = { action: 'update', path: recorded.path };
+  if (recorded.copyOf !== undefined || item.takenAt === undefined || Number.isNaN(item.takenAt.getTime()))
+    return stay;
+  const day = dayOf(item.takenAt, context.timeZone, item.utcOffsetMinutes);
+  if (day === folder) return stay;
+  const name = recorded.path.slice(slash + 1);
+  let to = relativePathOf(day, name);
+  const owner = context.ownerOf(to);
+  if (owner !== undefined && owner !== item.id && owner !== recorded.id)
+    to = relativePathOf(day, suffixedName(name, item.id));
+  return { action: 'move', from: recorded.path, to };
 }

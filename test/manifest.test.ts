@@ -183,3 +183,37 @@ test('parseJournal leaves out and counts lines whose path or copyOf leads outsid
   );
   assert.equal(parsed.bad, 3);
 });
+
+test('a record moved from another id and path replaces that record, also after a reload and a compaction', async () => {
+  const manifest = await Manifest.load(dir);
+  const evidence = { photoId: 'AF1QipA', crc32: 7 };
+  await manifest.record({ ...record('takeout:2023/A.jpg', '2023-12-31/A.jpg'), evidence });
+  await manifest.record({ ...record('takeout:c', '2023-12-31/A.jpg'), copyOf: '2023-12-31/A.jpg', evidence });
+  assert.deepEqual(
+    manifest.copiesAt('2023-12-31/A.jpg').map((copy) => copy.id),
+    ['takeout:c'],
+  );
+  await manifest.record({
+    ...record('takeout:2024/A.jpg', '2024-01-02/A.jpg'),
+    evidence,
+    movedFrom: { id: 'takeout:2023/A.jpg', path: '2023-12-31/A.jpg' },
+  });
+  const check = (loaded: Manifest) => {
+    assert.equal(loaded.get('takeout:2023/A.jpg'), undefined);
+    assert.equal(loaded.ownerOf('2023-12-31/A.jpg'), undefined);
+    assert.equal(loaded.ownerOf('2024-01-02/A.jpg'), 'takeout:2024/A.jpg');
+    assert.deepEqual(
+      loaded.recordsOfPhoto('AF1QipA').map((found) => found.id),
+      ['takeout:2024/A.jpg'],
+      'copies are not found by photo id',
+    );
+  };
+  check(manifest);
+  await manifest.close();
+  check(await Manifest.load(dir));
+});
+
+test('a journal line with a movedFrom outside the day folders is not a record', () => {
+  const line = JSON.stringify({ ...record('a', '2024-01-01/A.jpg'), movedFrom: { id: 'b', path: '../x' } });
+  assert.equal(parseJournal(`${line}\n`).bad, 1);
+});

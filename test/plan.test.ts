@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { walkKey } from '../src/manifest.ts';
 import {
+  compareContent,
   decideItem,
+  hasNewFacts,
   leftOutByChoice,
   nextSkipState,
   type PlanContext,
   placeItem,
+  reviseItem,
   type SkipState,
   walksOfRun,
 } from '../src/plan.ts';
@@ -220,3 +223,82 @@ for (const { leaveOut, expected } of walkCases) {
     ]);
   });
 }
+
+test('compareContent: Google photo ids that differ are two photos; one id with an edited date lets the bytes decide', () => {
+  const cases = [
+    { a: { photoId: 'A', crc32: 1 }, b: { photoId: 'B', crc32: 1 }, expected: 'different' },
+    {
+      a: { photoId: 'A', crc32: 1, takenTime: '1' },
+      b: { photoId: 'A', crc32: 1, takenTime: '2' },
+      expected: 'same',
+    },
+    {
+      a: { photoId: 'A', size: 3, takenTime: '1', title: 't' },
+      b: { photoId: 'A', size: 3, takenTime: '2', title: 't' },
+      expected: 'unknown',
+    },
+    {
+      a: { size: 3, takenTime: '1', title: 't' },
+      b: { size: 3, takenTime: '2', title: 't' },
+      expected: 'different',
+    },
+    {
+      a: { photoId: 'A', size: 3, takenTime: '1', title: 't' },
+      b: { photoId: 'A', size: 3, takenTime: '1', title: 't' },
+      expected: 'same',
+    },
+  ] as const;
+  for (const { a, b, expected } of cases)
+    assert.equal(compareContent(a, b), expected, JSON.stringify({ a, b }));
+});
+
+test('hasNewFacts: an edited date or sidecar facts, or another id, from an export newer than the record', () => {
+  const cases = [
+    { recorded: { takenTime: '1' }, listed: { takenTime: '1' }, sameId: true, expected: false },
+    { recorded: { takenTime: '1' }, listed: { takenTime: '2' }, sameId: true, expected: true },
+    { recorded: { sidecarFacts: 5 }, listed: { sidecarFacts: 6 }, sameId: true, expected: true },
+    // A record written before the checksum was kept: no change.
+    { recorded: {}, listed: { sidecarFacts: 6 }, sameId: true, expected: false },
+    { recorded: { takenTime: '1' }, listed: { takenTime: '1' }, sameId: false, expected: true },
+    // An older (or the same) export read again never replaces a newer one's facts.
+    {
+      recorded: { takenTime: '2', exportedAt: '2025-03-12T08:00:00.000Z' },
+      listed: { takenTime: '1', exportedAt: '2025-01-10T08:00:00.000Z' },
+      sameId: true,
+      expected: false,
+    },
+    {
+      recorded: { takenTime: '1', exportedAt: '2025-01-10T08:00:00.000Z' },
+      listed: { takenTime: '2', exportedAt: '2025-03-12T08:00:00.000Z' },
+      sameId: true,
+      expected: true,
+    },
+  ];
+  for (const { recorded, listed, sameId, expected } of cases)
+    assert.equal(
+      hasNewFacts(recorded, listed, sameId),
+      expected,
+      JSON.stringify({ recorded, listed, sameId }),
+    );
+});
+
+test('reviseItem: a new day moves the file under its saved name; a taken name there gets a suffix; copies and undated stay', () => {
+  const recorded = { id: 'takeout:a', path: '2024-03-01/IMG_1.jpg' };
+  const redated = item({ id: 'takeout:a', takenAt: new Date('2024-03-05T12:00:00Z') });
+  assert.deepEqual(reviseItem(recorded, redated, context()), {
+    action: 'move',
+    from: '2024-03-01/IMG_1.jpg',
+    to: '2024-03-05/IMG_1.jpg',
+  });
+  const taken = reviseItem(recorded, redated, context({ ownerOf: () => 'takeout:other' }));
+  assert.equal(taken.action, 'move');
+  assert.match(taken.action === 'move' ? taken.to : '', /^2024-03-05\/IMG_1~[0-9a-f]{8}\.jpg$/);
+  const sameDay = item({ id: 'takeout:a', takenAt: new Date('2024-03-01T20:00:00Z') });
+  assert.deepEqual(reviseItem(recorded, sameDay, context()), { action: 'update', path: recorded.path });
+  assert.deepEqual(reviseItem({ ...recorded, copyOf: recorded.path }, redated, context()), {
+    action: 'update',
+    path: recorded.path,
+  });
+  const { takenAt: _dropped, ...undated } = redated;
+  assert.deepEqual(reviseItem(recorded, undated, context()), { action: 'update', path: recorded.path });
+});

@@ -63,6 +63,8 @@ export function putDemoExport(drive: DriveStore, items: readonly EmulatorItem[],
       title: item.filename,
       photoTakenTime: { timestamp: taken },
       creationTime: { timestamp: taken },
+      // The photo's page: Google's id of it, the same in every later export that holds it again.
+      url: `https://photos.google.com/photo/${item.id.replace(/[^A-Za-z0-9_-]/g, '_')}`,
     };
     // Takeout numbers same-named files of one folder: the photo `IMG(1).jpg`, its sidecar
     // `IMG.jpg.supplemental-metadata(1).json`. Without it the second is the first's duplicate entry.

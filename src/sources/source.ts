@@ -31,6 +31,23 @@ export interface ItemEvidence {
   /** The item's own sidecar: `photoTakenTime.timestamp` and `title`. */
   takenTime?: string;
   title?: string;
+  /**
+   * Google's own id of the photo (the sidecar's `url`), the same in every export: a later export
+   * that holds the photo again, at another path or with edited facts, is the same item.
+   */
+  photoId?: string;
+  /**
+   * CRC-32 of what the sidecar says beyond the date (location, description, people, favourite):
+   * when it changes, the photo was edited in Google Photos and its record (and XMP) is brought
+   * up to date, without a read of the media for items where nothing changed.
+   */
+  sidecarFacts?: number;
+  /**
+   * When Google made the export these facts come from (its parts' `takeout-<UTC timestamp>-…`
+   * names), ISO 8601: facts from an export no newer than the record's never replace them, so
+   * reading an old export again does not undo a later edit. Unset where the parts were renamed.
+   */
+  exportedAt?: string;
 }
 
 export interface SourceItem {

@@ -5,6 +5,7 @@
  * MP4/MOV with mvhd and QuickTime date tags). Nothing here is used by the product.
  */
 
+import { createHash } from 'node:crypto';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 
 export interface ArchiveEntry {
@@ -296,6 +297,11 @@ export interface SidecarOptions {
   favorited?: boolean;
   /** Names of the people Google Photos recognised (`people[].name`). */
   people?: string[];
+  /**
+   * The photo's page, `https://photos.google.com/photo/<id>`: Google's id, the same in every export.
+   * Unset: an id made from the title and date, so two sidecars of one photo agree and two photos differ.
+   */
+  url?: string;
 }
 
 /** A photo sidecar as Google writes it. */
@@ -308,7 +314,12 @@ export function makeSidecar(options: SidecarOptions): string {
       timestamp: options.creationTime ?? '1735858677',
       formatted: 'Jan 2, 2025, 10:57:57 PM UTC',
     },
-    url: 'https://photos.google.com/photo/AF1Qip-test',
+    url:
+      options.url ??
+      `https://photos.google.com/photo/AF1Qip${createHash('sha256')
+        .update(`${options.title}\n${options.photoTakenTime ?? ''}`)
+        .digest('hex')
+        .slice(0, 24)}`,
   };
   if (options.photoTakenTime !== undefined) {
     json.photoTakenTime = { timestamp: options.photoTakenTime, formatted: 'ignored' };

@@ -4,6 +4,7 @@
  * which may read the file's own EXIF, HEIF or QuickTime date.
  */
 
+import { crc32 } from 'node:zlib';
 import { factsFromTakeout, metadataOfFacts } from '../../metadata/facts.ts';
 import { openFileReader } from '../random-access.ts';
 import type { DateSource, ItemEvidence, SourceItem } from '../source.ts';
@@ -14,7 +15,8 @@ import { EXIF_HEAD_BYTES } from './formats/exif.ts';
 import { MEDIA_STREAM_BUDGET, mayHaveMediaDate, readMediaDate } from './formats/media-dates.ts';
 import { readZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
 import { mayHaveExif, mediaType } from './media-names.ts';
-import { openPart, type PartFile, type ReaderPool, readHead } from './parts.ts';
+import { parseTakeoutPartName } from './part-names.ts';
+import { openPart, type Part, type PartFile, type ReaderPool, readHead } from './parts.ts';
 import { countMediaRead } from './read-count.ts';
 import { baseName, type JsonFacts } from './tree.ts';
 
@@ -171,12 +173,40 @@ function evidenceOf(entry: CatalogEntry): ItemEvidence {
   const evidence: ItemEvidence = {};
   const crc = entry.copy.zip?.crc32 ?? entry.copy.crc32;
   if (crc !== undefined) evidence.crc32 = crc;
+  const exportedAt = exportTimeOf(entry.copy.part);
+  if (exportedAt !== undefined) evidence.exportedAt = exportedAt;
   const json = entry.sidecar && !entry.sidecar.borrowed ? entry.sidecar.json : undefined;
   if (json) {
     if (json.takenTime !== undefined) evidence.takenTime = String(json.takenTime);
     if (json.title !== undefined) evidence.title = json.title;
+    if (json.photoId !== undefined) evidence.photoId = json.photoId;
+    evidence.sidecarFacts = sidecarFactsCrc(json);
   }
   return evidence;
+}
+
+/** One string per part, not one per item: every record the manifest keeps holds it. */
+const exportTimes = new WeakMap<Part, string | null>();
+
+/** When Google made the export a part belongs to, from Takeout's part name; undefined when renamed. */
+function exportTimeOf(part: Part): string | undefined {
+  let time = exportTimes.get(part);
+  if (time === undefined) {
+    time = parseTakeoutPartName(baseName(part.file.replace(/\\/g, '/')))?.time.toISOString() ?? null;
+    exportTimes.set(part, time);
+  }
+  return time ?? undefined;
+}
+
+/** A checksum of the sidecar facts a user can edit in Google Photos besides the date. */
+function sidecarFactsCrc(json: JsonFacts): number {
+  const facts = [
+    json.location ?? null,
+    json.description ?? null,
+    json.people ?? null,
+    json.favorited ?? null,
+  ];
+  return crc32(JSON.stringify(facts));
 }
 
 /** The sidecar's `photoTakenTime` as an instant (dates.ts `sidecarTakenAt`, from the kept facts). */

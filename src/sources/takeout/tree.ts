@@ -60,6 +60,12 @@ export interface JsonFacts {
   kind: JsonKind;
   /** Photo sidecars only, from here on. */
   title?: string;
+  /**
+   * Google's id of the photo, from the sidecar's `url` (`https://photos.google.com/photo/<id>`):
+   * the same in every export, where the path is not (same-named files are numbered per export,
+   * and a date edit can move the photo to another year folder).
+   */
+  photoId?: string;
   /** `photoTakenTime.timestamp` as written (usually a string); parsed by dates.ts when needed. */
   takenTime?: string | number;
   location?: JsonLocation;
@@ -92,6 +98,8 @@ export function jsonFactsOf(content: unknown): JsonFacts {
   if (kind === 'other' || !isRecord(content)) return OTHER_FACTS;
   const facts: JsonFacts = { kind };
   if (typeof content.title === 'string') facts.title = content.title;
+  const photoId = photoIdOf(content.url);
+  if (photoId !== undefined) facts.photoId = photoId;
   const taken = isRecord(content.photoTakenTime) ? content.photoTakenTime.timestamp : undefined;
   if (typeof taken === 'string' || typeof taken === 'number') facts.takenTime = taken;
   // `geoData` is the location as Google Photos shows it, a user's edit included; `geoDataExif` the camera's.
@@ -114,6 +122,17 @@ export function jsonFactsOf(content: unknown): JsonFacts {
   if (content.favorited === true) facts.favorited = true;
   if (content.trashed === true) facts.trashed = true;
   return facts;
+}
+
+/**
+ * The id in a sidecar's `url` when it is a photos.google.com photo page; an
+ * `lh3.googleusercontent.com` address (seen in some exports, Xentraxx/GooglePhotosTakeoutHelper_Neo#122)
+ * is a served copy, not an id, and gives none.
+ */
+export function photoIdOf(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  const found = /^https:\/\/photos\.google\.com\/photo\/([A-Za-z0-9_-]{1,200})\/?$/.exec(url);
+  return found?.[1];
 }
 
 /** `(0, 0)` means "no location" (ente `parseGTLocation`, gpth Neo). */

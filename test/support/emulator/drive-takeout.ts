@@ -13,6 +13,34 @@ export interface TakeoutExportSpec {
   /** When Takeout made the export (its name carries it, to the second, in UTC). */
   time: Date;
   items: readonly EmulatorItem[];
+  /** Items edited in Google Photos since an earlier export: an incremental export holds them again. */
+  edits?: readonly TakeoutEdit[];
+}
+
+/**
+ * An item edited in Google Photos after an earlier export, as a later incremental export holds
+ * it: "each later export only [holds] media uploaded, backed up, created or edited since the last
+ * successful export" (Google's announcement of incremental Takeout for Photos, 2026). Its sidecar
+ * carries the same `url` (the photo's page, Google's id) with the edited facts: `photoTakenTime`
+ * includes date edits made in the Google Photos UI while the file's own EXIF is not updated
+ * (mattwilson1024/google-photos-exif README, "the embedded metadata is not updated if the dates
+ * are updated using the Google Photos UI"). New pixels come as a second file named
+ * `<name>-edited.<ext>` beside the unchanged original, with no sidecar of its own: it uses the
+ * original's (photoprism/photoprism#2133; mattwilson1024/google-photos-exif README).
+ */
+export interface TakeoutEdit {
+  item: EmulatorItem;
+  /** The date the user gave it. */
+  takenAt?: Date;
+  location?: { latitude: number; longitude: number };
+  description?: string;
+  /** The edited version's bytes (a crop, a filter). */
+  pixels?: Buffer;
+}
+
+/** Google's photo page of an emulator item: the `url` its sidecars carry in every export. */
+export function photoUrlOf(item: EmulatorItem): string {
+  return `https://photos.google.com/photo/${item.id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 }
 
 export interface DriveExport {
@@ -31,8 +59,11 @@ export function takeoutTimestamp(time: Date): string {
     .replace(/[-:]/g, '');
 }
 
-/** The archive entries of one export: an album, then each item and its sidecar. */
-export function exportEntries(items: readonly EmulatorItem[]): ZipEntryOptions[] {
+/** The archive entries of one export: an album, then each item and its sidecar, then the edited items. */
+export function exportEntries(
+  items: readonly EmulatorItem[],
+  edits: readonly TakeoutEdit[] = [],
+): ZipEntryOptions[] {
   const entries: ZipEntryOptions[] = [
     {
       name: 'Takeout/archive_browser.html',
@@ -42,8 +73,14 @@ export function exportEntries(items: readonly EmulatorItem[]): ZipEntryOptions[]
   ];
   const years = new Set<string>();
   const used = new Map<string, number>();
-  for (const item of items) {
-    const year = item.creationTime.slice(0, 4);
+  const listed: { item: EmulatorItem; edit?: TakeoutEdit }[] = [
+    ...items.map((item) => ({ item })),
+    ...edits.map((edit) => ({ item: edit.item, edit })),
+  ];
+  for (const { item, edit } of listed) {
+    const taken = String(Math.floor((edit?.takenAt?.getTime() ?? Date.parse(item.creationTime)) / 1000));
+    // The year folder follows the date Google Photos shows, an edited one included.
+    const year = edit?.takenAt ? String(edit.takenAt.getUTCFullYear()) : item.creationTime.slice(0, 4);
     const folder = `Takeout/Google Photos/Photos from ${year}`;
     if (!years.has(year)) {
       years.add(year);
@@ -64,17 +101,26 @@ export function exportEntries(items: readonly EmulatorItem[]): ZipEntryOptions[]
         ? `${item.filename}${suffix}`
         : `${item.filename.slice(0, dot)}${suffix}${item.filename.slice(dot)}`;
     entries.push({ name: `${folder}/${name}`, data: contentBuffer(item), method: 'store' });
-    const taken = String(Math.floor(Date.parse(item.creationTime) / 1000));
+    const description = edit?.description ?? item.description;
     entries.push({
       name: `${folder}/${item.filename}.supplemental-metadata${suffix}.json`,
       data: makeSidecar({
         title: item.filename,
         photoTakenTime: taken,
-        creationTime: taken,
-        ...(item.description ? { description: item.description } : {}),
+        creationTime: String(Math.floor(Date.parse(item.creationTime) / 1000)),
+        url: photoUrlOf(item),
+        ...(description ? { description } : {}),
+        ...(edit?.location ? { geoData: edit.location } : {}),
       }),
       method: 'store',
     });
+    if (edit?.pixels) {
+      const edited =
+        dot < 0
+          ? `${item.filename}-edited${suffix}`
+          : `${item.filename.slice(0, dot)}-edited${suffix}${item.filename.slice(dot)}`;
+      entries.push({ name: `${folder}/${edited}`, data: edit.pixels, method: 'store' });
+    }
   }
   return entries;
 }
@@ -104,16 +150,25 @@ export function splitByBytes(entries: readonly ZipEntryOptions[], partBytes: num
 export function putTakeoutExports(
   emulator: Emulator,
   exports: readonly TakeoutExportSpec[],
-  options: { partBytes?: number; folderName?: string; parent?: string } = {},
+  options: {
+    partBytes?: number;
+    folderName?: string;
+    parent?: string;
+    /** Adds to this folder (a later export arriving where Takeout put the first). */
+    folderId?: string;
+  } = {},
 ): { folderId: string; exports: DriveExport[] } {
-  const folder = emulator.drive.add({
-    name: options.folderName ?? 'Takeout',
-    parents: [options.parent ?? 'root'],
-  });
+  const folder =
+    options.folderId !== undefined
+      ? { id: options.folderId }
+      : emulator.drive.add({
+          name: options.folderName ?? 'Takeout',
+          parents: [options.parent ?? 'root'],
+        });
   const made: DriveExport[] = [];
   for (const spec of exports) {
     const timestamp = takeoutTimestamp(spec.time);
-    const entries = exportEntries(spec.items);
+    const entries = exportEntries(spec.items, spec.edits);
     const parts = splitByBytes(entries, options.partBytes ?? Number.POSITIVE_INFINITY).map(
       (partEntries, index) =>
         emulator.drive.add({
