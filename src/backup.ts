@@ -489,7 +489,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       placed = true;
       await crashPoint('after-rename-before-record');
       await manifest.record(
-        await sidecars.attach(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 })),
+        sidecars.attach(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 })),
       );
       // The record answers for the path and the bytes from here on (ownerOf, pathWithContent), so
       // the run's own claims stay as many as the items in flight, not one pair per saved file.
@@ -733,7 +733,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           dateSource: item.dateSource,
           ...(item.takenAt ? { takenAt: item.takenAt.toISOString() } : {}),
         });
-        await sidecars.planned(savedRecord(item, decision.path, 0));
+        sidecars.planned(savedRecord(item, decision.path, 0));
         continue;
       }
       const task = limit(() => saveOne(item, decision.path));
