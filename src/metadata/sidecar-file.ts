@@ -91,12 +91,6 @@ export function decideSidecar(state: SidecarState): SidecarDecision {
   return { action: 'keep', reason: 'edited' };
 }
 
-export interface WrittenSidecar {
-  path: string;
-  sha256: string;
-  bytes: number;
-}
-
 export interface WriteSidecarOptions {
   /**
    * Flush the file to the disk before the rename (default true), so a power cut cannot leave an
@@ -106,7 +100,7 @@ export interface WriteSidecarOptions {
 }
 
 /**
- * Writes `content` to `sidecarPath` atomically: a temporary `.<name>.<n>.part` in the same folder
+ * Writes `bytes` (the packet's UTF-8, hashed by the caller for the record) to `sidecarPath` atomically: a temporary `.<name>.<n>.part` in the same folder
  * (so the rename never crosses disks, and sweepTemps removes one a stopped run left), then a rename
  * over the final name, so the name only ever holds a whole sidecar. The caller has decided
  * (decideSidecar) that the name may be taken.
@@ -118,10 +112,9 @@ export interface WriteSidecarOptions {
  */
 export function writeSidecar(
   sidecarPath: string,
-  content: string,
+  bytes: Uint8Array,
   options: WriteSidecarOptions = {},
-): WrittenSidecar {
-  const bytes = Buffer.from(content, 'utf8');
+): void {
   const temp = tempPathIn(path.dirname(sidecarPath), `.${path.basename(sidecarPath)}`);
   try {
     const fd = openSync(temp, 'wx');
@@ -137,5 +130,4 @@ export function writeSidecar(
     rmSync(temp, { force: true });
     throw error;
   }
-  return { path: sidecarPath, sha256: sidecarHash(bytes), bytes: bytes.length };
 }

@@ -78,8 +78,8 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
     existing: ExistingSidecar,
   ): string | undefined => {
     const relative = sidecarPathFor(record.path);
-    const content = buildXmpPacket(factsFromRecord(record, offsetAt));
-    const next = sidecarHash(content);
+    const bytes = Buffer.from(buildXmpPacket(factsFromRecord(record, offsetAt)), 'utf8');
+    const next = sidecarHash(bytes);
     // Sidecars are not flushed one by one (as the media): after a power cut one this tool wrote
     // can be there empty or cut short. That is no edit: decideSidecar has it written again.
     const decision = decideSidecar({ existing, ...(recorded ? { recorded } : {}), next });
@@ -94,9 +94,9 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
       report({ type: 'sidecar', path: relative, action: 'planned', reason: decision.reason });
       return recorded;
     }
-    const written = writeSidecar(path.join(folder, relative), content, { fsync: false });
+    writeSidecar(path.join(folder, relative), bytes, { fsync: false });
     report({ type: 'sidecar', path: relative, action: 'written', reason: decision.reason });
-    return written.sha256;
+    return next;
   };
 
   /** A sidecar that could not be written: one failed row; the media stays saved. */
@@ -127,7 +127,9 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
         const recorded = recordedHash(record);
         const existing = inspectSidecar(path.join(folder, sidecarPathFor(record.path)));
         const sha256 = settle(record, recorded, existing);
-        return sha256 ? { ...record, xmpSha256: sha256 } : record;
+        // In place: the record is this save's own, and the key goes at the end of its line.
+        if (sha256) record.xmpSha256 = sha256;
+        return record;
       } catch (error) {
         failed(record, error);
         return record;
@@ -174,10 +176,11 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
             : { kind: 'absent' };
           const sha256 = settle(record, record.xmpSha256, existing);
           // Not awaited here: the lines of a chunk join one write (Manifest.append), awaited below.
-          if (sha256 !== record.xmpSha256 && !options.dryRun && sha256 !== undefined)
-            lines.push(
-              manifest.record({ ...record, xmpSha256: sha256 }).catch((error) => refused(record, error)),
-            );
+          if (sha256 !== record.xmpSha256 && !options.dryRun && sha256 !== undefined) {
+            // In place, where Manifest.record would put a copy: no second object per record.
+            record.xmpSha256 = sha256;
+            lines.push(manifest.record(record).catch((error) => refused(record, error)));
+          }
         } catch (error) {
           refused(record, error);
         }
