@@ -235,12 +235,13 @@ export async function writeAlbumLinks(
     return kind ?? entryAt(path.join(folder, target)).kind;
   };
   let useHardLinks = false;
+  // Read once: the test switch lives in the environment, and reading it costs per link.
+  const refusal = symlinkRefusal();
 
   const makeAt = (where: string, plan: AlbumLink, relativeTarget: string): 'symlink' | 'hardlink' => {
     if (!useHardLinks) {
       try {
-        const refused = symlinkRefusal();
-        if (refused) throw refused;
+        if (refusal) throw refusal;
         symlinkSync(relativeTarget, where, 'file');
         return 'symlink';
       } catch (error) {
