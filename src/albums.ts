@@ -14,9 +14,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  type Dirent,
   linkSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readlinkSync,
   renameSync,
   rmSync,
@@ -124,7 +126,9 @@ type Entry = 'none' | 'symlink' | 'file' | 'folder' | 'other';
 /**
  * The file system calls here are synchronous: the step runs once the downloads are done, and each
  * call (an lstat, a symlink) takes microseconds, less than a hand-off to the thread pool, which
- * would make the link of a small file cost almost as much as saving it.
+ * would make the link of a small file cost almost as much as saving it. Folders are listed once
+ * (writeAlbumLinks), so a new link costs one call, the symlink, and only a name a listing holds
+ * is looked at on its own.
  */
 function entryAt(full: string): { kind: Entry; dev?: number; ino?: number } {
   const info = lstatSync(full, { throwIfNoEntry: false });
@@ -133,6 +137,22 @@ function entryAt(full: string): { kind: Entry; dev?: number; ino?: number } {
   if (info.isDirectory()) return { kind: 'folder' };
   if (info.isFile()) return { kind: 'file', dev: info.dev, ino: info.ino };
   return { kind: 'other' };
+}
+
+function kindOf(entry: Dirent): Entry {
+  if (entry.isSymbolicLink()) return 'symlink';
+  if (entry.isDirectory()) return 'folder';
+  if (entry.isFile()) return 'file';
+  return 'other';
+}
+
+/** What a folder holds, by name, in one readdir (the kinds from the listing, no lstat each); undefined when it cannot be listed. */
+function listing(full: string): Map<string, Entry> | undefined {
+  try {
+    return new Map(readdirSync(full, { withFileTypes: true }).map((entry) => [entry.name, kindOf(entry)]));
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? new Map() : undefined;
+  }
 }
 
 function readlinkOrUndefined(full: string): string | undefined {
@@ -145,24 +165,30 @@ function readlinkOrUndefined(full: string): string | undefined {
 
 /**
  * Makes a folder inside the backup folder, or finds it: never through a link (a link there could
- * lead anywhere). Why it cannot be used, or undefined when it is ready (or, in a dry run, would be).
+ * lead anywhere). `problem`: why it cannot be used; none when it is ready (or, in a dry run, would
+ * be). `made`: this call made it (or a dry run would), so it holds nothing yet.
  */
-function folderProblem(full: string, relative: string, dryRun: boolean): string | undefined {
+function folderAt(full: string, relative: string, dryRun: boolean): { problem?: string; made?: boolean } {
   const entry = entryAt(full);
-  if (entry.kind === 'folder') return undefined;
+  if (entry.kind === 'folder') return {};
   if (entry.kind === 'symlink') {
     const target = readlinkOrUndefined(full) ?? '?';
-    return `${relative} in the backup folder is a link to ${target}, and nothing is written through it: replace the link with a folder, then run again`;
+    return {
+      problem: `${relative} in the backup folder is a link to ${target}, and nothing is written through it: replace the link with a folder, then run again`,
+    };
   }
   if (entry.kind !== 'none')
-    return `${relative} in the backup folder is a file, not a folder: move or rename it, then run again`;
-  if (dryRun) return undefined;
+    return {
+      problem: `${relative} in the backup folder is a file, not a folder: move or rename it, then run again`,
+    };
+  if (dryRun) return { made: true };
   try {
     mkdirSync(full);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || entryAt(full).kind !== 'folder') throw error;
+    return {};
   }
-  return undefined;
+  return { made: true };
 }
 
 /**
@@ -179,24 +205,43 @@ export async function writeAlbumLinks(
 ): Promise<AlbumLinkResult> {
   const result: AlbumLinkResult = { made: 0, replaced: 0, kept: 0, hardLinks: 0, problems: [] };
   if (links.length === 0) return result;
-  const rootProblem = folderProblem(path.join(folder, ALBUMS_FOLDER), ALBUMS_FOLDER, options.dryRun);
+  const rootProblem = folderAt(path.join(folder, ALBUMS_FOLDER), ALBUMS_FOLDER, options.dryRun).problem;
   if (rootProblem) {
     result.problems.push(rootProblem);
     return result;
   }
-  const albumFolders = new Map<string, string | undefined>();
-  const albumProblem = (relative: string) => {
-    if (!albumFolders.has(relative))
-      albumFolders.set(relative, folderProblem(path.join(folder, relative), relative, options.dryRun));
-    return albumFolders.get(relative);
+  /** Each album folder, made or found once: why it cannot be used, or the names it held then. */
+  const albumFolders = new Map<string, { problem?: string; names?: Map<string, Entry> }>();
+  const albumFolder = (relative: string) => {
+    let known = albumFolders.get(relative);
+    if (!known) {
+      const full = path.join(folder, relative);
+      const found = folderAt(full, relative, options.dryRun);
+      // A folder just made holds nothing; one found is listed (undefined: every name is looked at).
+      const names = found.problem ? undefined : found.made ? new Map<string, Entry>() : listing(full);
+      known = { ...(found.problem ? { problem: found.problem } : {}), ...(names ? { names } : {}) };
+      albumFolders.set(relative, known);
+    }
+    return known;
+  };
+  /** The day folders' files, listed once: whether a link's target is a file there, without an lstat each. */
+  const dayFolders = new Map<string, Map<string, Entry> | undefined>();
+  const targetKind = (target: string): Entry => {
+    const slash = target.lastIndexOf('/');
+    const day = target.slice(0, slash);
+    if (!dayFolders.has(day)) dayFolders.set(day, listing(path.join(folder, day)));
+    const kind = dayFolders.get(day)?.get(target.slice(slash + 1));
+    // Not in the listing (or none): looked at on its own, as a name the listing may spell otherwise.
+    return kind ?? entryAt(path.join(folder, target)).kind;
   };
   let useHardLinks = false;
+  // Read once: the test switch lives in the environment, and reading it costs per link.
+  const refusal = symlinkRefusal();
 
   const makeAt = (where: string, plan: AlbumLink, relativeTarget: string): 'symlink' | 'hardlink' => {
     if (!useHardLinks) {
       try {
-        const refused = symlinkRefusal();
-        if (refused) throw refused;
+        if (refusal) throw refusal;
         symlinkSync(relativeTarget, where, 'file');
         return 'symlink';
       } catch (error) {
@@ -209,19 +254,40 @@ export async function writeAlbumLinks(
     return 'hardlink';
   };
 
-  const one = (plan: AlbumLink): void => {
-    if (albumProblem(plan.link.slice(0, plan.link.lastIndexOf('/')))) return;
+  /** `listed`: the album folder's listing may answer for the link's name (false: look at it). */
+  const one = (plan: AlbumLink, listed = true): void => {
+    const slash = plan.link.lastIndexOf('/');
+    const album = albumFolder(plan.link.slice(0, slash));
+    if (album.problem) return;
     const full = path.join(folder, plan.link);
-    const target = entryAt(path.join(folder, plan.target));
-    if (options.dryRun && target.kind === 'none' && options.planned?.has(plan.target)) {
+    const targetIs = targetKind(plan.target);
+    if (options.dryRun && targetIs === 'none' && options.planned?.has(plan.target)) {
       result.made++;
       options.onLink?.(plan, 'made', useHardLinks ? 'hardlink' : 'symlink');
       return;
     }
     // The day-folder file was deleted or is not a file (a link put in its place): no link to it.
-    if (target.kind !== 'file') return;
+    if (targetIs !== 'file') return;
     const relativeTarget = path.join('..', '..', ...plan.target.split('/'));
-    const here = entryAt(full);
+    // A name the album folder did not hold is free (most links of a run): no lstat of it, nor of
+    // the target. Should it be taken since, the link call says EEXIST and it is looked at below.
+    const free = listed && album.names !== undefined && !album.names.has(plan.link.slice(slash + 1));
+    if (free && !options.dryRun) {
+      try {
+        const made = makeAt(full, plan, relativeTarget);
+        if (made === 'hardlink') result.hardLinks++;
+        result.made++;
+        options.onLink?.(plan, 'made', made);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        one(plan, false);
+        return;
+      }
+    }
+    const target = entryAt(path.join(folder, plan.target));
+    if (target.kind !== 'file') return;
+    const here: ReturnType<typeof entryAt> = free ? { kind: 'none' } : entryAt(full);
     if (here.kind === 'symlink') {
       const resolves = statSync(full, { throwIfNoEntry: false });
       if (
@@ -278,7 +344,7 @@ export async function writeAlbumLinks(
       result.problems.push(`${plan.link} could not be made (${code ?? message})`);
     }
   }
-  for (const problem of albumFolders.values()) if (problem) result.problems.push(problem);
+  for (const { problem } of albumFolders.values()) if (problem) result.problems.push(problem);
   return result;
 }
 

@@ -283,15 +283,29 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
 
   /** Album names by item id, from a source that lists albums apart from items (--albums). */
   let albumsById: Map<string, string[]> | undefined;
+  /**
+   * Listed while the year downloads, not before: the album step at the end needs them, and the
+   * records (and sidecars) of items saved once they are known. Items saved before that are given
+   * theirs at the end (`albumsLater`). A dry run waits for them: its planned items are not recorded.
+   */
+  let albumsListed: Promise<void> | undefined;
+  const albumsUnknown = new WeakSet<SourceItem>();
+  const albumsLater: SavedRecord[] = [];
   if (options.albums && source.albumsById) {
-    albumsById = await source.albumsById(signal).catch((error: unknown) => {
-      report({
-        type: 'notice',
-        level: 'warn',
-        message: `Album folders: the albums could not be listed (${describe(error)}); the albums the record knows are linked.`,
-      });
-      return undefined;
-    });
+    albumsListed = source.albumsById(signal).then(
+      (found) => {
+        albumsById = found;
+      },
+      (error: unknown) => {
+        if (signal.aborted) return;
+        report({
+          type: 'notice',
+          level: 'warn',
+          message: `Album folders: the albums could not be listed (${describe(error)}); the albums the record knows are linked.`,
+        });
+      },
+    );
+    if (options.dryRun) await albumsListed;
   }
   /** Items of this run whose albums the record may not hold (skipped, or planned in a dry run). */
   const albumsSeen: AlbumMember[] = [];
@@ -596,9 +610,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       placed = true;
       recordedThisRun.add(item.id);
       await crashPoint('after-rename-before-record');
-      await manifest.record(
-        await sidecars.attach(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 })),
-      );
+      const record = sidecars.attach(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 }));
+      await manifest.record(record);
+      if (albumsUnknown.has(item)) albumsLater.push(record);
       // The record answers for the path and the bytes from here on (ownerOf, pathWithContent), so
       // the run's own claims stay as many as the items in flight, not one pair per saved file.
       const claim = claimKey(relative);
@@ -740,6 +754,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (item.resolve && !context.recordOf(item)) item = await item.resolve(stop.signal);
       const sourceAlbums = albumsById?.get(item.id);
       if (sourceAlbums) item = { ...item, metadata: { ...item.metadata, albums: sourceAlbums } };
+      else if (albumsListed && !albumsById) albumsUnknown.add(item);
       let placement = placeItem(item, context);
       if (placement.kind === 'exclude') {
         if (placement.reason === 'undated') summary.undated.push(item.filename);
@@ -859,7 +874,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           dateSource: item.dateSource,
           ...(item.takenAt ? { takenAt: item.takenAt.toISOString() } : {}),
         });
-        await sidecars.planned(savedRecord(item, decision.path, 0));
+        sidecars.planned(savedRecord(item, decision.path, 0));
         continue;
       }
       const task = limit(() => saveOne(item, decision.path));
@@ -913,6 +928,15 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     const clean = summary.failed.length === 0 && unremembered === 0 && !fatal && !interrupted;
     summary.complete = clean && (reachedEnd || reason === 'skips');
     try {
+      if (albumsListed && !interrupted) {
+        await albumsListed;
+        // The files saved before the albums were known: their record line (and sidecar) again, with them.
+        for (const record of albumsLater) {
+          const albums = albumsById?.get(record.id);
+          if (albums)
+            await manifest.record(sidecars.attach({ ...record, metadata: { ...record.metadata, albums } }));
+        }
+      }
       // Not after Ctrl-C: the user asked to stop; the next run writes what is missing.
       if (!interrupted) await sidecars.finish(signal);
       if (options.albums && !interrupted)

@@ -249,19 +249,20 @@ export class Manifest {
     const records = this.byId.get(record.id) ?? [];
     const key = nameKey(record.path);
     const at = records.findIndex(
-      (previous) => nameKey(previous.path) === key || (!record.evidence && !previous.evidence),
+      (previous) => (!record.evidence && !previous.evidence) || nameKey(previous.path) === key,
     );
     if (at === -1) {
       records.push(record);
       this.recordCount++;
     } else {
       const previous = records[at] as SavedRecord;
-      if (!previous.copyOf && this.byPathKey.get(nameKey(previous.path)) === record.id)
-        this.byPathKey.delete(nameKey(previous.path));
+      const previousKey = previous.path === record.path ? key : nameKey(previous.path);
+      if (!previous.copyOf && this.byPathKey.get(previousKey) === record.id)
+        this.byPathKey.delete(previousKey);
       records[at] = record;
     }
     this.byId.set(record.id, records);
-    if (!record.copyOf) this.byPathKey.set(nameKey(record.path), record.id);
+    if (!record.copyOf) this.byPathKey.set(key, record.id);
     if (record.sha256 && !record.copyOf) this.byHash.set(`${record.size}:${record.sha256}`, record.path);
     const photoId = record.evidence?.photoId;
     if (typeof photoId === 'string' && !record.copyOf) {

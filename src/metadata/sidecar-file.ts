@@ -4,10 +4,19 @@
  * is never overwritten: decideSidecar compares the file's hash with the one recorded when this tool
  * wrote it.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
-import { TEMP_SUFFIX } from '../transfer.ts';
+import { tempPathIn } from '../transfer.ts';
 import { isCompleteXmp } from './xmp-check.ts';
 
 export const SIDECAR_EXTENSION = '.xmp';
@@ -34,17 +43,14 @@ export type ExistingSidecar =
 /**
  * Looks at the sidecar's path without following a link: a link, a folder or anything but a plain
  * file there is not this tool's, and reading through a link could read outside the backup folder.
+ * Synchronous, as the write below: most sidecars are not there yet, and an lstat that finds
+ * nothing takes microseconds, less than a hand-off to the thread pool (and no error is made for it).
  */
-export async function inspectSidecar(sidecarPath: string): Promise<ExistingSidecar> {
-  let stats: Awaited<ReturnType<typeof lstat>>;
-  try {
-    stats = await lstat(sidecarPath);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
-    throw error;
-  }
+export function inspectSidecar(sidecarPath: string): ExistingSidecar {
+  const stats = lstatSync(sidecarPath, { throwIfNoEntry: false });
+  if (!stats) return { kind: 'absent' };
   if (!stats.isFile()) return { kind: 'not-a-file' };
-  const bytes = await readFile(sidecarPath);
+  const bytes = readFileSync(sidecarPath);
   const sha256 = sidecarHash(bytes);
   if (bytes.length === 0) return { kind: 'file', sha256, damaged: 'empty' };
   return isCompleteXmp(bytes) ? { kind: 'file', sha256 } : { kind: 'file', sha256, damaged: 'torn' };
@@ -85,12 +91,6 @@ export function decideSidecar(state: SidecarState): SidecarDecision {
   return { action: 'keep', reason: 'edited' };
 }
 
-export interface WrittenSidecar {
-  path: string;
-  sha256: string;
-  bytes: number;
-}
-
 export interface WriteSidecarOptions {
   /**
    * Flush the file to the disk before the rename (default true), so a power cut cannot leave an
@@ -100,34 +100,34 @@ export interface WriteSidecarOptions {
 }
 
 /**
- * Writes `content` to `sidecarPath` atomically: a temporary `.<name>.<random>.part` in the same
- * folder (so the rename never crosses disks, and sweepTemps removes one a stopped run left), then
- * a rename over the final name. The caller has decided (decideSidecar) that the name may be taken.
+ * Writes `bytes` (the packet's UTF-8, hashed by the caller for the record) to `sidecarPath` atomically: a temporary `.<name>.<n>.part` in the same folder
+ * (so the rename never crosses disks, and sweepTemps removes one a stopped run left), then a rename
+ * over the final name, so the name only ever holds a whole sidecar. The caller has decided
+ * (decideSidecar) that the name may be taken.
+ *
+ * Synchronous: a sidecar is about a kilobyte, and its four calls (create, write, close, rename)
+ * take microseconds each on a local disk, less than the four hand-offs to the thread pool and back
+ * they cost asynchronously; a run writing thousands spends its time in the file system, not in
+ * waking the main thread. Measured in docs/performance.md.
  */
-export async function writeSidecar(
+export function writeSidecar(
   sidecarPath: string,
-  content: string,
+  bytes: Uint8Array,
   options: WriteSidecarOptions = {},
-): Promise<WrittenSidecar> {
-  const bytes = Buffer.from(content, 'utf8');
-  const temp = path.join(
-    path.dirname(sidecarPath),
-    `.${path.basename(sidecarPath)}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`,
-  );
-  // Asynchronous, so a run writing many (a folder saved without --xmp) keeps several in the
-  // thread pool at once: creating files is the file system's work, and it overlaps.
+): void {
+  const temp = tempPathIn(path.dirname(sidecarPath), `.${path.basename(sidecarPath)}`);
   try {
-    const handle = await open(temp, 'wx');
+    const fd = openSync(temp, 'wx');
     try {
-      await handle.writeFile(bytes);
-      if (options.fsync !== false) await handle.sync();
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written);
+      if (options.fsync !== false) fsyncSync(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
-    await rename(temp, sidecarPath);
+    renameSync(temp, sidecarPath);
   } catch (error) {
-    await rm(temp, { force: true });
+    rmSync(temp, { force: true });
     throw error;
   }
-  return { path: sidecarPath, sha256: sidecarHash(bytes), bytes: bytes.length };
 }

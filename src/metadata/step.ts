@@ -13,9 +13,8 @@
  * A sidecar whose bytes differ from what this tool wrote last (the hash in the record) was edited,
  * or written by another program: it is left as it is, and one notice counts them.
  */
-import { readdir } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import pLimit from 'p-limit';
 import type { Manifest, SavedRecord } from '../manifest.ts';
 import type { BackupSummary, Report } from '../report/events.ts';
 import { zoneOffsetMinutes } from '../timezone.ts';
@@ -45,15 +44,18 @@ export interface SidecarStepOptions {
 
 export interface SidecarStep {
   /** The record of a file just saved, with its sidecar written beside it (and its hash in `xmpSha256`). */
-  attach(record: SavedRecord): Promise<SavedRecord>;
+  attach(record: SavedRecord): SavedRecord;
   /** --dry-run: reports the sidecar the item of this (unwritten) record would get. */
-  planned(record: SavedRecord): Promise<void>;
+  planned(record: SavedRecord): void;
   /** Sidecars from the record for the year's recorded items this run did not handle; then the notice. */
   finish(signal: AbortSignal): Promise<void>;
 }
 
-/** Sidecars written at once from the record: as many as the thread pool has threads. */
-const FINISH_CONCURRENCY = 4;
+/**
+ * Sidecars from the record written between two turns of the event loop (so Ctrl-C is heard), and
+ * their record lines then go out in one write.
+ */
+const FINISH_CHUNK = 256;
 
 /** How many kept sidecars the notice names. */
 const NAMED_KEPT = 3;
@@ -66,15 +68,18 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
   if (options.enabled) summary.sidecars = counts;
   const offsetAt = (takenAt: Date) => zoneOffsetMinutes(options.timeZone, takenAt.getTime());
 
-  /** What to do for `record`'s sidecar, given what is at its path now; writes unless a dry run. */
-  const settle = async (
+  /**
+   * What to do for `record`'s sidecar, given what is at its path now; writes unless a dry run.
+   * Synchronous, as every file call of this step (sidecar-file.ts says why).
+   */
+  const settle = (
     record: SavedRecord,
     recorded: string | undefined,
     existing: ExistingSidecar,
-  ): Promise<string | undefined> => {
+  ): string | undefined => {
     const relative = sidecarPathFor(record.path);
-    const content = buildXmpPacket(factsFromRecord(record, offsetAt));
-    const next = sidecarHash(content);
+    const bytes = Buffer.from(buildXmpPacket(factsFromRecord(record, offsetAt)), 'utf8');
+    const next = sidecarHash(bytes);
     // Sidecars are not flushed one by one (as the media): after a power cut one this tool wrote
     // can be there empty or cut short. That is no edit: decideSidecar has it written again.
     const decision = decideSidecar({ existing, ...(recorded ? { recorded } : {}), next });
@@ -89,9 +94,9 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
       report({ type: 'sidecar', path: relative, action: 'planned', reason: decision.reason });
       return recorded;
     }
-    const written = await writeSidecar(path.join(folder, relative), content, { fsync: false });
+    writeSidecar(path.join(folder, relative), bytes, { fsync: false });
     report({ type: 'sidecar', path: relative, action: 'written', reason: decision.reason });
-    return written.sha256;
+    return next;
   };
 
   /** A sidecar that could not be written: one failed row; the media stays saved. */
@@ -115,77 +120,97 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
   };
 
   return {
-    async attach(record) {
+    attach(record) {
       if (!options.enabled || record.copyOf) return record;
       handled.add(record.path);
       try {
         const recorded = recordedHash(record);
-        const existing = await inspectSidecar(path.join(folder, sidecarPathFor(record.path)));
-        const sha256 = await settle(record, recorded, existing);
-        return sha256 ? { ...record, xmpSha256: sha256 } : record;
+        const existing = inspectSidecar(path.join(folder, sidecarPathFor(record.path)));
+        const sha256 = settle(record, recorded, existing);
+        // In place: the record is this save's own, and the key goes at the end of its line.
+        if (sha256) record.xmpSha256 = sha256;
+        return record;
       } catch (error) {
         failed(record, error);
         return record;
       }
     },
 
-    async planned(record) {
+    planned(record) {
       if (!options.enabled) return;
       handled.add(record.path);
-      const existing = await inspectSidecar(path.join(folder, sidecarPathFor(record.path))).catch(
-        (): ExistingSidecar => ({ kind: 'absent' }),
-      );
-      await settle(record, recordedHash(record), existing);
+      let existing: ExistingSidecar;
+      try {
+        existing = inspectSidecar(path.join(folder, sidecarPathFor(record.path)));
+      } catch {
+        existing = { kind: 'absent' };
+      }
+      settle(record, recordedHash(record), existing);
     },
 
     async finish(signal) {
       if (!options.enabled) return;
       /** The names in each day folder, listed once: most sidecars of a first --xmp run are absent. */
-      const names = new Map<string, Promise<Set<string> | undefined>>();
+      const names = new Map<string, Set<string> | undefined>();
       const namesIn = (day: string) => {
-        let listed = names.get(day);
-        if (!listed) {
-          listed = readdir(path.join(folder, day)).then(
-            (entries) => new Set(entries),
-            () => undefined,
-          );
+        if (!names.has(day)) {
+          let listed: Set<string> | undefined;
+          try {
+            listed = new Set(readdirSync(path.join(folder, day)));
+          } catch {
+            listed = undefined;
+          }
           names.set(day, listed);
         }
-        return listed;
+        return names.get(day);
       };
-      const one = async (record: SavedRecord): Promise<void> => {
+      let stopped = false;
+      const one = (record: SavedRecord): void => {
         const day = record.path.slice(0, record.path.indexOf('/'));
-        const inDay = await namesIn(day);
-        if (!inDay?.has(record.path.slice(day.length + 1)) || stopped) return;
+        const inDay = namesIn(day);
+        if (!inDay?.has(record.path.slice(day.length + 1))) return;
         try {
           const sidecar = path.join(folder, sidecarPathFor(record.path));
           const existing: ExistingSidecar = inDay.has(path.basename(sidecar))
-            ? await inspectSidecar(sidecar)
+            ? inspectSidecar(sidecar)
             : { kind: 'absent' };
-          const sha256 = await settle(record, record.xmpSha256, existing);
-          if (sha256 !== record.xmpSha256 && !options.dryRun && sha256 !== undefined)
-            await manifest.record({ ...record, xmpSha256: sha256 });
+          const sha256 = settle(record, record.xmpSha256, existing);
+          // Not awaited here: the lines of a chunk join one write (Manifest.append), awaited below.
+          if (sha256 !== record.xmpSha256 && !options.dryRun && sha256 !== undefined) {
+            // In place, where Manifest.record would put a copy: no second object per record.
+            record.xmpSha256 = sha256;
+            lines.push(manifest.record(record).catch((error) => refused(record, error)));
+          }
         } catch (error) {
-          // The disk refuses (full, read-only): the rest would fail alike; a later run goes on.
-          if (!stopped) failed(record, error);
-          stopped = true;
+          refused(record, error);
         }
       };
-      let stopped = false;
-      // A few at once: creating files is the file system's work, and several overlap.
-      const limit = pLimit(FINISH_CONCURRENCY);
-      const tasks: Promise<void>[] = [];
+      /** The disk refuses (full, read-only): the rest would fail alike; a later run goes on. */
+      const refused = (record: SavedRecord, error: unknown) => {
+        if (!stopped) failed(record, error);
+        stopped = true;
+      };
+      let lines: Promise<void>[] = [];
+      let inChunk = 0;
+      // One at a time, in the record's order (a day's items together, as they were saved): creating
+      // files in one folder after another is the file system's fastest order, and overlapping
+      // creates through the thread pool cost more than they gained.
       for (const record of [...manifest.records()]) {
         if (signal.aborted || stopped) break;
         if (record.copyOf || handled.has(record.path) || !inYear(record.path)) continue;
         // Only the item the path belongs to now, and only while its file is still there.
         if (manifest.ownerOf(record.path) !== record.id) continue;
         handled.add(record.path);
-        tasks.push(limit(() => (signal.aborted || stopped ? undefined : one(record))));
-        // Bounded: the queue of waiting writes does not grow with the year.
-        if (tasks.length >= FINISH_CONCURRENCY * 64) await Promise.all(tasks.splice(0));
+        one(record);
+        if (++inChunk >= FINISH_CHUNK) {
+          inChunk = 0;
+          await Promise.all(lines);
+          lines = [];
+          // A turn of the event loop: a signal (Ctrl-C) is heard, the events go out.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
-      await Promise.all(tasks);
+      await Promise.all(lines);
       if (counts.kept > 0)
         report({
           type: 'notice',

@@ -234,6 +234,8 @@ const REPLACEMENT = '\ufffd';
  * tab, LF and CR, lone surrogates, U+FFFE and U+FFFF.
  */
 export function toWellFormedXml(text: string): string {
+  // Most names and descriptions hold none of these: the text itself, without building a copy.
+  if (isWellFormedXml(text)) return text;
   let result = '';
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
@@ -259,12 +261,30 @@ export function toWellFormedXml(text: string): string {
   return result;
 }
 
+/** No code unit toWellFormedXml would replace (any surrogate counts: the slow path checks pairs). */
+function isWellFormedXml(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (
+      unit < 0x20
+        ? unit !== 0x09 && unit !== 0x0a && unit !== 0x0d
+        : unit >= 0xd800 && (unit <= 0xdfff || unit >= 0xfffe)
+    )
+      return false;
+  }
+  return true;
+}
+
+const ESCAPED_IN_TEXT = /[&<>\r]/;
+
 /**
  * Text content for XML: `&`, `<` and `>` (so `]]>` never appears) as entities, and CR as `&#13;`,
  * since a parser turns a literal CR (or CRLF) into LF and the text would not read back the same.
  */
 export function escapeXmlText(text: string): string {
-  return toWellFormedXml(text)
+  const wellFormed = toWellFormedXml(text);
+  if (!ESCAPED_IN_TEXT.test(wellFormed)) return wellFormed;
+  return wellFormed
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')
     .replaceAll('>', '&gt;')
