@@ -260,24 +260,33 @@ function catalogExport(
   for (const [folder, group] of folders) {
     const top = folder === '' ? '' : (folder.split('/')[0] as string);
     const folderKind: FolderKind = top === '' ? 'root' : classifyFolder(top, albumFolders.has(top));
-    const sidecarInfos: SidecarInfo[] = group.sidecars.map((entry) => {
+    // Each name sliced once and shared by what matching holds (a folder may have 100,000).
+    const sidecarNames = group.sidecars.map((entry) => baseName(entry.key));
+    const sidecarInfos: SidecarInfo[] = group.sidecars.map((entry, at) => {
+      const name = sidecarNames[at] as string;
       const title = entry.copy.json?.title;
-      return title === undefined ? { name: baseName(entry.key) } : { name: baseName(entry.key), title };
+      return title === undefined ? { name } : { name, title };
     });
-    const sidecarByName = new Map(group.sidecars.map((entry) => [baseName(entry.key), entry]));
+    const sidecarByName = new Map(group.sidecars.map((entry, at) => [sidecarNames[at] as string, entry]));
     const mediaNames = group.media.map((entry) => baseName(entry.key));
     const matches = matchSidecarsInFolder(mediaNames, sidecarInfos);
     const mediaIndex = indexMediaNames(mediaNames);
-    for (const media of group.media) {
-      const name = baseName(media.key);
+    for (let at = 0; at < group.media.length; at++) {
+      const media = group.media[at] as TreeEntry;
+      const name = mediaNames[at] as string;
       const match = matches.get(name);
       const sidecarEntry = match ? sidecarByName.get(match.sidecar) : undefined;
+      // Every field named from the start, so each entry keeps its fields in itself: one added
+      // later goes to an array of its own, about 40 bytes an entry.
       const entry: CatalogEntry = {
         key: media.key,
         copy: media.copy,
         folder: top,
         folderKind,
         albums: NO_ALBUMS,
+        albumName: undefined,
+        sidecar: undefined,
+        original: undefined,
       };
       if (folderKind === 'album') entry.albumName = albumNames.get(top) ?? top;
       if (match && sidecarEntry) {

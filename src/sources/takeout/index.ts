@@ -83,6 +83,23 @@ export type TakeoutSource = Source & {
   processedExports(): string[];
 };
 
+/** The prefix of a Takeout item's id before its path inside the Photos folder (item-facts.ts). */
+const ID_PREFIX = 'takeout:';
+
+/** An item id that stands for more than one entry, or is served by more than one part. */
+class SharedItem {
+  constructor(
+    readonly parts: Part[],
+    public entries: number,
+  ) {}
+}
+
+/** The parts an item's entry in `partsOfItem` names, as a new array. */
+function partsIn(held: Part | SharedItem | null | undefined): Part[] {
+  if (held instanceof SharedItem) return [...held.parts];
+  return held ? [held] : [];
+}
+
 export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSource {
   if (options.inputs.length === 0) {
     throw usageError(
@@ -108,14 +125,16 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
   let memory: PartMemory | undefined;
   /** Each archive part met, by its path: its identity before it was read, and whether it was finished already. */
   const metParts = new Map<string, { identity: PartIdentity; skipped: boolean }>();
-  /** Per archive part read: the ids of the year's items it holds or serves that are not settled yet. */
-  const unsettled = new Map<Part, Set<string>>();
-  const partsOfItem = new Map<string, Part[]>();
+  /** Per archive part read: how many of the year's items it holds or serves are not settled yet. */
+  const unsettled = new Map<Part, number>();
   /**
-   * Entries per item id not settled yet: two exports can hold different photos at one path (one
-   * id), and one saved must not make the other's part finished.
+   * The parts of each item not settled yet, by its path inside the Photos folder (its id without
+   * `takeout:`: the entry's own key string, no new string per item). Almost every item is one
+   * entry in one part, held as that part alone (`null`: one entry in no part read). A
+   * `SharedItem` counts the entries when two exports hold different photos at one path (one id):
+   * one saved must not make the other's part finished.
    */
-  const entriesOfItem = new Map<string, number>();
+  const partsOfItem = new Map<string, Part | SharedItem | null>();
   let listedAll = false;
   let exportLines: string[] = [];
 
@@ -134,25 +153,27 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
 
   /** An item's parts: its own, its sidecar's and its original's (they may be other parts of the export). */
   const track = (entry: CatalogEntry) => {
-    const id = `takeout:${entry.key}`;
-    entriesOfItem.set(id, (entriesOfItem.get(id) ?? 0) + 1);
-    const parts = new Set([entry.copy.part, entry.sidecar?.part, entry.original?.copy.part]);
-    for (const part of parts) {
-      const ids = part && unsettled.get(part);
-      if (!ids) continue;
-      ids.add(id);
-      const itemParts = partsOfItem.get(id);
-      if (itemParts) itemParts.push(part);
-      else partsOfItem.set(id, [part]);
+    const held = partsOfItem.get(entry.key);
+    const parts = partsIn(held);
+    const entries = (held instanceof SharedItem ? held.entries : held === undefined ? 0 : 1) + 1;
+    for (const part of [entry.copy.part, entry.sidecar?.part, entry.original?.copy.part]) {
+      const count = part && unsettled.get(part);
+      if (!part || count === undefined || parts.includes(part)) continue;
+      parts.push(part);
+      unsettled.set(part, count + 1);
     }
+    partsOfItem.set(
+      entry.key,
+      entries > 1 || parts.length > 1 ? new SharedItem(parts, entries) : (parts[0] ?? null),
+    );
   };
 
   async function rememberFinished(): Promise<void> {
     if (!memoryOptions || !listedAll) return;
     const outcomes = new Map(
-      [...unsettled].map(([part, ids]) => [
+      [...unsettled].map(([part, count]) => [
         part,
-        { scanned: !findings.hasProblemAbout(part.file), unsettled: ids.size },
+        { scanned: !findings.hasProblemAbout(part.file), unsettled: count },
       ]),
     );
     const finished = new Set(finishedParts(outcomes).map((part) => part.file));
@@ -250,7 +271,7 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
           `${skipped} Takeout part(s) finished for ${memoryOptions.year} by an earlier run and unchanged since: not read again.`,
         );
       if (memoryOptions) {
-        for (const part of catalog.parts) if (metParts.has(part.file)) unsettled.set(part, new Set());
+        for (const part of catalog.parts) if (metParts.has(part.file)) unsettled.set(part, 0);
         for (const entry of catalog.randomAccess) if (entry) track(entry);
         for (const { entries } of catalog.tarParts) for (const entry of entries.values()) track(entry);
       }
@@ -300,14 +321,15 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       );
     },
     settled(id) {
-      const left = (entriesOfItem.get(id) ?? 1) - 1;
-      if (left > 0) {
-        entriesOfItem.set(id, left);
-        return;
+      const key = id.startsWith(ID_PREFIX) ? id.slice(ID_PREFIX.length) : id;
+      const held = partsOfItem.get(key);
+      if (held === undefined) return;
+      if (held instanceof SharedItem && --held.entries > 0) return;
+      partsOfItem.delete(key);
+      for (const part of partsIn(held)) {
+        const count = unsettled.get(part);
+        if (count !== undefined) unsettled.set(part, count - 1);
       }
-      entriesOfItem.delete(id);
-      for (const part of partsOfItem.get(id) ?? []) unsettled.get(part)?.delete(id);
-      partsOfItem.delete(id);
     },
     list,
     async close() {

@@ -57,7 +57,16 @@ export async function loadZip(part: Part, pool: ReaderPool, findings: Findings):
     }
     // The name as stored is almost always the normalized path: one string for both, not two.
     const entryPath = checked.path === entry.name ? entry.name : checked.path;
-    part.files.push({ part, path: entryPath, size: entry.size, index: entry.index, zip: entry });
+    // `json` named from the start (set for JSON files once read): a property added later goes to
+    // an array of its own, about 40 bytes an entry.
+    part.files.push({
+      part,
+      path: entryPath,
+      size: entry.size,
+      index: entry.index,
+      zip: entry,
+      json: undefined,
+    });
   }
   if (links.length > 0) {
     // Google's Takeout holds no links; a tar's links are skipped the same way (not a file entry).

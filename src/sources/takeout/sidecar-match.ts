@@ -273,7 +273,9 @@ export function matchSidecarsInFolder(
   mediaNames: readonly string[],
   sidecars: readonly SidecarInfo[],
 ): Map<string, SidecarMatch> {
-  const byKey = new Map<string, string[]>();
+  // A key's one name is held alone (almost every key), not in an array: about 115 bytes less
+  // a sidecar while a folder of 100,000 is matched.
+  const byKey = new Map<string, string | string[]>();
   const parsed = new Map<string, ParsedSidecar>();
   for (const sidecar of [...sidecars].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const info = parseSidecarName(sidecar.name);
@@ -281,8 +283,9 @@ export function matchSidecarsInFolder(
     parsed.set(sidecar.name, info);
     const entry = key(info.rest, info.index);
     const names = byKey.get(entry);
-    if (names) names.push(sidecar.name);
-    else byKey.set(entry, [sidecar.name]);
+    if (names === undefined) byKey.set(entry, sidecar.name);
+    else if (typeof names === 'string') byKey.set(entry, [names, sidecar.name]);
+    else names.push(sidecar.name);
   }
 
   const result = new Map<string, SidecarMatch>();
@@ -292,7 +295,8 @@ export function matchSidecarsInFolder(
   }
 
   // Last resort: sidecars nobody claimed, by their title (cut to 47 like a media stem).
-  const claimed = new Set([...result.values()].map((match) => match.sidecar));
+  const claimed = new Set<string>();
+  for (const match of result.values()) claimed.add(match.sidecar);
   const byTitle = new Map<string, Array<{ sidecar: string; ext: string }>>();
   for (const sidecar of sidecars) {
     const info = parsed.get(sidecar.name);
@@ -315,14 +319,17 @@ export function matchSidecarsInFolder(
   return result;
 }
 
-function findByName(media: string, byKey: Map<string, string[]>): SidecarMatch | undefined {
+function findByName(media: string, byKey: Map<string, string | string[]>): SidecarMatch | undefined {
   for (const candidate of candidates(media)) {
     for (const [rest, form] of sidecarForms(candidate.target)) {
       const names = byKey.get(key(rest, candidate.index));
-      if (!names || names.length === 0) continue;
+      if (names === undefined || names.length === 0) continue;
       // Case variants of one name: prefer the one spelled exactly like the form.
       const exactSpelling = `${rest}${candidate.index === undefined ? '' : `(${candidate.index})`}.json`;
-      const sidecar = names.find((name) => nfc(name) === exactSpelling) ?? (names[0] as string);
+      const sidecar =
+        typeof names === 'string'
+          ? names
+          : (names.find((name) => nfc(name) === exactSpelling) ?? (names[0] as string));
       return {
         sidecar,
         method: methodFor(candidate.step, form, candidate.index),
