@@ -388,11 +388,14 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     const own = await pickRecord(item, facts, manifest.recordsOf(item.id));
     if (own || facts.photoId === undefined) return own;
     // The same Google photo saved from another path: renumbered in a later export, or in another
-    // year folder after its date was edited. Not one this run wrote: that is another copy in this
-    // export (an album's), recorded as a copy of it when saved.
+    // year folder after its date was edited. Not one this run wrote, nor one from this same export
+    // (a run killed before it recorded the album copy): that is another copy in this export (an
+    // album's), recorded as a copy of it when saved.
+    const sameExport = (record: SavedRecord) =>
+      facts.exportedAt !== undefined && recordFacts(record).exportedAt === facts.exportedAt;
     const elsewhere = manifest
       .recordsOfPhoto(facts.photoId)
-      .filter((record) => record.id !== item.id && !recordedThisRun.has(record.id));
+      .filter((record) => record.id !== item.id && !recordedThisRun.has(record.id) && !sameExport(record));
     return pickRecord(item, facts, elsewhere);
   };
 

@@ -29,6 +29,8 @@ test('a photo sidecar keeps only the fields the source reads', () => {
     description: 'At the lake',
     people: ['Ann'],
     favorited: true,
+    // Google's photo id from `url`: the same item in a later (incremental) export.
+    photoId: 'AF1Qip',
   });
 });
 
@@ -48,6 +50,7 @@ test('geoDataExif is the fallback; (0, 0), empty descriptions and false flags ar
     takenTime: 1718000000,
     location: { latitude: 46.1, longitude: 7.2, altitude: 400 },
     trashed: true,
+    photoId: 'AF1Qip',
   });
 });
 
