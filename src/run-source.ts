@@ -113,6 +113,13 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       includeTrash: options.takeout.includeTrash,
       ...notices,
       memory: await partMemory(),
+      onProcessed: (done) =>
+        reporter.report({
+          type: 'export-processed',
+          source: 'takeout',
+          year: options.backupOptions.year,
+          ...done,
+        }),
     });
     return (await runWith(takeout, options, () => takeout.processedExports())).exitCode;
   }
@@ -121,6 +128,7 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
     const authorizer = await options.signIn([DRIVE_SCOPE]);
     const { DRIVE_URL, DriveApi } = await import('./sources/drive/api.ts');
     const { createDriveSource } = await import('./sources/drive/index.ts');
+    const { TAKEOUT_FOLDER } = await import('./sources/drive/exports.ts');
     const drive = createDriveSource({
       // Each wait is reported like a download's retry, so a run held up by Drive's rate limits says so.
       api: new DriveApi(http, authorizer, options.driveUrl ?? DRIVE_URL, {
@@ -139,6 +147,14 @@ export async function runSource(options: RunSourceOptions): Promise<number> {
       includeTrash: options.takeout.includeTrash,
       ...notices,
       memory: await partMemory(),
+      onProcessed: (done) =>
+        reporter.report({
+          type: 'export-processed',
+          source: 'drive',
+          year: options.backupOptions.year,
+          ...done,
+          driveFolder: options.driveFolder ?? TAKEOUT_FOLDER,
+        }),
     });
     return (await runWith(drive, options, () => drive.processedExports())).exitCode;
   }

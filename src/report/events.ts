@@ -48,6 +48,16 @@ export interface BackupSummary {
  */
 export const EVENTS_SCHEMA_VERSION = 1;
 
+/** A file of an export fully processed for the year (`export-processed`): what to delete. */
+export interface ProcessedExportFile {
+  /** Its file name: `takeout-20250110T080000Z-001.zip`. */
+  name: string;
+  /** A part on disk: its real path, absolute. */
+  path?: string;
+  /** A part in Google Drive: the Drive file's id. */
+  driveFileId?: string;
+}
+
 /** Every event a run emits. docs/events.md documents each type and field (a test holds them equal). */
 export type BackupEvent =
   | {
@@ -97,6 +107,22 @@ export type BackupEvent =
   | { type: 'bytes'; count: number }
   | { type: 'retry'; what: string; attempt: number; delayMs: number; reason: string }
   | { type: 'notice'; level: 'info' | 'warn'; message: string }
+  /**
+   * An export (`takeout-<timestamp>-<n>` parts) every part of which is finished for the year, so
+   * safe to delete: told when the source closes, before `stopped`. Said in words after the summary.
+   */
+  | {
+      type: 'export-processed';
+      source: SourceName;
+      year: number;
+      /** Takeout's timestamp of the export, as in its names (`20250110T080000Z`). */
+      timestamp: string;
+      parts: number;
+      /** Its parts, by part number. */
+      files: ProcessedExportFile[];
+      /** With Drive, the folder the parts are in. */
+      driveFolder?: string;
+    }
   | { type: 'stopped'; reason: StopReason; message: string }
   | { type: 'summary'; summary: BackupSummary };
 

@@ -208,6 +208,8 @@ export function createReporter(options: ReporterOptions): Reporter {
         break;
       case 'link':
       case 'stopped':
+      // Said in words after the summary (run-source.ts), where the text summary ends.
+      case 'export-processed':
         break;
       case 'summary':
         flush();

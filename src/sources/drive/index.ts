@@ -31,7 +31,12 @@ export interface DriveSourceOptions {
   onInfo?: (message: string) => void;
   /** The memory of finished parts, as for a Takeout folder (part-memory.ts). */
   memory?: TakeoutSourceOptions['memory'];
+  /** Each export fully processed for the year, its parts named by Drive file id (TakeoutSourceOptions). */
+  onProcessed?: TakeoutSourceOptions['onProcessed'];
 }
+
+/** The prefix of a Drive part's identity key before its file id. */
+const DRIVE_KEY = 'drive:';
 
 /**
  * What tells a Drive part is the file that was finished: its id (a name can be reused by
@@ -42,7 +47,7 @@ export function drivePartIdentity(
   file: Pick<DriveFileInfo, 'id' | 'size' | 'md5Checksum' | 'modifiedTime'>,
 ): PartIdentity {
   return {
-    key: `drive:${file.id}`,
+    key: `${DRIVE_KEY}${file.id}`,
     size: file.size,
     version: `${file.md5Checksum ?? ''}@${file.modifiedTime ?? ''}`,
   };
@@ -75,6 +80,8 @@ export function createDriveSource(options: DriveSourceOptions): TakeoutSource {
     ...(options.onInfo ? { onInfo: options.onInfo } : {}),
     ...(options.memory ? { memory: options.memory } : {}),
     describeProcessed: (done, year) => describeProcessedDriveExport(done, year, folderName),
+    ...(options.onProcessed ? { onProcessed: options.onProcessed } : {}),
+    processedFile: (key, name) => ({ name, driveFileId: key.slice(DRIVE_KEY.length) }),
     findParts: async (findings, skipPart) => {
       const exports = await listTakeoutExports(options.api, { folderName });
       const parts: Part[] = [];

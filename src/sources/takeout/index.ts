@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { usageError } from '../../errors.ts';
+import type { ProcessedExportFile } from '../../report/events.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { Source, SourceItem, SourceName } from '../source.ts';
 import { type OpenBody, openRandomAccess, tarPartBodies } from './bodies.ts';
@@ -63,6 +64,13 @@ export interface TakeoutSourceOptions {
   name?: SourceName;
   /** The summary's line for an export all of whose parts are finished; Takeout's own wording unless set. */
   describeProcessed?: (done: ProcessedExport, year: number) => string;
+  /**
+   * Told of each export all of whose parts are finished for the year, when the source closes
+   * (before the summary): the facts of the `export-processed` event, for a script to delete it.
+   */
+  onProcessed?: (done: { timestamp: string; parts: number; files: ProcessedExportFile[] }) => void;
+  /** A processed export's part as `onProcessed` names it: by its real path unless set (Drive: its file id). */
+  processedFile?: (key: string, name: string) => ProcessedExportFile;
 }
 
 export type TakeoutSource = Source & {
@@ -206,9 +214,17 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     const exports = fullyProcessedExports(
       [...metParts].map(([file, met]) => ({
         name: path.basename(file),
+        key: met.identity.key,
         finished: met.skipped || finished.has(file),
       })),
     );
+    const fileOf = options.processedFile ?? ((key: string, name: string) => ({ name, path: key }));
+    for (const done of exports)
+      options.onProcessed?.({
+        timestamp: done.timestamp,
+        parts: done.parts,
+        files: done.names.map((name, index) => fileOf(done.keys[index] ?? '', name)),
+      });
     exportLines = exports.map((done) =>
       options.describeProcessed
         ? options.describeProcessed(done, memoryOptions.year)

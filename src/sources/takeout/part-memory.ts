@@ -139,6 +139,8 @@ export interface ProcessedExport {
   parts: number;
   /** Its parts' file names, by part number. */
   names: string[];
+  /** Its parts' identity keys (PartIdentity.key: a real path, or `drive:<id>`), in the same order. */
+  keys: string[];
 }
 
 /**
@@ -146,30 +148,34 @@ export interface ProcessedExport {
  * finished, oldest first. Parts named otherwise belong to no export. Pure.
  */
 export function fullyProcessedExports(
-  parts: ReadonlyArray<{ name: string; finished: boolean }>,
+  parts: ReadonlyArray<{ name: string; key: string; finished: boolean }>,
 ): ProcessedExport[] {
   const byExport = new Map<
     string,
-    { time: number; names: Array<{ number: number; name: string }>; finished: boolean }
+    { time: number; names: Array<{ number: number; name: string; key: string }>; finished: boolean }
   >();
   for (const part of parts) {
     const named = parseTakeoutPartName(part.name);
     if (!named) continue;
     const entry = byExport.get(named.timestamp) ?? { time: named.time.getTime(), names: [], finished: true };
-    entry.names.push({ number: named.number, name: part.name });
+    entry.names.push({ number: named.number, name: part.name, key: part.key });
     entry.finished &&= part.finished;
     byExport.set(named.timestamp, entry);
   }
   return [...byExport]
     .filter(([, entry]) => entry.finished)
     .sort(([a, x], [b, y]) => x.time - y.time || (a < b ? -1 : 1))
-    .map(([timestamp, entry]) => ({
-      timestamp,
-      parts: entry.names.length,
-      names: entry.names
-        .sort((a, b) => a.number - b.number || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-        .map(({ name }) => name),
-    }));
+    .map(([timestamp, entry]) => {
+      const sorted = entry.names.sort(
+        (a, b) => a.number - b.number || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+      );
+      return {
+        timestamp,
+        parts: sorted.length,
+        names: sorted.map(({ name }) => name),
+        keys: sorted.map(({ key }) => key),
+      };
+    });
 }
 
 /** Reads the memory of `stateFolder`; none yet is an empty memory. Not through a link. */

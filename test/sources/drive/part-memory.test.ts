@@ -52,6 +52,7 @@ test('describeProcessedDriveExport names the export by its Drive files and says 
       timestamp: '20250110T080000Z',
       parts: 3,
       names: [1, 2, 3].map((n) => `takeout-20250110T080000Z-00${n}.zip`),
+      keys: [1, 2, 3].map((n) => `drive:f${n}`),
     },
     2024,
     'Takeout',
@@ -61,7 +62,12 @@ test('describeProcessedDriveExport names the export by its Drive files and says 
     /^Takeout export 20250110T080000Z in Google Drive \(takeout-20250110T080000Z-001\.zip … takeout-20250110T080000Z-003\.zip, 3 parts, folder "Takeout"\) is fully processed for 2024: you may delete it from Drive/,
   );
   const one = describeProcessedDriveExport(
-    { timestamp: '20250110T080000Z', parts: 1, names: ['takeout-20250110T080000Z-001.zip'] },
+    {
+      timestamp: '20250110T080000Z',
+      parts: 1,
+      names: ['takeout-20250110T080000Z-001.zip'],
+      keys: ['drive:f1'],
+    },
     2024,
     'Takeout',
   );
@@ -176,9 +182,29 @@ test('a rerun over unchanged exports asks Drive for no byte: the listing alone; 
   const events = again.stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { type: string; source?: string; summary?: { source: string } });
+    .map(
+      (line) =>
+        JSON.parse(line) as { type: string; time: string; source?: string; summary?: { source: string } },
+    );
   assert.equal(events.find((event) => event.type === 'start')?.source, 'drive');
   assert.equal(events.find((event) => event.type === 'summary')?.summary?.source, 'drive');
+  // And on stdout for a script: each export by its Drive file ids, oldest first, before the summary.
+  assert.deepEqual(
+    events
+      .filter((event) => event.type === 'export-processed')
+      .map(({ time: _, ...event }) => event as Record<string, unknown>),
+    exports.map((found) => ({
+      type: 'export-processed',
+      source: 'drive',
+      year: 2024,
+      timestamp: found.timestamp,
+      parts: found.parts.length,
+      files: found.parts.map((part) => ({ name: part.name, driveFileId: part.id })),
+      driveFolder: 'Takeout',
+    })),
+  );
+  const types = events.map((event) => event.type);
+  assert.ok(types.lastIndexOf('export-processed') < types.indexOf('summary'), types.join(', '));
   assert.match(first.stderr + first.stdout, /from drive into/);
 });
 

@@ -5,7 +5,7 @@
  * read (PHOTO_BACKUP_COUNT_MEDIA_READS); a changed part, an unfinished one or another year is read.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
@@ -84,7 +84,7 @@ test('finishedParts: scanned with nothing unsettled', () => {
   assert.deepEqual(finishedParts(outcomes), ['a']);
 });
 
-test('fullyProcessedExports: by Takeout naming, every part finished, oldest first', () => {
+test("fullyProcessedExports: by Takeout naming, every part finished, oldest first, with each part's key", () => {
   const parts = [
     { name: 'takeout-20250301T000000Z-001.zip', finished: true },
     { name: 'takeout-20250101T000000Z-002.tgz', finished: true },
@@ -92,14 +92,20 @@ test('fullyProcessedExports: by Takeout naming, every part finished, oldest firs
     { name: 'takeout-20250201T000000Z-001.zip', finished: true },
     { name: 'takeout-20250201T000000Z-002.zip', finished: false },
     { name: 'my-photos.zip', finished: true },
-  ];
+  ].map((part) => ({ ...part, key: `/t/${part.name}` }));
   assert.deepEqual(fullyProcessedExports(parts), [
     {
       timestamp: '20250101T000000Z',
       parts: 2,
       names: ['takeout-20250101T000000Z-001.zip', 'takeout-20250101T000000Z-002.tgz'],
+      keys: ['/t/takeout-20250101T000000Z-001.zip', '/t/takeout-20250101T000000Z-002.tgz'],
     },
-    { timestamp: '20250301T000000Z', parts: 1, names: ['takeout-20250301T000000Z-001.zip'] },
+    {
+      timestamp: '20250301T000000Z',
+      parts: 1,
+      names: ['takeout-20250301T000000Z-001.zip'],
+      keys: ['/t/takeout-20250301T000000Z-001.zip'],
+    },
   ]);
 });
 
@@ -150,6 +156,13 @@ async function counted(place: TakeoutDir, inputs: string[], args: string[] = [])
   };
 }
 
+/** The --json events on stdout. */
+const jsonEvents = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((text) => text.startsWith('{'))
+    .map((text) => JSON.parse(text) as { type: string; time: string; [field: string]: unknown });
+
 const names = (count: number) =>
   Array.from({ length: count }, (_, i) => `takeout-20250101T000000Z-00${i + 1}.zip`);
 
@@ -175,16 +188,36 @@ for (const kind of ['zip', 'tgz'] as const)
         one.output,
         /Takeout export 20250101T000000Z \(3 parts\) is fully processed for 2024: it is safe to delete/,
       );
+      assert.doesNotMatch(one.stdout, /export-processed/, 'an event only with --json');
       assert.equal((await memoryLines(place)).length, 3);
       const tree = await treeHashes(place.folder);
       assert.equal(tree.size, 6);
 
-      const two = await counted(place, [downloads]);
+      // With --json, a script reading stdout learns which files it may delete, before the summary.
+      const two = await counted(place, [downloads], ['--json']);
       assert.equal(two.code, 0, two.output);
       assert.deepEqual(two.opened, [], 'no finished part opened');
       assert.equal(two.mediaReads, 0);
-      assert.match(two.output, /3 Takeout part\(s\) finished for 2024 by an earlier run/);
-      assert.match(two.output, /Takeout export 20250101T000000Z \(3 parts\) is fully processed/);
+      assert.match(two.stderr, /3 Takeout part\(s\) finished for 2024 by an earlier run/);
+      assert.match(two.stderr, /Takeout export 20250101T000000Z \(3 parts\) is fully processed/);
+      const events = jsonEvents(two.stdout);
+      const processed = events.filter((event) => event.type === 'export-processed');
+      const real = await realpath(downloads);
+      assert.deepEqual(
+        processed.map(({ time: _, ...event }) => event),
+        [
+          {
+            type: 'export-processed',
+            source: 'takeout',
+            year: 2024,
+            timestamp: '20250101T000000Z',
+            parts: 3,
+            files: names(3).map((name) => ({ name, path: path.join(real, name) })),
+          },
+        ],
+      );
+      const types = events.map((event) => event.type);
+      assert.ok(types.indexOf('export-processed') < types.indexOf('summary'), types.join(', '));
       assert.deepEqual(await treeHashes(place.folder), tree);
       assert.equal((await memoryLines(place)).length, 3, 'nothing new to remember');
     } finally {
