@@ -57,6 +57,11 @@ export interface Catalog {
   originals: Set<CatalogEntry>;
   /** Every part read (their files let go by now). */
   parts: Part[];
+  /**
+   * The parts holding each album folder's JSON (its title, and what makes the folder an album),
+   * by top folder, over every export: they serve that folder's entries as a sidecar serves its photo.
+   */
+  albumJsonParts: Map<string, Set<Part>>;
 }
 
 export interface CatalogOptions {
@@ -154,7 +159,7 @@ export async function readCatalog(
   );
   if (exports.every((tree) => tree.size === 0) && skipped > 0 && findings.problems().length === 0) {
     // Every part that holds photos was finished by an earlier run: nothing to read.
-    return { randomAccess: [], tarParts: [], originals: new Set(), parts };
+    return { randomAccess: [], tarParts: [], originals: new Set(), parts, albumJsonParts: new Map() };
   }
   if (exports.every((tree) => tree.size === 0)) {
     const given = options.inputs.map((input) => `"${input}"`).join(', ');
@@ -166,7 +171,9 @@ export async function readCatalog(
   }
   const entries: CatalogEntry[] = [];
   let failedVideos = 0;
-  for (const tree of exports) failedVideos += catalogExport(tree, options.includeTrash === true, entries);
+  const albumJsonParts = new Map<string, Set<Part>>();
+  for (const tree of exports)
+    failedVideos += catalogExport(tree, options.includeTrash === true, entries, albumJsonParts);
   if (failedVideos > 0) {
     findings.warn(
       `${failedVideos} file(s) in "Failed Videos" skipped: Google could not process them (immich-go skips them too).`,
@@ -192,7 +199,7 @@ export async function readCatalog(
   for (const part of parts) part.files = [];
   const originals = new Set<CatalogEntry>();
   for (const entry of entries) if (entry.original !== undefined) originals.add(entry.original);
-  return { randomAccess, tarParts, originals, parts };
+  return { randomAccess, tarParts, originals, parts, albumJsonParts };
 }
 
 export function isTrashed(entry: CatalogEntry): boolean {
@@ -204,10 +211,15 @@ function fold(text: string): string {
   return text.normalize('NFC').toLowerCase();
 }
 
+/** The key album membership goes by: name and size, as immich-go links copies across folders. */
+export function albumFileKey(entry: CatalogEntry): string {
+  return `${fold(baseName(entry.key))}\u0000${entry.copy.size}`;
+}
+
 /** Album membership by (name, size), the key immich-go uses to link copies across folders. */
 function linkAlbums(entries: readonly CatalogEntry[]): void {
   const albumsByFile = new Map<string, Set<string>>();
-  const fileKey = (entry: CatalogEntry) => `${fold(baseName(entry.key))}\u0000${entry.copy.size}`;
+  const fileKey = albumFileKey;
   for (const entry of entries) {
     if (entry.folderKind !== 'album') continue;
     const albums = albumsByFile.get(fileKey(entry)) ?? new Set<string>();
@@ -228,6 +240,7 @@ function catalogExport(
   tree: ReadonlyMap<string, TreeEntry>,
   includeTrash: boolean,
   entries: CatalogEntry[],
+  albumJsonParts: Map<string, Set<Part>>,
 ): number {
   // Group by folder; album JSON decides what a top folder is.
   const folders = new Map<string, { media: TreeEntry[]; sidecars: TreeEntry[] }>();
@@ -249,6 +262,8 @@ function catalogExport(
       if (kind === 'album' && folder !== '') {
         const top = folder.split('/')[0] as string;
         albumFolders.add(top);
+        const holders = albumJsonParts.get(top) ?? new Set<Part>();
+        albumJsonParts.set(top, holders.add(entry.copy.part));
         if (folder === top) albumNames.set(top, albumTitle(entry.copy.json, top));
       }
     }

@@ -16,7 +16,14 @@ import type { ProcessedExportFile } from '../../report/events.ts';
 import { isValidTimeZone, unknownTimeZoneError } from '../../timezone.ts';
 import type { Source, SourceItem, SourceName } from '../source.ts';
 import { type OpenBody, openRandomAccess, tarPartBodies } from './bodies.ts';
-import { type CatalogEntry, type CatalogOptions, readCatalog, type SkipPart } from './catalog.ts';
+import {
+  albumFileKey,
+  type Catalog,
+  type CatalogEntry,
+  type CatalogOptions,
+  readCatalog,
+  type SkipPart,
+} from './catalog.ts';
 import { Findings } from './findings.ts';
 import { ItemFacts, listedFacts } from './item-facts.ts';
 import {
@@ -108,6 +115,25 @@ function partsIn(held: Part | SharedItem | null | undefined): Part[] {
   return held ? [held] : [];
 }
 
+/**
+ * The parts an album copy's name and size (albumFileKey) takes its albums from: those holding its
+ * copies in album folders, and those holding the JSON of those folders. Only album files have one.
+ */
+function albumServers(catalog: Catalog): Map<string, Set<Part>> {
+  const servers = new Map<string, Set<Part>>();
+  const add = (entry: CatalogEntry) => {
+    if (entry.folderKind !== 'album') return;
+    const key = albumFileKey(entry);
+    const parts = servers.get(key) ?? new Set<Part>();
+    parts.add(entry.copy.part);
+    for (const part of catalog.albumJsonParts.get(entry.folder) ?? []) parts.add(part);
+    servers.set(key, parts);
+  };
+  for (const entry of catalog.randomAccess) if (entry) add(entry);
+  for (const { entries } of catalog.tarParts) for (const entry of entries.values()) add(entry);
+  return servers;
+}
+
 export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSource {
   if (options.inputs.length === 0) {
     throw usageError(
@@ -143,7 +169,6 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
    * one saved must not make the other's part finished.
    */
   const partsOfItem = new Map<string, Part | SharedItem | null>();
-  let listedAll = false;
   let exportLines: string[] = [];
 
   /** Files the record holds for the year are missing: no part is skipped, so they are saved again. */
@@ -159,12 +184,22 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     return skipped;
   };
 
-  /** An item's parts: its own, its sidecar's and its original's (they may be other parts of the export). */
-  const track = (entry: CatalogEntry) => {
+  /**
+   * An item's parts: its own, its sidecar's and its original's (they may be other parts of the
+   * export), and those that give it its albums (`albumParts`): a part skipped as finished must
+   * not take from an item read later its date, its album names or its folder's kind.
+   */
+  const track = (entry: CatalogEntry, albumParts: ReadonlyMap<string, Set<Part>>) => {
     const held = partsOfItem.get(entry.key);
     const parts = partsIn(held);
     const entries = (held instanceof SharedItem ? held.entries : held === undefined ? 0 : 1) + 1;
-    for (const part of [entry.copy.part, entry.sidecar?.part, entry.original?.copy.part]) {
+    const fromAlbums = entry.albums.length > 0 ? albumParts.get(albumFileKey(entry)) : undefined;
+    for (const part of [
+      entry.copy.part,
+      entry.sidecar?.part,
+      entry.original?.copy.part,
+      ...(fromAlbums ?? []),
+    ]) {
       const count = part && unsettled.get(part);
       if (!part || count === undefined || parts.includes(part)) continue;
       parts.push(part);
@@ -176,8 +211,13 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
     );
   };
 
+  /**
+   * Also after a run stopped early (the download quota, Ctrl-C, an error): the counts were taken
+   * from the whole catalog before the first item was listed, so a part whose count is 0 had every
+   * item it holds or serves settled, and one with an item not reached or failed is not finished.
+   */
   async function rememberFinished(): Promise<void> {
-    if (!memoryOptions || !listedAll) return;
+    if (!memoryOptions) return;
     const outcomes = new Map(
       [...unsettled].map(([part, count]) => [
         part,
@@ -288,8 +328,10 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
         );
       if (memoryOptions) {
         for (const part of catalog.parts) if (metParts.has(part.file)) unsettled.set(part, 0);
-        for (const entry of catalog.randomAccess) if (entry) track(entry);
-        for (const { entries } of catalog.tarParts) for (const entry of entries.values()) track(entry);
+        const albumParts = albumServers(catalog);
+        for (const entry of catalog.randomAccess) if (entry) track(entry, albumParts);
+        for (const { entries } of catalog.tarParts)
+          for (const entry of entries.values()) track(entry, albumParts);
       }
       sequential = catalog.tarParts.length > 0;
       known =
@@ -313,7 +355,6 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
           yield listedItem(entry, itemFacts, open, false);
         }
       }
-      listedAll = !signal.aborted;
     } finally {
       await pool.closeAll();
     }

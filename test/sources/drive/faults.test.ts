@@ -14,6 +14,7 @@
  * test/reliability/sources/drive/faults.test.ts.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { treeHashes } from '../../helpers/cli.ts';
@@ -30,17 +31,26 @@ import {
 } from '../../helpers/drive-year.ts';
 
 let account: DriveAccount;
-let reference: { tree: Map<string, string>; bytes: number } | undefined;
+let reference: { tree: Map<string, string>; bytes: number; mediaRequests: number } | undefined;
+
+/** `alt=media` requests the emulator answered so far, over every file. */
+const mediaRequests = () =>
+  Object.values(account.emulator.stats.driveMediaRequests).reduce((sum, count) => sum + count, 0);
 
 /**
- * An uninterrupted run's tree and the Drive bytes it read: the library is generated from a fixed
- * seed, so one run serves every test of this file.
+ * An uninterrupted run's tree, the Drive bytes it read and its `alt=media` requests: the library
+ * is generated from a fixed seed, so one run serves every test of this file.
  */
-async function referenceRun(): Promise<{ tree: Map<string, string>; bytes: number }> {
+async function referenceRun(): Promise<{ tree: Map<string, string>; bytes: number; mediaRequests: number }> {
   if (!reference) {
     const before = account.emulator.stats.driveBytes;
+    const asked = mediaRequests();
     const tree = await driveReference(account);
-    reference = { tree, bytes: account.emulator.stats.driveBytes - before };
+    reference = {
+      tree,
+      bytes: account.emulator.stats.driveBytes - before,
+      mediaRequests: mediaRequests() - asked,
+    };
     account.emulator.resetStats();
   }
   return reference;
@@ -140,6 +150,46 @@ test('drive: 403 downloadQuotaExceeded stops the run (exit 4) saying the next ru
   assert.equal(next.code, 0, next.stdout + next.stderr);
   assert.deepEqual(await savedMedia(out()), expectedMedia(account));
   assert.equal(summaryOf(next).saved, expectedMedia(account).length - savedFirst, 'nothing saved twice');
+});
+
+test('drive: a run stopped by the download quota remembers the parts it finished: the rerun asks nothing of them, and ends with the same tree', async () => {
+  const { emulator } = account;
+  const { tree, mediaRequests: all } = await referenceRun();
+  // One download at a time: the listing is still under way when the quota runs out, as in an
+  // export of thousands of photos; four fifths of an uninterrupted run's requests get through.
+  emulator.setFaults({
+    drive: [{ fault: 'downloadQuotaExceeded', on: ['media'], after: Math.floor(all * 0.8) }],
+  });
+  const first = await runDrive(account, out(), ['--concurrency', '1']);
+  assert.equal(first.code, 4, first.stdout + first.stderr);
+  noStack(first.stderr);
+  const memory = await readFile(path.join(out(), '.photo-backup', 'takeout-parts.jsonl'), 'utf8').catch(
+    () => '',
+  );
+  const finished = memory
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { key: string }).key.replace(/^drive:/, ''));
+  assert.ok(
+    finished.length > 0 && finished.length < account.parts.length,
+    `${finished.length} of ${account.parts.length} parts remembered as finished`,
+  );
+
+  emulator.setFaults({});
+  emulator.resetStats();
+  const next = await runDrive(account, out());
+  assert.equal(next.code, 0, next.stdout + next.stderr);
+  // Not one byte of a finished part: neither its directory nor its sidecars.
+  for (const id of finished) {
+    const name = account.parts.find((part) => part.file.id === id)?.file.name;
+    assert.equal(emulator.stats.driveMediaRequests[id] ?? 0, 0, `${name} was read again`);
+  }
+  assert.deepEqual(await treeHashes(out()), tree);
+  // Everything is finished now: the run after reads nothing.
+  emulator.resetStats();
+  const third = await runDrive(account, out());
+  assert.equal(third.code, 0, third.stdout + third.stderr);
+  assert.deepEqual(emulator.stats.driveMediaRequests, {});
 });
 
 for (const change of ['deleted', 'replaced by one of the same size'] as const) {

@@ -5,7 +5,7 @@
  * read (PHOTO_BACKUP_COUNT_MEDIA_READS); a changed part, an unfinished one or another year is read.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, realpath, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
@@ -17,7 +17,13 @@ import {
   partScope,
 } from '../../../src/sources/takeout/part-memory.ts';
 import { runCli, treeHashes } from '../../helpers/cli.ts';
-import { type ArchiveEntry, buildZip, makeJpeg, makeSidecar } from '../../helpers/takeout-builder.ts';
+import {
+  type ArchiveEntry,
+  buildZip,
+  makeAlbumJson,
+  makeJpeg,
+  makeSidecar,
+} from '../../helpers/takeout-builder.ts';
 import { openTakeoutDir, type TakeoutDir } from '../../helpers/takeout-year.ts';
 
 const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at |hit a bug/, 'no stack trace');
@@ -272,6 +278,43 @@ test('a failed item leaves its part unfinished, and the part holding its sidecar
     const tree = await treeHashes(place.folder);
     assert.ok(tree.has('2024-06-07/IMG_0006.jpg'), `dated from its sidecar in part 1: ${[...tree.keys()]}`);
     assert.match(two.output, /fully processed for 2024/);
+  } finally {
+    await place.close();
+  }
+});
+
+test("an album's JSON in a part of its own serves the album's copies: a copy that failed keeps that part unfinished, so the rerun names the album by its title", async () => {
+  const place = await openTakeoutDir();
+  try {
+    const one = photo(1);
+    const album = 'Takeout/Google Photos/Trip';
+    await place.write(
+      [
+        [{ name: `${album}/metadata.json`, data: makeAlbumJson('Our Trip') }],
+        [
+          one.media,
+          one.sidecar,
+          { name: `${album}/IMG_0001.jpg`, data: one.media.data },
+          { name: `${album}/IMG_0001.jpg.json`, data: one.sidecar.data },
+        ],
+      ],
+      'zip',
+    );
+    const downloads = path.join(place.dir, 'downloads');
+    // Photo 1 belongs on 2024-06-02: make that day fail, for its year copy and its album copy.
+    await mkdir(place.folder, { recursive: true });
+    const day = path.join(place.folder, '2024-06-02');
+    await writeFile(day, 'not a day folder');
+    const first = await counted(place, [downloads], ['--albums']);
+    assert.equal(first.code, 1, first.output);
+    assert.deepEqual(await memoryLines(place), [], 'the JSON part serves the failed copy: not finished');
+
+    await rm(day);
+    const again = await counted(place, [downloads], ['--albums']);
+    assert.equal(again.code, 0, again.output);
+    assert.deepEqual(again.opened, names(2), 'the JSON part is read again');
+    assert.deepEqual(await readdir(path.join(place.folder, 'albums')), ['Our Trip']);
+    assert.equal((await memoryLines(place)).length, 2);
   } finally {
     await place.close();
   }
