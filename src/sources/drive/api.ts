@@ -386,8 +386,8 @@ export class DriveApi {
               position += chunk.length;
               if (chunk.length > 0) yield chunk;
               // A 206 ends with the range: read on to its end, so the body finishes on its own (a
-              // body left before its end is destroyed with a new AbortError, stack and all: a
-              // tenth of the CPU profile of a year read from Drive). A 200 goes on past `end`.
+              // body left before its end is destroyed with a new AbortError, stack and all, one of
+              // the largest items of a Drive year's CPU profile). A 200 goes on past `end`.
               if (position > end && (past || opened.status !== 206)) break;
             }
           } finally {
