@@ -17,7 +17,7 @@ import type { PartIdentity, ProcessedExport } from '../takeout/part-memory.ts';
 import type { Part } from '../takeout/parts.ts';
 import type { DriveApi, DriveFileInfo } from './api.ts';
 import { listTakeoutExports, TAKEOUT_FOLDER } from './exports.ts';
-import { openDriveReader } from './reader.ts';
+import { openDriveReader, VersionCheck } from './reader.ts';
 
 export interface DriveSourceOptions {
   api: DriveApi;
@@ -99,12 +99,15 @@ export function createDriveSource(options: DriveSourceOptions): TakeoutSource {
           if (await skipPart(name, drivePartIdentity(file))) continue;
           const kind = file.part.format === 'zip' ? 'zip' : 'tar';
           if (kind === 'tar') tgz.push(name);
+          // The listing's reader checks the part's version once; its entries' bodies share a check.
+          const entries = new VersionCheck(options.api, file);
           parts.push({
             file: name,
             kind,
             order: parts.length,
             files: [],
-            open: async () => openDriveReader(options.api, file),
+            open: async (use) =>
+              openDriveReader(options.api, file, use === 'entry' ? { check: entries } : {}),
           });
         }
       }

@@ -16,14 +16,18 @@
  * readers of one DriveApi, bounded in bytes, least recently used dropped first, so an entry's
  * body opened by another reader than the one that read its date still starts from the kept bytes.
  *
- * Each reader checks, once, that the file is still the version listed (files.get: size and
+ * Each reader checks that the file is still the version listed (files.get: size and
  * `md5Checksum`, api.checkUnchanged), while its first request is already on the way; no fetched
- * byte is handed on before the check passed. A part replaced by another of the same size shows only
- * in its checksum, and without this its entries would fail on their CRC-32 with no word of why;
- * with it, each remaining item of that part fails saying the part changed (or is gone), naming it.
+ * byte is handed on before the check passed, and no entry's stream starts before it, even one
+ * served from kept bytes. A part replaced by another of the same size shows only in its checksum,
+ * and without this its entries would fail on their CRC-32 with no word of why; with it, each
+ * remaining item of that part fails saying the part changed (or is gone), naming it. The readers
+ * of one part's entry bodies share one check (a VersionCheck): asked by the first of them, again
+ * once its answer is CHECK_FRESH_MS old, and a part found changed or gone stays so for the run.
+ * One check per body was a files.get per item, a seventh of a year's requests.
  */
 import type { RandomAccessReader } from '../random-access.ts';
-import type { DriveApi, DriveFileRef } from './api.ts';
+import { type DriveApi, DriveFileChangedError, DriveFileGoneError, type DriveFileRef } from './api.ts';
 
 /** A read this short is a probe: a local header (30 bytes), a file's magic, a box header. */
 const PROBE_BYTES = 64;
@@ -35,10 +39,61 @@ const MERGE_GAP = 8 * 1024;
 const MAX_MERGED = 1024 * 1024;
 /** Kept bytes per DriveApi, across its files and readers. */
 const KEPT_BYTES = 8 * 1024 * 1024;
+/**
+ * How long a shared check's answer stands. A part replaced after it is told by the next check;
+ * entries read before that are still verified by their CRC-32 and by the size in every answer's
+ * Content-Range.
+ */
+const CHECK_FRESH_MS = 2000;
 
 export interface DriveReaderOptions {
   /** Bytes kept for all readers of one DriveApi; default 8 MiB. */
   keptBytes?: number;
+  /** The check this reader shares with others of the same file; a check of its own when absent. */
+  check?: VersionCheck;
+}
+
+/**
+ * One file's version check shared by several readers (a part's entry bodies): the answer stands
+ * for CHECK_FRESH_MS after it came; a file found changed or gone stays so. Any other failure
+ * (retries given up) is the asking reader's alone, and the next asks again.
+ */
+export class VersionCheck {
+  private answer: Promise<unknown> | undefined;
+  /** When the answer came; undefined while it is on the way. */
+  private answeredAt: number | undefined;
+  /** Changed or gone: the answer stands for the rest of the run. */
+  private final = false;
+  /** files.get calls made (for tests). */
+  calls = 0;
+
+  constructor(
+    private readonly api: DriveApi,
+    private readonly file: DriveFileRef,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  check(): Promise<unknown> {
+    const current = this.answer;
+    const fresh =
+      this.final || this.answeredAt === undefined || this.now() - this.answeredAt < CHECK_FRESH_MS;
+    if (current && fresh) return current;
+    this.calls++;
+    this.answeredAt = undefined;
+    const asked = this.api.checkUnchanged(this.file);
+    this.answer = asked;
+    asked.then(
+      () => {
+        if (this.answer === asked) this.answeredAt = this.now();
+      },
+      (error: unknown) => {
+        if (this.answer !== asked) return;
+        if (error instanceof DriveFileChangedError || error instanceof DriveFileGoneError) this.final = true;
+        else this.answer = undefined;
+      },
+    );
+    return asked;
+  }
 }
 
 interface Span {
@@ -101,6 +156,7 @@ export class DriveReader implements RandomAccessReader {
     private readonly api: DriveApi,
     private readonly file: DriveFileRef,
     private readonly kept: KeptSpans,
+    private readonly shared?: VersionCheck,
   ) {
     this.size = file.size;
     // Another version of the file (same id) never reads the kept bytes of the one before.
@@ -141,24 +197,36 @@ export class DriveReader implements RandomAccessReader {
     return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   }
 
-  /** The kept bytes from `start` on, then one ranged request for the rest. */
+  /**
+   * The kept bytes from `start` on, then one ranged request for the rest; nothing before the
+   * version check passed, even bytes kept by another reader (an entry's body is the part's).
+   */
   async *stream(start: number, end: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const checked = this.check();
+    const kept: Buffer[] = [];
     let at = start;
     for (let span = this.kept.find(this.key, at); span && at <= end; span = this.kept.find(this.key, at)) {
       const to = Math.min(end + 1, span.start + span.bytes.length);
-      yield span.bytes.subarray(at - span.start, to - span.start);
+      kept.push(span.bytes.subarray(at - span.start, to - span.start));
       at = to;
     }
-    if (at > end) return;
-    this.requests++;
-    const checked = this.check();
-    let first = true;
-    for await (const chunk of this.api.streamRange(this.file, at, end, signal)) {
-      if (first) {
-        await checked;
-        first = false;
+    const rest = at <= end ? this.api.streamRange(this.file, at, end, signal) : undefined;
+    // The request for the rest is sent now, while the check is on the way; its bytes wait for it.
+    const first = rest?.next();
+    first?.catch(() => undefined);
+    if (rest) this.requests++;
+    try {
+      await checked;
+      yield* kept;
+      kept.length = 0;
+      if (rest && first) {
+        for (let next = await first; !next.done; next = await rest.next()) yield next.value;
       }
-      yield chunk;
+    } finally {
+      if (rest) {
+        await first?.catch(() => undefined);
+        await rest.return(undefined);
+      }
     }
   }
 
@@ -167,6 +235,11 @@ export class DriveReader implements RandomAccessReader {
    * costs no call. Not tied to that request's signal: later reads of this reader wait for the same answer.
    */
   private check(): Promise<unknown> {
+    if (this.shared) {
+      const shared = this.shared.check();
+      shared.catch(() => undefined);
+      return shared;
+    }
     if (!this.verified) {
       this.verified = this.api.checkUnchanged(this.file);
       this.verified.catch(() => undefined);
@@ -243,5 +316,5 @@ export function openDriveReader(
     kept = new KeptSpans(options.keptBytes ?? KEPT_BYTES);
     keptByApi.set(api, kept);
   }
-  return new DriveReader(api, file, kept);
+  return new DriveReader(api, file, kept, options.check);
 }

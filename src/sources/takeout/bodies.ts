@@ -25,7 +25,7 @@ export function openRandomAccess(copy: PartFile): OpenBody {
 
 /** A zip entry's bytes through a reader of its own, closed when the body ends or is given up. */
 async function* zipBody(copy: PartFile, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const reader = await openPart(copy.part);
+  const reader = await openPart(copy.part, 'entry');
   try {
     yield* readZipEntry(reader, copy.zip as NonNullable<PartFile['zip']>, { signal });
   } finally {

@@ -299,7 +299,7 @@ async function* zipEntryOnce(
   part: PartFile['part'],
   zip: NonNullable<PartFile['zip']>,
 ): AsyncGenerator<Uint8Array> {
-  const reader = await openPart(part);
+  const reader = await openPart(part, 'entry');
   try {
     yield* readZipEntry(reader, zip);
   } finally {

@@ -21,13 +21,19 @@ export interface Part {
   kind: PartKind;
   order: number;
   files: PartFile[];
-  /** How to read the part at any offset; a local file (openFileReader) when absent. */
-  open?: () => Promise<RandomAccessReader>;
+  /**
+   * How to read the part at any offset; a local file (openFileReader) when absent. `use` says
+   * what the reader is for: the listing's one reader of the part (its directory, sidecars, dates)
+   * or one entry's body (Drive: the bodies of a part share one check of its version).
+   */
+  open?: (use: PartUse) => Promise<RandomAccessReader>;
 }
 
+export type PartUse = 'listing' | 'entry';
+
 /** A reader over the part's bytes: the caller closes it. */
-export function openPart(part: Part): Promise<RandomAccessReader> {
-  return part.open ? part.open() : openFileReader(part.file);
+export function openPart(part: Part, use: PartUse = 'listing'): Promise<RandomAccessReader> {
+  return part.open ? part.open(use) : openFileReader(part.file);
 }
 
 export interface PartFile {

@@ -13,8 +13,8 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { authorize } from '../../../src/auth/index.ts';
 import { HttpClient } from '../../../src/http.ts';
-import { DriveApi, type DriveFileRef } from '../../../src/sources/drive/api.ts';
-import { mergeReads, openDriveReader } from '../../../src/sources/drive/reader.ts';
+import { DriveApi, DriveFileChangedError, type DriveFileRef } from '../../../src/sources/drive/api.ts';
+import { mergeReads, openDriveReader, VersionCheck } from '../../../src/sources/drive/reader.ts';
 import {
   readZipDirectory,
   readZipEntry,
@@ -183,4 +183,45 @@ test('reads anywhere give the file bytes: exact reads, probes read ahead, the ke
     const start = starts[index] as number;
     assert.ok(bytes.equals(expect(start, start + 900)), `side by side at ${start}`);
   });
+});
+
+test("the readers of a part's entries share one version check while it is fresh; a part found changed stays changed", async () => {
+  const content = Buffer.alloc(300_000, 7);
+  const { api, part } = await apiAndPart([{ name: 'x', data: 'x', method: 'store' }]);
+  const file = emulator.drive.add({ name: 'takeout-20260101T000000Z-002.zip', content });
+  // As listed: with its md5Checksum, which a replacement of the same size changes.
+  const ref = await api.getFile(file.id);
+  let now = 0;
+  const shared = new VersionCheck(api, ref, () => now);
+  const gets = () => emulator.stats.requests['drive.files.get'] ?? 0;
+  const streamed = async (at: number) => {
+    const reader = openDriveReader(api, ref, { check: shared });
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of reader.stream(at, at + 9_999)) chunks.push(Buffer.from(chunk));
+    } finally {
+      await reader.close();
+    }
+    return Buffer.concat(chunks);
+  };
+  emulator.resetStats();
+  const bodies = await Promise.all([0, 50_000, 100_000, 150_000].map(streamed));
+  for (const body of bodies) assert.ok(body.equals(content.subarray(0, 10_000)));
+  assert.equal(await streamed(200_000).then((body) => body.length), 10_000);
+  assert.equal(gets(), 1, 'one files.get for five readers');
+  // Its answer grows old: the next reader asks again, and the part was replaced meanwhile.
+  now += 60_000;
+  emulator.setFaults({
+    drive: [{ fault: 'replaced', sameSize: true, on: ['get'], fileIds: [file.id], times: 1 }],
+  });
+  await assert.rejects(streamed(0), DriveFileChangedError);
+  emulator.setFaults({});
+  now += 60_000;
+  await assert.rejects(streamed(100_000), DriveFileChangedError, 'still changed, not asked again');
+  assert.equal(gets(), 2);
+  assert.equal(shared.calls, 2);
+  // A reader of its own (the listing's) checks for itself.
+  const own = openDriveReader(api, part);
+  await own.read(0, 10);
+  assert.equal(gets(), 3);
 });
