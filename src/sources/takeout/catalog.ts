@@ -235,7 +235,7 @@ function catalogExport(tree: ExportTree, includeTrash: boolean, entries: Catalog
     const folder = parentOf(key);
     let group = folders.get(folder);
     if (!group) {
-      group = { mediaKeys: [], media: [], sidecarKeys: [], sidecars: [] };
+      group = { mediaKeys: [], media: [], sidecarKeys: [], sidecarJson: [], sidecarParts: [] };
       folders.set(folder, group);
     }
     const name = baseName(key);
@@ -245,8 +245,12 @@ function catalogExport(tree: ExportTree, includeTrash: boolean, entries: Catalog
     } else if (copy.json !== undefined) {
       const kind = copy.json.kind;
       if (kind === 'photo') {
-        group.sidecarKeys.push(key);
-        group.sidecars.push(copy);
+        // What a sidecar's entry needs, not its file: its key as a string of its own (a slice
+        // keeps its whole path in the archive), its facts and its part. Its file and path are let
+        // go before the folder is matched (about 140 bytes a sidecar).
+        group.sidecarKeys.push(ownString(key));
+        group.sidecarJson.push(copy.json);
+        group.sidecarParts.push(copy.part);
       }
       if (kind === 'album' && folder !== '') {
         const top = folder.split('/')[0] as string;
@@ -268,19 +272,22 @@ function catalogExport(tree: ExportTree, includeTrash: boolean, entries: Catalog
     const folderKind: FolderKind = top === '' ? 'root' : classifyFolder(top, albumFolders.has(top));
     // Each name sliced once and shared by what matching holds (a folder may have 100,000).
     const sidecarNames = group.sidecarKeys.map((key) => baseName(key));
-    const sidecarInfos: SidecarInfo[] = group.sidecars.map((copy, at) => {
-      const name = sidecarNames[at] as string;
-      const title = copy.json?.title;
-      return title === undefined ? { name } : { name, title };
-    });
     const sidecarAt = new Map(sidecarNames.map((name, at) => [name, at]));
     const mediaNames = group.mediaKeys.map((key) => baseName(key));
-    const matches = matchSidecarsInFolder(mediaNames, sidecarInfos);
+    const matches = matchSidecarsInFolder(
+      mediaNames,
+      group.sidecarJson.map((json, at): SidecarInfo => {
+        const name = sidecarNames[at] as string;
+        return json.title === undefined ? { name } : { name, title: json.title };
+      }),
+    );
     // Only for media with no sidecar of their own (edits, Live/Motion parts): most folders need none.
     let mediaIndex: Map<string, string> | undefined;
     for (let at = 0; at < group.media.length; at++) {
       const name = mediaNames[at] as string;
       const match = matches.get(name);
+      // Taken: each match is let go as its entry is made, while the entries add up.
+      matches.delete(name);
       const sidecarIndex = match ? sidecarAt.get(match.sidecar) : undefined;
       // Every field named from the start, so each entry keeps its fields in itself: one added
       // later goes to an array of its own, about 40 bytes an entry.
@@ -296,15 +303,12 @@ function catalogExport(tree: ExportTree, includeTrash: boolean, entries: Catalog
       };
       if (folderKind === 'album') entry.albumName = albumNames.get(top) ?? top;
       if (match && sidecarIndex !== undefined) {
-        const sidecar = group.sidecars[sidecarIndex] as PartFile;
         entry.sidecar = {
-          // Its own string: the key is a slice that keeps the sidecar's whole path in the archive
-          // alive after the sidecar's file is let go (the record keeps it as metadata.sidecar).
-          key: ownString(group.sidecarKeys[sidecarIndex] as string),
-          json: sidecar.json as JsonFacts,
+          key: group.sidecarKeys[sidecarIndex] as string,
+          json: group.sidecarJson[sidecarIndex] as JsonFacts,
           method: match.method,
           borrowed: match.borrowed,
-          part: sidecar.part,
+          part: group.sidecarParts[sidecarIndex] as Part,
         };
       }
       if (!match || match.borrowed) {
@@ -336,5 +340,6 @@ interface FolderFiles {
   mediaKeys: string[];
   media: PartFile[];
   sidecarKeys: string[];
-  sidecars: PartFile[];
+  sidecarJson: JsonFacts[];
+  sidecarParts: Part[];
 }
