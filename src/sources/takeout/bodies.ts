@@ -9,25 +9,26 @@ import type { OpenedMedia } from '../source.ts';
 import type { CatalogEntry } from './catalog.ts';
 import { errorText, type Findings } from './findings.ts';
 import { openTarStream, readTarEntries } from './formats/tar-reader.ts';
-import { readZipEntry } from './formats/zip-reader.ts';
-import { openPart, type Part, type PartFile } from './parts.ts';
+import { readZipEntry, type ZipEntry } from './formats/zip-reader.ts';
+import { openPart, type Part, type PartFile, zipEntryOf } from './parts.ts';
 
 export type OpenBody = (signal: AbortSignal) => Promise<OpenedMedia>;
 
 /** A zip entry or a folder's file, from its start. */
 export function openRandomAccess(copy: PartFile): OpenBody {
   return async (signal) => {
-    if (copy.zip) return { body: zipBody(copy, signal), size: copy.size };
+    const zip = zipEntryOf(copy);
+    if (zip) return { body: zipBody(copy, zip, signal), size: copy.size };
     const fsPath = copy.fsPath as string;
     return { body: createReadStream(fsPath, { signal, highWaterMark: 256 * 1024 }), size: copy.size };
   };
 }
 
 /** A zip entry's bytes through a reader of its own, closed when the body ends or is given up. */
-async function* zipBody(copy: PartFile, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* zipBody(copy: PartFile, zip: ZipEntry, signal: AbortSignal): AsyncGenerator<Uint8Array> {
   const reader = await openPart(copy.part, 'entry');
   try {
-    yield* readZipEntry(reader, copy.zip as NonNullable<PartFile['zip']>, { signal });
+    yield* readZipEntry(reader, zip, { signal });
   } finally {
     await reader.close();
   }

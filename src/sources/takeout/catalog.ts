@@ -7,12 +7,12 @@
 
 import { usageError } from '../../errors.ts';
 import { albumTitle } from '../../metadata/facts.ts';
-import { groupExports, type TreeEntry } from './export-trees.ts';
+import { type ExportTree, groupExports, type TreeEntry } from './export-trees.ts';
 import { errorText, type Findings } from './findings.ts';
 import { isLeftover, isMediaName } from './media-names.ts';
 import { loadFolder, loadJsonFiles, loadTar, loadZip } from './part-entries.ts';
 import type { PartIdentity } from './part-memory.ts';
-import { findParts, type Part, type ReaderPool } from './parts.ts';
+import { findParts, type Part, type PartFile, type ReaderPool } from './parts.ts';
 import {
   findOriginalMedia,
   indexMediaNames,
@@ -26,6 +26,7 @@ import {
   classifyFolder,
   type FolderKind,
   type JsonFacts,
+  ownString,
   parentOf,
   pathInsideRoot,
   rootNamesFromFolders,
@@ -157,6 +158,9 @@ export async function readCatalog(
     (file) => pathInsideRoot(file.path, rootsByPart.get(file.part) ?? new Set(), rootNames),
     findings,
   );
+  // The trees hold what is needed from here on; every other file (files outside the Photos
+  // folder, and later the sidecars and album JSON) is let go instead of being kept by its part.
+  for (const part of parts) part.files = [];
   if (exports.every((tree) => tree.size === 0) && skipped > 0 && findings.problems().length === 0) {
     // Every part that holds photos was finished by an earlier run: nothing to read.
     return { randomAccess: [], tarParts: [], originals: new Set(), parts, albumJsonParts: new Map() };
@@ -194,9 +198,6 @@ export async function readCatalog(
     for (const entry of entries) if (entry.copy.part === part) partEntries.set(entry.copy.index, entry);
     if (partEntries.size > 0) tarParts.push({ part, entries: partEntries });
   }
-  // The entries hold what is needed from here on; every other file (sidecars, album JSON, files
-  // outside the Photos folder) is let go instead of being kept through the run by its part.
-  for (const part of parts) part.files = [];
   const originals = new Set<CatalogEntry>();
   for (const entry of entries) if (entry.original !== undefined) originals.add(entry.original);
   return { randomAccess, tarParts, originals, parts, albumJsonParts };
@@ -237,65 +238,81 @@ function linkAlbums(entries: readonly CatalogEntry[]): void {
  * originals found in the same export. Returns how many Failed Videos were left out.
  */
 function catalogExport(
-  tree: ReadonlyMap<string, TreeEntry>,
+  tree: ExportTree,
   includeTrash: boolean,
   entries: CatalogEntry[],
   albumJsonParts: Map<string, Set<Part>>,
 ): number {
-  // Group by folder; album JSON decides what a top folder is.
-  const folders = new Map<string, { media: TreeEntry[]; sidecars: TreeEntry[] }>();
+  // Group by folder (keys and files side by side, no object per file); album JSON decides what a
+  // top folder is.
+  const folders = new Map<string, FolderFiles>();
   const albumFolders = new Set<string>();
   const albumNames = new Map<string, string>();
-  for (const entry of tree.values()) {
-    const folder = parentOf(entry.key);
+  for (const [key, copy] of tree) {
+    const folder = parentOf(key);
     let group = folders.get(folder);
     if (!group) {
-      group = { media: [], sidecars: [] };
+      group = { mediaKeys: [], media: [], sidecarKeys: [], sidecarJson: [], sidecarParts: [] };
       folders.set(folder, group);
     }
-    const name = baseName(entry.key);
+    const name = baseName(key);
     if (isMediaName(name)) {
-      group.media.push(entry);
-    } else if (entry.copy.json !== undefined) {
-      const kind = entry.copy.json.kind;
-      if (kind === 'photo') group.sidecars.push(entry);
+      group.mediaKeys.push(key);
+      group.media.push(copy);
+    } else if (copy.json !== undefined) {
+      const kind = copy.json.kind;
+      if (kind === 'photo') {
+        // What a sidecar's entry needs, not its file: its key as a string of its own (a slice
+        // keeps its whole path in the archive), its facts and its part. Its file and path are let
+        // go before the folder is matched (about 140 bytes a sidecar).
+        group.sidecarKeys.push(ownString(key));
+        group.sidecarJson.push(copy.json);
+        group.sidecarParts.push(copy.part);
+      }
       if (kind === 'album' && folder !== '') {
         const top = folder.split('/')[0] as string;
         albumFolders.add(top);
         const holders = albumJsonParts.get(top) ?? new Set<Part>();
-        albumJsonParts.set(top, holders.add(entry.copy.part));
-        if (folder === top) albumNames.set(top, albumTitle(entry.copy.json, top));
+        albumJsonParts.set(top, holders.add(copy.part));
+        if (folder === top) albumNames.set(top, albumTitle(copy.json, top));
       }
     }
   }
 
-  const byKey = new Map<string, CatalogEntry>();
+  // Grouped: the folders hold every file from here on, and the tree's table is let go.
+  tree.clear();
+  const kept: CatalogEntry[] = [];
   const originals = new Map<CatalogEntry, string>();
   let failedVideos = 0;
   for (const [folder, group] of folders) {
+    // Let go once matched: its sidecars' files are not needed by the folders after it.
+    folders.delete(folder);
     const top = folder === '' ? '' : (folder.split('/')[0] as string);
     const folderKind: FolderKind = top === '' ? 'root' : classifyFolder(top, albumFolders.has(top));
     // Each name sliced once and shared by what matching holds (a folder may have 100,000).
-    const sidecarNames = group.sidecars.map((entry) => baseName(entry.key));
-    const sidecarInfos: SidecarInfo[] = group.sidecars.map((entry, at) => {
-      const name = sidecarNames[at] as string;
-      const title = entry.copy.json?.title;
-      return title === undefined ? { name } : { name, title };
-    });
-    const sidecarByName = new Map(group.sidecars.map((entry, at) => [sidecarNames[at] as string, entry]));
-    const mediaNames = group.media.map((entry) => baseName(entry.key));
-    const matches = matchSidecarsInFolder(mediaNames, sidecarInfos);
-    const mediaIndex = indexMediaNames(mediaNames);
+    const sidecarNames = group.sidecarKeys.map((key) => baseName(key));
+    const sidecarAt = new Map(sidecarNames.map((name, at) => [name, at]));
+    const mediaNames = group.mediaKeys.map((key) => baseName(key));
+    const matches = matchSidecarsInFolder(
+      mediaNames,
+      group.sidecarJson.map((json, at): SidecarInfo => {
+        const name = sidecarNames[at] as string;
+        return json.title === undefined ? { name } : { name, title: json.title };
+      }),
+    );
+    // Only for media with no sidecar of their own (edits, Live/Motion parts): most folders need none.
+    let mediaIndex: Map<string, string> | undefined;
     for (let at = 0; at < group.media.length; at++) {
-      const media = group.media[at] as TreeEntry;
       const name = mediaNames[at] as string;
       const match = matches.get(name);
-      const sidecarEntry = match ? sidecarByName.get(match.sidecar) : undefined;
+      // Taken: each match is let go as its entry is made, while the entries add up.
+      matches.delete(name);
+      const sidecarIndex = match ? sidecarAt.get(match.sidecar) : undefined;
       // Every field named from the start, so each entry keeps its fields in itself: one added
       // later goes to an array of its own, about 40 bytes an entry.
       const entry: CatalogEntry = {
-        key: media.key,
-        copy: media.copy,
+        key: group.mediaKeys[at] as string,
+        copy: group.media[at] as PartFile,
         folder: top,
         folderKind,
         albums: NO_ALBUMS,
@@ -304,16 +321,17 @@ function catalogExport(
         original: undefined,
       };
       if (folderKind === 'album') entry.albumName = albumNames.get(top) ?? top;
-      if (match && sidecarEntry) {
+      if (match && sidecarIndex !== undefined) {
         entry.sidecar = {
-          key: sidecarEntry.key,
-          json: sidecarEntry.copy.json as JsonFacts,
+          key: group.sidecarKeys[sidecarIndex] as string,
+          json: group.sidecarJson[sidecarIndex] as JsonFacts,
           method: match.method,
           borrowed: match.borrowed,
-          part: sidecarEntry.copy.part,
+          part: group.sidecarParts[sidecarIndex] as Part,
         };
       }
       if (!match || match.borrowed) {
+        mediaIndex ??= indexMediaNames(mediaNames);
         const original = findOriginalMedia(name, mediaIndex);
         if (original !== undefined) originals.set(entry, folder === '' ? original : `${folder}/${original}`);
       }
@@ -322,14 +340,25 @@ function catalogExport(
         continue;
       }
       if (isTrashed(entry) && !includeTrash) continue;
-      byKey.set(entry.key, entry);
+      kept.push(entry);
     }
   }
-  for (const entry of byKey.values()) {
+  // Keys are unique in a tree: entries by key only when some entry names an original.
+  const byKey = originals.size === 0 ? undefined : new Map(kept.map((entry) => [entry.key, entry]));
+  for (const entry of kept) {
     const original = originals.get(entry);
-    const found = original === undefined ? undefined : byKey.get(original);
+    const found = original === undefined ? undefined : byKey?.get(original);
     if (found) entry.original = found;
     entries.push(entry);
   }
   return failedVideos;
+}
+
+/** One folder's media and photo sidecars: their keys and files side by side. */
+interface FolderFiles {
+  mediaKeys: string[];
+  media: PartFile[];
+  sidecarKeys: string[];
+  sidecarJson: JsonFacts[];
+  sidecarParts: Part[];
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Findings } from './findings.ts';
 import { isLeftover, isMediaName } from './media-names.ts';
-import type { Part, PartFile } from './parts.ts';
+import { type Part, type PartFile, zipCrcOf } from './parts.ts';
 import { countMediaRead } from './read-count.ts';
 import { baseName, parentOf } from './tree.ts';
 
@@ -22,16 +22,24 @@ export interface TreeEntry {
   copy: PartFile;
 }
 
+/**
+ * An export's merged tree: each path inside the Photos folder and the part's file at it. The
+ * file itself is the value (no entry object per path: a tree of 200,000 held one each).
+ */
+export type ExportTree = Map<string, PartFile>;
+
 export async function groupExports(
   parts: readonly Part[],
   keyOf: (file: PartFile) => string | undefined,
   findings: Findings,
-): Promise<Array<Map<string, TreeEntry>>> {
-  const exports: Array<{ tree: Map<string, TreeEntry>; stems: Set<string> }> = [];
+): Promise<ExportTree[]> {
+  const exports: Array<{ tree: ExportTree; stems: Set<string> }> = [];
   const rank = (file: PartFile) => (file.part.kind === 'tar' ? 1 : 0);
   const leftovers: string[] = [];
   for (const part of parts) {
-    const keyed: Array<{ key: string; file: PartFile }> = [];
+    // Two arrays side by side, not an object per file.
+    const keys: string[] = [];
+    const files: PartFile[] = [];
     for (const file of part.files) {
       const key = keyOf(file);
       if (key === undefined) continue;
@@ -39,7 +47,8 @@ export async function groupExports(
         leftovers.push(key);
         continue;
       }
-      keyed.push({ key, file });
+      keys.push(key);
+      files.push(file);
     }
     const stem = exportStem(part.file);
     const candidates = [
@@ -49,9 +58,10 @@ export async function groupExports(
     let chosen: (typeof exports)[number] | undefined;
     for (const group of candidates) {
       let agrees = true;
-      for (const { key, file } of keyed) {
+      for (let at = 0; at < keys.length; at++) {
+        const key = keys[at] as string;
         const known = group.tree.get(key);
-        if (known && known.copy.part !== part && (await differ(known.copy, file, key))) {
+        if (known && known.part !== part && (await differ(known, files[at] as PartFile, key))) {
           agrees = false;
           break;
         }
@@ -67,13 +77,15 @@ export async function groupExports(
     }
     chosen.stems.add(stem);
     const tree = chosen.tree;
-    for (const { key, file } of keyed) {
+    for (let at = 0; at < keys.length; at++) {
+      const key = keys[at] as string;
+      const file = files[at] as PartFile;
       const known = tree.get(key);
       if (!known) {
-        tree.set(key, { key, copy: file });
+        tree.set(key, file);
         continue;
       }
-      if (known.copy.part === part) {
+      if (known.part === part) {
         // Two entries of one part are two files, even when their names differ only in Unicode
         // normalization (café.jpg in NFC and in NFD): each keeps its own name as written.
         const own = (copy: PartFile) => {
@@ -81,18 +93,18 @@ export async function groupExports(
           return `${folder === '' ? '' : `${folder}/`}${baseName(copy.path)}`;
         };
         if (own(file) !== key && !tree.has(own(file))) {
-          tree.set(own(file), { key: own(file), copy: file });
-        } else if (own(known.copy) !== key && !tree.has(own(known.copy))) {
-          tree.set(own(known.copy), { key: own(known.copy), copy: known.copy });
-          tree.set(key, { key, copy: file });
+          tree.set(own(file), file);
+        } else if (own(known) !== key && !tree.has(own(known))) {
+          tree.set(own(known), known);
+          tree.set(key, file);
         } else {
           findings.warn(`"${key}" is in ${part.file} twice; the first is used.`);
         }
         continue;
       }
       // The same file in two parts: prefer a copy that can be read out of order; keep a JSON that parsed.
-      if (rank(file) < rank(known.copy) || (known.copy.json === undefined && file.json !== undefined)) {
-        tree.set(key, { key, copy: file });
+      if (rank(file) < rank(known) || (known.json === undefined && file.json !== undefined)) {
+        tree.set(key, file);
       }
     }
   }
@@ -126,7 +138,7 @@ async function differ(a: PartFile, b: PartFile, key: string): Promise<boolean> {
  * when another part holds the same path with the same size) read once and kept as evidence.
  */
 async function crcOf(file: PartFile): Promise<number | undefined> {
-  const known = file.zip?.crc32 ?? file.crc32;
+  const known = zipCrcOf(file) ?? file.crc32;
   if (known !== undefined || file.fsPath === undefined) return known;
   countMediaRead();
   let crc = 0;

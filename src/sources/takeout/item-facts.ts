@@ -13,12 +13,20 @@ import { type ExifCapture, guessDateFromPath, parseSidecarTimestamp, resolveCapt
 import { bufferReader, handleReader, reopeningReader } from './formats/byte-readers.ts';
 import { EXIF_HEAD_BYTES } from './formats/exif.ts';
 import { MEDIA_STREAM_BUDGET, mayHaveMediaDate, readMediaDate } from './formats/media-dates.ts';
-import { readZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
+import { readZipEntry, type ZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
 import { mayHaveExif, mediaType } from './media-names.ts';
 import { parseTakeoutPartName } from './part-names.ts';
-import { openPart, type Part, type PartFile, type ReaderPool, readHead } from './parts.ts';
+import {
+  openPart,
+  type Part,
+  type PartFile,
+  type ReaderPool,
+  readHead,
+  zipCrcOf,
+  zipEntryOf,
+} from './parts.ts';
 import { countMediaRead } from './read-count.ts';
-import { baseName, type JsonFacts } from './tree.ts';
+import { baseName, type JsonFacts, ownString } from './tree.ts';
 
 export type ListedFacts = Omit<SourceItem, 'open' | 'dateSource'>;
 export type ResolvedFacts = Omit<SourceItem, 'open'>;
@@ -28,7 +36,9 @@ export function listedFacts(entry: CatalogEntry): ListedFacts {
   const filename = baseName(entry.copy.path);
   const type = mediaType(filename);
   return {
-    id: `takeout:${entry.key}`,
+    // One flat string: the record keeps the id, and a joined one would keep the entry's key (a
+    // slice) and with it the entry's whole path in the archive.
+    id: ownString(`takeout:${entry.key}`),
     filename,
     kind: type.kind,
     ...(type.mimeType ? { mimeType: type.mimeType } : {}),
@@ -170,12 +180,28 @@ export class ItemFacts {
  * zip directory holds (or tgz pass 1 computed), and the item's own sidecar, never one borrowed.
  */
 function evidenceOf(entry: CatalogEntry): ItemEvidence {
-  const evidence: ItemEvidence = {};
-  const crc = entry.copy.zip?.crc32 ?? entry.copy.crc32;
-  if (crc !== undefined) evidence.crc32 = crc;
+  const crc = zipCrcOf(entry.copy) ?? entry.copy.crc32;
   const exportedAt = exportTimeOf(entry.copy.part);
-  if (exportedAt !== undefined) evidence.exportedAt = exportedAt;
   const json = entry.sidecar && !entry.sidecar.borrowed ? entry.sidecar.json : undefined;
+  // The usual evidence named at once (same key order as below), so every field lives in the
+  // object itself: added one by one, the last ones went to a property array (about 40 bytes a
+  // record, kept by the manifest for the whole run).
+  const takenTime = json?.takenTime === undefined ? undefined : String(json.takenTime);
+  if (
+    crc !== undefined &&
+    json?.title !== undefined &&
+    json.photoId !== undefined &&
+    takenTime !== undefined
+  ) {
+    const { title, photoId } = json;
+    const sidecarFacts = sidecarFactsCrc(json);
+    return exportedAt === undefined
+      ? { crc32: crc, takenTime, title, photoId, sidecarFacts }
+      : { crc32: crc, exportedAt, takenTime, title, photoId, sidecarFacts };
+  }
+  const evidence: ItemEvidence = {};
+  if (crc !== undefined) evidence.crc32 = crc;
+  if (exportedAt !== undefined) evidence.exportedAt = exportedAt;
   if (json) {
     if (json.takenTime !== undefined) evidence.takenTime = String(json.takenTime);
     if (json.title !== undefined) evidence.title = json.title;
@@ -260,21 +286,21 @@ async function readMediaDateOf(
   needsDate: boolean,
 ): Promise<ExifCapture | undefined> {
   try {
-    if (copy.zip && copy.zip.method === 0) {
+    const zip = zipEntryOf(copy);
+    if (zip && zip.method === 0) {
       const handle = await pool.get(copy.part);
-      const start = await zipEntryDataOffset(handle, copy.zip);
+      const start = await zipEntryDataOffset(handle, zip);
       return await readMediaDate(handleReader(handle, start, copy.size));
     }
     // Most EXIF is in the first bytes (one pooled read); a box tree cut at the head could give a
     // lesser date (mvhd without its ©day), so only EXIF files settle for the head when undated.
     const headFirst = !needsDate || mayHaveExif(copy.path);
-    if (copy.zip && headFirst) {
+    if (zip && headFirst) {
       const head = await readHead(copy, EXIF_HEAD_BYTES, pool);
       const fromHead = await readMediaDate(bufferReader(head, copy.size));
       if (fromHead || !needsDate || head.length >= copy.size) return fromHead;
     }
-    if (copy.zip) {
-      const zip = copy.zip;
+    if (zip) {
       const part = copy.part;
       const reader = reopeningReader(() => zipEntryOnce(part, zip), copy.size, MEDIA_STREAM_BUDGET);
       try {
@@ -295,10 +321,7 @@ async function readMediaDateOf(
 }
 
 /** One pass over a zip entry through a reader of its own (the reopening reader may start over). */
-async function* zipEntryOnce(
-  part: PartFile['part'],
-  zip: NonNullable<PartFile['zip']>,
-): AsyncGenerator<Uint8Array> {
+async function* zipEntryOnce(part: PartFile['part'], zip: ZipEntry): AsyncGenerator<Uint8Array> {
   const reader = await openPart(part, 'entry');
   try {
     yield* readZipEntry(reader, zip);

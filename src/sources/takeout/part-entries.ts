@@ -11,7 +11,7 @@ import { holdHead, streamReader } from './formats/byte-readers.ts';
 import { mayHaveMediaDate, readMediaDate, streamHoldBytes } from './formats/media-dates.ts';
 import { CrcBody, collect } from './formats/stream-bytes.ts';
 import { openTarStream, readTarEntries } from './formats/tar-reader.ts';
-import { isEncrypted, isSupportedMethod, isSymlink, readZipDirectory } from './formats/zip-reader.ts';
+import { isSupportedMethod, readZipIndex } from './formats/zip-reader.ts';
 import { isMediaName, mayHaveExif } from './media-names.ts';
 import { ARCHIVE_NAME, openPart, type Part, type PartFile, type ReaderPool, readHead } from './parts.ts';
 import { parseSidecarName } from './sidecar-match.ts';
@@ -32,42 +32,40 @@ const BIG_JSON_BYTES = 256 * 1024;
  * near it) are fetched once, not again by a second reader.
  */
 export async function loadZip(part: Part, pool: ReaderPool, findings: Findings): Promise<void> {
-  const entries = await readZipDirectory(await pool.get(part));
+  const index = await readZipIndex(await pool.get(part));
+  part.zip = index;
   const encrypted: string[] = [];
   const unsupported: string[] = [];
   const links: string[] = [];
-  for (const entry of entries) {
-    if (entry.name.endsWith('/') || entry.name.endsWith('\\')) continue;
-    const checked = checkEntryPath(entry.name);
+  for (let at = 0; at < index.count; at++) {
+    const name = index.name(at);
+    if (name.endsWith('/') || name.endsWith('\\')) continue;
+    const checked = checkEntryPath(name);
     if (!checked.ok) {
-      findings.warn(`${part.file}: refused entry "${entry.name}": ${checked.reason}.`);
+      findings.warn(`${part.file}: refused entry "${name}": ${checked.reason}.`);
       continue;
     }
-    if (isSymlink(entry)) {
+    if (index.isSymlink(at)) {
       links.push(checked.path);
       continue;
     }
-    if (isEncrypted(entry)) {
+    if (index.isEncrypted(at)) {
       encrypted.push(checked.path);
       continue;
     }
-    if (!isSupportedMethod(entry)) {
-      unsupported.push(`${checked.path} (method ${entry.method})`);
+    const method = index.method(at);
+    if (!isSupportedMethod({ method })) {
+      unsupported.push(`${checked.path} (method ${method})`);
       continue;
     }
     // The name as stored is almost always the normalized path: one string for both, not two.
-    const entryPath = checked.path === entry.name ? entry.name : checked.path;
+    const entryPath = checked.path === name ? name : checked.path;
     // `json` named from the start (set for JSON files once read): a property added later goes to
     // an array of its own, about 40 bytes an entry.
-    part.files.push({
-      part,
-      path: entryPath,
-      size: entry.size,
-      index: entry.index,
-      zip: entry,
-      json: undefined,
-    });
+    part.files.push({ part, path: entryPath, size: index.size(at), index: at, json: undefined });
   }
+  // Each file holds its path: the directory's copy of the names is not kept beside them.
+  index.forgetNames();
   if (links.length > 0) {
     // Google's Takeout holds no links; a tar's links are skipped the same way (not a file entry).
     findings.warn(
@@ -165,10 +163,6 @@ export async function loadJsonFiles(part: Part, pool: ReaderPool, findings: Find
   const load = async (file: PartFile) => {
     try {
       file.json = parseJson(await readHead(file, file.size, pool));
-      // Read once: its facts stand for it from here on (tree.ts, differ), so its zip entry (100
-      // bytes a sidecar) is not held through the rest of the scan. Assigned, not deleted: the
-      // object keeps its shape.
-      if (file.json !== undefined) file.zip = undefined;
     } catch (error) {
       unreadable.push(`"${file.path}" (${errorText(error)})`);
     }

@@ -10,7 +10,7 @@ import { usageError } from '../../errors.ts';
 import { openFileReader, type RandomAccessReader } from '../random-access.ts';
 import type { ExifCapture } from './dates.ts';
 import type { Findings } from './findings.ts';
-import { readZipEntryPrefix, type ZipEntry } from './formats/zip-reader.ts';
+import { readZipEntryPrefix, type ZipEntry, type ZipIndex } from './formats/zip-reader.ts';
 import { notePartOpened } from './read-count.ts';
 import type { JsonFacts } from './tree.ts';
 
@@ -21,6 +21,8 @@ export interface Part {
   kind: PartKind;
   order: number;
   files: PartFile[];
+  /** A zip part's central directory: its files' entries by their `index`, kept for reading them. */
+  zip?: ZipIndex;
   /**
    * How to read the part at any offset; a local file (openFileReader) when absent. `use` says
    * what the reader is for: the listing's one reader of the part (its directory, sidecars, dates)
@@ -41,9 +43,8 @@ export interface PartFile {
   /** Normalized path inside the part; folder parts start with the folder's own name. */
   path: string;
   size: number;
-  /** Ordinal inside a tar part (pass 2 finds the entry by it). */
+  /** Ordinal inside a tar part (pass 2 finds the entry by it), or in a zip's central directory. */
   index: number;
-  zip?: ZipEntry;
   fsPath?: string;
   /** What is used of a JSON file that parsed (tree.ts jsonFactsOf); the parsed object is not kept. */
   json?: JsonFacts;
@@ -140,9 +141,23 @@ export class ReaderPool {
   }
 }
 
+/**
+ * A zip part's file as its directory entry, made when asked (part.zip holds the directory
+ * compactly); undefined for the files of tgz and folder parts.
+ */
+export function zipEntryOf(file: PartFile): ZipEntry | undefined {
+  return file.part.zip?.entry(file.index, file.path);
+}
+
+/** The CRC-32 the zip directory holds for a file, without making its entry; undefined elsewhere. */
+export function zipCrcOf(file: PartFile): number | undefined {
+  return file.part.zip?.crc32(file.index);
+}
+
 /** The first `bytes` of a zip entry (through the pool) or of a folder's file. */
 export async function readHead(copy: PartFile, bytes: number, pool: ReaderPool): Promise<Buffer> {
-  if (copy.zip) return readZipEntryPrefix(await pool.get(copy.part), copy.zip, bytes);
+  const zip = zipEntryOf(copy);
+  if (zip) return readZipEntryPrefix(await pool.get(copy.part), zip, bytes);
   const handle = await open(copy.fsPath as string, 'r');
   try {
     const buffer = Buffer.alloc(Math.min(bytes, copy.size));

@@ -276,11 +276,9 @@ export function matchSidecarsInFolder(
   // A key's one name is held alone (almost every key), not in an array: about 115 bytes less
   // a sidecar while a folder of 100,000 is matched.
   const byKey = new Map<string, string | string[]>();
-  const parsed = new Map<string, ParsedSidecar>();
   for (const sidecar of [...sidecars].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const info = parseSidecarName(sidecar.name);
     if (!info) continue;
-    parsed.set(sidecar.name, info);
     const entry = key(info.rest, info.index);
     const names = byKey.get(entry);
     if (names === undefined) byKey.set(entry, sidecar.name);
@@ -294,13 +292,16 @@ export function matchSidecarsInFolder(
     if (found) result.set(media, found);
   }
 
-  // Last resort: sidecars nobody claimed, by their title (cut to 47 like a media stem).
+  // Last resort: sidecars nobody claimed, by their title (cut to 47 like a media stem). Nothing
+  // to do when every media file has its sidecar (almost always), so nothing is built for it then.
+  if (mediaNames.every((media) => result.has(media))) return result;
   const claimed = new Set<string>();
   for (const match of result.values()) claimed.add(match.sidecar);
   const byTitle = new Map<string, Array<{ sidecar: string; ext: string }>>();
   for (const sidecar of sidecars) {
-    const info = parsed.get(sidecar.name);
-    if (claimed.has(sidecar.name) || !sidecar.title || !info) continue;
+    if (claimed.has(sidecar.name) || !sidecar.title) continue;
+    const info = parseSidecarName(sidecar.name);
+    if (!info) continue;
     const title = splitExtension(sanitizeTitle(sidecar.title));
     for (const cut of cuts(title.stem, MEDIA_STEM_CAP)) {
       const stem = fold(info.index === undefined ? cut : `${cut}(${info.index})`);

@@ -96,12 +96,21 @@ export function jsonFactsOf(content: unknown): JsonFacts {
     return title === undefined ? ALBUM_FACTS : { kind, title };
   }
   if (kind === 'other' || !isRecord(content)) return OTHER_FACTS;
-  const facts: JsonFacts = { kind };
-  if (typeof content.title === 'string') facts.title = content.title;
+  const title = typeof content.title === 'string' ? content.title : undefined;
   const photoId = photoIdOf(content.url);
-  if (photoId !== undefined) facts.photoId = photoId;
-  const taken = isRecord(content.photoTakenTime) ? content.photoTakenTime.timestamp : undefined;
-  if (typeof taken === 'string' || typeof taken === 'number') facts.takenTime = taken;
+  const stamp = isRecord(content.photoTakenTime) ? content.photoTakenTime.timestamp : undefined;
+  const taken = typeof stamp === 'string' || typeof stamp === 'number' ? stamp : undefined;
+  // A sidecar's usual three named at once, so they live in the object itself: added one by one
+  // they went to a property array of their own (about 40 bytes a sidecar, kept while listing).
+  let facts: JsonFacts;
+  if (title !== undefined && photoId !== undefined && taken !== undefined) {
+    facts = { kind, title, photoId, takenTime: taken };
+  } else {
+    facts = { kind };
+    if (title !== undefined) facts.title = title;
+    if (photoId !== undefined) facts.photoId = photoId;
+    if (taken !== undefined) facts.takenTime = taken;
+  }
   // `geoData` is the location as Google Photos shows it, a user's edit included; `geoDataExif` the camera's.
   const location = locationOf(content.geoData) ?? locationOf(content.geoDataExif);
   if (location) facts.location = location;
@@ -132,7 +141,17 @@ export function jsonFactsOf(content: unknown): JsonFacts {
 export function photoIdOf(url: unknown): string | undefined {
   if (typeof url !== 'string') return undefined;
   const found = /^https:\/\/photos\.google\.com\/photo\/([A-Za-z0-9_-]{1,200})\/?$/.exec(url);
-  return found?.[1];
+  // Copied out of the address: a slice would keep the whole `url` alive with it (every record
+  // keeps the id as evidence).
+  return found?.[1] === undefined ? undefined : ownString(found[1]);
+}
+
+/**
+ * `text` as a string of its own. V8 makes a slice of 13 characters or more a view that keeps
+ * the whole string it was cut from: an id cut from an address, a key cut from an entry's path.
+ */
+export function ownString(text: string): string {
+  return text.length < 13 ? text : (JSON.parse(JSON.stringify(text)) as string);
 }
 
 /** `(0, 0)` means "no location" (ente `parseGTLocation`, gpth Neo). */

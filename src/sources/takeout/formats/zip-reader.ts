@@ -9,6 +9,7 @@
  * readers share the format's constants and its checks; that is the whole zip format we read.
  */
 
+import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
 import { constants, crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import type { RandomAccessReader } from '../../random-access.ts';
@@ -53,7 +54,7 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const MAX_U32 = 0xffffffff;
 
-export function isEncrypted(entry: ZipEntry): boolean {
+export function isEncrypted(entry: Pick<ZipEntry, 'flags'>): boolean {
   // General purpose bit 0; bit 6 is strong encryption and implies bit 0.
   return (entry.flags & 0x1) !== 0;
 }
@@ -63,12 +64,12 @@ export function isEncrypted(entry: ZipEntry): boolean {
  * type is the Unix mode in the high 16 bits of the external attributes when the host byte is 3
  * (Unix), APPNOTE 4.4.2 and 4.4.15: https://pkware.cachefly.net/webdocs/casestudies/APPNOTE.TXT
  */
-export function isSymlink(entry: ZipEntry): boolean {
+export function isSymlink(entry: Pick<ZipEntry, 'madeBy' | 'attributes'>): boolean {
   if (entry.madeBy === undefined || entry.attributes === undefined || entry.madeBy >>> 8 !== 3) return false;
   return ((entry.attributes >>> 16) & 0o170000) === 0o120000;
 }
 
-export function isSupportedMethod(entry: ZipEntry): boolean {
+export function isSupportedMethod(entry: Pick<ZipEntry, 'method'>): boolean {
   return entry.method === 0 || entry.method === 8;
 }
 
@@ -85,17 +86,23 @@ function readU64(buffer: Buffer, at: number): number {
 const CP437_HIGH =
   'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
 
-function decodeName(raw: Buffer, flags: number, extra: Buffer): string {
-  if ((flags & 0x800) !== 0) return raw.toString('utf8');
-  // Info-ZIP Unicode Path extra field (0x7075): version 1, CRC-32 of the raw name, UTF-8 name.
+/** Info-ZIP Unicode Path extra field (0x7075): version 1, CRC-32 of the raw name, UTF-8 name. */
+function unicodePathOf(raw: Buffer, extra: Buffer): Buffer | undefined {
   for (let at = 0; at + 4 <= extra.length; ) {
     const id = extra.readUInt16LE(at);
     const size = extra.readUInt16LE(at + 2);
     if (id === 0x7075 && size >= 5 && extra[at + 4] === 1 && extra.readUInt32LE(at + 5) === crc32(raw)) {
-      return extra.subarray(at + 9, at + 4 + size).toString('utf8');
+      return extra.subarray(at + 9, at + 4 + size);
     }
     at += 4 + size;
   }
+  return undefined;
+}
+
+function decodeName(raw: Buffer, flags: number, extra: Buffer): string {
+  if ((flags & 0x800) !== 0) return raw.toString('utf8');
+  const unicode = unicodePathOf(raw, extra);
+  if (unicode !== undefined) return unicode.toString('utf8');
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(raw);
   } catch {
@@ -116,8 +123,103 @@ function findEndRecord(tail: Buffer): number {
   return -1;
 }
 
+/**
+ * A central directory held compactly: every name in one buffer (UTF-8, as decoded), the numbers
+ * in typed arrays, and no object per entry until one is asked for. A Takeout part of 200,000
+ * entries held one ZipEntry (about 100 bytes and a heap number for its CRC-32), its name and the
+ * objects made from them per entry while it was listed, most of them sidecars and files outside
+ * the Photos folder whose entry is never read again (docs/performance.md).
+ */
+export class ZipIndex {
+  constructor(
+    readonly count: number,
+    private names: Buffer | undefined,
+    /** Where each name ends in `names` (it starts where the one before it ends). */
+    private readonly nameEnds: Uint32Array,
+    private readonly offsets: Float64Array | Uint32Array,
+    private readonly compressedSizes: Float64Array | Uint32Array,
+    private readonly sizes: Float64Array | Uint32Array,
+    private readonly crcs: Uint32Array,
+    private readonly methods: Uint16Array,
+    private readonly flagBits: Uint16Array,
+    private readonly madeBys: Uint16Array,
+    private readonly attributeBits: Uint32Array,
+  ) {}
+
+  /** The name of entry `index` as stored, decoded (a new string each call); forgetNames ends it. */
+  name(index: number): string {
+    if (!this.names) throw new Error('the names of this zip directory were let go');
+    return this.names.toString('utf8', index === 0 ? 0 : this.nameEnds[index - 1], this.nameEnds[index]);
+  }
+
+  /**
+   * Lets the names go (a Takeout's entry names are some 60 bytes each) once the caller holds the
+   * ones it needs: `entry` then takes the name it is given.
+   */
+  forgetNames(): void {
+    this.names = undefined;
+  }
+
+  size(index: number): number {
+    return small(this.sizes[index] as number);
+  }
+
+  crc32(index: number): number {
+    return this.crcs[index] as number;
+  }
+
+  method(index: number): number {
+    return this.methods[index] as number;
+  }
+
+  isEncrypted(index: number): boolean {
+    return isEncrypted({ flags: this.flagBits[index] as number });
+  }
+
+  isSymlink(index: number): boolean {
+    return isSymlink({ madeBy: this.madeBys[index], attributes: this.attributeBits[index] });
+  }
+
+  /**
+   * Entry `index` as an object of its own (made on each call: the caller keeps it if it needs
+   * to). After forgetNames its name is `name`, the one the caller kept.
+   */
+  entry(index: number, name?: string): ZipEntry {
+    return {
+      name: this.names || name === undefined ? this.name(index) : name,
+      method: this.methods[index] as number,
+      flags: this.flagBits[index] as number,
+      crc32: this.crcs[index] as number,
+      compressedSize: small(this.compressedSizes[index] as number),
+      size: small(this.sizes[index] as number),
+      localHeaderOffset: small(this.offsets[index] as number),
+      index,
+      madeBy: this.madeBys[index] as number,
+      attributes: this.attributeBits[index] as number,
+    };
+  }
+
+  /** Every entry as an object, in directory order. */
+  entries(): ZipEntry[] {
+    return Array.from({ length: this.count }, (_, index) => this.entry(index));
+  }
+}
+
+/**
+ * A number read from a Float64Array as the small integer it usually is: kept in an object as it
+ * comes, it is a heap number of 16 bytes of its own.
+ */
+function small(value: number): number {
+  return value <= 0x3fffffff ? value | 0 : value;
+}
+
 /** Reads the central directory. Throws ZipFormatError when the part is not a complete zip. */
 export async function readZipDirectory(handle: RandomAccessReader): Promise<ZipEntry[]> {
+  return (await readZipIndex(handle)).entries();
+}
+
+/** Reads the central directory into a ZipIndex. Throws ZipFormatError when the part is not a complete zip. */
+export async function readZipIndex(handle: RandomAccessReader): Promise<ZipIndex> {
   const fileSize = handle.size;
   // The end record is the last 22 bytes unless the archive has a comment (up to 64 KiB; Google
   // writes none): look in a short tail first, so a part read over the network does not fetch
@@ -157,8 +259,39 @@ export async function readZipDirectory(handle: RandomAccessReader): Promise<ZipE
   return parseDirectory(directory, total, fileSize);
 }
 
-function parseDirectory(directory: Buffer, total: number, fileSize: number): ZipEntry[] {
-  const entries: ZipEntry[] = [];
+/** The bytes `name(index)` decodes to the name decodeName gives: raw UTF-8, or the name re-encoded. */
+function nameBytes(raw: Buffer, flags: number, extra: Buffer): Buffer {
+  if ((flags & 0x800) !== 0) return raw;
+  if (unicodePathOf(raw, extra) === undefined && isUtf8(raw)) {
+    // TextDecoder drops a leading byte order mark; toString('utf8') would keep it.
+    return raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? raw.subarray(3) : raw;
+  }
+  return Buffer.from(decodeName(raw, flags, extra), 'utf8');
+}
+
+/** Four bytes a number instead of eight when all fit (a part under 4 GiB: Google's default 2 GB). */
+function narrow(values: Float64Array): Float64Array | Uint32Array {
+  for (const value of values) if (value > MAX_U32) return values;
+  return Uint32Array.from(values);
+}
+
+function parseDirectory(directory: Buffer, total: number, fileSize: number): ZipIndex {
+  // Every record is at least 46 bytes: a directory claiming more entries than fit is damaged at
+  // the first that does not fit (thrown below), and no array is sized by the claim.
+  const capacity = Math.min(total, Math.floor(directory.length / 46));
+  const nameEnds = new Uint32Array(capacity);
+  const offsets = new Float64Array(capacity);
+  const compressedSizes = new Float64Array(capacity);
+  const sizes = new Float64Array(capacity);
+  const crcs = new Uint32Array(capacity);
+  const methods = new Uint16Array(capacity);
+  const flagBits = new Uint16Array(capacity);
+  const madeBys = new Uint16Array(capacity);
+  const attributeBits = new Uint32Array(capacity);
+  // Names are within the records, so they fit in as many bytes as the directory, but for CP437
+  // names re-encoded (up to 3 bytes a character): the buffer grows then.
+  let names = Buffer.allocUnsafe(Math.max(64, directory.length));
+  let used = 0;
   let at = 0;
   for (let index = 0; index < total; index++) {
     if (at + 46 > directory.length || directory.readUInt32LE(at) !== CENTRAL) {
@@ -199,21 +332,38 @@ function parseDirectory(directory: Buffer, total: number, fileSize: number): Zip
     if (localHeaderOffset + compressedSize > fileSize) {
       throw new ZipFormatError(`entry ${index + 1} points past the end of the file: the file is truncated`);
     }
-    entries.push({
-      name: decodeName(raw, flags, extra),
-      method,
-      flags,
-      crc32: crc,
-      compressedSize,
-      size,
-      localHeaderOffset,
-      index,
-      madeBy,
-      attributes,
-    });
+    const name = nameBytes(raw, flags, extra);
+    if (used + name.length > names.length) {
+      const larger = Buffer.allocUnsafe(Math.max(2 * names.length, used + name.length));
+      names.copy(larger, 0, 0, used);
+      names = larger;
+    }
+    used += name.copy(names, used);
+    nameEnds[index] = used;
+    offsets[index] = localHeaderOffset;
+    compressedSizes[index] = compressedSize;
+    sizes[index] = size;
+    crcs[index] = crc;
+    methods[index] = method;
+    flagBits[index] = flags;
+    madeBys[index] = madeBy;
+    attributeBits[index] = attributes;
     at += 46 + nameLength + extraLength + commentLength;
   }
-  return entries;
+  // A copy of the names alone: the directory read (and the buffer's spare room) is let go.
+  return new ZipIndex(
+    capacity,
+    Buffer.from(names.subarray(0, used)),
+    nameEnds,
+    narrow(offsets),
+    narrow(compressedSizes),
+    narrow(sizes),
+    crcs,
+    methods,
+    flagBits,
+    madeBys,
+    attributeBits,
+  );
 }
 
 /** Where a stored entry's bytes start in the part (for positional reads). */
