@@ -42,7 +42,7 @@ import {
   hasNewFacts,
   itemFacts,
   leftOutByChoice,
-  listingKey,
+  listingVariant,
   matchRecord,
   nextSkipState,
   type PlanContext,
@@ -667,7 +667,24 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   /** Ids this run recorded (saved, copies, revisions). */
   const recordedThisRun = new Set<string>();
   let skipState: SkipState = { consecutive: 0, stopped: false };
-  const listed = new Set<string>();
+  /**
+   * Items listed this run: each id's listing variants (plan.ts listingVariant), one string itself,
+   * an array only for an id listed with two. Keyed by the item's own id string: nothing new per item
+   * but the variant.
+   */
+  const listed = new Map<string, string | string[]>();
+  /** Whether this item was listed before in this run (and, if not, it is from now on). */
+  const listedBefore = (item: Pick<SourceItem, 'id' | 'size' | 'evidence'>): boolean => {
+    const variant = listingVariant(item);
+    const held = listed.get(item.id);
+    if (held === undefined) {
+      listed.set(item.id, variant);
+      return false;
+    }
+    if (held === variant || (Array.isArray(held) && held.includes(variant))) return true;
+    listed.set(item.id, Array.isArray(held) ? [...held, variant] : [held, variant]);
+    return false;
+  };
   /** The total last reported (`total` event). */
   let total: number | undefined;
   /** Each day folder is checked once a run for a link that leads outside. */
@@ -695,7 +712,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
             message: `${entry.filename} is no longer in Google Photos (deleted?); it is no longer waited for.`,
           });
         } else if (!returned.has(entry.id)) {
-          listed.add(entry.id);
+          listedBefore({ id: entry.id });
           const later = {
             id: entry.id,
             filename: entry.filename,
@@ -714,14 +731,12 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     for await (const { item: listedItem, retried } of items()) {
       if (stop.signal.aborted) break;
       // An item Google lists twice (on two pages) is saved once.
-      const key = listingKey(listedItem);
-      if (listed.has(key)) {
+      if (listedBefore(listedItem)) {
         // The same item again (same place and evidence): settled with the first one, which is
         // told on its own, so a source counting its entries (a Takeout's parts) sees both.
         settle(listedItem);
         continue;
       }
-      listed.add(key);
       summary.found++;
       report({ type: 'found', count: summary.found });
       const expected = source.total?.();

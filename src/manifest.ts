@@ -98,10 +98,33 @@ export class KeptRecord implements RecordView {
     this.size = record.size;
     this.sha256 = typeof record.sha256 === 'string' ? record.sha256 : undefined;
     this.copyOf = record.copyOf;
-    this.evidence = record.evidence;
+    this.evidence = keptEvidence(record.evidence);
     this.xmpSha256 = typeof record.xmpSha256 === 'string' ? record.xmpSha256 : undefined;
     this.movedFrom = record.movedFrom;
   }
+}
+
+/**
+ * The evidence as kept: every field named up front (no property array of its own, as an object
+ * given its fields one by one gets), and Google's photo id copied out of the sidecar's `url` it
+ * was sliced from (a slice keeps the whole url alive). Only what plan.ts recordFacts reads.
+ */
+function keptEvidence(evidence: ItemEvidence | undefined): ItemEvidence | undefined {
+  if (typeof evidence !== 'object' || evidence === null) return evidence;
+  const { crc32, takenTime, title, photoId, sidecarFacts, exportedAt } = evidence;
+  return {
+    crc32,
+    takenTime,
+    title,
+    photoId: typeof photoId === 'string' ? flat(photoId) : photoId,
+    sidecarFacts,
+    exportedAt,
+  };
+}
+
+/** A string of its own (a slice of a longer one keeps that one in memory). */
+function flat(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
 }
 
 interface WalkRecord {
@@ -701,7 +724,12 @@ export class Manifest {
       this.handle = undefined;
     }
     const live = this.recordCount + this.walks.size + this.pending.size;
-    if (this.readOnly || this.lines <= 2 * live + 100) return;
+    if (this.readOnly || this.lines <= 2 * live + 100) {
+      // A read after this opens the journal again (the same file: the lock is released after).
+      if (this.reader !== undefined) closeSync(this.reader);
+      this.reader = undefined;
+      return;
+    }
     const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
     const handle = await open(temp, 'w');
     /** Where each record's line goes in the new journal, taken once it replaces the old. */
