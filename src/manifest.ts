@@ -299,6 +299,8 @@ export async function readStateFile(file: string): Promise<string> {
 
 /** How much of the journal loading reads at a time: never the whole file in memory at once. */
 const LOAD_CHUNK = 1 << 20;
+/** How much of the journal one read back of a line brings in, for the lines after it. */
+const READ_BLOCK = 1 << 16;
 const NEWLINE = 0x0a;
 
 /** Each id's records, or each photo's: the one record itself, an array only once there are two. */
@@ -332,6 +334,8 @@ export class Manifest {
    * rename since (another program's compaction) leaves this one as it was, so offsets stay true.
    */
   private reader: number | undefined;
+  /** The last block of it read (Manifest.lineAt). */
+  private block: { start: number; bytes: Buffer } | undefined;
   /** The journal's length in bytes, where the next line goes. */
   private end: number;
   private writes: Promise<void> = Promise.resolve();
@@ -447,10 +451,7 @@ export class Manifest {
     if (unwritten) return { ...unwritten };
     let line: unknown;
     try {
-      this.reader ??= openSync(this.file, constants.O_RDONLY | constants.O_NOFOLLOW);
-      const bytes = Buffer.allocUnsafe(kept.length);
-      const read = readSync(this.reader, bytes, 0, kept.length, kept.offset);
-      line = JSON.parse(bytes.toString('utf8', 0, read));
+      line = JSON.parse(this.lineAt(kept.offset, kept.length));
     } catch {
       line = undefined;
     }
@@ -469,6 +470,22 @@ export class Manifest {
         ExitCode.usage,
       );
     return record;
+  }
+
+  /**
+   * The text at `offset`, from a block of the journal read once for the lines after it too (the
+   * records are read back in the journal's order: --xmp from the record reads 50,000 of them). A
+   * block stays true: the journal read is only appended to (a compaction opens the new one).
+   */
+  private lineAt(offset: number, length: number): string {
+    this.reader ??= openSync(this.file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const block = this.block;
+    if (block && offset >= block.start && offset + length <= block.start + block.bytes.length)
+      return block.bytes.toString('utf8', offset - block.start, offset - block.start + length);
+    const bytes = Buffer.allocUnsafe(Math.max(length, READ_BLOCK));
+    const read = readSync(this.reader, bytes, 0, bytes.length, offset);
+    this.block = { start: offset, bytes: bytes.subarray(0, read) };
+    return bytes.toString('utf8', 0, Math.min(read, length));
   }
 
   /** The whole records of the kept ones that `which` takes, read back one at a time, in the record's order. */
@@ -728,6 +745,7 @@ export class Manifest {
       // A read after this opens the journal again (the same file: the lock is released after).
       if (this.reader !== undefined) closeSync(this.reader);
       this.reader = undefined;
+      this.block = undefined;
       return;
     }
     const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
@@ -772,6 +790,7 @@ export class Manifest {
     // The offsets held are the new journal's from here on.
     if (this.reader !== undefined) closeSync(this.reader);
     this.reader = undefined;
+    this.block = undefined;
     for (const line of placed) {
       line.kept.offset = line.offset;
       line.kept.length = line.length;
