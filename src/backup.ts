@@ -24,7 +24,14 @@ import {
 } from './http.ts';
 import { nameKey } from './layout.ts';
 import { acquireLock, type Lock } from './lock.ts';
-import { Manifest, type SavedRecord, STATE_FOLDER, walkKey } from './manifest.ts';
+import {
+  type KeptRecord,
+  Manifest,
+  type RecordView,
+  type SavedRecord,
+  STATE_FOLDER,
+  walkKey,
+} from './manifest.ts';
 import { createSidecarStep } from './metadata/step.ts';
 import { finishMove, placeCopy } from './move.ts';
 import {
@@ -35,7 +42,7 @@ import {
   hasNewFacts,
   itemFacts,
   leftOutByChoice,
-  listingKey,
+  listingVariant,
   matchRecord,
   nextSkipState,
   type PlanContext,
@@ -290,7 +297,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
    */
   let albumsListed: Promise<void> | undefined;
   const albumsUnknown = new WeakSet<SourceItem>();
-  const albumsLater: SavedRecord[] = [];
+  const albumsLater: KeptRecord[] = [];
   if (options.albums && source.albumsById) {
     albumsListed = source.albumsById(signal).then(
       (found) => {
@@ -322,7 +329,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     movedHere.has(relative) ? sizeOnDisk(path.join(folder, relative)) : listedSizeAt(relative);
   const claims = new Map<string, string>();
   /** Items whose id is a place (Takeout), and the record their evidence says they are. */
-  const matched = new WeakMap<SourceItem, SavedRecord>();
+  const matched = new WeakMap<SourceItem, RecordView>();
   const contentClaims = new Map<string, string>();
   const context: PlanContext = {
     year: options.year,
@@ -383,7 +390,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
    * the item's hash against the recorded one; then it is recorded again with its evidence. Taking
    * path and size on trust instead would skip a new photo of the same size at an old path.
    */
-  const recordedAs = async (item: SourceItem): Promise<SavedRecord | undefined> => {
+  const recordedAs = async (item: SourceItem): Promise<RecordView | undefined> => {
     const facts = itemFacts(item);
     const own = await pickRecord(item, facts, manifest.recordsOf(item.id));
     if (own || facts.photoId === undefined) return own;
@@ -391,7 +398,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     // year folder after its date was edited. Not one this run wrote, nor one from this same export
     // (a run killed before it recorded the album copy): that is another copy in this export (an
     // album's), recorded as a copy of it when saved.
-    const sameExport = (record: SavedRecord) =>
+    const sameExport = (record: KeptRecord) =>
       facts.exportedAt !== undefined && recordFacts(record).exportedAt === facts.exportedAt;
     const elsewhere = manifest
       .recordsOfPhoto(facts.photoId)
@@ -402,8 +409,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   const pickRecord = async (
     item: SourceItem,
     facts: ContentFacts,
-    records: readonly SavedRecord[],
-  ): Promise<SavedRecord | undefined> => {
+    records: readonly KeptRecord[],
+  ): Promise<RecordView | undefined> => {
     const match = matchRecord(records, facts);
     if (match.kind === 'same') return match.record;
     if (match.kind === 'new') return undefined;
@@ -411,9 +418,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (!(await sameContent(item, facts, record.path, recordFacts(record).sha256))) continue;
       // A record kept with its evidence keeps it: a newer one (an edited date) is a revision.
       if (record.evidence || !item.evidence || record.id !== item.id) return record;
-      const upgraded: SavedRecord = { ...record, evidence: item.evidence };
-      if (!options.dryRun) await manifest.record(upgraded);
-      return upgraded;
+      // The whole line, read back: the kept record has no dates or metadata to write again.
+      const upgraded: SavedRecord = { ...manifest.fullRecord(record), evidence: item.evidence };
+      return options.dryRun ? upgraded : manifest.record(upgraded);
     }
     return undefined;
   };
@@ -424,7 +431,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
    * a new date moves its file to the new day folder (move.ts: copy in place, record, remove the
    * old). The record it is now; undefined when the move failed (a failed row; the old stays).
    */
-  const revise = async (prior: SavedRecord, item: SourceItem): Promise<SavedRecord | undefined> => {
+  const revise = async (prior: RecordView, item: SourceItem): Promise<RecordView | undefined> => {
     const revision = reviseItem(prior, item, context);
     const target = revision.action === 'move' ? revision.to : revision.path;
     const next = savedRecord(item, target, prior.size, {
@@ -480,12 +487,13 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   };
 
   /** The rest of a move the record holds (a run stopped after recording it): copies follow, the old name goes. */
-  const completeMove = async (record: SavedRecord): Promise<void> => {
+  const completeMove = async (record: RecordView): Promise<void> => {
     const from = record.movedFrom;
     if (!from || nameKey(from.path) === nameKey(record.path)) return;
     for (const copy of manifest.copiesAt(from.path))
       await manifest.record({
-        ...copy,
+        // The copy's whole line, read back: its dates and metadata go along.
+        ...manifest.fullRecord(copy),
         path: record.path,
         copyOf: record.path,
         movedFrom: { id: copy.id, path: copy.path },
@@ -614,8 +622,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       recordedThisRun.add(item.id);
       await crashPoint('after-rename-before-record');
       const record = sidecars.attach(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 }));
-      await manifest.record(record);
-      if (albumsUnknown.has(item)) albumsLater.push(record);
+      const kept = await manifest.record(record);
+      if (albumsUnknown.has(item)) albumsLater.push(kept);
       // The record answers for the path and the bytes from here on (ownerOf, pathWithContent), so
       // the run's own claims stay as many as the items in flight, not one pair per saved file.
       const claim = claimKey(relative);
@@ -659,7 +667,24 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   /** Ids this run recorded (saved, copies, revisions). */
   const recordedThisRun = new Set<string>();
   let skipState: SkipState = { consecutive: 0, stopped: false };
-  const listed = new Set<string>();
+  /**
+   * Items listed this run: each id's listing variants (plan.ts listingVariant), one string itself,
+   * an array only for an id listed with two. Keyed by the item's own id string: nothing new per item
+   * but the variant.
+   */
+  const listed = new Map<string, string | string[]>();
+  /** Whether this item was listed before in this run (and, if not, it is from now on). */
+  const listedBefore = (item: Pick<SourceItem, 'id' | 'size' | 'evidence'>): boolean => {
+    const variant = listingVariant(item);
+    const held = listed.get(item.id);
+    if (held === undefined) {
+      listed.set(item.id, variant);
+      return false;
+    }
+    if (held === variant || (Array.isArray(held) && held.includes(variant))) return true;
+    listed.set(item.id, Array.isArray(held) ? [...held, variant] : [held, variant]);
+    return false;
+  };
   /** The total last reported (`total` event). */
   let total: number | undefined;
   /** Each day folder is checked once a run for a link that leads outside. */
@@ -687,7 +712,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
             message: `${entry.filename} is no longer in Google Photos (deleted?); it is no longer waited for.`,
           });
         } else if (!returned.has(entry.id)) {
-          listed.add(entry.id);
+          listedBefore({ id: entry.id });
           const later = {
             id: entry.id,
             filename: entry.filename,
@@ -706,14 +731,12 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     for await (const { item: listedItem, retried } of items()) {
       if (stop.signal.aborted) break;
       // An item Google lists twice (on two pages) is saved once.
-      const key = listingKey(listedItem);
-      if (listed.has(key)) {
+      if (listedBefore(listedItem)) {
         // The same item again (same place and evidence): settled with the first one, which is
         // told on its own, so a source counting its entries (a Takeout's parts) sees both.
         settle(listedItem);
         continue;
       }
-      listed.add(key);
       summary.found++;
       report({ type: 'found', count: summary.found });
       const expected = source.total?.();
@@ -934,10 +957,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (albumsListed && !interrupted) {
         await albumsListed;
         // The files saved before the albums were known: their record line (and sidecar) again, with them.
-        for (const record of albumsLater) {
-          const albums = albumsById?.get(record.id);
-          if (albums)
-            await manifest.record(sidecars.attach({ ...record, metadata: { ...record.metadata, albums } }));
+        for (const kept of albumsLater) {
+          const albums = albumsById?.get(kept.id);
+          if (!albums) continue;
+          const record = manifest.fullRecord(kept);
+          await manifest.record(sidecars.attach({ ...record, metadata: { ...record.metadata, albums } }));
         }
       }
       // Not after Ctrl-C: the user asked to stop; the next run writes what is missing.
@@ -947,7 +971,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           folder,
           year: options.year,
           dryRun: options.dryRun,
-          records: manifest.allRecords(),
+          // Whole records, read back (the albums are in their metadata); only the year's are read.
+          records: manifest.fullRecords((kept) => kept.path.startsWith(`${options.year}-`)),
           seen: albumsSeen,
           ...(albumsById ? { albumsById } : {}),
           report,

@@ -10,7 +10,7 @@
  * agree line for line; the pure parts (parseJournal, recordedPathProblem) are exported and tested alone.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { crashPoint } from './crash-hook.ts';
@@ -52,6 +52,79 @@ export interface SavedRecord {
    * that record; the file at its path is removed only once this record is written.
    */
   movedFrom?: { id: string; path: string };
+}
+
+/**
+ * What the run's decisions read of a saved record: every record of the journal is kept in memory
+ * as this much (a KeptRecord), and the rest of its line (dates, metadata, savedAt) is read back
+ * from the journal only where a whole record is needed (Manifest.fullRecord).
+ */
+export interface RecordView {
+  readonly id: string;
+  readonly path: string;
+  readonly size: number;
+  readonly sha256?: string | undefined;
+  readonly copyOf?: string | undefined;
+  readonly evidence?: ItemEvidence | undefined;
+  readonly xmpSha256?: string | undefined;
+  readonly movedFrom?: { id: string; path: string } | undefined;
+}
+
+/**
+ * A record as the manifest keeps it: the fields decisions read, and where its line is in the
+ * journal. Not a SavedRecord (it has no `source`, `savedAt`, dates or metadata), so it cannot be
+ * spread into a new line by mistake: a line written from a kept record starts from
+ * Manifest.fullRecord, or the new line would lose the dates and metadata of the old.
+ */
+export class KeptRecord implements RecordView {
+  readonly id: string;
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string | undefined;
+  readonly copyOf: string | undefined;
+  readonly evidence: ItemEvidence | undefined;
+  readonly xmpSha256: string | undefined;
+  readonly movedFrom: { id: string; path: string } | undefined;
+  /** Byte offset of its line in the journal, and the line's length in bytes (without the newline); -1 until written. */
+  offset = -1;
+  length = 0;
+  /** Only the manifest makes these (a nominal type: no object literal is one). */
+  declare private readonly kept: true;
+
+  /** @internal Made by the manifest only. */
+  constructor(record: SavedRecord) {
+    this.id = record.id;
+    this.path = record.path;
+    this.size = record.size;
+    this.sha256 = typeof record.sha256 === 'string' ? record.sha256 : undefined;
+    this.copyOf = record.copyOf;
+    this.evidence = keptEvidence(record.evidence);
+    this.xmpSha256 = typeof record.xmpSha256 === 'string' ? record.xmpSha256 : undefined;
+    this.movedFrom = record.movedFrom;
+  }
+}
+
+/**
+ * The evidence as kept: every field named up front (no property array of its own, as an object
+ * given its fields one by one gets), and Google's photo id copied out of the sidecar's `url` it
+ * was sliced from (a slice keeps the whole url alive). Only what plan.ts recordFacts reads.
+ */
+function keptEvidence(evidence: ItemEvidence | undefined): ItemEvidence | undefined {
+  if (typeof evidence !== 'object' || evidence === null) return evidence;
+  const { crc32, takenTime, title, photoId, sidecarFacts, exportedAt } = evidence;
+  return {
+    crc32,
+    takenTime,
+    title,
+    photoId: typeof photoId === 'string' ? flat(photoId) : photoId,
+    sidecarFacts,
+    exportedAt,
+  };
+}
+
+/** A string of its own (a slice of a longer one keeps that one in memory). */
+function flat(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
 }
 
 interface WalkRecord {
@@ -113,6 +186,75 @@ function isPending(line: Line): line is PendingRecord {
   return typeof pending.pending === 'string' && typeof pending.of === 'string';
 }
 
+/** One line of the journal, as loading takes it. Pure. */
+type ParsedLine =
+  | { kind: 'blank' }
+  | { kind: 'bad' }
+  | { kind: 'pending'; line: PendingRecord }
+  | { kind: 'walk'; line: WalkRecord }
+  | { kind: 'record'; line: SavedRecord };
+
+function parseLine(raw: string): ParsedLine {
+  if (raw.trim() === '') return { kind: 'blank' };
+  let line: Line;
+  try {
+    line = JSON.parse(raw) as Line;
+  } catch {
+    return { kind: 'bad' };
+  }
+  if (line === null || typeof line !== 'object') return { kind: 'bad' };
+  if (isPending(line))
+    return line.done === true || typeof line.filename === 'string'
+      ? { kind: 'pending', line }
+      : { kind: 'bad' };
+  if (isWalk(line)) return { kind: 'walk', line };
+  if (
+    typeof line.id === 'string' &&
+    typeof line.size === 'number' &&
+    recordedPathProblem(line.path) === undefined &&
+    (line.copyOf === undefined || recordedPathProblem(line.copyOf) === undefined) &&
+    (line.movedFrom === undefined ||
+      (typeof line.movedFrom === 'object' &&
+        line.movedFrom !== null &&
+        typeof line.movedFrom.id === 'string' &&
+        recordedPathProblem(line.movedFrom.path) === undefined))
+  )
+    return { kind: 'record', line };
+  return { kind: 'bad' };
+}
+
+/** What loading builds from the journal's lines, one at a time (parseJournal and Manifest.load). */
+class JournalReader {
+  readonly walks = new Map<string, boolean>();
+  /** Items still pending, by id (in the order they became pending). */
+  readonly pending = new Map<string, PendingRecord>();
+  bad = 0;
+  records = 0;
+
+  /** Takes one line; its record, when it is one, is handed back (the caller keeps it). */
+  take(raw: string): SavedRecord | undefined {
+    const parsed = parseLine(raw);
+    switch (parsed.kind) {
+      case 'blank':
+        return undefined;
+      case 'bad':
+        this.bad++;
+        return undefined;
+      case 'pending':
+        if (parsed.line.done === true) this.pending.delete(parsed.line.pending);
+        else this.pending.set(parsed.line.pending, parsed.line);
+        return undefined;
+      case 'walk':
+        this.walks.set(parsed.line.walk, parsed.line.complete === true);
+        return undefined;
+      case 'record':
+        this.records++;
+        this.pending.delete(parsed.line.id);
+        return parsed.line;
+    }
+  }
+}
+
 /** Parses the journal text; torn, foreign or unsafe lines are counted and left out. Pure. */
 export function parseJournal(text: string): {
   records: SavedRecord[];
@@ -122,40 +264,12 @@ export function parseJournal(text: string): {
   bad: number;
 } {
   const records: SavedRecord[] = [];
-  const walks = new Map<string, boolean>();
-  const pending = new Map<string, PendingRecord>();
-  let bad = 0;
+  const reader = new JournalReader();
   for (const raw of text.split('\n')) {
-    if (raw.trim() === '') continue;
-    let line: Line;
-    try {
-      line = JSON.parse(raw) as Line;
-    } catch {
-      bad++;
-      continue;
-    }
-    if (line === null || typeof line !== 'object') bad++;
-    else if (isPending(line)) {
-      if (line.done === true) pending.delete(line.pending);
-      else if (typeof line.filename === 'string') pending.set(line.pending, line);
-      else bad++;
-    } else if (isWalk(line)) walks.set(line.walk, line.complete === true);
-    else if (
-      typeof line.id === 'string' &&
-      typeof line.size === 'number' &&
-      recordedPathProblem(line.path) === undefined &&
-      (line.copyOf === undefined || recordedPathProblem(line.copyOf) === undefined) &&
-      (line.movedFrom === undefined ||
-        (typeof line.movedFrom === 'object' &&
-          line.movedFrom !== null &&
-          typeof line.movedFrom.id === 'string' &&
-          recordedPathProblem(line.movedFrom.path) === undefined))
-    ) {
-      records.push(line);
-      pending.delete(line.id);
-    } else bad++;
+    const record = reader.take(raw);
+    if (record) records.push(record);
   }
-  return { records, walks, pending, bad };
+  return { records, walks: reader.walks, pending: reader.pending, bad: reader.bad };
 }
 
 /**
@@ -183,21 +297,50 @@ export async function readStateFile(file: string): Promise<string> {
   }
 }
 
+/** How much of the journal loading reads at a time: never the whole file in memory at once. */
+const LOAD_CHUNK = 1 << 20;
+/** How much of the journal one read back of a line brings in, for the lines after it. */
+const READ_BLOCK = 1 << 16;
+const NEWLINE = 0x0a;
+
+/** Each id's records, or each photo's: the one record itself, an array only once there are two. */
+type OneOrMore = KeptRecord | KeptRecord[];
+
+function listOf(held: OneOrMore | undefined): readonly KeptRecord[] {
+  if (held === undefined) return [];
+  return Array.isArray(held) ? held : [held];
+}
+
 export class Manifest {
   readonly folder: string;
   /** Every record of an id: one, except where one Takeout path held different photos over time. */
-  private readonly byId = new Map<string, SavedRecord[]>();
+  private readonly byId = new Map<string, OneOrMore>();
   private recordCount = 0;
   private readonly byPathKey = new Map<string, string>();
-  private readonly byHash = new Map<string, string>();
+  /** Saved files (not copies) by their sha256 (the record's own string: the key costs nothing more). */
+  private readonly byHash = new Map<string, KeptRecord>();
   /** Records by Google's photo id (Takeout's sidecar `url`), copies left out; stale ones are skipped when read. */
-  private readonly byPhotoId = new Map<string, SavedRecord[]>();
+  private readonly byPhotoId = new Map<string, OneOrMore>();
+  /**
+   * Records whose line is not in the journal (yet): queued behind a write, a write that failed, or
+   * a read-only (--dry-run) manifest. Their whole record stays in memory until written.
+   */
+  private readonly unwritten = new Map<KeptRecord, SavedRecord>();
   private readonly walks: Map<string, boolean>;
   private readonly pending: Map<string, PendingRecord>;
   private handle: FileHandle | undefined;
+  /**
+   * The journal loaded, read by offset for whole records. Opened once: a journal replaced by a
+   * rename since (another program's compaction) leaves this one as it was, so offsets stay true.
+   */
+  private reader: number | undefined;
+  /** The last block of it read (Manifest.lineAt). */
+  private block: { start: number; bytes: Buffer } | undefined;
+  /** The journal's length in bytes, where the next line goes. */
+  private end: number;
   private writes: Promise<void> = Promise.resolve();
   /** Lines waiting for the write in flight to end; they go out together in the next write. */
-  private batch: string[] | undefined;
+  private batch: { text: string; kept: KeptRecord | undefined }[] | undefined;
   private lines: number;
   private readonly readOnly: boolean;
   /** Lines left out when loading: torn, not a record, or naming a path outside the day folders. */
@@ -205,38 +348,149 @@ export class Manifest {
   /** The journal ends in a torn line (a crash mid-write): start the next line on a line of its own. */
   private tornTail = false;
 
-  private constructor(folder: string, parsed: ReturnType<typeof parseJournal>, readOnly: boolean) {
+  private constructor(
+    folder: string,
+    loaded: { reader: JournalReader; fd: number | undefined; end: number; tornTail: boolean },
+    readOnly: boolean,
+  ) {
     this.folder = folder;
-    this.walks = parsed.walks;
-    this.pending = parsed.pending;
+    this.walks = loaded.reader.walks;
+    this.pending = loaded.reader.pending;
     this.readOnly = readOnly;
-    this.ignoredLines = parsed.bad;
-    this.lines = parsed.records.length + parsed.walks.size + parsed.pending.size + parsed.bad;
-    for (const record of parsed.records) this.remember(record);
+    this.ignoredLines = loaded.reader.bad;
+    this.lines = loaded.reader.records + this.walks.size + this.pending.size + loaded.reader.bad;
+    this.reader = loaded.fd;
+    this.end = loaded.end;
+    this.tornTail = loaded.tornTail;
+  }
+
+  private get file(): string {
+    return path.join(this.folder, STATE_FOLDER, JOURNAL);
   }
 
   /** Loads the journal of `folder` (the backup folder). `readOnly` for --dry-run: nothing is written. */
   static async load(folder: string, options: { readOnly?: boolean } = {}): Promise<Manifest> {
-    let text = '';
     const file = path.join(folder, STATE_FOLDER, JOURNAL);
+    const reader = new JournalReader();
+    const kept: KeptRecord[] = [];
+    let fd: number | undefined;
+    let end = 0;
+    let lastByte = NEWLINE;
     try {
       // Not through a link: the record is appended to, and a link could lead anywhere.
-      text = await readStateFile(file);
+      try {
+        fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+      if (fd !== undefined) {
+        // Line by line from chunks, each line's byte offset kept with its record.
+        const chunk = Buffer.allocUnsafe(LOAD_CHUNK);
+        let carry: Buffer | undefined;
+        let carryStart = 0;
+        for (;;) {
+          const read = readSync(fd, chunk, 0, LOAD_CHUNK, end);
+          if (read === 0) break;
+          const data = carry ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+          const dataStart = carry ? carryStart : end;
+          end += read;
+          lastByte = chunk[read - 1] as number;
+          let from = 0;
+          for (let at = data.indexOf(NEWLINE); at !== -1; at = data.indexOf(NEWLINE, from)) {
+            takeLine(data, from, at, dataStart);
+            from = at + 1;
+          }
+          // The rest waits for the next chunk (copied: the chunk's buffer is read into again).
+          carry = from < data.length ? Buffer.from(data.subarray(from)) : undefined;
+          carryStart = dataStart + from;
+        }
+        if (carry) takeLine(carry, 0, carry.length, carryStart);
+        if (end === 0) {
+          closeSync(fd);
+          fd = undefined;
+        }
+      }
     } catch (error) {
+      if (fd !== undefined) closeSync(fd);
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT')
-        throw new BackupError(
-          `Cannot read the record of what was saved, ${file} (${code === 'ELOOP' ? 'a link' : (code ?? 'unreadable')}). ` +
-            'Move it aside (the next run then checks every file again) or make it a readable file, then run again.',
-          ExitCode.usage,
-          { cause: error },
-        );
+      throw new BackupError(
+        `Cannot read the record of what was saved, ${file} (${code === 'ELOOP' ? 'a link' : (code ?? 'unreadable')}). ` +
+          'Move it aside (the next run then checks every file again) or make it a readable file, then run again.',
+        ExitCode.usage,
+        { cause: error },
+      );
     }
     // A run killed while compacting leaves its half-made copy; only a run holding the lock may remove it.
     if (!options.readOnly) await removeCompactionLeftovers(folder);
-    const manifest = new Manifest(folder, parseJournal(text), options.readOnly ?? false);
-    manifest.tornTail = text.length > 0 && !text.endsWith('\n');
+    const manifest = new Manifest(
+      folder,
+      { reader, fd, end, tornTail: lastByte !== NEWLINE },
+      options.readOnly ?? false,
+    );
+    for (const record of kept) manifest.remember(record);
     return manifest;
+
+    function takeLine(data: Buffer, from: number, to: number, dataStart: number): void {
+      const record = reader.take(data.toString('utf8', from, to));
+      if (!record) return;
+      const one = new KeptRecord(record);
+      one.offset = dataStart + from;
+      one.length = to - from;
+      kept.push(one);
+    }
+  }
+
+  /**
+   * The whole record of a kept one, read back from its line (or from memory while the line is not
+   * written). The line's id, path and size are checked: a journal changed under this run by
+   * another program (written over in place) is a BackupError (exit 2), never another line's record.
+   * A fresh object: the caller may change it and record it again.
+   */
+  fullRecord(kept: KeptRecord): SavedRecord {
+    const unwritten = this.unwritten.get(kept);
+    if (unwritten) return { ...unwritten };
+    let line: unknown;
+    try {
+      line = JSON.parse(this.lineAt(kept.offset, kept.length));
+    } catch {
+      line = undefined;
+    }
+    const record = line as SavedRecord | undefined;
+    if (
+      record === undefined ||
+      record === null ||
+      typeof record !== 'object' ||
+      record.id !== kept.id ||
+      record.path !== kept.path ||
+      record.size !== kept.size
+    )
+      throw new BackupError(
+        `The record of what was saved, ${this.file}, was changed by another program while this run used it ` +
+          `(the line of ${kept.path} is no longer where it was). Nothing more is written from it; run again, and the record is read afresh.`,
+        ExitCode.usage,
+      );
+    return record;
+  }
+
+  /**
+   * The text at `offset`, from a block of the journal read once for the lines after it too (the
+   * records are read back in the journal's order: --xmp from the record reads 50,000 of them). A
+   * block stays true: the journal read is only appended to (a compaction opens the new one).
+   */
+  private lineAt(offset: number, length: number): string {
+    this.reader ??= openSync(this.file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const block = this.block;
+    if (block && offset >= block.start && offset + length <= block.start + block.bytes.length)
+      return block.bytes.toString('utf8', offset - block.start, offset - block.start + length);
+    const bytes = Buffer.allocUnsafe(Math.max(length, READ_BLOCK));
+    const read = readSync(this.reader, bytes, 0, bytes.length, offset);
+    this.block = { start: offset, bytes: bytes.subarray(0, read) };
+    return bytes.toString('utf8', 0, Math.min(read, length));
+  }
+
+  /** The whole records of the kept ones that `which` takes, read back one at a time, in the record's order. */
+  *fullRecords(which: (kept: KeptRecord) => boolean = () => true): IterableIterator<SavedRecord> {
+    for (const kept of this.allRecords()) if (which(kept)) yield this.fullRecord(kept);
   }
 
   /**
@@ -244,60 +498,65 @@ export class Manifest {
    * identities (no evidence). With evidence at another path it is another item that stood at the
    * same place in an export (a Takeout path), and both are kept.
    */
-  private remember(record: SavedRecord): void {
+  private remember(record: KeptRecord): void {
     if (record.movedFrom) this.forget(record.movedFrom.id, record.movedFrom.path);
-    const records = this.byId.get(record.id) ?? [];
+    const held = this.byId.get(record.id);
     const key = nameKey(record.path);
+    const records = listOf(held);
     const at = records.findIndex(
       (previous) => (!record.evidence && !previous.evidence) || nameKey(previous.path) === key,
     );
     if (at === -1) {
-      records.push(record);
+      if (held === undefined) this.byId.set(record.id, record);
+      else if (Array.isArray(held)) held.push(record);
+      else this.byId.set(record.id, [held, record]);
       this.recordCount++;
     } else {
-      const previous = records[at] as SavedRecord;
+      const previous = records[at] as KeptRecord;
       const previousKey = previous.path === record.path ? key : nameKey(previous.path);
       if (!previous.copyOf && this.byPathKey.get(previousKey) === record.id)
         this.byPathKey.delete(previousKey);
-      records[at] = record;
+      if (Array.isArray(held)) held[at] = record;
+      else this.byId.set(record.id, record);
     }
-    this.byId.set(record.id, records);
     if (!record.copyOf) this.byPathKey.set(key, record.id);
-    if (record.sha256 && !record.copyOf) this.byHash.set(`${record.size}:${record.sha256}`, record.path);
+    if (record.sha256 && !record.copyOf) this.byHash.set(record.sha256, record);
     const photoId = record.evidence?.photoId;
     if (typeof photoId === 'string' && !record.copyOf) {
-      const same = (this.byPhotoId.get(photoId) ?? []).filter((previous) => this.isCurrent(previous));
-      same.push(record);
-      this.byPhotoId.set(photoId, same);
+      const same = listOf(this.byPhotoId.get(photoId)).filter((previous) => this.isCurrent(previous));
+      this.byPhotoId.set(photoId, same.length === 0 ? record : [...same, record]);
     }
   }
 
   /** Drops the record of `id` at `at` (a moved item's old place). */
   private forget(id: string, at: string): void {
-    const records = this.byId.get(id);
-    if (!records) return;
+    const held = this.byId.get(id);
+    if (!held) return;
     const key = nameKey(at);
+    const records = listOf(held);
     const index = records.findIndex((previous) => nameKey(previous.path) === key);
     if (index === -1) return;
-    records.splice(index, 1);
+    const rest = records.filter((_, other) => other !== index);
     this.recordCount--;
-    if (records.length === 0) this.byId.delete(id);
+    if (rest.length === 0) this.byId.delete(id);
+    else this.byId.set(id, rest.length === 1 ? (rest[0] as KeptRecord) : rest);
     if (this.byPathKey.get(key) === id) this.byPathKey.delete(key);
   }
 
-  private isCurrent(record: SavedRecord): boolean {
-    return this.byId.get(record.id)?.includes(record) === true;
+  private isCurrent(record: KeptRecord): boolean {
+    const held = this.byId.get(record.id);
+    return held === record || (Array.isArray(held) && held.includes(record));
   }
 
   /** The records (not copies) of the photo Google knows by this id, in any path or id. */
-  recordsOfPhoto(photoId: string): SavedRecord[] {
-    return (this.byPhotoId.get(photoId) ?? []).filter((record) => this.isCurrent(record));
+  recordsOfPhoto(photoId: string): KeptRecord[] {
+    return listOf(this.byPhotoId.get(photoId)).filter((record) => this.isCurrent(record));
   }
 
   /** The records that name the file at `relativePath` as the copy they are. */
-  copiesAt(relativePath: string): SavedRecord[] {
+  copiesAt(relativePath: string): KeptRecord[] {
     const key = nameKey(relativePath);
-    const copies: SavedRecord[] = [];
+    const copies: KeptRecord[] = [];
     for (const record of this.allRecords())
       if (record.copyOf !== undefined && nameKey(record.copyOf) === key) copies.push(record);
     return copies;
@@ -308,13 +567,17 @@ export class Manifest {
   }
 
   /** The latest record of an id. */
-  get(id: string): SavedRecord | undefined {
-    return this.byId.get(id)?.at(-1);
+  get(id: string): KeptRecord | undefined {
+    const held = this.byId.get(id);
+    return Array.isArray(held) ? held.at(-1) : held;
   }
 
   /** Every record (each id's, each place it was saved at). */
-  *allRecords(): Iterable<SavedRecord> {
-    for (const records of this.byId.values()) yield* records;
+  *allRecords(): IterableIterator<KeptRecord> {
+    for (const held of this.byId.values()) {
+      if (Array.isArray(held)) yield* held;
+      else yield held;
+    }
   }
 
   /**
@@ -341,13 +604,13 @@ export class Manifest {
   }
 
   /** Every record of an id, oldest first. */
-  recordsOf(id: string): readonly SavedRecord[] {
-    return this.byId.get(id) ?? [];
+  recordsOf(id: string): readonly KeptRecord[] {
+    return listOf(this.byId.get(id));
   }
 
   /** Every record, each the latest of its id at its path. */
-  *records(): IterableIterator<SavedRecord> {
-    for (const records of this.byId.values()) yield* records;
+  records(): IterableIterator<KeptRecord> {
+    return this.allRecords();
   }
 
   /** The id of the item recorded at this path (compared as the file system may: case and normalization folded). */
@@ -357,17 +620,23 @@ export class Manifest {
 
   /** The path of a saved file with these bytes, if any. */
   pathWithContent(size: number, sha256: string): string | undefined {
-    return this.byHash.get(`${size}:${sha256}`);
+    const record = this.byHash.get(sha256);
+    return record?.size === size ? record.path : undefined;
   }
 
   isWalkComplete(key: string): boolean {
     return this.walks.get(key) === true;
   }
 
-  async record(record: SavedRecord): Promise<void> {
-    this.remember(record);
+  /** Writes the record's line; what the manifest keeps of it is handed back (resolved once written). */
+  async record(record: SavedRecord): Promise<KeptRecord> {
+    const kept = new KeptRecord(record);
+    const text = JSON.stringify(record);
+    this.unwritten.set(kept, record);
+    this.remember(kept);
     this.pending.delete(record.id);
-    await this.append(record);
+    await this.append(text, kept);
+    return kept;
   }
 
   /** Items of `walk` left for a later run, oldest first. */
@@ -390,53 +659,77 @@ export class Manifest {
       at: new Date().toISOString(),
     };
     this.pending.set(item.id, line);
-    await this.append(line);
+    await this.append(JSON.stringify(line));
   }
 
   /** The item is no longer waited for (Google no longer has it). */
   async clearPending(walk: string, id: string): Promise<void> {
     if (!this.pending.delete(id)) return;
-    await this.append({ pending: id, of: walk, filename: '', at: new Date().toISOString(), done: true });
+    await this.append(
+      JSON.stringify({ pending: id, of: walk, filename: '', at: new Date().toISOString(), done: true }),
+    );
   }
 
   async markWalk(key: string, complete: boolean): Promise<void> {
     this.walks.set(key, complete);
-    await this.append({ walk: key, complete, at: new Date().toISOString() });
+    await this.append(JSON.stringify({ walk: key, complete, at: new Date().toISOString() }));
   }
 
-  private append(line: Line): Promise<void> {
+  private append(json: string, kept?: KeptRecord): Promise<void> {
     if (this.readOnly) return Promise.resolve();
-    const text = `${this.tornTail ? '\n' : ''}${JSON.stringify(line)}\n`;
+    const text = `${this.tornTail ? '\n' : ''}${json}\n`;
     this.tornTail = false;
     this.lines++;
     if (this.batch) {
-      this.batch.push(text);
+      this.batch.push({ text, kept });
       return this.writes;
     }
     // One write at a time, in order. Lines that come while a write is under way wait for it and
     // then go out together in one write call: each resolves only once its own line is written.
-    const batch = [text];
+    const batch = [{ text, kept }];
     this.batch = batch;
     this.writes = this.writes.then(() => {
       this.batch = undefined;
-      return this.write(batch.join(''));
+      return this.write(batch);
     });
     return this.writes;
   }
 
-  private async write(text: string): Promise<void> {
+  private async write(batch: readonly { text: string; kept: KeptRecord | undefined }[]): Promise<void> {
     if (!this.handle) {
       await mkdir(path.join(this.folder, STATE_FOLDER), { recursive: true });
       this.handle = await open(
-        path.join(this.folder, STATE_FOLDER, JOURNAL),
+        this.file,
         constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
         0o644,
       );
     }
     const handle = this.handle;
+    const text = batch.length === 1 ? (batch[0]?.text as string) : batch.map((line) => line.text).join('');
     await crashPoint('mid-journal-write', () => handle.write(text.slice(0, Math.ceil(text.length / 2))));
-    // Synchronous: appending a few hundred bytes takes microseconds, less than a thread-pool hand-off.
-    writeSync(handle.fd, text);
+    try {
+      // Synchronous: appending a few hundred bytes takes microseconds, less than a thread-pool hand-off.
+      writeSync(handle.fd, text);
+    } catch (error) {
+      // Part of it may be there (a full disk): the next line goes after what is, on a line of its own.
+      const size = fstatSync(handle.fd).size;
+      if (size !== this.end) this.tornTail = true;
+      this.end = size;
+      throw error;
+    }
+    // Where each line went: known only now, in the order the lines were written.
+    let at = this.end;
+    for (const line of batch) {
+      const bytes = Buffer.byteLength(line.text);
+      if (line.kept) {
+        const leading = line.text.charCodeAt(0) === NEWLINE ? 1 : 0;
+        line.kept.offset = at + leading;
+        line.kept.length = bytes - leading - 1;
+        this.unwritten.delete(line.kept);
+      }
+      at += bytes;
+    }
+    this.end = at;
   }
 
   /** Flushes, and rewrites the journal without superseded lines when it has grown twice too long. */
@@ -448,28 +741,61 @@ export class Manifest {
       this.handle = undefined;
     }
     const live = this.recordCount + this.walks.size + this.pending.size;
-    if (this.readOnly || this.lines <= 2 * live + 100) return;
-    const file = path.join(this.folder, STATE_FOLDER, JOURNAL);
-    const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    const lines: string[] = [];
-    for (const records of this.byId.values())
-      for (const record of records) {
+    if (this.readOnly || this.lines <= 2 * live + 100) {
+      // A read after this opens the journal again (the same file: the lock is released after).
+      if (this.reader !== undefined) closeSync(this.reader);
+      this.reader = undefined;
+      this.block = undefined;
+      return;
+    }
+    const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
+    const handle = await open(temp, 'w');
+    /** Where each record's line goes in the new journal, taken once it replaces the old. */
+    const placed: { kept: KeptRecord; offset: number; length: number }[] = [];
+    try {
+      let chunk: string[] = [];
+      let chunkBytes = 0;
+      let at = 0;
+      const put = async (line: string, kept?: KeptRecord) => {
+        const bytes = Buffer.byteLength(line);
+        if (kept) placed.push({ kept, offset: at, length: bytes });
+        at += bytes + 1;
+        chunk.push(line);
+        chunkBytes += bytes + 1;
+        if (chunkBytes >= LOAD_CHUNK) {
+          await handle.write(`${chunk.join('\n')}\n`);
+          chunk = [];
+          chunkBytes = 0;
+        }
+      };
+      for (const kept of this.allRecords()) {
         // The record it replaced is not written again, so nothing is left for it to drop (and
         // written before it, it would drop another item saved at the old place since).
-        lines.push(JSON.stringify(record, (key, value) => (key === 'movedFrom' ? undefined : value)));
+        const record = this.fullRecord(kept);
+        await put(
+          JSON.stringify(record, (key, value) => (key === 'movedFrom' ? undefined : value)),
+          kept,
+        );
       }
-    for (const [walk, complete] of this.walks)
-      lines.push(JSON.stringify({ walk, complete, at: new Date().toISOString() }));
-    for (const entry of this.pending.values()) lines.push(JSON.stringify(entry));
-    const handle = await open(temp, 'w');
-    try {
-      await handle.write(`${lines.join('\n')}\n`);
+      for (const [walk, complete] of this.walks)
+        await put(JSON.stringify({ walk, complete, at: new Date().toISOString() }));
+      for (const entry of this.pending.values()) await put(JSON.stringify(entry));
+      if (chunk.length > 0) await handle.write(`${chunk.join('\n')}\n`);
       await handle.sync();
     } finally {
       await handle.close();
     }
     await crashPoint('mid-compaction');
-    await rename(temp, file);
+    await rename(temp, this.file);
+    // The offsets held are the new journal's from here on.
+    if (this.reader !== undefined) closeSync(this.reader);
+    this.reader = undefined;
+    this.block = undefined;
+    for (const line of placed) {
+      line.kept.offset = line.offset;
+      line.kept.length = line.length;
+      this.unwritten.delete(line.kept);
+    }
   }
 }
 

@@ -253,10 +253,17 @@ export function claimKey(relativePath: string): string {
   return nameKey(relativePath);
 }
 
-/** What makes a listed item one item in a run: its id, and its evidence where ids are places. */
-export function listingKey(item: SourceItem): string {
+/**
+ * What makes a listed item one item in a run, besides its id: its evidence where ids are places
+ * ('' where they are identities). Kept per id for every item of a run, so one flat string, and the
+ * id (already in memory) is not part of it.
+ */
+export function listingVariant(item: Pick<SourceItem, 'size' | 'evidence'>): string {
+  const evidence = item.evidence;
   // With the sidecar's other facts: a later export's copy with an edited location is not the same listing.
-  return item.evidence ? `${variantKey(item)}\n${item.evidence.sidecarFacts ?? ''}` : item.id;
+  return evidence
+    ? [item.size, evidence.crc32, evidence.takenTime, evidence.title, evidence.sidecarFacts].join('\n')
+    : '';
 }
 
 /**

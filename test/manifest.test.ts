@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { BackupError } from '../src/errors.ts';
 import { acquireLock } from '../src/lock.ts';
-import { Manifest, parseJournal, recordedPathProblem, STATE_FOLDER } from '../src/manifest.ts';
+import {
+  type KeptRecord,
+  Manifest,
+  parseJournal,
+  recordedPathProblem,
+  type SavedRecord,
+  STATE_FOLDER,
+} from '../src/manifest.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -216,4 +223,122 @@ test('a record moved from another id and path replaces that record, also after a
 test('a journal line with a movedFrom outside the day folders is not a record', () => {
   const line = JSON.stringify({ ...record('a', '2024-01-01/A.jpg'), movedFrom: { id: 'b', path: '../x' } });
   assert.equal(parseJournal(`${line}\n`).bad, 1);
+});
+
+// ---------------------------------------------------------------------------------------------
+// What is kept in memory, and whole records read back from their lines
+
+/** A record as a source writes it: dates, metadata and evidence besides what decisions read. */
+const fullLine = (id: string, p: string, extra: Record<string, unknown> = {}) => ({
+  ...record(id, p),
+  takenAt: '2024-01-01T10:00:00.000Z',
+  utcOffsetMinutes: 60,
+  dateSource: 'sidecar',
+  metadata: { description: `café ${id}`, albums: ['Trip'] },
+  evidence: { crc32: 1234, photoId: `AF1Qip${id}` },
+  sha256: 'ab'.repeat(32),
+  ...extra,
+});
+
+test('a kept record is not a record line: it cannot be written as one without reading its line back', async () => {
+  const manifest = await Manifest.load(dir);
+  const kept = await manifest.record(fullLine('a', '2024-01-01/A.jpg'));
+  // @ts-expect-error a kept record has no dates or metadata: spread into a line it would lose them
+  const line: SavedRecord = { ...kept, xmpSha256: 'cd'.repeat(32) };
+  assert.equal('metadata' in line, false, 'what a spread of a kept record would write');
+  assert.equal('takenAt' in kept, false, 'dates and metadata are not kept in memory');
+  assert.deepEqual(manifest.fullRecord(kept), fullLine('a', '2024-01-01/A.jpg'));
+  await manifest.close();
+});
+
+test('whole records read back: just written, after a reload, after a torn last line, and after compaction', async () => {
+  await mkdir(path.join(dir, STATE_FOLDER));
+  const file = path.join(dir, STATE_FOLDER, 'saved.jsonl');
+  // Two-byte characters before: offsets are in bytes, not characters.
+  await writeFile(
+    file,
+    `${JSON.stringify(fullLine('é', '2024-01-01/É.jpg'))}\n{"id":"torn","path":"2024-01-01/T.j`,
+  );
+  const manifest = await Manifest.load(dir);
+  const loaded = manifest.get('é');
+  assert.ok(loaded);
+  assert.deepEqual(manifest.fullRecord(loaded), fullLine('é', '2024-01-01/É.jpg'));
+  const written = manifest.record(fullLine('b', '2024-01-01/B.jpg'));
+  // Before its line is written too.
+  assert.deepEqual(manifest.fullRecord(manifest.get('b') as KeptRecord), fullLine('b', '2024-01-01/B.jpg'));
+  await written;
+  assert.deepEqual(manifest.fullRecord(await written), fullLine('b', '2024-01-01/B.jpg'));
+  // Enough superseded lines that closing compacts the journal: the offsets held follow.
+  for (let round = 0; round < 120; round++)
+    await manifest.record(fullLine('c', '2024-01-01/C.jpg', { size: round }));
+  await manifest.close();
+  assert.equal((await readFile(file, 'utf8')).split('\n').length, 4, 'compacted: three records and the end');
+  assert.deepEqual(manifest.fullRecord(manifest.get('b') as KeptRecord), fullLine('b', '2024-01-01/B.jpg'));
+  assert.deepEqual(
+    manifest.fullRecord(manifest.get('c') as KeptRecord),
+    fullLine('c', '2024-01-01/C.jpg', { size: 119 }),
+  );
+  const again = await Manifest.load(dir);
+  assert.deepEqual(
+    [...again.fullRecords()].map((line) => line.id),
+    ['é', 'b', 'c'],
+  );
+  assert.deepEqual(again.fullRecord(again.get('é') as KeptRecord), fullLine('é', '2024-01-01/É.jpg'));
+});
+
+test('a journal replaced while the run holds offsets: a rename leaves its reads true; one written over in place is exit 2, never another line', async () => {
+  const first = await Manifest.load(dir);
+  await first.record(fullLine('a', '2024-01-01/A.jpg'));
+  await first.record(fullLine('b', '2024-01-01/B.jpg'));
+  await first.close();
+  const file = path.join(dir, STATE_FOLDER, 'saved.jsonl');
+  const manifest = await Manifest.load(dir, { readOnly: true });
+  const a = manifest.get('a') as KeptRecord;
+  const b = manifest.get('b') as KeptRecord;
+  // Another program's compaction (a new file renamed over): the journal loaded is still read.
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  await writeFile(`${file}.new`, `${lines[1]}\n${lines[0]}\n`);
+  await rename(`${file}.new`, file);
+  assert.deepEqual(manifest.fullRecord(a), fullLine('a', '2024-01-01/A.jpg'));
+  // Written over in place (the lines swapped, same length): the line read is not a's.
+  const other = await Manifest.load(dir, { readOnly: true });
+  const otherB = other.get('b') as KeptRecord;
+  await writeFile(file, `${lines[0]}\n${lines[1]}\n`);
+  assert.throws(
+    () => other.fullRecord(otherB),
+    (error: unknown) =>
+      error instanceof BackupError &&
+      error.exitCode === 2 &&
+      /changed by another program while this run used it/.test(error.message) &&
+      error.message.includes('2024-01-01/B.jpg'),
+  );
+  assert.deepEqual(manifest.fullRecord(b), fullLine('b', '2024-01-01/B.jpg'));
+});
+
+test('each id and each content is kept once: a record replacing another, a move, a copy', async () => {
+  const manifest = await Manifest.load(dir);
+  await manifest.record(fullLine('a', '2024-01-01/A.jpg'));
+  await manifest.record(fullLine('a', '2024-01-01/A.jpg', { xmpSha256: 'ef'.repeat(32) }));
+  assert.equal(manifest.size, 1);
+  assert.equal(manifest.recordsOf('a').length, 1);
+  assert.equal(manifest.get('a')?.xmpSha256, 'ef'.repeat(32));
+  assert.equal(manifest.pathWithContent(3, 'ab'.repeat(32)), '2024-01-01/A.jpg');
+  assert.equal(manifest.pathWithContent(4, 'ab'.repeat(32)), undefined, 'the size is part of the content');
+  assert.deepEqual(
+    manifest.recordsOfPhoto('AF1Qipa').map((kept) => kept.path),
+    ['2024-01-01/A.jpg'],
+  );
+  await manifest.record(
+    fullLine('a', '2024-01-05/A.jpg', { movedFrom: { id: 'a', path: '2024-01-01/A.jpg' } }),
+  );
+  assert.deepEqual(
+    manifest.recordsOf('a').map((kept) => kept.path),
+    ['2024-01-05/A.jpg'],
+  );
+  assert.equal(manifest.ownerOf('2024-01-01/A.jpg'), undefined);
+  assert.deepEqual(
+    manifest.recordsOfPhoto('AF1Qipa').map((kept) => kept.path),
+    ['2024-01-05/A.jpg'],
+  );
+  await manifest.close();
 });

@@ -15,7 +15,8 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Manifest, SavedRecord } from '../manifest.ts';
+import { BackupError } from '../errors.ts';
+import type { KeptRecord, Manifest, SavedRecord } from '../manifest.ts';
 import type { BackupSummary, Report } from '../report/events.ts';
 import { zoneOffsetMinutes } from '../timezone.ts';
 import { factsFromRecord } from './facts.ts';
@@ -100,7 +101,7 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
   };
 
   /** A sidecar that could not be written: one failed row; the media stays saved. */
-  const failed = (record: SavedRecord, error: unknown) => {
+  const failed = (record: { id: string; path: string }, error: unknown) => {
     const relative = sidecarPathFor(record.path);
     const reason = `the XMP sidecar could not be written (${(error as NodeJS.ErrnoException).code ?? String(error)}); a later run with --xmp writes it`;
     const failure = { id: record.id, filename: path.basename(relative), reason };
@@ -165,28 +166,37 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
         return names.get(day);
       };
       let stopped = false;
-      const one = (record: SavedRecord): void => {
-        const day = record.path.slice(0, record.path.indexOf('/'));
+      const one = (kept: KeptRecord): void => {
+        const day = kept.path.slice(0, kept.path.indexOf('/'));
         const inDay = namesIn(day);
-        if (!inDay?.has(record.path.slice(day.length + 1))) return;
+        if (!inDay?.has(kept.path.slice(day.length + 1))) return;
         try {
-          const sidecar = path.join(folder, sidecarPathFor(record.path));
+          const sidecar = path.join(folder, sidecarPathFor(kept.path));
           const existing: ExistingSidecar = inDay.has(path.basename(sidecar))
             ? inspectSidecar(sidecar)
             : { kind: 'absent' };
-          const sha256 = settle(record, record.xmpSha256, existing);
+          // The whole record, read back from its line: the sidecar is built from its dates and
+          // metadata, and a new line (with the sidecar's hash) must keep them.
+          const record = manifest.fullRecord(kept);
+          const sha256 = settle(record, kept.xmpSha256, existing);
           // Not awaited here: the lines of a chunk join one write (Manifest.append), awaited below.
-          if (sha256 !== record.xmpSha256 && !options.dryRun && sha256 !== undefined) {
-            // In place, where Manifest.record would put a copy: no second object per record.
+          if (sha256 !== kept.xmpSha256 && !options.dryRun && sha256 !== undefined) {
             record.xmpSha256 = sha256;
-            lines.push(manifest.record(record).catch((error) => refused(record, error)));
+            lines.push(
+              manifest.record(record).then(
+                () => undefined,
+                (error) => refused(record, error),
+              ),
+            );
           }
         } catch (error) {
-          refused(record, error);
+          // The journal changed under the run (Manifest.fullRecord): the run ends with its message.
+          if (error instanceof BackupError) throw error;
+          refused(kept, error);
         }
       };
       /** The disk refuses (full, read-only): the rest would fail alike; a later run goes on. */
-      const refused = (record: SavedRecord, error: unknown) => {
+      const refused = (record: { id: string; path: string }, error: unknown) => {
         if (!stopped) failed(record, error);
         stopped = true;
       };

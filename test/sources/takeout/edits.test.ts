@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Manifest } from '../../../src/manifest.ts';
+import { Manifest, parseJournal, type SavedRecord } from '../../../src/manifest.ts';
 import { formatGpsCoordinate } from '../../../src/metadata/xmp.ts';
 import { sha256, treeHashes } from '../../helpers/cli.ts';
 import {
@@ -405,6 +405,84 @@ test('takeout: a full and an incremental export read in one run (cron over a dow
     const old = await run(place, path.join(downloads, 'takeout-20250110T080000Z-001.zip'));
     assert.equal(old.code, 0, old.stdout + old.stderr);
     assert.deepEqual(await treeHashes(place.folder), tree, 'an older export read again changes nothing');
+  } finally {
+    await place.close();
+  }
+});
+
+test('takeout zip: lines written again from the record keep all it held: a moved photo, its album copy, --xmp from the record after the move', async () => {
+  const place = await openTakeoutDir();
+  try {
+    const photo = {
+      at: 'Photos from 2024/IMG_0001.jpg',
+      bytes: A,
+      title: 'IMG_0001.jpg',
+      taken: march(1),
+      id: 'AF1QipA',
+      description: 'in Paris',
+      location: { latitude: 48.8566, longitude: 2.3522 },
+    };
+    // The photo and its album's copy (the same bytes: recorded as a copy of the photo's file).
+    const first = await writeExport(place, 'full', 'zip', [photo, { ...photo, at: 'Trip/IMG_0001.jpg' }]);
+    const one = await run(place, first, ['--xmp']);
+    assert.equal(one.code, 0, one.stdout + one.stderr);
+    const journal = path.join(place.folder, '.photo-backup', 'saved.jsonl');
+    /** The latest line of each id: the photo's own file, and the copy recorded of it. */
+    const latest = async () => {
+      const byId = new Map<string, SavedRecord>();
+      for (const line of parseJournal(await readFile(journal, 'utf8')).records) byId.set(line.id, line);
+      const lines = [...byId.values()];
+      assert.equal(lines.length, 2, JSON.stringify(lines));
+      return {
+        owner: lines.find((line) => line.copyOf === undefined) as SavedRecord,
+        copy: lines.find((line) => line.copyOf !== undefined) as SavedRecord,
+      };
+    };
+    const { owner, copy } = await latest();
+    assert.ok(owner?.xmpSha256 && owner.metadata && owner.takenAt, JSON.stringify(owner));
+    assert.ok(copy?.metadata && copy.takenAt, JSON.stringify(copy));
+    const movedPath = `2024-03-05/${path.basename(owner.path)}`;
+
+    // Its date edited in Google Photos: it moves (without --xmp: its sidecar goes along unchanged).
+    // The export holds the item whose file it is (which of the two is saved first is a race).
+    const ownerAt = owner.id.slice('takeout:'.length);
+    const second = await writeExport(place, 'incremental', 'zip', [
+      { ...photo, at: ownerAt, taken: march(5) },
+    ]);
+    const two = await run(place, second);
+    assert.equal(two.code, 0, two.stdout + two.stderr);
+    const moved = await latest();
+    const ownerMoved = moved.owner;
+    assert.equal(ownerMoved.path, movedPath);
+    assert.equal(ownerMoved.takenAt, march(5).toISOString());
+    assert.equal(ownerMoved.xmpSha256, owner.xmpSha256, 'the hash of the sidecar that went along');
+    // What the new export says of it (album names come only with an album folder in it).
+    const facts = (metadata: unknown) => {
+      const { title, description, location } = metadata as Record<string, unknown>;
+      return { title, description, location };
+    };
+    assert.deepEqual(facts(ownerMoved.metadata), facts(owner.metadata));
+    assert.equal(facts(owner.metadata).description, 'in Paris');
+    assert.equal(ownerMoved.dateSource, owner.dateSource);
+    const { path: copyPath, copyOf, movedFrom, ...copyKept } = moved.copy;
+    const { path: _path, copyOf: _copyOf, ...copyBefore } = copy;
+    assert.equal(copyPath, movedPath);
+    assert.equal(copyOf, movedPath);
+    assert.deepEqual(movedFrom, { id: copy.id, path: copy.path });
+    assert.deepEqual(copyKept, copyBefore, "the copy's line keeps everything but its place");
+
+    // --xmp from the record: the sidecar gets the new date and the recorded metadata, and the
+    // line written with its hash keeps the rest.
+    const three = await run(place, second, ['--xmp']);
+    assert.equal(three.code, 0, three.stdout + three.stderr);
+    const xmp = await readFile(path.join(place.folder, `${movedPath}.xmp`), 'utf8');
+    assert.match(xmp, /in Paris/);
+    assert.match(xmp, /2024-03-05T12:00/);
+    assert.ok(xmp.includes(formatGpsCoordinate(photo.location.latitude, 'N', 'S')), xmp);
+    const rewritten = (await latest()).owner;
+    assert.ok(rewritten?.xmpSha256 && rewritten.xmpSha256 !== ownerMoved.xmpSha256);
+    assert.deepEqual(rewritten, { ...ownerMoved, xmpSha256: rewritten.xmpSha256 });
+    await assertRecordSound(place.folder);
   } finally {
     await place.close();
   }

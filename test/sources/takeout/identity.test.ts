@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { parseJournal } from '../../../src/manifest.ts';
+import { parseJournal, type SavedRecord } from '../../../src/manifest.ts';
 import { sha256, treeHashes } from '../../helpers/cli.ts';
 import {
   type ArchiveEntry,
@@ -433,6 +433,35 @@ test('takeout: a record from before evidence was kept is checked by content once
     const two = await place.run([second], ['--json']);
     assert.equal(two.code, 0, two.stderr);
     assert.deepEqual(await copiesInBackup(place.folder, { P1, P2 }), { P1: 1, P2: 1 });
+  } finally {
+    await place.close();
+  }
+});
+
+test('takeout: the line that upgrades a record with its evidence keeps everything else the record held', async () => {
+  const place = await openTakeoutDir();
+  try {
+    const first = await writeExport(
+      place,
+      'export-1',
+      'zip',
+      exportEntries([{ name: 'IMG_0001.jpg', bytes: P1, title: 'IMG_0001.jpg', taken: day(10) }]),
+    );
+    assert.equal((await place.run([first])).code, 0);
+    const journal = path.join(place.folder, '.photo-backup', 'saved.jsonl');
+    const [saved] = parseJournal(await readFile(journal, 'utf8')).records;
+    assert.ok(saved?.metadata && saved.takenAt && saved.evidence, JSON.stringify(saved));
+    const { evidence: _, ...old } = saved;
+    await writeFile(journal, `${JSON.stringify(old)}\n`);
+    await forgetFinishedParts(place);
+    const same = await place.run([first], ['--json']);
+    assert.equal(same.code, 0, same.stderr);
+    assert.equal(summaryOf(same.stdout).saved, 0);
+    const lines = parseJournal(await readFile(journal, 'utf8')).records;
+    assert.equal(lines.length, 2, 'the old line and its upgrade');
+    const { evidence, ...rest } = lines[1] as SavedRecord;
+    assert.ok(evidence?.crc32 !== undefined);
+    assert.deepEqual(rest, old, 'dates, metadata and savedAt as the record held them');
   } finally {
     await place.close();
   }
