@@ -7,8 +7,8 @@
  *
  * On the thread, each sidecar is written as writeSidecar does (sidecar-file.ts): a temporary
  * `.<name>.w<n>.part` beside it, then a rename over the final name, so the name only ever holds a
- * whole sidecar, and sweepTemps removes a temporary file a killed run left. Sidecars queued in one
- * turn of the event loop go to the thread in one message, and its answer comes in one message.
+ * whole sidecar, and sweepTemps removes a temporary file a killed run left. Sidecars go to the
+ * thread in batches (BATCH, or what is queued after BATCH_WAIT_MS), each answered in one message.
  *
  * The thread's code is a plain script (no TypeScript, no imports of this project): it then runs
  * the same from dist/ and from the sources through tsx. Measured in docs/performance.md.
@@ -50,6 +50,10 @@ parentPort.on('message', (jobs) => {
 });
 `;
 
+/** Sidecars sent to the thread at once, or what is queued after BATCH_WAIT_MS. */
+const BATCH = 64;
+const BATCH_WAIT_MS = 20;
+
 export class SidecarWriter {
   #worker: Worker | undefined;
   /** Jobs of this turn, not sent yet. */
@@ -57,6 +61,7 @@ export class SidecarWriter {
   /** Batches sent, oldest first: the thread answers them in order. */
   readonly #sent: ((code: string | null) => void)[][] = [];
   #broken: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
   #idle: (() => void)[] = [];
 
   /** Resolves once `text` is at `sidecarPath` (undefined), or with the error code that kept it out. */
@@ -67,13 +72,17 @@ export class SidecarWriter {
         done(this.#broken);
         return;
       }
-      if (this.#queued.length === 0) setImmediate(() => this.#send());
       this.#queued.push({ job: { path: sidecarPath, text }, done });
+      // Sent in batches: each message wakes the thread, and its answer the main thread, which
+      // costs more than writing a sidecar when sent one turn of the event loop at a time.
+      if (this.#queued.length >= BATCH) this.#send();
+      else this.#timer ??= setTimeout(() => this.#send(), BATCH_WAIT_MS);
     });
   }
 
   /** Resolves when every sidecar asked for so far is written or has failed. */
   flush(): Promise<void> {
+    this.#send();
     if (this.#queued.length === 0 && this.#sent.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
@@ -88,6 +97,8 @@ export class SidecarWriter {
   }
 
   #send(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
     const batch = this.#queued;
     this.#queued = [];
     if (batch.length === 0) return;
