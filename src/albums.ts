@@ -361,6 +361,8 @@ export async function writeAlbumLinks(
 export class LiveAlbumLinks {
   /** Links made this way, `albums/<album>/<name>` → the day-folder file they lead to. */
   readonly made = new Map<string, string>();
+  /** Of `made`, the links made as hard links (symlinks refused): told apart by their inode. */
+  readonly madeHard = new Set<string>();
   hardLinks = 0;
   readonly #folder: string;
   readonly #ofYear: RegExp;
@@ -418,7 +420,10 @@ export class LiveAlbumLinks {
       } catch {
         continue; // The step at the end looks at it again, and says what is wrong.
       }
-      if (kind === 'hardlink') this.hardLinks++;
+      if (kind === 'hardlink') {
+        this.hardLinks++;
+        this.madeHard.add(link);
+      }
       this.made.set(link, target);
       this.#report({ type: 'album-link', path: link, target, action: 'made', kind, dryRun: false });
     }
@@ -460,6 +465,13 @@ export class LiveAlbumLinks {
   }
 }
 
+/** Whether two paths are one file (a hard link made this run still leading to its target). */
+function sameFile(a: string, b: string): boolean {
+  const one = lstatSync(a, { throwIfNoEntry: false });
+  const two = lstatSync(b, { throwIfNoEntry: false });
+  return one !== undefined && two !== undefined && one.isFile() && one.ino === two.ino && one.dev === two.dev;
+}
+
 export interface AlbumFoldersInput {
   folder: string;
   year: number;
@@ -496,8 +508,15 @@ export async function linkAlbumFolders(input: AlbumFoldersInput): Promise<void> 
       // Made during the run where the whole plan puts another name: removed (it is still the
       // link made then), and the plan's links are made below.
       const full = path.join(input.folder, link);
-      if (readlinkOrUndefined(full) === path.join('..', '..', ...target.split('/')))
+      const hard = input.live?.madeHard.has(link) === true;
+      if (
+        hard
+          ? sameFile(full, path.join(input.folder, target))
+          : readlinkOrUndefined(full) === path.join('..', '..', ...target.split('/'))
+      ) {
         rmSync(full, { force: true });
+        if (hard && input.live) input.live.hardLinks--;
+      }
       live.delete(link);
     }
   }

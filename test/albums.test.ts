@@ -437,6 +437,36 @@ test('links made as files are saved, then a same-named file of an earlier day: t
   }
 });
 
+test('links made as hard links (symlinks refused) as files are saved, then a same-named file of an earlier day: the early hard link the plan names otherwise is removed, no stray name is left', async () => {
+  const year = await savedYear([
+    ['2024-05-02/IMG_1.jpg', ['Trip']],
+    ['2024-05-01/IMG_1.jpg', ['Trip']],
+  ]);
+  const before = process.env.PHOTO_BACKUP_REFUSE_SYMLINKS;
+  process.env.PHOTO_BACKUP_REFUSE_SYMLINKS = '1';
+  try {
+    const live = new LiveAlbumLinks(year.folder, 2024, year.report);
+    live.start(['Trip']);
+    live.link('2024-05-02/IMG_1.jpg', ['Trip']);
+    assert.deepEqual([...live.madeHard], ['albums/Trip/IMG_1.jpg'], 'made as a hard link');
+    await linkAlbumFolders({ ...year, year: 2024, dryRun: false, seen: [], live });
+    const plan = planAlbumLinks(year.records.map((record) => ({ path: record.path, albums: ['Trip'] })));
+    const names = (await readdir(path.join(year.folder, 'albums', 'Trip'))).sort();
+    assert.deepEqual(names, plan.map((link) => link.link.slice('albums/Trip/'.length)).sort());
+    for (const link of plan) {
+      const [a, b] = await Promise.all([
+        stat(path.join(year.folder, link.link)),
+        stat(path.join(year.folder, link.target)),
+      ]);
+      assert.equal(a.ino, b.ino, `${link.link} is ${link.target}`);
+    }
+  } finally {
+    if (before === undefined) delete process.env.PHOTO_BACKUP_REFUSE_SYMLINKS;
+    else process.env.PHOTO_BACKUP_REFUSE_SYMLINKS = before;
+    await rm(year.folder, { recursive: true, force: true });
+  }
+});
+
 test('links made as files are saved: albums whose safe names collide, a name the album folder holds in another spelling: left to the end, which makes the plan', async () => {
   const year = await savedYear([
     ['2024-05-03/IMG_3.jpg', ['a/b', 'a_b']],
