@@ -963,7 +963,13 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
 
   async function finish(): Promise<BackupResult> {
     signal.removeEventListener('abort', onAbort);
-    await source.close?.().catch(() => undefined);
+    // The record on disk before the source closes: closing may write what relies on it (the
+    // memory of finished Takeout parts, manifest.ts sync). Not synced, no part is remembered.
+    const synced = await manifest.sync().then(
+      () => true,
+      () => false,
+    );
+    await source.close?.({ recordSynced: synced }).catch(() => undefined);
     // The sidecars of the files saved: written (or failed rows) before the run is judged.
     await sidecars.flush();
     const interrupted = signal.aborted && !fatal;

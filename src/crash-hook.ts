@@ -9,6 +9,7 @@
  * Also test only: `PHOTO_BACKUP_FAIL_WRITE_AFTER=<bytes>` makes media writes fail with ENOSPC once
  * that many bytes were written in this process, a full disk without mounting a small tmpfs (root).
  * And `PHOTO_BACKUP_REFUSE_SYMLINKS=1` (symlinkRefusal, below): Windows' EPERM for album links.
+ * And `PHOTO_BACKUP_FAIL_RECORD_SYNC=1` (recordSyncFailure, below): the record's fsync fails (EIO).
  */
 const spec = /^([a-z-]+):(\d+)$/.exec(process.env.PHOTO_BACKUP_CRASH_AT ?? '');
 let hits = 0;
@@ -53,5 +54,17 @@ export function symlinkRefusal(): NodeJS.ErrnoException | undefined {
   return Object.assign(new Error('EPERM: operation not permitted, symlink (PHOTO_BACKUP_REFUSE_SYMLINKS)'), {
     code: 'EPERM',
     syscall: 'symlink',
+  });
+}
+
+/**
+ * Test only: `PHOTO_BACKUP_FAIL_RECORD_SYNC=1` makes syncing the record to disk (Manifest.sync)
+ * fail with EIO, as a failing disk answers fsync. Unset, it returns undefined.
+ */
+export function recordSyncFailure(): NodeJS.ErrnoException | undefined {
+  if (process.env.PHOTO_BACKUP_FAIL_RECORD_SYNC !== '1') return undefined;
+  return Object.assign(new Error('EIO: i/o error, fsync (PHOTO_BACKUP_FAIL_RECORD_SYNC)'), {
+    code: 'EIO',
+    syscall: 'fsync',
   });
 }

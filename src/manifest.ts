@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { crashPoint } from './crash-hook.ts';
+import { crashPoint, recordSyncFailure } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
 import { nameKey } from './layout.ts';
 import type { ItemEvidence, MediaKind } from './sources/source.ts';
@@ -730,6 +730,20 @@ export class Manifest {
       at += bytes;
     }
     this.end = at;
+  }
+
+  /**
+   * Every line written so far on the disk itself (fsync), not only in the page cache: what other
+   * state trusts the record must be written after this. The Takeout source's memory of finished
+   * parts is: a part remembered is never read again, so after a power cut a part remembered
+   * without its items' lines would leave those items unsaved for good. With the lines on disk,
+   * a file they name that the cut left short or absent is found by missingFiles and saved again.
+   */
+  async sync(): Promise<void> {
+    await this.writes.catch(() => undefined);
+    const failure = recordSyncFailure();
+    if (failure) throw failure;
+    await this.handle?.sync();
   }
 
   /** Flushes, and rewrites the journal without superseded lines when it has grown twice too long. */

@@ -166,8 +166,12 @@ export interface Source {
   recordMissing?(missing: number): void;
   /** Items in listing order. The caller may stop early (`break`); the generator must then clean up. */
   list(signal: AbortSignal): AsyncIterable<SourceItem>;
-  /** Release what the source holds (picker session, open archives). Called once, also after errors. */
-  close?(): Promise<void>;
+  /**
+   * Release what the source holds (picker session, open archives). Called once, also after errors.
+   * `recordSynced`: the run's record lines are on the disk (fsync), so state that trusts them may
+   * be written; false when syncing failed.
+   */
+  close?(end?: { recordSynced: boolean }): Promise<void>;
 }
 
 /** A fact the source wants the user to know, e.g. why the Library API found nothing. */

@@ -389,10 +389,15 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
       }
     },
     list,
-    async close() {
+    async close(end) {
       facts?.clear();
       await pool.closeAll();
-      await rememberFinished();
+      // Only over a record on disk: a part remembered is never read again (manifest.ts sync).
+      if (end?.recordSynced !== false) await rememberFinished();
+      else
+        findings.warn(
+          'The record could not be synced to disk: no Takeout part is remembered as finished, so the next run reads them again.',
+        );
       writeMediaReadCount();
     },
   };

@@ -442,3 +442,31 @@ test('a saved file deleted from the backup folder makes the rerun read every par
     await place.close();
   }
 });
+
+test('a record that cannot be synced to disk leaves no part remembered: the next run reads every part again', async () => {
+  // A part remembered is never read again, so the memory is written only over a record known to
+  // be on the disk (Manifest.sync before the source closes): after a power cut, a remembered part
+  // whose items' lines were still in the page cache would leave those items unsaved for good.
+  const place = await openTakeoutDir();
+  try {
+    await place.write(threeParts(), 'zip');
+    const downloads = path.join(place.dir, 'downloads');
+    const one = await place.run([downloads], [], { PHOTO_BACKUP_FAIL_RECORD_SYNC: '1' });
+    noStack(`${one.stdout}${one.stderr}`);
+    assert.equal(one.code, 0, `${one.stdout}${one.stderr}`);
+    assert.match(
+      `${one.stdout}${one.stderr}`,
+      /The record could not be synced to disk: no Takeout part is remembered/,
+    );
+    assert.doesNotMatch(`${one.stdout}${one.stderr}`, /safe to delete/, 'no export called safe to delete');
+    assert.deepEqual(await memoryLines(place), []);
+    assert.equal((await treeHashes(place.folder)).size, 6);
+
+    const two = await counted(place, [downloads]);
+    assert.equal(two.code, 0, two.output);
+    assert.deepEqual(two.opened, names(3), 'every part read again');
+    assert.equal((await memoryLines(place)).length, 3, 'remembered once the record is synced');
+  } finally {
+    await place.close();
+  }
+});
