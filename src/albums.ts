@@ -348,6 +348,130 @@ export async function writeAlbumLinks(
   return result;
 }
 
+/**
+ * Album links made while the year downloads, each as its file is saved (the Library API, once its
+ * albums are listed): the album step at the end, which runs after the last download with nothing
+ * beside it, then has only the rest to make. A link is made here only where its name is sure to
+ * be the one the step's plan gives it: an album whose safe name no other known album shares, and
+ * a file name its album folder did not hold (as listed when first used) and no link of this run
+ * took. Anything else (a collision, a name taken, an error) is left to the step, which makes,
+ * keeps or reports it as before; a link made here that the plan then puts elsewhere (a collision
+ * that only the end shows) is removed there. Synchronous calls, as in writeAlbumLinks.
+ */
+export class LiveAlbumLinks {
+  /** Links made this way, `albums/<album>/<name>` → the day-folder file they lead to. */
+  readonly made = new Map<string, string>();
+  /** Of `made`, the links made as hard links (symlinks refused): told apart by their inode. */
+  readonly madeHard = new Set<string>();
+  hardLinks = 0;
+  readonly #folder: string;
+  readonly #ofYear: RegExp;
+  readonly #report: Report;
+  /** Album name → its folder's name, for the albums whose folder is sure; undefined until start(). */
+  #folders: Map<string, string> | undefined;
+  /** Each album folder used: the name keys it holds (listed, then made here); null: not to be used. */
+  readonly #names = new Map<string, Set<string> | null>();
+  #useHardLinks = false;
+  readonly #refusal = symlinkRefusal();
+
+  constructor(folder: string, year: number, report: Report) {
+    this.#folder = folder;
+    this.#ofYear = new RegExp(`^${year}-\\d\\d-\\d\\d/`);
+    this.#report = report;
+  }
+
+  /** Every album name known (the source's and the record's): the folders follow from them all. */
+  start(titles: Iterable<string>): void {
+    const byKey = new Map<string, string[]>();
+    for (const title of new Set(titles)) {
+      const key = nameKey(safeFileName(title));
+      byKey.set(key, [...(byKey.get(key) ?? []), title]);
+    }
+    this.#folders = new Map();
+    for (const [only, ...others] of byKey.values())
+      if (only !== undefined && others.length === 0) this.#folders.set(only, safeFileName(only));
+  }
+
+  /** After `target`'s record line: its links into the albums it belongs to, where sure. */
+  link(target: string, albums: readonly string[]): void {
+    if (!this.#folders || albums.length === 0 || !this.#ofYear.test(target)) return;
+    try {
+      this.#linkAll(target, albums);
+    } catch {
+      this.#folders = undefined; // A folder that cannot be made or read: the step at the end says why.
+    }
+  }
+
+  #linkAll(target: string, albums: readonly string[]): void {
+    const name = safeFileName(target.slice(target.lastIndexOf('/') + 1));
+    const key = nameKey(name);
+    const relativeTarget = path.join('..', '..', ...target.split('/'));
+    for (const album of new Set(albums)) {
+      const albumFolder = this.#folders?.get(album);
+      if (albumFolder === undefined) continue;
+      const names = this.#namesIn(albumFolder);
+      if (!names || names.has(key)) continue;
+      names.add(key);
+      const link = `${ALBUMS_FOLDER}/${albumFolder}/${name}`;
+      const full = path.join(this.#folder, link);
+      let kind: 'symlink' | 'hardlink';
+      try {
+        kind = this.#make(full, target, relativeTarget);
+      } catch {
+        continue; // The step at the end looks at it again, and says what is wrong.
+      }
+      if (kind === 'hardlink') {
+        this.hardLinks++;
+        this.madeHard.add(link);
+      }
+      this.made.set(link, target);
+      this.#report({ type: 'album-link', path: link, target, action: 'made', kind, dryRun: false });
+    }
+  }
+
+  #namesIn(albumFolder: string): Set<string> | null {
+    let names = this.#names.get(albumFolder);
+    if (names === undefined) {
+      if (
+        this.#names.size === 0 &&
+        folderAt(path.join(this.#folder, ALBUMS_FOLDER), ALBUMS_FOLDER, false).problem
+      ) {
+        this.#folders = undefined;
+        return null;
+      }
+      const relative = `${ALBUMS_FOLDER}/${albumFolder}`;
+      const full = path.join(this.#folder, relative);
+      const found = folderAt(full, relative, false);
+      const listed = found.problem ? undefined : found.made ? new Map<string, Entry>() : listing(full);
+      names = listed ? new Set([...listed.keys()].map(nameKey)) : null;
+      this.#names.set(albumFolder, names);
+    }
+    return names;
+  }
+
+  #make(full: string, target: string, relativeTarget: string): 'symlink' | 'hardlink' {
+    if (!this.#useHardLinks) {
+      try {
+        if (this.#refusal) throw this.#refusal;
+        symlinkSync(relativeTarget, full, 'file');
+        return 'symlink';
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+        this.#useHardLinks = true;
+      }
+    }
+    linkSync(path.join(this.#folder, target), full);
+    return 'hardlink';
+  }
+}
+
+/** Whether two paths are one file (a hard link made this run still leading to its target). */
+function sameFile(a: string, b: string): boolean {
+  const one = lstatSync(a, { throwIfNoEntry: false });
+  const two = lstatSync(b, { throwIfNoEntry: false });
+  return one !== undefined && two !== undefined && one.isFile() && one.ino === two.ino && one.dev === two.dev;
+}
+
 export interface AlbumFoldersInput {
   folder: string;
   year: number;
@@ -358,6 +482,8 @@ export interface AlbumFoldersInput {
   seen: readonly AlbumMember[];
   /** Album names by item id that the source gave this run (the Library API's albums). */
   albumsById?: ReadonlyMap<string, readonly string[]>;
+  /** The links made while the year downloaded: not made again. */
+  live?: LiveAlbumLinks;
   report: Report;
 }
 
@@ -374,7 +500,28 @@ export async function linkAlbumFolders(input: AlbumFoldersInput): Promise<void> 
   }
   const links = planAlbumLinks(members.filter((member) => ofYear.test(member.path)));
   if (links.length === 0) return;
-  const result = await writeAlbumLinks(input.folder, links, {
+  const live = input.live?.made ?? new Map<string, string>();
+  if (live.size > 0) {
+    const planned = new Map(links.map((plan) => [plan.link, plan.target]));
+    for (const [link, target] of live) {
+      if (planned.get(link) === target) continue;
+      // Made during the run where the whole plan puts another name: removed (it is still the
+      // link made then), and the plan's links are made below.
+      const full = path.join(input.folder, link);
+      const hard = input.live?.madeHard.has(link) === true;
+      if (
+        hard
+          ? sameFile(full, path.join(input.folder, target))
+          : readlinkOrUndefined(full) === path.join('..', '..', ...target.split('/'))
+      ) {
+        rmSync(full, { force: true });
+        if (hard && input.live) input.live.hardLinks--;
+      }
+      live.delete(link);
+    }
+  }
+  const rest = live.size > 0 ? links.filter((plan) => live.get(plan.link) !== plan.target) : links;
+  const result = await writeAlbumLinks(input.folder, rest, {
     dryRun: input.dryRun,
     planned: new Set(input.seen.map((member) => member.path)),
     onLink: (plan, action, kind) =>
@@ -387,6 +534,8 @@ export async function linkAlbumFolders(input: AlbumFoldersInput): Promise<void> 
         dryRun: input.dryRun,
       }),
   });
+  result.made += live.size;
+  result.hardLinks += input.live?.hardLinks ?? 0;
   for (const problem of result.problems)
     input.report({ type: 'notice', level: 'warn', message: `${problem}.` });
   const albums = new Set(links.map((plan) => plan.album)).size;

@@ -10,7 +10,7 @@
 import { lstat, mkdir, readlink, realpath, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { type AlbumMember, albumsOf, linkAlbumFolders } from './albums.ts';
+import { type AlbumMember, albumsOf, LiveAlbumLinks, linkAlbumFolders } from './albums.ts';
 import { crashPoint } from './crash-hook.ts';
 import { createDiskLookup, fileDigests, sizeOnDisk } from './disk-facts.ts';
 import { BackupError, ExitCode, InterruptedError, quotaError } from './errors.ts';
@@ -298,10 +298,23 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   let albumsListed: Promise<void> | undefined;
   const albumsUnknown = new WeakSet<SourceItem>();
   const albumsLater: KeptRecord[] = [];
+  /** The links of the files saved once the albums are known, made as each is saved (albums.ts). */
+  const liveLinks =
+    options.albums && source.albumsById && !options.dryRun
+      ? new LiveAlbumLinks(folder, options.year, report)
+      : undefined;
   if (options.albums && source.albumsById) {
     albumsListed = source.albumsById(signal).then(
       (found) => {
         albumsById = found;
+        if (liveLinks) {
+          const titles = new Set<string>();
+          for (const albums of found.values()) for (const album of albums) titles.add(album);
+          // The album names the record holds for the year (read back: metadata is not kept in memory).
+          for (const record of manifest.fullRecords((kept) => kept.path.startsWith(`${options.year}-`)))
+            for (const album of albumsOf(record.metadata)) titles.add(album);
+          liveLinks.start(titles);
+        }
       },
       (error: unknown) => {
         if (signal.aborted) return;
@@ -631,6 +644,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       const contentKey = `${temp.bytes}:${temp.sha256}`;
       if (temp.sha256 && contentClaims.get(contentKey) === relative) contentClaims.delete(contentKey);
       await crashPoint('after-record');
+      // Off this download's path, now that the line says which sidecar belongs here.
+      sidecars.write(record);
+      if (liveLinks && !albumsUnknown.has(item)) liveLinks.link(relative, albumsOf(record.metadata));
       summary.saved++;
       summary.bytes += temp.bytes;
       report({ type: 'saved', id: item.id, path: relative, bytes: temp.bytes });
@@ -954,6 +970,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       () => false,
     );
     await source.close?.({ recordSynced: synced }).catch(() => undefined);
+    // The sidecars of the files saved: written (or failed rows) before the run is judged.
+    await sidecars.flush();
     const interrupted = signal.aborted && !fatal;
     if (interrupted) stopReason = 'interrupted';
     const reason: StopReason = stopReason ?? (reachedEnd ? 'end' : 'error');
@@ -967,7 +985,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           const albums = albumsById?.get(kept.id);
           if (!albums) continue;
           const record = manifest.fullRecord(kept);
-          await manifest.record(sidecars.attach({ ...record, metadata: { ...record.metadata, albums } }));
+          const withAlbums = sidecars.attach({ ...record, metadata: { ...record.metadata, albums } });
+          await manifest.record(withAlbums);
+          sidecars.write(withAlbums);
         }
       }
       // Not after Ctrl-C: the user asked to stop; the next run writes what is missing.
@@ -981,6 +1001,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           records: manifest.fullRecords((kept) => kept.path.startsWith(`${options.year}-`)),
           seen: albumsSeen,
           ...(albumsById ? { albumsById } : {}),
+          ...(liveLinks ? { live: liveLinks } : {}),
           report,
         }).catch((error: unknown) =>
           report({
@@ -995,6 +1016,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       // Empty by now: every download removed or renamed its file.
       if (!options.dryRun) await rm(temps.root, { recursive: true, force: true }).catch(() => undefined);
     } finally {
+      await sidecars.close();
       await lock?.release();
     }
     summary.stopped = { reason, message: stopMessage(reason, options, fatal, source) };

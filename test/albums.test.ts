@@ -20,7 +20,9 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
-import { type AlbumMember, planAlbumLinks } from '../src/albums.ts';
+import { type AlbumMember, LiveAlbumLinks, linkAlbumFolders, planAlbumLinks } from '../src/albums.ts';
+import type { SavedRecord } from '../src/manifest.ts';
+import type { BackupEvent } from '../src/report/events.ts';
 import { runCli } from './helpers/cli.ts';
 import { makeAlbumJson, makeJpeg, makeSidecar } from './helpers/takeout-builder.ts';
 
@@ -340,4 +342,163 @@ test('--albums --dry-run: a photo that would get a ~suffix (a same-named photo a
   // The real run makes exactly the link the dry run listed.
   assert.equal((await backup([root])).code, 0);
   await assertLinksTo(`albums/Beach/${planned}`, `2024-06-15/${planned}`);
+});
+
+/** A folder with day-folder files and their records, for the links made while a year downloads. */
+async function savedYear(files: Array<[string, string[]]>) {
+  const folder = await mkdtemp(path.join(tmpdir(), 'pb-live-links-'));
+  const records: SavedRecord[] = [];
+  for (const [relative, albums] of files) {
+    await mkdir(path.join(folder, path.dirname(relative)), { recursive: true });
+    await writeFile(path.join(folder, relative), relative);
+    records.push({
+      id: relative,
+      path: relative,
+      size: relative.length,
+      source: 'library',
+      savedAt: '2024-12-31T00:00:00.000Z',
+      metadata: { albums },
+    });
+  }
+  const events: BackupEvent[] = [];
+  const report = (event: BackupEvent) => events.push(event);
+  return { folder, records, events, report };
+}
+
+/** Every link under albums/: `albums/<album>/<name>` → the day-folder file it leads to. */
+async function linksIn(folder: string): Promise<Map<string, string>> {
+  const links = new Map<string, string>();
+  for (const album of await readdir(path.join(folder, 'albums'))) {
+    for (const name of await readdir(path.join(folder, 'albums', album))) {
+      const link = path.join(folder, 'albums', album, name);
+      assert.ok((await lstat(link)).isSymbolicLink(), `${album}/${name} is a link`);
+      const target = path.relative(folder, path.resolve(path.dirname(link), await readlink(link)));
+      links.set(`albums/${album}/${name}`, target.split(path.sep).join('/'));
+    }
+  }
+  return links;
+}
+
+test('links made as files are saved: the album step at the end makes none again, counts them, and the folders are the plan', async () => {
+  const year = await savedYear([
+    ['2024-05-02/IMG_2.jpg', ['Trip']],
+    ['2024-05-01/IMG_1.jpg', ['Trip', 'Family']],
+  ]);
+  try {
+    const live = new LiveAlbumLinks(year.folder, 2024, year.report);
+    live.start(['Trip', 'Family', 'Unused']);
+    for (const record of year.records) live.link(record.path, record.metadata?.albums as string[]);
+    assert.equal(live.made.size, 3);
+    const madeLive = year.events.filter((event) => event.type === 'album-link').length;
+    assert.equal(madeLive, 3, 'one event per link, as it is made');
+    await linkAlbumFolders({ ...year, year: 2024, dryRun: false, seen: [], live });
+    assert.equal(year.events.filter((event) => event.type === 'album-link').length, 3, 'none made twice');
+    const notice = year.events.find(
+      (event) => event.type === 'notice' && /Album folders:/.test(event.message),
+    );
+    assert.match(
+      notice?.type === 'notice' ? notice.message : '',
+      /2 album\(s\) in albums\/, made 3 link\(s\), replaced 0, 0 already there/,
+    );
+    const plan = planAlbumLinks(
+      year.records.map((record) => ({ path: record.path, albums: record.metadata?.albums as string[] })),
+    );
+    assert.deepEqual(await linksIn(year.folder), new Map(plan.map((link) => [link.link, link.target])));
+  } finally {
+    await rm(year.folder, { recursive: true, force: true });
+  }
+});
+
+test('links made as files are saved, then a same-named file of an earlier day: the end gives it the plain name, as the plan does, and leaves no stray link', async () => {
+  // Newest first: 2024-05-02's IMG_1.jpg is saved (and linked) before 2024-05-01's, which is
+  // saved before the albums were known, and 2024-05-01's img_1.JPG (another spelling of the name).
+  const year = await savedYear([
+    ['2024-05-02/IMG_1.jpg', ['Trip']],
+    ['2024-05-02/img_1.JPG', ['Trip']],
+    ['2024-05-01/IMG_1.jpg', ['Trip']],
+  ]);
+  try {
+    const live = new LiveAlbumLinks(year.folder, 2024, year.report);
+    live.start(['Trip']);
+    live.link('2024-05-02/IMG_1.jpg', ['Trip']);
+    live.link('2024-05-02/img_1.JPG', ['Trip']);
+    assert.deepEqual(
+      [...live.made],
+      [['albums/Trip/IMG_1.jpg', '2024-05-02/IMG_1.jpg']],
+      'a name taken this run is left to the end',
+    );
+    await linkAlbumFolders({ ...year, year: 2024, dryRun: false, seen: [], live });
+    const plan = planAlbumLinks(year.records.map((record) => ({ path: record.path, albums: ['Trip'] })));
+    assert.equal(plan.length, 3);
+    assert.deepEqual(await linksIn(year.folder), new Map(plan.map((link) => [link.link, link.target])));
+    assert.equal((await readdir(path.join(year.folder, 'albums', 'Trip'))).length, 3);
+  } finally {
+    await rm(year.folder, { recursive: true, force: true });
+  }
+});
+
+test('links made as hard links (symlinks refused) as files are saved, then a same-named file of an earlier day: the early hard link the plan names otherwise is removed, no stray name is left', async () => {
+  const year = await savedYear([
+    ['2024-05-02/IMG_1.jpg', ['Trip']],
+    ['2024-05-01/IMG_1.jpg', ['Trip']],
+  ]);
+  const before = process.env.PHOTO_BACKUP_REFUSE_SYMLINKS;
+  process.env.PHOTO_BACKUP_REFUSE_SYMLINKS = '1';
+  try {
+    const live = new LiveAlbumLinks(year.folder, 2024, year.report);
+    live.start(['Trip']);
+    live.link('2024-05-02/IMG_1.jpg', ['Trip']);
+    assert.deepEqual([...live.madeHard], ['albums/Trip/IMG_1.jpg'], 'made as a hard link');
+    await linkAlbumFolders({ ...year, year: 2024, dryRun: false, seen: [], live });
+    const plan = planAlbumLinks(year.records.map((record) => ({ path: record.path, albums: ['Trip'] })));
+    const names = (await readdir(path.join(year.folder, 'albums', 'Trip'))).sort();
+    assert.deepEqual(names, plan.map((link) => link.link.slice('albums/Trip/'.length)).sort());
+    for (const link of plan) {
+      const [a, b] = await Promise.all([
+        stat(path.join(year.folder, link.link)),
+        stat(path.join(year.folder, link.target)),
+      ]);
+      assert.equal(a.ino, b.ino, `${link.link} is ${link.target}`);
+    }
+  } finally {
+    if (before === undefined) delete process.env.PHOTO_BACKUP_REFUSE_SYMLINKS;
+    else process.env.PHOTO_BACKUP_REFUSE_SYMLINKS = before;
+    await rm(year.folder, { recursive: true, force: true });
+  }
+});
+
+test('links made as files are saved: albums whose safe names collide, a name the album folder holds in another spelling: left to the end, which makes the plan', async () => {
+  const year = await savedYear([
+    ['2024-05-03/IMG_3.jpg', ['a/b', 'a_b']],
+    ['2024-05-02/IMG_2.jpg', ['Trip']],
+    ['2024-05-01/img_2.jpg', ['Trip']],
+  ]);
+  try {
+    // An earlier run's link, to the earlier day's file: IMG_2.jpg is the same name on many disks.
+    await mkdir(path.join(year.folder, 'albums', 'Trip'), { recursive: true });
+    await symlink(
+      path.join('..', '..', '2024-05-01', 'img_2.jpg'),
+      path.join(year.folder, 'albums', 'Trip', 'img_2.jpg'),
+    );
+    const live = new LiveAlbumLinks(year.folder, 2024, year.report);
+    live.start(['a/b', 'a_b', 'Trip']);
+    live.link('2024-05-03/IMG_3.jpg', ['a/b', 'a_b']);
+    live.link('2024-05-02/IMG_2.jpg', ['Trip']);
+    assert.deepEqual([...live.made], [], 'no link whose name the end could give another');
+    await linkAlbumFolders({ ...year, year: 2024, dryRun: false, seen: [], live });
+    const plan = planAlbumLinks(
+      year.records.map((record) => ({ path: record.path, albums: record.metadata?.albums as string[] })),
+    );
+    assert.equal(plan.length, 4);
+    assert.deepEqual(await linksIn(year.folder), new Map(plan.map((link) => [link.link, link.target])));
+    const notice = year.events.find(
+      (event) => event.type === 'notice' && /Album folders:/.test(event.message),
+    );
+    assert.match(
+      notice?.type === 'notice' ? notice.message : '',
+      /made 3 link\(s\), replaced 0, 1 already there/,
+    );
+  } finally {
+    await rm(year.folder, { recursive: true, force: true });
+  }
 });

@@ -36,6 +36,47 @@ for (const [point, n] of [
   });
 }
 
+test('--xmp, SIGKILL after a record line, before its sidecar reached the disk: the line claims it, the next --xmp run writes it', async () => {
+  const uninterrupted = await openAccount(items);
+  let withSidecars: Map<string, string>;
+  try {
+    assert.equal((await backup(uninterrupted, ['--xmp'])).code, 0);
+    withSidecars = await treeHashes(uninterrupted.folder);
+  } finally {
+    await uninterrupted.close();
+  }
+  assert.ok([...withSidecars.keys()].some((file) => file.endsWith('.xmp')));
+  const account = await openAccount(items);
+  try {
+    const crashed = await backup(account, ['--xmp'], { env: { PHOTO_BACKUP_CRASH_AT: 'after-record:3' } });
+    assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+    const journal = await readFile(path.join(account.folder, '.photo-backup', 'saved.jsonl'), 'utf8');
+    const records = journal
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { path?: string; xmpSha256?: string });
+    const files = new Set(await allFiles(account.folder));
+    const claimed = records.filter((record) => record.path && record.xmpSha256);
+    assert.ok(claimed.length >= 3, 'each record line carries its sidecar hash');
+    assert.ok(
+      claimed.some((record) => !files.has(`${record.path}.xmp`)),
+      'the last line recorded names a sidecar not written yet',
+    );
+    assert.deepEqual(
+      [...files]
+        .filter((file) => file.endsWith('.xmp') && !file.endsWith('.part'))
+        .filter((file) => !withSidecars.has(file)),
+      [],
+      'no sidecar but the right ones',
+    );
+    const resumed = await backup(account, ['--xmp']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.deepEqual(await treeHashes(account.folder), withSidecars, 'the same tree as an uninterrupted run');
+  } finally {
+    await account.close();
+  }
+});
+
 test('Ctrl-C stops soon: no temporary file, the record kept, exit 130; the next run finishes the year', async () => {
   const account = await openAccount(items, { latency: { mediaMs: 150 } });
   try {

@@ -1,18 +1,23 @@
 /**
  * The `--xmp` step of a run: a sidecar beside every saved file, built from its record alone.
  *
- * backup.ts calls it at three points and knows nothing else of sidecars:
+ * backup.ts calls it at these points and knows nothing else of sidecars:
  * - `attach(record)` as a file is saved, before its record line is written, so the line carries
- *   the sidecar's hash (one line per item) and a killed run leaves no saved file without one;
+ *   the sidecar's hash (one line per item); then `write(record)` once the line is written: the
+ *   sidecar goes to the writer thread (sidecar-writer.ts), off the downloads' path. A run killed
+ *   in between leaves a record whose sidecar is absent: the next --xmp run writes it ("missing");
  * - `planned(record)` for --dry-run, to say which sidecar would be written;
+ * - `flush()` once the downloads are done: every sidecar written (or failed) before the run is judged;
  * - `finish()` once at the end: every recorded item of the year whose sidecar this run did not
  *   handle gets one from its record. That is how a folder saved without `--xmp` gets its sidecars:
  *   nothing is listed, downloaded or read again, so it does not depend on how far the listing went
- *   (a library run stops after a few already-saved items; the record still knows the whole year).
+ *   (a library run stops after a few already-saved items; the record still knows the whole year);
+ * - `close()` always, before the lock is let go: the writer thread ends.
  *
  * A sidecar whose bytes differ from what this tool wrote last (the hash in the record) was edited,
  * or written by another program: it is left as it is, and one notice counts them.
  */
+import { hash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { BackupError } from '../errors.ts';
@@ -24,10 +29,11 @@ import {
   decideSidecar,
   type ExistingSidecar,
   inspectSidecar,
-  sidecarHash,
+  type SidecarDecision,
   sidecarPathFor,
   writeSidecar,
 } from './sidecar-file.ts';
+import { SidecarWriter } from './sidecar-writer.ts';
 import { buildXmpPacket } from './xmp.ts';
 
 export interface SidecarStepOptions {
@@ -46,6 +52,12 @@ export interface SidecarStepOptions {
 export interface SidecarStep {
   /** The record of a file just saved, with its sidecar written beside it (and its hash in `xmpSha256`). */
   attach(record: SavedRecord): SavedRecord;
+  /** After `record`'s line is written: the sidecar `attach` decided on goes to the writer thread. */
+  write(record: SavedRecord): void;
+  /** Resolves when every sidecar given to `write` is on disk or reported failed. */
+  flush(): Promise<void>;
+  /** Ends the writer thread (after what it was given); every run calls it, however it ends. */
+  close(): Promise<void>;
   /** --dry-run: reports the sidecar the item of this (unwritten) record would get. */
   planned(record: SavedRecord): void;
   /** Sidecars from the record for the year's recorded items this run did not handle; then the notice. */
@@ -57,6 +69,8 @@ export interface SidecarStep {
  * their record lines then go out in one write.
  */
 const FINISH_CHUNK = 256;
+
+type WriteReason = Extract<SidecarDecision, { action: 'write' }>['reason'];
 
 /** How many kept sidecars the notice names. */
 const NAMED_KEPT = 3;
@@ -77,10 +91,12 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
     record: SavedRecord,
     recorded: string | undefined,
     existing: ExistingSidecar,
+    later = false,
   ): string | undefined => {
     const relative = sidecarPathFor(record.path);
-    const bytes = Buffer.from(buildXmpPacket(factsFromRecord(record, offsetAt)), 'utf8');
-    const next = sidecarHash(bytes);
+    const text = buildXmpPacket(factsFromRecord(record, offsetAt));
+    // One call on the text (its UTF-8, as sidecarHash of the bytes): no hasher object per sidecar.
+    const next = hash('sha256', text);
     // Sidecars are not flushed one by one (as the media): after a power cut one this tool wrote
     // can be there empty or cut short. That is no edit: decideSidecar has it written again.
     const decision = decideSidecar({ existing, ...(recorded ? { recorded } : {}), next });
@@ -95,9 +111,24 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
       report({ type: 'sidecar', path: relative, action: 'planned', reason: decision.reason });
       return recorded;
     }
-    writeSidecar(path.join(folder, relative), bytes, { fsync: false });
+    if (later) {
+      // Written by the writer thread once the record line carries `next` (write(), below).
+      prepared.set(record.path, { text, sha256: next, reason: decision.reason });
+      return next;
+    }
+    writeSidecar(path.join(folder, relative), Buffer.from(text, 'utf8'), { fsync: false });
     report({ type: 'sidecar', path: relative, action: 'written', reason: decision.reason });
     return next;
+  };
+  /** Sidecars attach decided to write, by media path, until write() hands them on. */
+  const prepared = new Map<string, { text: string; sha256: string; reason: WriteReason }>();
+  /** Sidecars handed to the writer thread and not on disk yet: what their path will hold. */
+  const onTheWay = new Map<string, string>();
+  const writer = options.enabled && !options.dryRun ? new SidecarWriter() : undefined;
+  const sent = new Set<Promise<void>>();
+  const flush = async (): Promise<void> => {
+    await writer?.flush();
+    await Promise.all(sent);
   };
 
   /** A sidecar that could not be written: one failed row; the media stays saved. */
@@ -126,8 +157,13 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
       handled.add(record.path);
       try {
         const recorded = recordedHash(record);
-        const existing = inspectSidecar(path.join(folder, sidecarPathFor(record.path)));
-        const sha256 = settle(record, recorded, existing);
+        // A sidecar still on its way to the disk is what its path holds, for this decision.
+        const coming = onTheWay.get(record.path) ?? prepared.get(record.path)?.sha256;
+        const existing: ExistingSidecar =
+          coming !== undefined
+            ? { kind: 'file', sha256: coming }
+            : inspectSidecar(path.join(folder, sidecarPathFor(record.path)));
+        const sha256 = settle(record, recorded, existing, writer !== undefined);
         // In place: the record is this save's own, and the key goes at the end of its line.
         if (sha256) record.xmpSha256 = sha256;
         return record;
@@ -135,6 +171,30 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
         failed(record, error);
         return record;
       }
+    },
+
+    write(record) {
+      const job = prepared.get(record.path);
+      if (!job || !writer) return;
+      prepared.delete(record.path);
+      const relative = sidecarPathFor(record.path);
+      onTheWay.set(record.path, job.sha256);
+      const done = writer.write(path.join(folder, relative), job.text).then((code) => {
+        if (onTheWay.get(record.path) === job.sha256) onTheWay.delete(record.path);
+        // The record says `sha256` while the sidecar is absent: a later --xmp run writes it.
+        if (code !== undefined) failed(record, Object.assign(new Error(code), { code }));
+        else report({ type: 'sidecar', path: relative, action: 'written', reason: job.reason });
+      });
+      sent.add(done);
+      void done.finally(() => sent.delete(done));
+    },
+
+    flush,
+
+    async close() {
+      prepared.clear();
+      await writer?.close();
+      await Promise.all(sent);
     },
 
     planned(record) {
@@ -151,6 +211,7 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
 
     async finish(signal) {
       if (!options.enabled) return;
+      await flush();
       /** The names in each day folder, listed once: most sidecars of a first --xmp run are absent. */
       const names = new Map<string, Set<string> | undefined>();
       const namesIn = (day: string) => {
