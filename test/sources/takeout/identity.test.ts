@@ -382,28 +382,31 @@ for (const kind of ['zip', 'folder'] as const) {
   });
 }
 
+/**
+ * One export of IMG_0001.jpg (P1) saved, then its record written as a version before evidence
+ * wrote it (no `evidence`), and no memory of finished parts (that version kept none either).
+ */
+async function savedWithoutEvidence(place: TakeoutDir) {
+  const first = await writeExport(
+    place,
+    'export-1',
+    'zip',
+    exportEntries([{ name: 'IMG_0001.jpg', bytes: P1, title: 'IMG_0001.jpg', taken: day(10) }]),
+  );
+  assert.equal((await place.run([first])).code, 0);
+  const journal = path.join(place.folder, '.photo-backup', 'saved.jsonl');
+  const records = parseJournal(await readFile(journal, 'utf8')).records;
+  const old = records.map(({ evidence: _, ...rest }) => rest);
+  const oldText = `${old.map((record) => JSON.stringify(record)).join('\n')}\n`;
+  await writeFile(journal, oldText);
+  await forgetFinishedParts(place);
+  return { first, journal, records, old, oldText };
+}
+
 test('takeout: a record from before evidence was kept is checked by content once, upgraded, never discarded', async () => {
   const place = await openTakeoutDir();
   try {
-    const first = await writeExport(
-      place,
-      'export-1',
-      'zip',
-      exportEntries([{ name: 'IMG_0001.jpg', bytes: P1, title: 'IMG_0001.jpg', taken: day(10) }]),
-    );
-    assert.equal((await place.run([first])).code, 0);
-    // The record as the previous version wrote it: no evidence.
-    const journal = path.join(place.folder, '.photo-backup', 'saved.jsonl');
-    const old = (await readFile(journal, 'utf8'))
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => {
-        const { evidence: _, ...rest } = JSON.parse(line) as Record<string, unknown>;
-        return JSON.stringify(rest);
-      });
-    await writeFile(journal, `${old.join('\n')}\n`);
-    // A previous version kept no memory of finished parts either.
-    await forgetFinishedParts(place);
+    const { first, journal, oldText } = await savedWithoutEvidence(place);
     // The same export again: A is recognised by its bytes on disk and not saved again.
     const same = await place.run([first], ['--json']);
     assert.equal(same.code, 0, same.stderr);
@@ -420,7 +423,7 @@ test('takeout: a record from before evidence was kept is checked by content once
     assert.equal(cheap.reads, 0, 'after the upgrade a rerun reads no media bytes');
 
     // An old record and a later export with another photo of the same size at its path.
-    await writeFile(journal, `${old.join('\n')}\n`);
+    await writeFile(journal, oldText);
     const second = await writeExport(
       place,
       'export-2',
@@ -441,19 +444,14 @@ test('takeout: a record from before evidence was kept is checked by content once
 test('takeout: the line that upgrades a record with its evidence keeps everything else the record held', async () => {
   const place = await openTakeoutDir();
   try {
-    const first = await writeExport(
-      place,
-      'export-1',
-      'zip',
-      exportEntries([{ name: 'IMG_0001.jpg', bytes: P1, title: 'IMG_0001.jpg', taken: day(10) }]),
-    );
-    assert.equal((await place.run([first])).code, 0);
-    const journal = path.join(place.folder, '.photo-backup', 'saved.jsonl');
-    const [saved] = parseJournal(await readFile(journal, 'utf8')).records;
+    const {
+      first,
+      journal,
+      records,
+      old: [old],
+    } = await savedWithoutEvidence(place);
+    const [saved] = records;
     assert.ok(saved?.metadata && saved.takenAt && saved.evidence, JSON.stringify(saved));
-    const { evidence: _, ...old } = saved;
-    await writeFile(journal, `${JSON.stringify(old)}\n`);
-    await forgetFinishedParts(place);
     const same = await place.run([first], ['--json']);
     assert.equal(same.code, 0, same.stderr);
     assert.equal(summaryOf(same.stdout).saved, 0);
