@@ -6,6 +6,7 @@ import {
   decideItem,
   hasNewFacts,
   leftOutByChoice,
+  listingVariant,
   nextSkipState,
   type PlanContext,
   placeItem,
@@ -301,4 +302,22 @@ test('reviseItem: a new day moves the file under its saved name; a taken name th
   });
   const { takenAt: _dropped, ...undated } = redated;
   assert.deepEqual(reviseItem(recorded, undated, context()), { action: 'update', path: recorded.path });
+});
+
+test('listingVariant: one number per size and evidence, another for each fact that differs, 0 with no evidence', () => {
+  const evidence = { crc32: 3_000_000_000, takenTime: '1704070800', title: 'IMG_1.jpg', sidecarFacts: 42 };
+  const variant = listingVariant({ size: 1991, evidence });
+  assert.equal(typeof variant, 'number');
+  assert.ok(Number.isSafeInteger(variant) && variant >= 0);
+  assert.equal(listingVariant({ size: 1991, evidence: { ...evidence } }), variant);
+  const others = [
+    listingVariant({ size: 1992, evidence }),
+    listingVariant({ size: 1991, evidence: { ...evidence, crc32: 3_000_000_001 } }),
+    listingVariant({ size: 1991, evidence: { ...evidence, takenTime: '1704070801' } }),
+    listingVariant({ size: 1991, evidence: { ...evidence, title: 'IMG_2.jpg' } }),
+    listingVariant({ size: 1991, evidence: { ...evidence, sidecarFacts: 43 } }),
+  ];
+  assert.equal(new Set([variant, ...others]).size, 6);
+  assert.equal(listingVariant({ size: 1991 }), 0);
+  assert.equal(listingVariant({ size: 5 }), listingVariant({ size: 6 }));
 });
