@@ -23,6 +23,7 @@ import {
   withRetry,
 } from './http.ts';
 import { nameKey } from './layout.ts';
+import { ListedItems } from './listed-items.ts';
 import { acquireLock, type Lock } from './lock.ts';
 import {
   type KeptRecord,
@@ -415,7 +416,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       facts.exportedAt !== undefined && recordFacts(record).exportedAt === facts.exportedAt;
     const elsewhere = manifest
       .recordsOfPhoto(facts.photoId)
-      .filter((record) => record.id !== item.id && !recordedThisRun.has(record.id) && !sameExport(record));
+      .filter((record) => record.id !== item.id && !seen.recordedThisRun(record.id) && !sameExport(record));
     return pickRecord(item, facts, elsewhere);
   };
 
@@ -462,7 +463,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         });
       return prior;
     }
-    recordedThisRun.add(item.id);
+    seen.markRecorded(item.id);
     if (revision.action === 'update') {
       await manifest.record(next);
       return next;
@@ -610,7 +611,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           await manifest.record(
             savedRecord(item, existing, temp.bytes, { sha256: temp.sha256, copyOf: existing }),
           );
-          recordedThisRun.add(item.id);
+          seen.markRecorded(item.id);
           summary.copies++;
           report({ type: 'saved', id: item.id, path: existing, bytes: 0, copyOf: existing });
           settle(item);
@@ -632,7 +633,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         throw error;
       }
       placed = true;
-      recordedThisRun.add(item.id);
+      seen.markRecorded(item.id);
       await crashPoint('after-rename-before-record');
       const record = sidecars.attach(savedRecord(item, relative, temp.bytes, { sha256: temp.sha256 }));
       const kept = await manifest.record(record);
@@ -681,44 +682,10 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   /** Saves under way by Google photo id (Takeout): a later export's copy of the photo waits for its record. */
   const savingPhotos = new Map<string, { task: Promise<void>; exportedAt: string | undefined }>();
   let skipState: SkipState = { consecutive: 0, stopped: false };
-  /**
-   * Items listed this run: each id's listing variants (plan.ts listingVariant), one number itself,
-   * an array only for an id listed with two. Keyed by the item's own id string: nothing new per item
-   * but the variant's number. A single variant `v` stands as `-v - 1` once the id is recorded this
-   * run (recordedThisRun), so that needs no set of its own: a table of 100,000 ids, about 2.6 MB,
-   * and as much again while it grows.
-   */
-  const listed = new Map<string, number | number[]>();
-  /** Ids recorded this run that `listed` cannot mark: listed with two variants, or not listed. */
-  const recordedOthers = new Set<string>();
-  /** Ids this run recorded (saved, copies, revisions). */
-  const recordedThisRun = {
-    add(id: string): void {
-      const held = listed.get(id);
-      if (typeof held === 'number') {
-        if (held >= 0) listed.set(id, -held - 1);
-      } else recordedOthers.add(id);
-    },
-    has(id: string): boolean {
-      const held = listed.get(id);
-      return (typeof held === 'number' && held < 0) || recordedOthers.has(id);
-    },
-  };
-  /** Whether this item was listed before in this run (and, if not, it is from now on). */
-  const listedBefore = (item: Pick<SourceItem, 'id' | 'size' | 'evidence'>): boolean => {
-    const variant = listingVariant(item);
-    const stored = listed.get(item.id);
-    if (stored === undefined) {
-      listed.set(item.id, variant);
-      return false;
-    }
-    const held = typeof stored === 'number' && stored < 0 ? -stored - 1 : stored;
-    if (held === variant || (Array.isArray(held) && held.includes(variant))) return true;
-    // Two variants: the recorded mark moves to the set.
-    if (typeof stored === 'number' && stored < 0) recordedOthers.add(item.id);
-    listed.set(item.id, Array.isArray(held) ? [...held, variant] : [held, variant]);
-    return false;
-  };
+  /** Items listed and ids recorded this run (listed-items.ts). */
+  const seen = new ListedItems();
+  const listedBefore = (item: Pick<SourceItem, 'id' | 'size' | 'evidence'>): boolean =>
+    seen.listedBefore(item.id, listingVariant(item));
   /** The total last reported (`total` event). */
   let total: number | undefined;
   /** Each day folder is checked once a run for a link that leads outside. */
