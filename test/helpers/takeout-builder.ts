@@ -90,30 +90,51 @@ export function buildZip(entries: readonly ZipEntryOptions[], options: { zip64?:
     offset += 30 + name.length + localExtra.length + stored.length;
   }
   const directory = Buffer.concat(centrals);
+  const end = zipEndRecords({
+    entries: entries.length,
+    directoryLength: directory.length,
+    directoryAt: offset,
+    zip64: options.zip64 === true,
+  });
+  return Buffer.concat([...locals, directory, end]);
+}
+
+/**
+ * A zip's end: with `zip64`, the ZIP64 end record and its locator (APPNOTE 4.3.14, 4.3.15), then
+ * the end of central directory record whose fields all say "see ZIP64"; else the plain end record.
+ * `entries` is what the records claim (a test may make it lie).
+ */
+export function zipEndRecords(end: {
+  entries: number;
+  directoryLength: number;
+  directoryAt: number;
+  zip64: boolean;
+}): Buffer {
   const tail: Buffer[] = [];
-  if (options.zip64) {
+  if (end.zip64) {
     const record = Buffer.alloc(56);
     record.writeUInt32LE(0x06064b50, 0);
     record.writeBigUInt64LE(44n, 4);
     record.writeUInt16LE(45, 12);
     record.writeUInt16LE(45, 14);
-    record.writeBigUInt64LE(BigInt(entries.length), 24);
-    record.writeBigUInt64LE(BigInt(entries.length), 32);
-    record.writeBigUInt64LE(BigInt(directory.length), 40);
-    record.writeBigUInt64LE(BigInt(offset), 48);
+    record.writeBigUInt64LE(BigInt(end.entries), 24);
+    record.writeBigUInt64LE(BigInt(end.entries), 32);
+    record.writeBigUInt64LE(BigInt(end.directoryLength), 40);
+    record.writeBigUInt64LE(BigInt(end.directoryAt), 48);
     const locator = Buffer.alloc(20);
     locator.writeUInt32LE(0x07064b50, 0);
-    locator.writeBigUInt64LE(BigInt(offset + directory.length), 8);
+    locator.writeBigUInt64LE(BigInt(end.directoryAt + end.directoryLength), 8);
     locator.writeUInt32LE(1, 16);
     tail.push(record, locator);
   }
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(options.zip64 ? 0xffff : entries.length, 8);
-  end.writeUInt16LE(options.zip64 ? 0xffff : entries.length, 10);
-  end.writeUInt32LE(options.zip64 ? 0xffffffff : directory.length, 12);
-  end.writeUInt32LE(options.zip64 ? 0xffffffff : offset, 16);
-  return Buffer.concat([...locals, directory, ...tail, end]);
+  const record = Buffer.alloc(22);
+  record.writeUInt32LE(0x06054b50, 0);
+  record.writeUInt16LE(end.zip64 ? 0xffff : end.entries, 8);
+  record.writeUInt16LE(end.zip64 ? 0xffff : end.entries, 10);
+  record.writeUInt32LE(end.zip64 ? 0xffffffff : end.directoryLength, 12);
+  record.writeUInt32LE(end.zip64 ? 0xffffffff : end.directoryAt, 16);
+  tail.push(record);
+  return Buffer.concat(tail);
 }
 
 export function tarHeader(name: string, size: number, type: string): Buffer {

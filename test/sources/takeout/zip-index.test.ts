@@ -15,6 +15,7 @@ import {
   readZipIndex,
   ZipFormatError,
 } from '../../../src/sources/takeout/formats/zip-reader.ts';
+import { zipEndRecords } from '../../helpers/takeout-builder.ts';
 
 interface Record {
   raw: Buffer;
@@ -84,24 +85,10 @@ function virtualZip(records: readonly Record[], size: number, options: { total?:
   const total = options.total ?? records.length;
   const tailLength = directory.length + 56 + 20 + 22;
   const directoryAt = size - tailLength;
-  const zip64End = Buffer.alloc(56);
-  zip64End.writeUInt32LE(0x06064b50, 0);
-  zip64End.writeBigUInt64LE(44n, 4);
-  zip64End.writeBigUInt64LE(BigInt(total), 24);
-  zip64End.writeBigUInt64LE(BigInt(total), 32);
-  zip64End.writeBigUInt64LE(BigInt(directory.length), 40);
-  zip64End.writeBigUInt64LE(BigInt(directoryAt), 48);
-  const locator = Buffer.alloc(20);
-  locator.writeUInt32LE(0x07064b50, 0);
-  locator.writeBigUInt64LE(BigInt(directoryAt + directory.length), 8);
-  locator.writeUInt32LE(1, 16);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(0xffff, 8);
-  end.writeUInt16LE(0xffff, 10);
-  end.writeUInt32LE(0xffffffff, 12);
-  end.writeUInt32LE(0xffffffff, 16);
-  const tail = Buffer.concat([directory, zip64End, locator, end]);
+  const tail = Buffer.concat([
+    directory,
+    zipEndRecords({ entries: total, directoryLength: directory.length, directoryAt, zip64: true }),
+  ]);
   const reader: RandomAccessReader = {
     size,
     async read(position, length) {
