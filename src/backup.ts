@@ -446,13 +446,19 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
    * old). The record it is now; undefined when the move failed (a failed row; the old stays).
    */
   const revise = async (prior: RecordView, item: SourceItem): Promise<RecordView | undefined> => {
-    const revision = reviseItem(prior, item, context);
+    // A copy (the file was saved for another copy of the photo: an album's, or its year folder's,
+    // whichever download ended first): the file is revised as its owner's, and this item takes
+    // it over, so a new date moves the file, and its XMP is written from the new facts. The
+    // owner it had becomes a copy of it (completeMove, or below when it stays).
+    const fileOwner = prior.copyOf === undefined ? undefined : ownerRecordAt(prior.copyOf);
+    const file = fileOwner ?? prior;
+    const revision = reviseItem(fileOwner ? { id: prior.id, path: fileOwner.path } : prior, item, context);
     const target = revision.action === 'move' ? revision.to : revision.path;
-    const next = savedRecord(item, target, prior.size, {
-      sha256: prior.sha256,
-      ...(prior.copyOf === undefined ? {} : { copyOf: prior.copyOf }),
+    const next = savedRecord(item, target, file.size, {
+      sha256: file.sha256,
+      ...(prior.copyOf === undefined || fileOwner ? {} : { copyOf: prior.copyOf }),
     });
-    if (prior.xmpSha256) next.xmpSha256 = prior.xmpSha256;
+    if (file.xmpSha256) next.xmpSha256 = file.xmpSha256;
     if (prior.id !== item.id || target !== prior.path) next.movedFrom = { id: prior.id, path: prior.path };
     if (options.dryRun) {
       if (revision.action === 'move')
@@ -466,6 +472,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     seen.markRecorded(item.id);
     if (revision.action === 'update') {
       await manifest.record(next);
+      if (fileOwner) await manifest.record(copyRecord(fileOwner, next.path));
       return next;
     }
     try {
@@ -500,18 +507,41 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     return next;
   };
 
-  /** The rest of a move the record holds (a run stopped after recording it): copies follow, the old name goes. */
+  /** The record that owns the file at `relative` (not a copy of it), if any. */
+  const ownerRecordAt = (relative: string): KeptRecord | undefined => {
+    const id = manifest.ownerOf(relative);
+    const key = nameKey(relative);
+    return id === undefined
+      ? undefined
+      : manifest.recordsOf(id).find((record) => record.copyOf === undefined && nameKey(record.path) === key);
+  };
+
+  /** `record` as a copy of the file at `relative`: its whole line, read back (its dates and metadata go along). */
+  const copyRecord = (record: KeptRecord, relative: string): SavedRecord => ({
+    ...manifest.fullRecord(record),
+    path: relative,
+    copyOf: relative,
+    ...(nameKey(record.path) === nameKey(relative)
+      ? {}
+      : { movedFrom: { id: record.id, path: record.path } }),
+  });
+
+  /**
+   * The rest of a move the record holds (also a run stopped after recording it): what else names
+   * the old file follows (its copies, and the owner it had when a copy of it took it over: the
+   * same bytes, a copy now), and the old name goes.
+   */
   const completeMove = async (record: RecordView): Promise<void> => {
     const from = record.movedFrom;
     if (!from || nameKey(from.path) === nameKey(record.path)) return;
-    for (const copy of manifest.copiesAt(from.path))
-      await manifest.record({
-        // The copy's whole line, read back: its dates and metadata go along.
-        ...manifest.fullRecord(copy),
-        path: record.path,
-        copyOf: record.path,
-        movedFrom: { id: copy.id, path: copy.path },
-      });
+    const key = nameKey(from.path);
+    const sameBytes = (other: KeptRecord) =>
+      other.size === record.size && other.sha256 !== undefined && other.sha256 === record.sha256;
+    const along = [...manifest.records()].filter(
+      (other) =>
+        nameKey(other.copyOf ?? other.path) === key && (other.copyOf !== undefined || sameBytes(other)),
+    );
+    for (const other of along) await manifest.record(copyRecord(other, record.path));
     // Another item saved at the old place since: that file is its own.
     if (manifest.ownerOf(from.path) !== undefined) return;
     await finishMove(folder, from.path, record.path, {

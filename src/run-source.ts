@@ -43,23 +43,37 @@ export interface RunSourceOptions {
   signal: AbortSignal;
 }
 
-/** One backupYear call with `source`; the source's problems are printed after it and make it exit 1. */
+/**
+ * One backupYear call with `source`; the source's last lines (the exports fully processed) and its
+ * problems are printed after its summary, however the run ended (a quota stop, Ctrl-C and an
+ * error too: the `export-processed` events were sent then as well), and problems make it exit 1.
+ */
 async function runWith(
   source: Source,
   options: RunSourceOptions,
   afterSummary: () => readonly string[] = () => [],
 ): Promise<BackupResult> {
   const { reporter } = options;
-  const result = await backupYear(options.backupOptions, {
-    source,
-    report: reporter.report,
-    signal: options.signal,
-  });
-  for (const line of afterSummary()) reporter.info(printableName(line));
-  const problems = source.problems?.() ?? [];
-  for (const problem of problems) reporter.info(`problem: ${printableName(problem)}`);
+  const problems = () => source.problems?.() ?? [];
+  const tell = () => {
+    for (const line of afterSummary()) reporter.afterSummary(printableName(line));
+    for (const problem of problems()) reporter.afterSummary(`problem: ${printableName(problem)}`);
+  };
+  let result: BackupResult;
+  try {
+    result = await backupYear(options.backupOptions, {
+      source,
+      report: reporter.report,
+      signal: options.signal,
+    });
+  } catch (error) {
+    // The run ended early: its error (cli.ts) and summary come first, these lines after them.
+    tell();
+    throw error;
+  }
+  tell();
   // A damaged part does not stop the others, but the run is not clean.
-  if (problems.length === 0) return result;
+  if (problems().length === 0) return result;
   return { ...result, exitCode: Math.max(result.exitCode, ExitCode.itemsFailed) };
 }
 

@@ -45,7 +45,13 @@ export interface Reporter {
    * ended (that summary waits for close()), and printed once, here, not again by cli.ts.
    */
   fail(message: string): void;
-  /** Clears the live line; prints a summary held back for the error that ended the run. */
+  /**
+   * A line that ends the summary (an export safe to delete, a damaged part), on stderr as `info`:
+   * at once after a summary printed, or after the error that ended the run and its summary,
+   * with them at close().
+   */
+  afterSummary(message: string): void;
+  /** Clears the live line; prints a summary held back for the error that ended the run, and its last lines. */
   close(): void;
 }
 
@@ -74,6 +80,9 @@ export function createReporter(options: ReporterOptions): Reporter {
   let dryRun = false;
   /** The summary of a run an error or Ctrl-C ended: printed after that error, at close(). */
   let heldSummary: string[] = [];
+  /** The run ended by an error or Ctrl-C: the lines after its summary wait for close() too. */
+  let endedEarly = false;
+  let heldAfter: string[] = [];
 
   const clear = () => {
     if (drawn) {
@@ -218,19 +227,25 @@ export function createReporter(options: ReporterOptions): Reporter {
           const lines = summaryLines(event.summary, now() - started).map((line) => `${printable(line)}\n`);
           // Ended by an error: the error comes first (cli.ts calls fail, then close); when nothing
           // was even found, "Saved 0 file(s)" would only hide it, so there is no summary at all.
-          if (!endedByError(event.summary)) for (const line of lines) human.write(line);
+          endedEarly = endedByError(event.summary);
+          if (!endedEarly) for (const line of lines) human.write(line);
           else if (ranAtAll(event.summary)) heldSummary = lines;
         }
         break;
     }
   };
 
+  const info = (message: string) => {
+    clear();
+    options.stderr.write(`${printable(message)}\n`);
+    draw(true);
+  };
   return {
     report,
-    info: (message) => {
-      clear();
-      options.stderr.write(`${printable(message)}\n`);
-      draw(true);
+    info,
+    afterSummary: (message) => {
+      if (endedEarly) heldAfter.push(`${printable(message)}\n`);
+      else info(message);
     },
     fail: (message) => {
       flush();
@@ -241,7 +256,9 @@ export function createReporter(options: ReporterOptions): Reporter {
       flush();
       clear();
       for (const line of heldSummary) human.write(line);
+      for (const line of heldAfter) options.stderr.write(line);
       heldSummary = [];
+      heldAfter = [];
     },
   };
 }

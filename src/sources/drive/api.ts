@@ -112,17 +112,26 @@ export function classifyDriveError(error: unknown): DriveFailure {
   const reasons = [...(error.google.errorReasons ?? []), ...error.google.reasons];
   if (error.status === 401) return 'unauthorized';
   if (reasons.includes('downloadQuotaExceeded') || reasons.includes('quotaExceeded')) return 'download-quota';
-  if (error.status === 429 || error.status >= 500 || error.status === 408) return 'retry';
-  if (
-    error.status === 403 &&
-    (reasons.includes('userRateLimitExceeded') || reasons.includes('rateLimitExceeded'))
-  )
-    return 'retry';
+  if (isRateLimit(error) || error.status >= 500 || error.status === 408) return 'retry';
   if (error.status === 404) return 'gone';
   if (error.status === 412) return 'changed';
   if (error.status === 403 && /insufficient/i.test(`${error.google.message ?? ''} ${reasons.join(' ')}`))
     return 'scope';
   return 'fatal';
+}
+
+/**
+ * Drive's rate limits: 403 `rateLimitExceeded` / `userRateLimitExceeded` and 429 (handle-errors
+ * guide: "use exponential backoff"). Pure.
+ */
+export function isRateLimit(error: unknown): boolean {
+  if (!(error instanceof HttpError)) return false;
+  if (error.status === 429) return true;
+  const reasons = [...(error.google.errorReasons ?? []), ...error.google.reasons];
+  return (
+    error.status === 403 &&
+    (reasons.includes('userRateLimitExceeded') || reasons.includes('rateLimitExceeded'))
+  );
 }
 
 /** What to do after a failed try: wait and try again, refresh the token and try again, or give up. */
@@ -160,6 +169,37 @@ export function downloadQuotaError(file: { name: string } | undefined, cause: un
   return quotaError(
     `Google Drive refused to send more of ${what} for now (403 downloadQuotaExceeded: a file's downloads are limited per day). ` +
       'Run the same command again tomorrow: it continues where this run stopped, and finished parts are not read again.',
+    { cause },
+  );
+}
+
+/**
+ * Drive's rate limit still answered after every retry, while the run reads the exports' end
+ * records, directories and sidecars: a stop like the download quota (exit 4), not a part that
+ * failed. That part holds sidecars and album JSON other parts' photos are dated and named by.
+ */
+export function listingRateLimitError(file: { name: string }, cause: unknown): BackupError {
+  const answer =
+    cause instanceof HttpError
+      ? [cause.status, ...(cause.google.errorReasons ?? []), ...cause.google.reasons].slice(0, 2).join(' ')
+      : 'a rate limit';
+  return quotaError(
+    `Google Drive kept refusing to send more of "${file.name}" (${answer}: too many requests for now), ` +
+      "after every retry, while reading the exports' directories and sidecars. " +
+      'Run the same command again later (in an hour, or tomorrow): it continues where this run stopped, and finished parts are not read again.',
+    { cause },
+  );
+}
+
+/**
+ * A 401 that the refreshed access token gets too: Google no longer accepts this sign-in for Drive
+ * (revoked, or ended). The handle-errors guide: refresh the token, and "if this fails, direct
+ * the user through the OAuth flow".
+ */
+function signInRefusedError(cause: unknown): BackupError {
+  return authError(
+    'Google Drive refused the saved sign-in (401 Invalid Credentials), also with a freshly refreshed access token: it was revoked or has ended. ' +
+      'Run photo-backup auth logout, then run photo-backup once at a terminal to sign in again.',
     { cause },
   );
 }
@@ -254,6 +294,7 @@ export class DriveApi {
     if (kind === 'changed' && file)
       return new DriveFileChangedError(file, 'Drive answered 412 Precondition Failed', { cause: error });
     if (kind === 'scope') return scopeError(error);
+    if (kind === 'unauthorized') return signInRefusedError(error);
     return error;
   }
 

@@ -12,10 +12,11 @@
  */
 
 import { usageError } from '../../errors.ts';
+import type { RandomAccessReader } from '../random-access.ts';
 import { createTakeoutSource, type TakeoutSource, type TakeoutSourceOptions } from '../takeout/index.ts';
 import type { PartIdentity, ProcessedExport } from '../takeout/part-memory.ts';
 import type { Part } from '../takeout/parts.ts';
-import type { DriveApi, DriveFileInfo } from './api.ts';
+import { type DriveApi, type DriveFileInfo, isRateLimit, listingRateLimitError } from './api.ts';
 import { listTakeoutExports, TAKEOUT_FOLDER } from './exports.ts';
 import { openDriveReader, VersionCheck } from './reader.ts';
 
@@ -68,6 +69,33 @@ export function describeProcessedDriveExport(
   return `Takeout export ${done.timestamp} in Google Drive (${files}, folder "${folderName}") is fully processed for ${year}: you may delete it from Drive to free storage; photo-backup only reads it.`;
 }
 
+/**
+ * The reader the listing reads a part through (its end records, directory, sidecars, album JSON),
+ * before any item is saved: Drive's rate limit still answered after every retry ends the run as a
+ * quota stop (exit 4, the next run continues), as the download quota does. Taken for a damaged
+ * part, the run would go on without the sidecars and album JSON it holds, which date and name
+ * other parts' photos, and tell the user to download a sound part again. An entry's body is read
+ * through a reader of its own: there a rate limit fails that item alone.
+ */
+function listingReader(reader: RandomAccessReader, file: { name: string }): RandomAccessReader {
+  const stop = (error: unknown) => (isRateLimit(error) ? listingRateLimitError(file, error) : error);
+  return {
+    size: reader.size,
+    read: (position, length, signal) =>
+      reader.read(position, length, signal).catch((error: unknown) => {
+        throw stop(error);
+      }),
+    async *stream(start, end, signal) {
+      try {
+        yield* reader.stream(start, end, signal);
+      } catch (error) {
+        throw stop(error);
+      }
+    },
+    close: () => reader.close(),
+  };
+}
+
 export function createDriveSource(options: DriveSourceOptions): TakeoutSource {
   const folderName = options.folderName ?? TAKEOUT_FOLDER;
   return createTakeoutSource({
@@ -107,7 +135,9 @@ export function createDriveSource(options: DriveSourceOptions): TakeoutSource {
             order: parts.length,
             files: [],
             open: async (use) =>
-              openDriveReader(options.api, file, use === 'entry' ? { check: entries } : {}),
+              use === 'entry'
+                ? openDriveReader(options.api, file, { check: entries })
+                : listingReader(openDriveReader(options.api, file), file),
           });
         }
       }

@@ -5,6 +5,7 @@
  */
 
 import { createReadStream } from 'node:fs';
+import { BackupError } from '../../errors.ts';
 import type { OpenedMedia } from '../source.ts';
 import type { CatalogEntry } from './catalog.ts';
 import { errorText, type Findings } from './findings.ts';
@@ -64,7 +65,8 @@ export async function* tarPartBodies(
       await live.release();
     }
   } catch (error) {
-    if (signal.aborted) throw error;
+    // A stop (Drive's quota, a refused sign-in) ends the run; the part is not damaged.
+    if (signal.aborted || error instanceof BackupError) throw error;
     // Pass 1 already reported a damaged part and kept only the entries before the damage.
     if (!findings.hasProblemAbout(part.file)) findings.problem(`${part.file}: ${errorText(error)}`);
   }

@@ -5,7 +5,7 @@
  * to, its albums. No media byte is read here but what tgz pass 1 reads as it goes by.
  */
 
-import { usageError } from '../../errors.ts';
+import { BackupError, usageError } from '../../errors.ts';
 import { albumTitle } from '../../metadata/facts.ts';
 import { type ExportTree, groupExports, type TreeEntry } from './export-trees.ts';
 import { errorText, type Findings } from './findings.ts';
@@ -102,6 +102,12 @@ export async function readCatalog(
   const parts = options.findParts
     ? await options.findParts(findings, skipPart)
     : await findParts(options.inputs, findings, given && skipPart);
+  /**
+   * An expected failure that ends the run (a BackupError: Drive's download quota or rate limit, a
+   * sign-in it refuses) met while listing a part: the part is sound, so it is not reported
+   * damaged, and no part is listed after it: the run stops with that error, before any item.
+   */
+  let stop: BackupError | undefined;
   const load = async (part: Part) => {
     try {
       if (part.kind === 'zip') await loadZip(part, pool, findings);
@@ -110,6 +116,10 @@ export async function readCatalog(
       if (part.kind !== 'tar') await loadJsonFiles(part, pool, findings);
     } catch (error) {
       part.files = [];
+      if (error instanceof BackupError) {
+        stop ??= error;
+        return;
+      }
       findings.problem(
         `${part.file}: ${errorText(error)}. This part was skipped; download it again from Google Takeout.`,
       );
@@ -121,10 +131,11 @@ export async function readCatalog(
   const remote = parts.filter((part) => part.open !== undefined);
   let next = 0;
   const worker = async () => {
-    while (next < remote.length) await load(remote[next++] as Part);
+    while (next < remote.length && !stop) await load(remote[next++] as Part);
   };
   await Promise.all(Array.from({ length: Math.min(REMOTE_PARTS_AT_ONCE, remote.length) }, worker));
-  for (const part of parts) if (part.open === undefined) await load(part);
+  for (const part of parts) if (part.open === undefined && !stop) await load(part);
+  if (stop) throw stop;
 
   // Photos roots, by content: the folders that hold photo sidecars, whatever their (localized) name.
   const sidecarCounts = new Map<string, number>();

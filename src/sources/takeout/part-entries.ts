@@ -6,6 +6,7 @@
 
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { BackupError } from '../../errors.ts';
 import { errorText, type Findings } from './findings.ts';
 import { holdHead, streamReader } from './formats/byte-readers.ts';
 import { mayHaveMediaDate, readMediaDate, streamHoldBytes } from './formats/media-dates.ts';
@@ -126,6 +127,7 @@ export async function loadTar(part: Part, findings: Findings): Promise<void> {
     }
     if (pending) part.files.push(pending);
   } catch (error) {
+    if (error instanceof BackupError) throw error;
     findings.problem(
       `${part.file}: ${errorText(error)}. ${part.files.length} files before the damage are used; download this part again from Google Takeout.`,
     );
@@ -164,6 +166,8 @@ export async function loadJsonFiles(part: Part, pool: ReaderPool, findings: Find
     try {
       file.json = parseJson(await readHead(file, file.size, pool));
     } catch (error) {
+      // A stop (Drive's quota, a refused sign-in) is not an unreadable file: it ends the listing.
+      if (error instanceof BackupError) throw error;
       unreadable.push(`"${file.path}" (${errorText(error)})`);
     }
   };
@@ -198,8 +202,14 @@ async function forEachAtMost<T>(
   work: (item: T) => Promise<void>,
 ): Promise<void> {
   let next = 0;
+  // One failed: the others take no new item (the caller gets the first failure).
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++] as T);
+    while (next < items.length && !failed)
+      await work(items[next++] as T).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }

@@ -209,20 +209,25 @@ test('401 with an expired access token: one refresh, then the read goes on', asy
   assert.equal((emulator.stats.requests['oauth.token'] ?? 0) - before, 1, 'refreshed once');
 });
 
-test('401 that a refresh does not mend: refreshed once, then the 401 is the answer', async () => {
+// Changed on purpose: the 401 was handed on as it came, and a run took it for a damaged part (while
+// listing) or a failed item; it is now the sign-in error that ends the run (exit 3), the 401 its cause.
+test('401 that a refresh does not mend: refreshed once, then a sign-in error (exit 3) with the 401 as its cause', async () => {
   const { ref } = bigFile();
   emulator.setFaults({ drive: [{ fault: 'unauthorized' }] });
   const before = emulator.stats.requests['oauth.token'] ?? 0;
-  await assert.rejects(
-    api.readRange(ref, 0, 9),
-    (error) => error instanceof HttpError && error.status === 401,
-  );
+  const refused = (error: unknown) =>
+    error instanceof BackupError &&
+    error.exitCode === ExitCode.auth &&
+    /refused the saved sign-in \(401/.test(error.message) &&
+    error.cause instanceof HttpError &&
+    error.cause.status === 401;
+  await assert.rejects(api.readRange(ref, 0, 9), refused);
   assert.equal((emulator.stats.requests['oauth.token'] ?? 0) - before, 1);
   await assert.rejects(
     (async () => {
       for await (const _ of api.listFiles({ q: 'trashed = false' })) break;
     })(),
-    (error) => error instanceof HttpError && error.status === 401,
+    refused,
   );
 });
 

@@ -263,6 +263,51 @@ test('a new incremental export added after the full one was finished: only the n
   );
 });
 
+// Regression: the text line was printed only when the run ended normally, while the JSON event
+// was sent however it ended.
+test('a run stopped by the download quota on a new export still says, in words as in its event, that the finished export is fully processed; not the stopped one', async () => {
+  const { folderId, exports } = put(specs.slice(0, 1));
+  const first = await run();
+  assert.equal(first.code, 0, output(first));
+  const done = exports[0] as DriveExport;
+  const later = deliver(folderId, specs[1] as TakeoutExportSpec);
+  // The quota runs out once the new export's listing is done, at its first download.
+  emulator.setFaults({
+    drive: [{ fault: 'preconditionFailed', on: ['media'], fileIds: ids(later.parts), after: 1e9 }],
+  });
+  const dry = await run(['--dry-run']);
+  assert.equal(dry.code, 0, output(dry));
+  const listing = emulator.driveRuleCalls()[0] ?? 0;
+  emulator.setFaults({
+    drive: [{ fault: 'downloadQuotaExceeded', on: ['media'], fileIds: ids(later.parts), after: listing }],
+  });
+  const stopped = await run(['--json']);
+  assert.equal(stopped.code, 4, output(stopped));
+  assert.ok((emulator.stats.faults['drive.downloadQuotaExceeded'] ?? 0) > 0);
+  const events = stopped.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { type: string; timestamp?: string });
+  assert.deepEqual(
+    events.filter((event) => event.type === 'export-processed').map((event) => event.timestamp),
+    [done.timestamp],
+  );
+  const line = new RegExp(
+    `Takeout export ${done.timestamp} in Google Drive \\(.*\\) is fully processed for 2024: you may delete it from Drive`,
+  );
+  assert.match(stopped.stderr, line);
+  assert.doesNotMatch(stopped.stderr, new RegExp(`Takeout export ${later.timestamp} .*fully processed`));
+  // After the error that ended the run, as after a summary.
+  const quota = stopped.stderr.search(/downloadQuotaExceeded/);
+  assert.ok(quota >= 0 && quota < stopped.stderr.search(line), stopped.stderr);
+
+  // Without --json: the same line, after the stop message and the summary.
+  const text = await run();
+  assert.equal(text.code, 4, output(text));
+  assert.match(text.stderr, line);
+  assert.ok(text.stderr.search(/downloadQuotaExceeded/) < text.stderr.search(line), text.stderr);
+});
+
 test('a saved file deleted from the backup folder makes the Drive parts be read again, and it is saved again', async () => {
   const { exports } = put(specs);
   const first = await run();

@@ -487,3 +487,136 @@ test('takeout zip: lines written again from the record keep all it held: a moved
     await place.close();
   }
 });
+
+// Regression: when the file was saved for one copy of a photo (its year folder's or an album's)
+// and a later export held only the other copy with an edited date, that copy's record (a copy of
+// the file) was updated in place, and the file stayed in its old day folder.
+for (const { owner, kill } of [
+  { owner: 'the album copy' },
+  { owner: 'the year-folder copy' },
+  { owner: 'the album copy', kill: 'mid-move-after-record' },
+] as const) {
+  test(`takeout: a date edited in Google Photos moves the saved file when ${owner} owns it and the later export holds only the other copy${kill ? `; killed ${kill.replace(/-/g, ' ')}, the rerun finishes the move` : ''}`, async () => {
+    const place = await openTakeoutDir();
+    try {
+      const photo: Photo = {
+        at: 'Photos from 2024/IMG_0001.jpg',
+        bytes: A,
+        title: 'IMG_0001.jpg',
+        taken: march(1),
+        id: 'AF1QipA',
+      };
+      const album: Photo = { ...photo, at: 'Trip/IMG_0001.jpg' };
+      const stamp = '20250110T080000Z';
+      const downloads = path.join(place.dir, 'downloads');
+      await mkdir(downloads, { recursive: true });
+      const partOf = async (name: string, photos: Photo[]) => {
+        const file = path.join(downloads, name);
+        const entries = entriesOf(photos);
+        await writeFile(file, name.endsWith('.zip') ? buildZip(entries) : buildTgz(entries));
+        return file;
+      };
+      // Which copy's download ends first, and so owns the file, is a race in one run. Made sure
+      // here: the album's copy in a zip part and the year's in a tgz part of the same export
+      // (tgz parts are read after the zips, one item at a time), or one download at a time
+      // (year-folder copies are listed first).
+      const first =
+        owner === 'the album copy'
+          ? await run(
+              place,
+              await partOf(`takeout-${stamp}-001.zip`, [album]),
+              [await partOf(`takeout-${stamp}-002.tgz`, [photo])].flatMap((file) => ['--takeout', file]),
+            )
+          : await run(place, await partOf(`takeout-${stamp}-001.zip`, [photo, album]), [
+              '--concurrency',
+              '1',
+            ]);
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      const saved = await placesOf(place.folder, A);
+      assert.equal(saved.length, 1, 'one file for both copies');
+      const ownerId = owner === 'the album copy' ? 'takeout:Trip/IMG_0001.jpg' : `takeout:${photo.at}`;
+      const journal = parseJournal(
+        await readFile(path.join(place.folder, '.photo-backup', 'saved.jsonl'), 'utf8'),
+      ).records;
+      assert.equal(journal.find((line) => line.copyOf === undefined)?.id, ownerId, JSON.stringify(journal));
+
+      // The later export: the other copy alone, with the date edited.
+      const other = owner === 'the album copy' ? photo : album;
+      const second = await partOf('takeout-20250312T080000Z-001.zip', [{ ...other, taken: march(5) }]);
+      if (kill) {
+        const killed = await run(place, second, [], { PHOTO_BACKUP_CRASH_AT: `${kill}:1` });
+        assert.equal(killed.signal, 'SIGKILL', killed.stdout + killed.stderr);
+        assert.ok((await placesOf(place.folder, A)).length >= 1, 'the photo is under a final name');
+        await assertRecordSound(place.folder);
+      }
+      const two = await run(place, second);
+      assert.equal(two.code, 0, two.stdout + two.stderr);
+      assert.equal(summaryOf(two.stdout).saved, 0, 'nothing downloaded again');
+      const name = path.basename(saved[0] as string);
+      assert.deepEqual(await placesOf(place.folder, A), [`2024-03-05/${name}`], 'moved, not copied');
+      await assert.rejects(stat(path.join(place.folder, '2024-03-01')), 'the emptied day folder is gone');
+      assert.equal(
+        (await stat(path.join(place.folder, `2024-03-05/${name}`))).mtime.toISOString(),
+        march(5).toISOString(),
+      );
+      await assertRecordSound(place.folder);
+      const tree = await treeHashes(place.folder);
+      const three = await run(place, second);
+      assert.equal(three.code, 0, three.stdout + three.stderr);
+      assert.deepEqual(await treeHashes(place.folder), tree, 'a rerun changes nothing');
+      // The first export read again (its parts forgotten): its older date does not undo the edit.
+      await rm(path.join(place.folder, '.photo-backup', 'takeout-parts.jsonl'), { force: true });
+      const old = await run(place, path.join(downloads, `takeout-${stamp}-001.zip`));
+      assert.equal(old.code, 0, old.stdout + old.stderr);
+      assert.deepEqual(await placesOf(place.folder, A), [`2024-03-05/${name}`]);
+      await assertRecordSound(place.folder);
+    } finally {
+      await place.close();
+    }
+  });
+}
+
+test('takeout: a new description of the copy that does not own the file rewrites the file’s XMP sidecar (it takes the file over)', async () => {
+  const place = await openTakeoutDir();
+  try {
+    const photo: Photo = {
+      at: 'Photos from 2024/IMG_0001.jpg',
+      bytes: A,
+      title: 'IMG_0001.jpg',
+      taken: march(1),
+      id: 'AF1QipA',
+      description: 'in Paris',
+    };
+    const album: Photo = { ...photo, at: 'Trip/IMG_0001.jpg' };
+    const downloads = path.join(place.dir, 'downloads');
+    await mkdir(downloads, { recursive: true });
+    const partOf = async (name: string, photos: Photo[]) => {
+      const file = path.join(downloads, name);
+      const entries = entriesOf(photos);
+      await writeFile(file, name.endsWith('.zip') ? buildZip(entries) : buildTgz(entries));
+      return file;
+    };
+    // The album's copy owns the file (its zip part is read before the year's tgz part).
+    const one = await run(place, await partOf('takeout-20250110T080000Z-001.zip', [album]), [
+      '--takeout',
+      await partOf('takeout-20250110T080000Z-002.tgz', [photo]),
+      '--xmp',
+    ]);
+    assert.equal(one.code, 0, one.stdout + one.stderr);
+    const xmpPath = path.join(place.folder, '2024-03-01/IMG_0001.jpg.xmp');
+    assert.match(await readFile(xmpPath, 'utf8'), /in Paris/);
+    const second = await partOf('takeout-20250312T080000Z-001.zip', [{ ...photo, description: 'in Lyon' }]);
+    const two = await run(place, second, ['--xmp']);
+    assert.equal(two.code, 0, two.stdout + two.stderr);
+    assert.equal(summaryOf(two.stdout).saved, 0);
+    assert.deepEqual(await placesOf(place.folder, A), ['2024-03-01/IMG_0001.jpg']);
+    assert.match(await readFile(xmpPath, 'utf8'), /in Lyon/);
+    await assertRecordSound(place.folder);
+    const tree = await treeHashes(place.folder);
+    const three = await run(place, second, ['--xmp']);
+    assert.equal(three.code, 0, three.stdout + three.stderr);
+    assert.deepEqual(await treeHashes(place.folder), tree, 'a rerun changes nothing');
+  } finally {
+    await place.close();
+  }
+});
