@@ -758,6 +758,27 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     for await (const item of source.list(stop.signal)) yield { item, retried: false };
   }
 
+  /**
+   * The item with the facts that cost reads (its date from its bytes). Bytes that could not be
+   * read are this item's failure (not settled: its Takeout part is not finished, and the next run
+   * reads it again); the run's own stops (quota, sign-in, an interruption) end the run.
+   */
+  async function resolvedOrFailed(item: SourceItem): Promise<SourceItem | undefined> {
+    try {
+      return await (item.resolve as NonNullable<SourceItem['resolve']>)(stop.signal);
+    } catch (error) {
+      if (stop.signal.aborted || fatalError(error)) throw error;
+      const failure = {
+        id: item.id,
+        filename: item.filename,
+        reason: `its date could not be read: ${describe(error)}`,
+      };
+      summary.failed.push(failure);
+      report({ type: 'failed', ...failure });
+      return undefined;
+    }
+  }
+
   try {
     for await (const { item: listedItem, retried } of items()) {
       if (stop.signal.aborted) break;
@@ -799,7 +820,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           await saving.task;
         let record = await recordedAs(item);
         if (record && hasNewFacts(recordFacts(record), itemFacts(item), record.id === item.id)) {
-          if (item.resolve) item = await item.resolve(stop.signal);
+          if (item.resolve) {
+            const resolved = await resolvedOrFailed(item);
+            if (!resolved) continue;
+            item = resolved;
+          }
           record = await revise(record, item);
           if (!record) continue;
         } else if (record?.movedFrom && !options.dryRun) {
@@ -808,7 +833,11 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         if (record) matched.set(item, record);
       }
       // What costs reads (an EXIF date) is learnt only for items the record does not settle.
-      if (item.resolve && !context.recordOf(item)) item = await item.resolve(stop.signal);
+      if (item.resolve && !context.recordOf(item)) {
+        const resolved = await resolvedOrFailed(item);
+        if (!resolved) continue;
+        item = resolved;
+      }
       const sourceAlbums = albumsById?.get(item.id);
       if (sourceAlbums) item = { ...item, metadata: { ...item.metadata, albums: sourceAlbums } };
       else if (albumsListed && !albumsById) albumsUnknown.add(item);

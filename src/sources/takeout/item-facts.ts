@@ -6,25 +6,17 @@
 
 import { crc32 } from 'node:zlib';
 import { factsFromTakeout, metadataOfFacts } from '../../metadata/facts.ts';
-import { openFileReader } from '../random-access.ts';
+import { openFileReader, type RandomAccessReader } from '../random-access.ts';
 import type { DateSource, ItemEvidence, SourceItem } from '../source.ts';
 import { type CatalogEntry, isTrashed } from './catalog.ts';
 import { type ExifCapture, guessDateFromPath, parseSidecarTimestamp, resolveCaptureDate } from './dates.ts';
 import { bufferReader, handleReader, reopeningReader } from './formats/byte-readers.ts';
 import { EXIF_HEAD_BYTES } from './formats/exif.ts';
 import { MEDIA_STREAM_BUDGET, mayHaveMediaDate, readMediaDate } from './formats/media-dates.ts';
-import { readZipEntry, type ZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
+import { readZipEntry, readZipEntryPrefix, type ZipEntry, zipEntryDataOffset } from './formats/zip-reader.ts';
 import { mayHaveExif, mediaType } from './media-names.ts';
 import { parseTakeoutPartName } from './part-names.ts';
-import {
-  openPart,
-  type Part,
-  type PartFile,
-  type ReaderPool,
-  readHead,
-  zipCrcOf,
-  zipEntryOf,
-} from './parts.ts';
+import { openPart, type Part, type PartFile, type ReaderPool, zipCrcOf, zipEntryOf } from './parts.ts';
 import { countMediaRead } from './read-count.ts';
 import { baseName, type JsonFacts, ownString } from './tree.ts';
 
@@ -99,7 +91,11 @@ export class ItemFacts {
       if (this.outsideYear(sidecarDate)) continue;
       if (!mayHaveExif(entry.copy.path) && !mayHaveMediaDate(entry.copy.path)) continue;
       countMediaRead();
-      this.ahead.set(entry, readMediaDateOf(entry.copy, this.pool, sidecarDate === undefined));
+      // Read ahead and maybe never asked for (dropped below, or the run stopped): its failure is
+      // told to the item that asks, never an unhandled rejection.
+      const read = readMediaDateOf(entry.copy, this.pool, sidecarDate === undefined);
+      read.catch(() => undefined);
+      this.ahead.set(entry, read);
       while (this.ahead.size > AHEAD) this.ahead.delete(this.ahead.keys().next().value as CatalogEntry);
     }
   }
@@ -166,6 +162,8 @@ export class ItemFacts {
       const needsDate = !(entry.sidecar && takenAtOf(entry.sidecar.json));
       countMediaRead();
       cached = readMediaDateOf(copy, this.pool, needsDate);
+      // Cached for later items too: a failure is theirs when they ask, not an unhandled rejection.
+      cached.catch(() => undefined);
       // Kept only for the originals of other items (edited copies, Live/Motion parts read it
       // again); every other item's date is read once, and a cache of all of them grew with the run.
       if (this.originals.has(entry)) this.exifCache.set(entry, cached);
@@ -279,50 +277,103 @@ function metadataOf(entry: CatalogEntry, inherited: string | undefined): Record<
  * it is inflated forward, up to MEDIA_STREAM_BUDGET (boxes past it stay unread), again from its
  * start when the file points back (a HEIC's `meta` after `mdat`), and only for items with no
  * sidecar date; otherwise its first bytes are enough.
+ *
+ * Bytes that say nothing (no date, a damaged box tree) give no date. Bytes that could not be read
+ * (Drive's quota, a part gone or replaced, a disk error) are the item's failure, thrown: taken for
+ * "no date", a photo with no sidecar would be left out as undated and its part remembered as
+ * finished, so it would never be read again.
  */
 async function readMediaDateOf(
   copy: PartFile,
   pool: ReaderPool,
   needsDate: boolean,
 ): Promise<ExifCapture | undefined> {
-  try {
-    const zip = zipEntryOf(copy);
-    if (zip && zip.method === 0) {
-      const handle = await pool.get(copy.part);
-      const start = await zipEntryDataOffset(handle, zip);
-      return await readMediaDate(handleReader(handle, start, copy.size));
-    }
+  const watch = new FetchWatch();
+  const zip = zipEntryOf(copy);
+  let found: ExifCapture | undefined;
+  if (zip && zip.method === 0) {
+    const handle = watch.reader(await pool.get(copy.part));
+    const start = await zipEntryDataOffset(handle, zip).catch(() => undefined);
+    // A local header that does not parse is the body's problem, told when it is saved.
+    found = start === undefined ? undefined : await readMediaDate(handleReader(handle, start, copy.size));
+    return watch.checked(found);
+  }
+  if (zip) {
     // Most EXIF is in the first bytes (one pooled read); a box tree cut at the head could give a
     // lesser date (mvhd without its ©day), so only EXIF files settle for the head when undated.
-    const headFirst = !needsDate || mayHaveExif(copy.path);
-    if (zip && headFirst) {
-      const head = await readHead(copy, EXIF_HEAD_BYTES, pool);
-      const fromHead = await readMediaDate(bufferReader(head, copy.size));
-      if (fromHead || !needsDate || head.length >= copy.size) return fromHead;
+    if (!needsDate || mayHaveExif(copy.path)) {
+      const handle = watch.reader(await pool.get(copy.part));
+      const head = await readZipEntryPrefix(handle, zip, EXIF_HEAD_BYTES).catch(() => undefined);
+      found = head === undefined ? undefined : await readMediaDate(bufferReader(head, copy.size));
+      if (found || !needsDate || head === undefined || head.length >= copy.size) return watch.checked(found);
     }
-    if (zip) {
-      const part = copy.part;
-      const reader = reopeningReader(() => zipEntryOnce(part, zip), copy.size, MEDIA_STREAM_BUDGET);
-      try {
-        return await readMediaDate(reader);
-      } finally {
-        await reader.close();
-      }
-    }
-    const handle = await openFileReader(copy.fsPath as string);
+    const part = copy.part;
+    const reader = reopeningReader(
+      () => zipEntryOnce(part, zip, (opened) => watch.reader(opened)),
+      copy.size,
+      MEDIA_STREAM_BUDGET,
+    );
     try {
-      return await readMediaDate(handleReader(handle, 0, copy.size));
+      found = await readMediaDate(reader);
     } finally {
-      await handle.close();
+      await reader.close();
     }
-  } catch {
-    return undefined;
+    return watch.checked(found);
+  }
+  const handle = watch.reader(await openFileReader(copy.fsPath as string));
+  try {
+    found = await readMediaDate(handleReader(handle, 0, copy.size));
+  } finally {
+    await handle.close();
+  }
+  return watch.checked(found);
+}
+
+/**
+ * What the readers under a date read failed with. readMediaDate never throws, and the zip reader
+ * throws for damaged content too (no date: the save says why); a failure of the part's own reader
+ * (the disk, Drive's quota, a part gone or replaced) is the fetching's, and thrown.
+ */
+class FetchWatch {
+  private failure: { error: unknown } | undefined;
+
+  reader(reader: RandomAccessReader): RandomAccessReader {
+    const note = (error: unknown) => {
+      this.failure ??= { error };
+      throw error;
+    };
+    return {
+      size: reader.size,
+      read: (position, length, signal) => reader.read(position, length, signal).catch(note),
+      stream: (start, end, signal) => watchedStream(reader.stream(start, end, signal), note),
+      close: () => reader.close(),
+    };
+  }
+
+  checked(found: ExifCapture | undefined): ExifCapture | undefined {
+    if (this.failure) throw this.failure.error;
+    return found;
+  }
+}
+
+async function* watchedStream(
+  chunks: AsyncIterable<Uint8Array>,
+  note: (error: unknown) => never,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* chunks;
+  } catch (error) {
+    note(error);
   }
 }
 
 /** One pass over a zip entry through a reader of its own (the reopening reader may start over). */
-async function* zipEntryOnce(part: PartFile['part'], zip: ZipEntry): AsyncGenerator<Uint8Array> {
-  const reader = await openPart(part, 'entry');
+async function* zipEntryOnce(
+  part: PartFile['part'],
+  zip: ZipEntry,
+  wrap: (reader: RandomAccessReader) => RandomAccessReader,
+): AsyncGenerator<Uint8Array> {
+  const reader = wrap(await openPart(part, 'entry'));
   try {
     yield* readZipEntry(reader, zip);
   } finally {

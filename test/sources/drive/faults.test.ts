@@ -29,6 +29,7 @@ import {
   yearMediaOf,
   yearPart,
 } from '../../helpers/drive-year.ts';
+import { buildZip, makeJpeg, makeSidecar } from '../../helpers/takeout-builder.ts';
 
 let account: DriveAccount;
 let reference: { tree: Map<string, string>; bytes: number; mediaRequests: number } | undefined;
@@ -422,3 +423,51 @@ for (const [point, n] of [
     assert.deepEqual(await treeHashes(out()), reference);
   });
 }
+
+// Regression: a photo with no sidecar is dated from its own bytes; when Drive refused those bytes
+// (the quota here), the date read took the refusal for "no date", left the photo out as undated
+// and the run went on, remembering its part as finished: that photo was never read again.
+test("drive: the download quota met while reading a sidecar-less photo's own date stops the run (exit 4); its part is not finished, and the next run saves it in its day", async () => {
+  const { emulator } = account;
+  const folder = emulator.drive.add({ name: 'Undated here' });
+  const root = 'Takeout/Google Photos/Photos from 2024';
+  const dated = makeJpeg({ dateTimeOriginal: '2024:05:01 10:00:00', comment: 'dated' });
+  // Padded past the reader's read-ahead, so the directory and the photo's head are two requests.
+  const photo = Buffer.concat([
+    makeJpeg({ dateTimeOriginal: '2024:06:01 12:00:00', comment: 'no sidecar' }),
+    Buffer.alloc(300_000),
+  ]);
+  const time = '20250301T080000Z';
+  emulator.drive.add({
+    name: `takeout-${time}-001.zip`,
+    parents: [folder.id],
+    content: buildZip([
+      { name: `${root}/dated.jpg`, data: dated, method: 'store' },
+      {
+        name: `${root}/dated.jpg.supplemental-metadata.json`,
+        data: makeSidecar({ title: 'dated.jpg', photoTakenTime: '2024-05-01T10:00:00Z' }),
+      },
+    ]),
+  });
+  const second = emulator.drive.add({
+    name: `takeout-${time}-002.zip`,
+    parents: [folder.id],
+    content: buildZip([{ name: `${root}/own-date.jpg`, data: photo, method: 'store' }]),
+  });
+  emulator.setFaults({
+    drive: [{ fault: 'downloadQuotaExceeded', on: ['media'], fileIds: [second.id], after: 1, times: 1 }],
+  });
+  const args = ['--drive-folder', 'Undated here', '--timezone', 'UTC'];
+  const first = await runDrive(account, out(), args);
+  assert.equal(emulator.stats.faults['drive.downloadQuotaExceeded'], 1, 'the date read met the quota');
+  assert.equal(first.code, 4, first.stdout + first.stderr);
+  noStack(first.stderr);
+  assert.match(first.stdout + first.stderr, /downloadQuotaExceeded.*Run the same command again tomorrow/s);
+  assert.ok(!(await rememberedParts(out())).includes(second.id), 'its part is not remembered as finished');
+
+  emulator.setFaults({});
+  const next = await runDrive(account, out(), args);
+  assert.equal(next.code, 0, next.stdout + next.stderr);
+  assert.deepEqual(await readFile(path.join(out(), '2024-06-01', 'own-date.jpg')), photo);
+  assert.deepEqual(await readFile(path.join(out(), '2024-05-01', 'dated.jpg')), dated);
+});
