@@ -11,14 +11,69 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Agent, Dispatcher } from 'undici';
 
-type Undici = typeof import('undici');
-let undici: Promise<Undici> | undefined;
+/** What the run uses of undici: the Agent and the promise form of `request` (one of its calls). */
+export interface UndiciParts {
+  Agent: typeof Agent;
+  /** undici's `request`: a URL and options, through `options.dispatcher`. */
+  request: typeof import('undici')['request'];
+}
+
+/**
+ * undici's own files for the Agent and `request`: its index also loads fetch, WebSocket, cookies,
+ * the mocks, the cache stores and every interceptor, about 60 ms of a run's start here against
+ * 25 ms for these two (docs/performance.md). undici has no `exports` map, so its files are public
+ * paths; should a version move them, the index is loaded instead (same behaviour, slower start).
+ */
+const AGENT_FILE = 'undici/lib/dispatcher/agent.js';
+const REQUEST_FILE = 'undici/lib/api/api-request.js';
+/** undici's global Agent, for a call given no dispatcher (as its index's `request` does). */
+const GLOBAL_FILE = 'undici/lib/global.js';
+
+type RequestOptions = { dispatcher?: Dispatcher } & Omit<Dispatcher.RequestOptions, 'origin' | 'path'>;
+
+async function loadParts(): Promise<UndiciParts> {
+  try {
+    const [agent, api, global] = (await Promise.all([
+      import(AGENT_FILE),
+      import(REQUEST_FILE),
+      import(GLOBAL_FILE),
+    ])) as [{ default?: unknown }, { default?: unknown }, { default?: { getGlobalDispatcher?: unknown } }];
+    const LeanAgent = agent.default as typeof Agent;
+    const dispatch = api.default as (
+      this: Dispatcher,
+      options: Dispatcher.RequestOptions,
+    ) => Promise<Dispatcher.ResponseData>;
+    const globalDispatcher = global.default?.getGlobalDispatcher as (() => Dispatcher) | undefined;
+    if (
+      typeof LeanAgent !== 'function' ||
+      typeof dispatch !== 'function' ||
+      typeof globalDispatcher !== 'function'
+    )
+      throw new Error('undici moved its files');
+    // What undici's index makes of `request(url, options)`: the URL split into origin and path.
+    const request = ((url: string | URL, options: RequestOptions) => {
+      const parsed = typeof url === 'string' ? new URL(url) : url;
+      const { dispatcher = globalDispatcher(), ...rest } = options;
+      return dispatch.call(dispatcher, {
+        ...rest,
+        origin: parsed.origin,
+        path: `${parsed.pathname}${parsed.search}`,
+        method: rest.method ?? (rest.body ? 'PUT' : 'GET'),
+      });
+    }) as unknown as UndiciParts['request'];
+    return { Agent: LeanAgent, request };
+  } catch {
+    return import('undici');
+  }
+}
+
+let undici: Promise<UndiciParts> | undefined;
 /**
  * undici is loaded at the first request, not when the CLI starts: it is the largest module the CLI
  * has, and --version, --help, a bad argument and a Takeout run never make a request.
  */
-export function loadUndici(): Promise<Undici> {
-  undici ??= import('undici');
+export function loadUndici(): Promise<UndiciParts> {
+  undici ??= loadParts();
   return undici;
 }
 
@@ -382,7 +437,7 @@ export class HttpClient {
   readonly policy: RetryPolicy;
   private readonly onRetry: HttpClientOptions['onRetry'];
   private readonly agentOptions: Agent.Options;
-  private opened: Promise<{ agent: Agent; request: Undici['request'] }> | undefined;
+  private opened: Promise<{ agent: Agent; request: UndiciParts['request'] }> | undefined;
 
   constructor(options: HttpClientOptions = {}) {
     const readTimeoutMs = options.readTimeoutMs ?? 60_000;

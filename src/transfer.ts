@@ -176,6 +176,108 @@ export function writeAll(
   });
 }
 
+/** What FileSink needs of a body: its chunks, told one by one, and a way to hold them back. */
+interface Feed {
+  /** Starts the chunks; `onData` is called for each, then `onEnd` once, or `onError` once. */
+  start(handlers: { onData(chunk: Uint8Array): void; onEnd(): void; onError(error: unknown): void }): void;
+  pause(): void;
+  resume(): void;
+  /** Gives the body up (after an error or an abort): no more handlers are called. */
+  stop(): void;
+}
+
+/**
+ * A Readable's chunks through its events (no async iterator: Readable.read() concatenates what
+ * it has buffered at every step). A close before the end, without an error, is a BodyClosedError.
+ */
+function readableFeed(body: Readable, received: () => number): Feed {
+  let handlers: Parameters<Feed['start']>[0] | undefined;
+  let ended = false;
+  const onData = (chunk: Uint8Array) => handlers?.onData(chunk);
+  const onEnd = () => {
+    ended = true;
+    handlers?.onEnd();
+  };
+  const onError = (error: unknown) => handlers?.onError(error);
+  const onClose = () => {
+    if (!ended) handlers?.onError(new BodyClosedError(received()));
+  };
+  return {
+    start(given) {
+      handlers = given;
+      // Failed before it was read (a reset while the temporary file was being made): its error and
+      // close events are past.
+      if (body.errored || body.destroyed) {
+        given.onError(body.errored ?? new BodyClosedError(0));
+        return;
+      }
+      body.on('error', onError);
+      body.on('close', onClose);
+      body.on('end', onEnd);
+      body.on('data', onData);
+    },
+    pause: () => body.pause(),
+    resume: () => body.resume(),
+    stop() {
+      handlers = undefined;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      body.on('error', () => undefined);
+      body.destroy();
+    },
+  };
+}
+
+/**
+ * An async iterable's chunks (a source's generator), pulled one `next()` at a time and no faster
+ * than the file takes them. Not wrapped in Readable.from: that is a stream's bookkeeping and
+ * events per chunk over the same `next()` calls.
+ */
+function iterableFeed(source: AsyncIterable<Uint8Array>): Feed {
+  const iterator = source[Symbol.asyncIterator]();
+  let handlers: Parameters<Feed['start']>[0] | undefined;
+  let paused = false;
+  let pulling = false;
+  const pull = async () => {
+    pulling = true;
+    try {
+      while (handlers && !paused) {
+        const next = await iterator.next();
+        if (!handlers) return;
+        if (next.done) {
+          handlers.onEnd();
+          return;
+        }
+        handlers.onData(next.value);
+      }
+    } catch (error) {
+      handlers?.onError(error);
+    } finally {
+      pulling = false;
+    }
+  };
+  return {
+    start(given) {
+      handlers = given;
+      void pull();
+    },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      if (!pulling) void pull();
+    },
+    stop() {
+      handlers = undefined;
+      // Ends the generator (its `finally` closes the request), once a `next()` under way settles.
+      iterator.return?.().catch(() => undefined);
+    },
+  };
+}
+
 /**
  * The file end of a download: counts, hashes and writes what the body gives, at an open
  * descriptor it does not close. While a write is under way the next chunks wait, and go out
@@ -183,8 +285,8 @@ export function writeAll(
  *
  * No stream stage and no `stream.pipeline`: a Writable's bookkeeping per chunk, and per file the
  * AbortController, end-of-stream watchers and the DOMException that pipeline makes, were a fifth
- * of the main thread's time with many small files (cpu profile, `npm run bench`). Not an async
- * iterator over the body either: Readable.read() concatenates what it has buffered at every step.
+ * of the main thread's time with many small files (cpu profile, `npm run bench`). A Readable body
+ * is read through its events, a source's generator by pulling it (Feed, above).
  */
 export class FileSink {
   bytes = 0;
@@ -212,7 +314,7 @@ export class FileSink {
    * under way still ends: wait for `idle()` before closing the descriptor.
    */
   drain(source: OpenedMedia['body'], signal: AbortSignal, size?: number): Promise<void> {
-    const body = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
+    const feed = source instanceof Readable ? readableFeed(source, () => this.bytes) : iterableFeed(source);
     return new Promise<void>((resolve, reject) => {
       let ended = false;
       let paused = false;
@@ -220,10 +322,6 @@ export class FileSink {
       const settle = (error?: unknown) => {
         if (settled) return;
         settled = true;
-        body.off('data', onData);
-        body.off('end', onEnd);
-        body.off('error', settle);
-        body.off('close', onClose);
         signal.removeEventListener('abort', onAbort);
         this.#written = undefined;
         if (error === undefined) {
@@ -231,11 +329,10 @@ export class FileSink {
           return;
         }
         this.#stopped = true;
-        body.on('error', () => undefined);
-        body.destroy();
+        feed.stop();
         reject(error);
       };
-      const onData = (chunk: Buffer) => {
+      const onData = (chunk: Uint8Array) => {
         // Past the announced size: stopped before the chunk reaches the file.
         if (size !== undefined && this.bytes + chunk.length > size) {
           settle(new LongBodyError(size));
@@ -249,20 +346,20 @@ export class FileSink {
         this.#hash?.update(chunk);
         this.bytes += chunk.length;
         this.#onBytes?.(chunk.length);
-        this.#queue.push(chunk);
+        // A Buffer over the same bytes (a generator may give a plain Uint8Array): no copy.
+        this.#queue.push(
+          Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+        );
         this.#queued += chunk.length;
         if (!this.#writing) this.#flush();
         if (this.#queued >= WRITE_BUFFER && !paused) {
           paused = true;
-          body.pause();
+          feed.pause();
         }
       };
       const onEnd = () => {
         ended = true;
         if (!this.#writing) settle(this.#error);
-      };
-      const onClose = () => {
-        if (!ended) settle(new BodyClosedError(this.bytes));
       };
       const onAbort = () => settle(signal.reason);
       this.#written = () => {
@@ -271,24 +368,15 @@ export class FileSink {
         else if (ended) settle();
         if (paused && !settled && this.#queued < WRITE_BUFFER) {
           paused = false;
-          body.resume();
+          feed.resume();
         }
       };
       if (signal.aborted) {
         settle(signal.reason);
         return;
       }
-      // Failed before it was read (a reset while the temporary file was being made): its error and
-      // close events are past.
-      if (body.errored || body.destroyed) {
-        settle(body.errored ?? new BodyClosedError(0));
-        return;
-      }
       signal.addEventListener('abort', onAbort, { once: true });
-      body.on('error', settle);
-      body.on('close', onClose);
-      body.on('end', onEnd);
-      body.on('data', onData);
+      feed.start({ onData, onEnd, onError: settle });
     });
   }
 

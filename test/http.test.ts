@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import {
   backoffDelay,
   classifyError,
   classifyResponse,
   defaultRetryPolicy,
+  HttpClient,
   HttpError,
+  loadUndici,
   parseGoogleError,
   parseRetryAfter,
   retryDelay,
   ShortBodyError,
   withRetry,
 } from '../src/http.ts';
+import { startEmulator } from './support/emulator/index.ts';
 
 // Error bodies as Google sends them (photo-backup's API notes, §1.7).
 const DAILY_QUOTA = JSON.stringify({
@@ -197,4 +201,32 @@ test('HttpError messages never carry the query string of a signed URL', () => {
     google: { reasons: [] },
   });
   assert.ok(!error.message.includes('SECRET'));
+});
+
+// undici's index loads fetch, WebSocket, the mocks and more: the run takes its Agent and `request`
+// from their own files (a start-up cost, docs/performance.md). An undici that moved them would
+// still work through the index; this test says so instead of letting the start grow quietly.
+test('the HTTP client uses the Agent and request of undici from their own files, over real HTTP', async () => {
+  const require = createRequire(import.meta.url);
+  const parts = await loadUndici();
+  assert.equal(parts.Agent, require('undici/lib/dispatcher/agent.js'));
+  const emulator = await startEmulator({ items: [] });
+  const http = new HttpClient({ policy: { retries: 0 } });
+  try {
+    // A JSON call and a media GET with a query string: the path and search reach the server.
+    const error = await http
+      .jsonOnce({
+        method: 'GET',
+        url: `${emulator.driveUrl}/drive/v3/files?q=${encodeURIComponent("name = 'x'")}`,
+      })
+      .catch((caught: unknown) => caught);
+    assert.ok(error instanceof HttpError && error.status === 401, String(error));
+    const opened = await http
+      .open(`${emulator.driveUrl}/drive/v3/files/none?alt=media`, {}, new AbortController().signal)
+      .catch((caught: unknown) => caught);
+    assert.ok(opened instanceof HttpError && opened.status === 401, String(opened));
+  } finally {
+    await http.close();
+    await emulator.close();
+  }
 });

@@ -17,6 +17,10 @@ const accepted: { tz: string | undefined; expected: string | undefined }[] = [
   { tz: ':Europe/Berlin', expected: 'Europe/Berlin' },
   { tz: ':/usr/share/zoneinfo/America/New_York', expected: 'America/New_York' },
   { tz: 'UTC', expected: 'UTC' },
+  { tz: 'Etc/UTC', expected: 'UTC' },
+  { tz: ':/usr/share/zoneinfo/Etc/UTC', expected: 'UTC' },
+  { tz: 'GMT', expected: 'UTC' },
+  { tz: 'Etc/GMT', expected: 'UTC' },
   { tz: 'UTC0', expected: 'UTC' },
   { tz: 'GMT0', expected: 'UTC' },
   { tz: 'JST-9', expected: 'Etc/GMT-9' },
@@ -30,6 +34,12 @@ for (const { tz, expected } of accepted) {
     assert.equal(zoneFromTzVariable(tz), expected);
   });
 }
+
+// The UTC names are answered without ICU (its first use is slow): they must be what ICU says.
+test('each TZ name taken for UTC without ICU is one ICU calls UTC', () => {
+  for (const tz of ['UTC', 'Etc/UTC', 'GMT', 'Etc/GMT', 'GMT0'])
+    assert.equal(new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone, 'UTC');
+});
 
 for (const tz of ['CET-1CEST,M3.5.0,M10.5.0/3', 'AEST-10AEDT,M10.1.0,M4.1.0/3', 'Mars/Olympus', 'IST-5:30']) {
   test(`TZ=${JSON.stringify(tz)} is refused with a message asking for a zone name`, () => {

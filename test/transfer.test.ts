@@ -125,6 +125,45 @@ test('FileSink takes a body that is only an async iterable (a Takeout entry)', a
   });
 });
 
+test('FileSink pulls a generator no faster than the file takes it, and ends it when it fails', async () => {
+  await withFile(async (file, fd) => {
+    // 3 MiB in 40 KiB pieces offered at once: the sink asks for the next only while little waits.
+    const { parts, whole } = chunks(75, 40 * 1024);
+    let given = 0;
+    let mostAhead = 0;
+    const sink = new FileSink(fd, undefined, undefined);
+    async function* entry() {
+      for (const part of parts) {
+        given += part.length;
+        mostAhead = Math.max(mostAhead, given - sink.bytes);
+        yield part;
+      }
+    }
+    await sink.drain(entry(), new AbortController().signal);
+    assert.ok(readFileSync(file).equals(whole));
+    assert.ok(mostAhead <= 2 * 64 * 1024, `at most one write and one chunk ahead, not ${mostAhead} bytes`);
+  });
+  await withFile(async (_file, fd) => {
+    // A chunk past the announced size: the generator is ended (its finally runs), not left open.
+    let closed = false;
+    async function* entry() {
+      try {
+        for (let index = 0; index < 10; index++) yield Buffer.alloc(1000, index);
+      } finally {
+        closed = true;
+      }
+    }
+    const sink = new FileSink(fd, undefined, undefined);
+    await assert.rejects(
+      sink.drain(entry(), new AbortController().signal, 2500),
+      /longer than its announced/,
+    );
+    await sink.idle();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closed, true);
+  });
+});
+
 test('FileSink stops at the signal with its reason and lets go of the body', async () => {
   await withFile(async (_file, fd) => {
     const body = new Readable({ read() {} });

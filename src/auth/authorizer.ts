@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Credentials, OAuth2Client } from 'google-auth-library';
 import { authError, BackupError } from '../errors.ts';
 import { type ClientSecret, loadClientSecret } from './client-secret.ts';
-import { type AuthUi, runConsent } from './consent.ts';
+import type { AuthUi } from './consent.ts';
 import { loadGoogleAuth } from './google-auth.ts';
 import { describeOAuthAnswer, isClientRefused, isInvalidGrant, toAuthError } from './oauth-errors.ts';
 import { describeScopes, missingScopes, SCOPES, splitScopes } from './scopes.ts';
@@ -265,6 +265,9 @@ class AuthSession implements Authorizer {
   async #runConsent(scopes: readonly string[]): Promise<void> {
     const { ui } = this.#options;
     const client = await this.#oauthClient();
+    // The consent's local server and browser opener (node:http, node:child_process) are loaded
+    // only when a consent is asked, not by every run that has a saved sign-in.
+    const { runConsent } = await import('./consent.ts');
     const tokens = await runConsent({
       client,
       scopes,

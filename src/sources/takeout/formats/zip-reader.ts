@@ -392,18 +392,22 @@ export async function* readZipEntry(
     if (entry.size !== 0) throw new Error(`"${entry.name}" is empty but should hold ${entry.size} bytes`);
     return;
   }
-  const raw = Readable.from(reader.stream(start, start + entry.compressedSize - 1, options.signal), {
-    objectMode: false,
-  });
-  const inflate = entry.method === 8 ? createInflateRaw() : undefined;
-  if (inflate) {
-    raw.on('error', (error) => inflate.destroy(error));
-    raw.pipe(inflate);
+  const stored = reader.stream(start, start + entry.compressedSize - 1, options.signal);
+  // A stored entry's bytes are read as the reader gives them: no stream around them (a Readable
+  // and its async iterator per chunk, which also joins what it has buffered into a new Buffer).
+  let raw: Readable | undefined;
+  let inflate: ReturnType<typeof createInflateRaw> | undefined;
+  if (entry.method === 8) {
+    const inflater = createInflateRaw();
+    raw = Readable.from(stored, { objectMode: false });
+    raw.on('error', (error) => inflater.destroy(error));
+    raw.pipe(inflater);
+    inflate = inflater;
   }
   let crc = 0;
   let total = 0;
   try {
-    for await (const chunk of (inflate ?? raw) as AsyncIterable<Buffer>) {
+    for await (const chunk of (inflate ?? stored) as AsyncIterable<Uint8Array>) {
       // Before the chunk is used: the `finally` below destroys the inflater at once.
       if (total + chunk.length > entry.size) throw new ZipEntryTooLongError(entry);
       crc = crc32(chunk, crc);
@@ -412,7 +416,7 @@ export async function* readZipEntry(
       if (options.limit !== undefined && total >= options.limit) return;
     }
   } finally {
-    raw.destroy();
+    raw?.destroy();
     inflate?.destroy();
   }
   if (total !== entry.size) {
