@@ -15,6 +15,7 @@
  * the same from dist/ and from the sources through tsx. Measured in docs/performance.md.
  */
 import { Worker } from 'node:worker_threads';
+import { reapplyV8Flags } from '../v8-flags.ts';
 
 /** A sidecar's text to write at `path`, or a symlink to `link` (an album link, albums.ts) to make there. */
 type Job = { path: string; text: string } | { path: string; link: string };
@@ -103,6 +104,16 @@ export class SidecarWriter {
     });
   }
 
+  /**
+   * Starts the thread now, before the downloads: its start undoes bin's V8 flags until it is
+   * running (v8-flags.ts), and the main thread's young generation grows in that moment the more
+   * it allocates then. Idle, it keeps no run alive.
+   */
+  start(): void {
+    if (this.#broken || this.#worker) return;
+    this.#thread().unref();
+  }
+
   /** Resolves when every sidecar asked for so far is written or has failed. */
   flush(): Promise<void> {
     this.#send();
@@ -141,6 +152,8 @@ export class SidecarWriter {
   #thread(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(THREAD, { eval: true });
+    // Starting it put V8's flags back to their defaults, for the main thread too (v8-flags.ts).
+    worker.once('online', reapplyV8Flags);
     worker.on('message', (answers: (string | null)[]) => {
       const batch = this.#sent.shift() ?? [];
       for (const [index, done] of batch.entries()) done(answers[index] ?? null);
