@@ -745,8 +745,6 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     for await (const item of source.list(stop.signal)) yield { item, retried: false };
   }
 
-  // Before the first download (sidecar-writer.ts says why); finish() ends it, however the loop ends.
-  if (options.xmp === true || liveLinks) fileWriter?.start();
   try {
     for await (const { item: listedItem, retried } of items()) {
       if (stop.signal.aborted) break;

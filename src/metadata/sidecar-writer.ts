@@ -104,16 +104,6 @@ export class SidecarWriter {
     });
   }
 
-  /**
-   * Starts the thread now, before the downloads: its start undoes bin's V8 flags until it is
-   * running (v8-flags.ts), and the main thread's young generation grows in that moment the more
-   * it allocates then. Idle, it keeps no run alive.
-   */
-  start(): void {
-    if (this.#broken || this.#worker) return;
-    this.#thread().unref();
-  }
-
   /** Resolves when every sidecar asked for so far is written or has failed. */
   flush(): Promise<void> {
     this.#send();
