@@ -29,6 +29,7 @@ import path from 'node:path';
 import { symlinkRefusal } from './crash-hook.ts';
 import { idSuffix, nameKey, safeFileName, suffixedName } from './layout.ts';
 import type { SavedRecord } from './manifest.ts';
+import type { SidecarWriter } from './metadata/sidecar-writer.ts';
 import type { Report } from './report/events.ts';
 
 export const ALBUMS_FOLDER = 'albums';
@@ -373,11 +374,23 @@ export class LiveAlbumLinks {
   readonly #names = new Map<string, Set<string> | null>();
   #useHardLinks = false;
   readonly #refusal = symlinkRefusal();
+  /** The thread that makes the symlinks (the sidecars' writer), off the downloads' path; absent: here. */
+  readonly #writer: SidecarWriter | undefined;
+  /** Symlinks handed to the writer and not answered yet. */
+  readonly #pending = new Set<Promise<void>>();
 
-  constructor(folder: string, year: number, report: Report) {
+  constructor(folder: string, year: number, report: Report, writer?: SidecarWriter) {
     this.#folder = folder;
     this.#ofYear = new RegExp(`^${year}-\\d\\d-\\d\\d/`);
     this.#report = report;
+    this.#writer = writer;
+  }
+
+  /** Resolves when every link handed to the writer thread is made (in `made`) or left to the step at the end. */
+  async settled(): Promise<void> {
+    // Sent now, not when the writer's batch would be: the step at the end waits for them.
+    if (this.#pending.size > 0) await this.#writer?.flush();
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
   /** Every album name known (the source's and the record's): the folders follow from them all. */
@@ -414,6 +427,10 @@ export class LiveAlbumLinks {
       names.add(key);
       const link = `${ALBUMS_FOLDER}/${albumFolder}/${name}`;
       const full = path.join(this.#folder, link);
+      if (this.#writer && !this.#useHardLinks && !this.#refusal) {
+        this.#handOn(this.#writer, full, link, target, relativeTarget);
+        continue;
+      }
       let kind: 'symlink' | 'hardlink';
       try {
         kind = this.#make(full, target, relativeTarget);
@@ -427,6 +444,32 @@ export class LiveAlbumLinks {
       this.made.set(link, target);
       this.#report({ type: 'album-link', path: link, target, action: 'made', kind, dryRun: false });
     }
+  }
+
+  /**
+   * The symlink made by the writer thread (one call, so a link appears whole or not at all); a
+   * system that refuses symlinks (EPERM) gets the hard link here, and from then on every link.
+   * Any other error leaves the link to the step at the end, which says what is wrong.
+   */
+  #handOn(writer: SidecarWriter, full: string, link: string, target: string, relativeTarget: string): void {
+    const done = writer.symlink(full, relativeTarget).then((code) => {
+      let kind: 'symlink' | 'hardlink' = 'symlink';
+      if (code === 'EPERM') {
+        this.#useHardLinks = true;
+        try {
+          linkSync(path.join(this.#folder, target), full);
+        } catch {
+          return;
+        }
+        kind = 'hardlink';
+        this.hardLinks++;
+        this.madeHard.add(link);
+      } else if (code !== undefined) return;
+      this.made.set(link, target);
+      this.#report({ type: 'album-link', path: link, target, action: 'made', kind, dryRun: false });
+    });
+    this.#pending.add(done);
+    void done.finally(() => this.#pending.delete(done));
   }
 
   #namesIn(albumFolder: string): Set<string> | null {
@@ -499,6 +542,7 @@ export async function linkAlbumFolders(input: AlbumFoldersInput): Promise<void> 
     if (albums.length > 0 && ofYear.test(record.path)) members.push({ path: record.path, albums });
   }
   const links = planAlbumLinks(members.filter((member) => ofYear.test(member.path)));
+  await input.live?.settled();
   if (links.length === 0) return;
   const live = input.live?.made ?? new Map<string, string>();
   if (live.size > 0) {

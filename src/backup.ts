@@ -33,6 +33,7 @@ import {
   STATE_FOLDER,
   walkKey,
 } from './manifest.ts';
+import { SidecarWriter } from './metadata/sidecar-writer.ts';
 import { createSidecarStep } from './metadata/step.ts';
 import { finishMove, placeCopy } from './move.ts';
 import {
@@ -267,8 +268,17 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       level: 'warn',
       message: `Ignored ${manifest.ignoredLines} damaged line(s) of ${path.join(folder, STATE_FOLDER, 'saved.jsonl')} (cut short, not a record, or naming a place outside the day folders); the items they named are checked again.`,
     });
+  /** Day folders (relative, `2024-03-17`) this run made: mkdir's answer (dayFolder, below). */
+  const daysMade = new Set<string>();
+  /**
+   * The thread that writes the sidecars and makes the album links of the files saved this run
+   * (metadata/sidecar-writer.ts), started at its first job; ended in the `finally` below.
+   */
+  const fileWriter =
+    !options.dryRun && (options.xmp === true || options.albums === true) ? new SidecarWriter() : undefined;
   const sidecars = createSidecarStep({
     enabled: options.xmp === true,
+    ...(fileWriter ? { writer: fileWriter } : {}),
     folder,
     year: options.year,
     timeZone: options.timeZone,
@@ -277,6 +287,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     manifest,
     report,
     summary,
+    madeThisRun: (day) => daysMade.has(day),
   });
   const walk = walkKey(source.name, options.year);
   const walks = walksOfRun((kind) => walkKey(source.name, options.year, kind), options.leaveOut);
@@ -302,7 +313,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
   /** The links of the files saved once the albums are known, made as each is saved (albums.ts). */
   const liveLinks =
     options.albums && source.albumsById && !options.dryRun
-      ? new LiveAlbumLinks(folder, options.year, report)
+      ? new LiveAlbumLinks(folder, options.year, report, fileWriter)
       : undefined;
   if (options.albums && source.albumsById) {
     albumsListed = source.albumsById(signal).then(
@@ -582,7 +593,13 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
     let ready = dayFolders.get(dir);
     if (!ready) {
       ready = mkdir(dir, { recursive: true });
-      ready.catch(() => undefined);
+      // Before any await of it: a saved file's sidecar step then knows its folder is new.
+      ready.then(
+        (made) => {
+          if (made !== undefined) daysMade.add(path.relative(folder, dir));
+        },
+        () => undefined,
+      );
       dayFolders.set(dir, ready);
     }
     return ready;
@@ -1061,6 +1078,8 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
       if (!options.dryRun) await rm(temps.root, { recursive: true, force: true }).catch(() => undefined);
     } finally {
       await sidecars.close();
+      await liveLinks?.settled();
+      await fileWriter?.close();
       await lock?.release();
     }
     summary.stopped = { reason, message: stopMessage(reason, options, fatal, source) };

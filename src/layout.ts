@@ -11,6 +11,8 @@ export const UNDATED_FOLDER = 'undated';
 
 /** Bytes kept for a name, below every common file system's 255-byte limit, leaving room for a suffix and a temp prefix. */
 const MAX_NAME_BYTES = 180;
+/** A name safeFileName returns as it is (see there); at most 100 characters, checked apart. */
+const PLAIN_NAME = /^[A-Za-z0-9_~-](?:[A-Za-z0-9_~-]|\.(?!\.))*[A-Za-z0-9_~-]$|^[A-Za-z0-9_~-]$/;
 
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i;
 // Characters Windows forbids in names, plus both path separators; control characters are handled apart.
@@ -73,6 +75,12 @@ export function splitExtension(name: string): { stem: string; extension: string 
  * not too long. NFC, so the same name from two sources is the same name on disk.
  */
 export function safeFileName(raw: string): string {
+  // Most names (a camera's `IMG_0042.jpg`, a name made safe before) need none of the steps below:
+  // short ASCII letters, digits and `_-~.`, not starting with a dot, no two dots in a row (the stem
+  // would end in one), not ending in one, and no Windows device name. Same answer, without the
+  // normalization and the eight regular expressions (about 1 µs a name, twice per saved file with --albums).
+  if (raw.length <= 100 && PLAIN_NAME.test(raw) && !WINDOWS_RESERVED.test(raw.split('.')[0] as string))
+    return raw;
   let name = raw.normalize('NFC').replace(INVISIBLE, '').replace(FORBIDDEN, '_').trim();
   name = name.replace(/[. ]+$/, '');
   name = name.replace(/^\.+/, (dots) => '_'.repeat(dots.length));

@@ -22,6 +22,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { type AlbumMember, LiveAlbumLinks, linkAlbumFolders, planAlbumLinks } from '../src/albums.ts';
 import type { SavedRecord } from '../src/manifest.ts';
+import { SidecarWriter } from '../src/metadata/sidecar-writer.ts';
 import type { BackupEvent } from '../src/report/events.ts';
 import { runCli } from './helpers/cli.ts';
 import { makeAlbumJson, makeJpeg, makeSidecar } from './helpers/takeout-builder.ts';
@@ -405,6 +406,47 @@ test('links made as files are saved: the album step at the end makes none again,
     );
     assert.deepEqual(await linksIn(year.folder), new Map(plan.map((link) => [link.link, link.target])));
   } finally {
+    await rm(year.folder, { recursive: true, force: true });
+  }
+});
+
+test('links made as files are saved by the writer thread: in `made` once settled, one event each, and a name taken meanwhile is left to the end', async () => {
+  const year = await savedYear([
+    ['2024-05-02/IMG_2.jpg', ['Trip']],
+    ['2024-05-01/IMG_1.jpg', ['Trip', 'Family']],
+  ]);
+  const writer = new SidecarWriter();
+  try {
+    const live = new LiveAlbumLinks(year.folder, 2024, year.report, writer);
+    live.start(['Trip', 'Family']);
+    const [second, first] = year.records as [SavedRecord, SavedRecord];
+    live.link(first.path, ['Trip', 'Family']);
+    // Taken after the album folder was listed (by the first link), before this link is asked
+    // for: the thread's symlink finds the name taken (EEXIST).
+    await writeFile(path.join(year.folder, 'albums', 'Trip', 'IMG_2.jpg'), 'not a link');
+    live.link(second.path, ['Trip']);
+    assert.equal(live.made.size, 0, 'nothing counted before the thread answers');
+    await live.settled();
+    assert.deepEqual(
+      new Map(live.made),
+      new Map([
+        ['albums/Trip/IMG_1.jpg', '2024-05-01/IMG_1.jpg'],
+        ['albums/Family/IMG_1.jpg', '2024-05-01/IMG_1.jpg'],
+      ]),
+    );
+    assert.equal(year.events.filter((event) => event.type === 'album-link').length, 2);
+    await linkAlbumFolders({ ...year, year: 2024, dryRun: false, seen: [], live });
+    const notices = year.events.flatMap((event) => (event.type === 'notice' ? [event.message] : []));
+    assert.ok(
+      notices.some((message) => message.includes('albums/Trip/IMG_2.jpg is a file, not a link')),
+      `the end step says why the taken name has no link:\n${notices.join('\n')}`,
+    );
+    assert.equal(
+      await readlink(path.join(year.folder, 'albums', 'Family', 'IMG_1.jpg')),
+      path.join('..', '..', '2024-05-01', 'IMG_1.jpg'),
+    );
+  } finally {
+    await writer.close();
     await rm(year.folder, { recursive: true, force: true });
   }
 });

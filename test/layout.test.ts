@@ -82,6 +82,14 @@ for (const { input, expected } of [
   { input: 'c1\u009b2J\u0085.jpg', expected: 'c1_2J_.jpg' },
   { input: 'line\u2028para\u2029.jpg', expected: 'line_para_.jpg' },
   { input: '\u200b.hidden.jpg', expected: '_hidden.jpg' },
+  // Plain names (returned as they are without the steps) and the ones just outside that shortcut.
+  { input: 'IMG_0001~d9d91d3f.jpg', expected: 'IMG_0001~d9d91d3f.jpg' },
+  { input: '-x_y.tar.gz', expected: '-x_y.tar.gz' },
+  { input: 'a..jpg', expected: 'a.jpg' },
+  { input: 'a.', expected: 'a' },
+  { input: 'x', expected: 'x' },
+  { input: 'nul.tar.gz', expected: '_nul.tar.gz' },
+  { input: `${'a'.repeat(101)}.jpg`, expected: `${'a'.repeat(101)}.jpg` },
 ]) {
   test(`safeFileName(${JSON.stringify(input)}) is ${JSON.stringify(expected)}`, () => {
     assert.equal(safeFileName(input), expected);

@@ -1,5 +1,6 @@
 /**
- * Writes the sidecars of files saved this run on a thread of its own, so that creating them (a
+ * Writes the sidecars of files saved this run on a thread of its own (and makes the album links
+ * made as files are saved, albums.ts LiveAlbumLinks: one symlink call each), so that creating them (a
  * temporary file, a write, a close and a rename, the kernel's work for each) is not done by the
  * main thread, which keeps the downloads going. The main thread decides, builds the bytes and
  * records their hash first (metadata/step.ts); a run killed before a queued sidecar reached the
@@ -14,13 +15,12 @@
  * the same from dist/ and from the sources through tsx. Measured in docs/performance.md.
  */
 import { Worker } from 'node:worker_threads';
+import { reapplyV8Flags } from '../v8-flags.ts';
 
-interface Job {
-  path: string;
-  text: string;
-}
+/** A sidecar's text to write at `path`, or a symlink to `link` (an album link, albums.ts) to make there. */
+type Job = { path: string; text: string } | { path: string; link: string };
 
-/** Runs on the writer thread: `[{ path, text }]` in, one error code (or null) per job out. */
+/** Runs on the writer thread: `[{ path, text } | { path, link }]` in, one error code (or null) per job out. */
 const THREAD = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
@@ -29,6 +29,16 @@ let count = 0;
 parentPort.on('message', (jobs) => {
   const answers = [];
   for (const job of jobs) {
+    if (job.link !== undefined) {
+      // One call: a symlink appears whole; EPERM (no symlinks here) is answered, the caller links instead.
+      try {
+        fs.symlinkSync(job.link, job.path, 'file');
+        answers.push(null);
+      } catch (error) {
+        answers.push((error && error.code) || String(error));
+      }
+      continue;
+    }
     const temp = path.join(path.dirname(job.path), '.' + path.basename(job.path) + '.w' + (++count).toString(36) + '.part');
     try {
       const bytes = Buffer.from(job.text, 'utf8');
@@ -50,9 +60,14 @@ parentPort.on('message', (jobs) => {
 });
 `;
 
-/** Sidecars sent to the thread at once, or what is queued after BATCH_WAIT_MS. */
-const BATCH = 64;
-const BATCH_WAIT_MS = 20;
+/**
+ * Jobs sent to the thread at once, or what is queued after BATCH_WAIT_MS. Each message wakes the
+ * thread, and its answer the main thread: on the 2-core machine a wake-up can cost the main thread
+ * its core for a moment. 64 or 20 ms gave about 350 messages for 5000 sidecars and 5000 links,
+ * 0.3 s of the main thread's profile in postMessage at load 6; 256 or 100 ms about 100.
+ */
+const BATCH = 256;
+const BATCH_WAIT_MS = 100;
 
 export class SidecarWriter {
   #worker: Worker | undefined;
@@ -66,13 +81,22 @@ export class SidecarWriter {
 
   /** Resolves once `text` is at `sidecarPath` (undefined), or with the error code that kept it out. */
   write(sidecarPath: string, text: string): Promise<string | undefined> {
+    return this.#queue({ path: sidecarPath, text });
+  }
+
+  /** Resolves once `linkPath` is a symlink to `target` (undefined), or with the error code (EEXIST, EPERM, …). */
+  symlink(linkPath: string, target: string): Promise<string | undefined> {
+    return this.#queue({ path: linkPath, link: target });
+  }
+
+  #queue(job: Job): Promise<string | undefined> {
     return new Promise((resolve) => {
       const done = (code: string | null) => resolve(code ?? undefined);
       if (this.#broken) {
         done(this.#broken);
         return;
       }
-      this.#queued.push({ job: { path: sidecarPath, text }, done });
+      this.#queued.push({ job, done });
       // Sent in batches: each message wakes the thread, and its answer the main thread, which
       // costs more than writing a sidecar when sent one turn of the event loop at a time.
       if (this.#queued.length >= BATCH) this.#send();
@@ -118,6 +142,8 @@ export class SidecarWriter {
   #thread(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(THREAD, { eval: true });
+    // Starting it put V8's flags back to their defaults, for the main thread too (v8-flags.ts).
+    worker.once('online', reapplyV8Flags);
     worker.on('message', (answers: (string | null)[]) => {
       const batch = this.#sent.shift() ?? [];
       for (const [index, done] of batch.entries()) done(answers[index] ?? null);

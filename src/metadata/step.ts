@@ -47,6 +47,13 @@ export interface SidecarStepOptions {
   manifest: Manifest;
   report: Report;
   summary: BackupSummary;
+  /**
+   * Whether this run made the day folder (`2024-03-17`): then nothing is at a sidecar's path that
+   * this run did not put there, and a file's first sidecar needs no look at the disk.
+   */
+  madeThisRun?: (day: string) => boolean;
+  /** The writer thread, shared with the album links (backup.ts ends it); else the step starts its own. */
+  writer?: SidecarWriter;
 }
 
 export interface SidecarStep {
@@ -124,7 +131,8 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
   const prepared = new Map<string, { text: string; sha256: string; reason: WriteReason }>();
   /** Sidecars handed to the writer thread and not on disk yet: what their path will hold. */
   const onTheWay = new Map<string, string>();
-  const writer = options.enabled && !options.dryRun ? new SidecarWriter() : undefined;
+  const ownWriter = options.enabled && !options.dryRun && !options.writer ? new SidecarWriter() : undefined;
+  const writer = options.enabled && !options.dryRun ? (options.writer ?? ownWriter) : undefined;
   const sent = new Set<Promise<void>>();
   const flush = async (): Promise<void> => {
     await writer?.flush();
@@ -154,6 +162,7 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
   return {
     attach(record) {
       if (!options.enabled || record.copyOf) return record;
+      const first = !handled.has(record.path);
       handled.add(record.path);
       try {
         const recorded = recordedHash(record);
@@ -162,7 +171,9 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
         const existing: ExistingSidecar =
           coming !== undefined
             ? { kind: 'file', sha256: coming }
-            : inspectSidecar(path.join(folder, sidecarPathFor(record.path)));
+            : first && options.madeThisRun?.(record.path.slice(0, record.path.indexOf('/')))
+              ? { kind: 'absent' } // a folder this run made holds only what it wrote (one lstat less per file)
+              : inspectSidecar(path.join(folder, sidecarPathFor(record.path)));
         const sha256 = settle(record, recorded, existing, writer !== undefined);
         // In place: the record is this save's own, and the key goes at the end of its line.
         if (sha256) record.xmpSha256 = sha256;
@@ -193,7 +204,8 @@ export function createSidecarStep(options: SidecarStepOptions): SidecarStep {
 
     async close() {
       prepared.clear();
-      await writer?.close();
+      if (ownWriter) await ownWriter.close();
+      else await writer?.flush();
       await Promise.all(sent);
     },
 

@@ -69,23 +69,33 @@ type Property =
   | { name: `${Prefix}:${string}`; kind: 'alt'; value: string }
   | { name: `${Prefix}:${string}`; kind: 'bag'; values: string[] };
 
-/** The sidecar for `facts`: UTF-8 text without a byte order mark, ending in a newline. */
+/** Each prefix's declaration on rdf:Description, in NAMESPACES' order (the order they are written in). */
+const DECLARATIONS = (Object.keys(NAMESPACES) as Prefix[]).map(
+  (prefix) => [prefix, `\n    xmlns:${prefix}="${NAMESPACES[prefix]}"`] as const,
+);
+
+const HEAD =
+  '<?xml version="1.0" encoding="UTF-8"?>\n' +
+  `<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="${XMP_TOOLKIT}">\n` +
+  ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n' +
+  '  <rdf:Description rdf:about=""';
+const TAIL = '  </rdf:Description>\n </rdf:RDF>\n</x:xmpmeta>\n';
+
+/**
+ * The sidecar for `facts`: UTF-8 text without a byte order mark, ending in a newline. Built as one
+ * string (no array of lines): one is built for every file saved with --xmp, on the main thread.
+ */
 export function buildXmpPacket(facts: ItemFacts): string {
   const properties = propertiesOf(facts);
-  const used = new Set<Prefix>(properties.map((property) => property.name.split(':')[0] as Prefix));
-  const declarations = (Object.keys(NAMESPACES) as Prefix[])
-    .filter((prefix) => used.has(prefix))
-    .map((prefix) => `\n    xmlns:${prefix}="${NAMESPACES[prefix]}"`)
-    .join('');
-  const lines = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="${XMP_TOOLKIT}">`,
-    ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">',
-    `  <rdf:Description rdf:about=""${declarations}>`,
-  ];
-  for (const property of properties) lines.push(...serialize(property));
-  lines.push('  </rdf:Description>', ' </rdf:RDF>', '</x:xmpmeta>', '');
-  return lines.join('\n');
+  let body = '';
+  const used = new Set<string>();
+  for (const property of properties) {
+    used.add(property.name.slice(0, property.name.indexOf(':')));
+    body += serialize(property);
+  }
+  let declarations = '';
+  for (const [prefix, declaration] of DECLARATIONS) if (used.has(prefix)) declarations += declaration;
+  return `${HEAD}${declarations}>\n${body}${TAIL}`;
 }
 
 function propertiesOf(facts: ItemFacts): Property[] {
@@ -136,24 +146,19 @@ function propertiesOf(facts: ItemFacts): Property[] {
   return properties;
 }
 
-function serialize(property: Property): string[] {
+/** The property's lines, each ending in a newline. */
+function serialize(property: Property): string {
   const { name } = property;
-  if (property.kind === 'text') return [`   <${name}>${escapeXmlText(property.value)}</${name}>`];
+  if (property.kind === 'text') return `   <${name}>${escapeXmlText(property.value)}</${name}>\n`;
   if (property.kind === 'alt')
-    return [
-      `   <${name}>`,
-      '    <rdf:Alt>',
-      `     <rdf:li xml:lang="x-default">${escapeXmlText(property.value)}</rdf:li>`,
-      '    </rdf:Alt>',
-      `   </${name}>`,
-    ];
-  return [
-    `   <${name}>`,
-    '    <rdf:Bag>',
-    ...property.values.map((value) => `     <rdf:li>${escapeXmlText(value)}</rdf:li>`),
-    '    </rdf:Bag>',
-    `   </${name}>`,
-  ];
+    return (
+      `   <${name}>\n    <rdf:Alt>\n` +
+      `     <rdf:li xml:lang="x-default">${escapeXmlText(property.value)}</rdf:li>\n` +
+      `    </rdf:Alt>\n   </${name}>\n`
+    );
+  let members = '';
+  for (const value of property.values) members += `     <rdf:li>${escapeXmlText(value)}</rdf:li>\n`;
+  return `   <${name}>\n    <rdf:Bag>\n${members}    </rdf:Bag>\n   </${name}>\n`;
 }
 
 /** A text worth writing: not empty, not only white space. */
