@@ -107,8 +107,11 @@ class KeptRest {
  */
 export class KeptRecord implements RecordView {
   readonly id: string;
-  readonly path: string;
   readonly size: number;
+  /** The path's day folder, one string per folder for all records (null: a path without `/`). */
+  #folder: string | null;
+  /** The path's file name; undefined where it is the id's last part (a Takeout id's entry name). */
+  #name: string | undefined;
   /** Byte offset of its line in the journal, and the line's length in bytes (without the newline); -1 until written. */
   offset = -1;
   length = 0;
@@ -129,8 +132,11 @@ export class KeptRecord implements RecordView {
   /** @internal Made by the manifest only. */
   constructor(record: SavedRecord) {
     this.id = record.id;
-    this.path = record.path;
     this.size = record.size;
+    const slash = record.path.lastIndexOf('/');
+    this.#folder = slash === -1 ? null : folderString(record.path.slice(0, slash));
+    const name = slash === -1 ? record.path : record.path.slice(slash + 1);
+    this.#name = name === baseOf(record.id) ? undefined : flat(name);
     this.#sha256 = typeof record.sha256 === 'string' ? packHash(record.sha256) : undefined;
     this.#crc32 = null;
     this.#takenTime = undefined;
@@ -161,6 +167,11 @@ export class KeptRecord implements RecordView {
             !packable,
           )
         : undefined;
+  }
+
+  get path(): string {
+    const name = this.#name ?? baseOf(this.id);
+    return this.#folder === null ? name : `${this.#folder}/${name}`;
   }
 
   get sha256(): string | undefined {
@@ -213,6 +224,18 @@ export class KeptRecord implements RecordView {
       exportedAt: this.#exportedAt,
     };
   }
+}
+
+/** Each day folder's name once, for every record in it (a year has at most 366). */
+const folderStrings = new Map<string, string>();
+
+function folderString(folder: string): string {
+  let held = folderStrings.get(folder);
+  if (held === undefined) {
+    held = flat(folder);
+    folderStrings.set(folder, held);
+  }
+  return held;
 }
 
 /**

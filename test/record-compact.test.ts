@@ -123,6 +123,14 @@ test('a kept record reads back every field as its line held it: packed hashes, C
       { ...base, id: 'g1', path: '2024-06-01/G.jpg', sha256: 'not a hash' },
       { ...base, id: 'takeout:e', path: '2024-06-01/E.jpg', evidence: {} },
       { ...base, id: 'takeout:c', path: '2024-06-02/C.jpg', copyOf: '2024-06-01/IMG_1.jpg', sha256 },
+      // A path whose file name is the id's last part (held once, by the id), and one that is not.
+      {
+        ...base,
+        id: 'takeout:Photos from 2024/IMG_9.jpg',
+        path: '2024-06-03/IMG_9.jpg',
+        evidence: { title: 'IMG_9.jpg' },
+      },
+      { ...base, id: 'takeout:Photos from 2024/IMG_8.jpg', path: '2024-06-03/IMG_8(1).jpg' },
     ];
     // A line written by hand: evidence fields of other types are kept as they were.
     const odd = {
@@ -135,6 +143,8 @@ test('a kept record reads back every field as its line held it: packed hashes, C
       for (const line of [...lines, odd]) {
         const kept = manifest.recordsOf(line.id).at(-1);
         assert.ok(kept, line.id);
+        assert.equal(kept.path, line.path, line.id);
+        assert.equal(kept.size, line.size, line.id);
         assert.equal(kept.sha256, line.sha256, line.id);
         assert.equal(kept.xmpSha256, line.xmpSha256, line.id);
         assert.equal(kept.copyOf, line.copyOf, line.id);
