@@ -16,6 +16,16 @@ import path from 'node:path';
 import { crashPoint, recordSyncFailure } from './crash-hook.ts';
 import { BackupError, ExitCode } from './errors.ts';
 import { nameKey } from './layout.ts';
+import {
+  baseOf,
+  HashKeyedMap,
+  isCrc,
+  packCrc,
+  packHash,
+  packTimestamp,
+  unpackCrc,
+  unpackHash,
+} from './record-compact.ts';
 import type { ItemEvidence, MediaKind } from './sources/source.ts';
 
 export const STATE_FOLDER = '.photo-backup';
@@ -70,44 +80,186 @@ export interface RecordView {
   readonly movedFrom?: { id: string; path: string } | undefined;
 }
 
+/** A kept record's rarely set fields, in an object of their own only where one is set. */
+class KeptRest {
+  constructor(
+    readonly copyOf: string | undefined,
+    /** Packed (record-compact.ts packHash). */
+    readonly xmpSha256: string | undefined,
+    readonly movedFrom: { id: string; path: string } | undefined,
+    /** An evidence value not held packed (a field of another type: a record written by hand or damaged), as it was. */
+    readonly rawEvidence: ItemEvidence | undefined,
+    readonly hasRawEvidence: boolean,
+  ) {}
+}
+
 /**
  * A record as the manifest keeps it: the fields decisions read, and where its line is in the
  * journal. Not a SavedRecord (it has no `source`, `savedAt`, dates or metadata), so it cannot be
  * spread into a new line by mistake: a line written from a kept record starts from
  * Manifest.fullRecord, or the new line would lose the dates and metadata of the old.
+ *
+ * Packed (src/record-compact.ts): every saved photo of a year holds one for the whole run, so the
+ * evidence is held in the record's own fields (no object of its own), the sha256 as its 32 bytes,
+ * the CRC-32s as small integers (no heap numbers), the sidecar's taken time as a number, its title
+ * not at all when it is the saved file's name, and the fields most records lack in one object only
+ * where one is set. Each getter gives back exactly the value the journal line held.
  */
 export class KeptRecord implements RecordView {
   readonly id: string;
-  readonly path: string;
   readonly size: number;
-  readonly sha256: string | undefined;
-  readonly copyOf: string | undefined;
-  readonly evidence: ItemEvidence | undefined;
-  readonly xmpSha256: string | undefined;
-  readonly movedFrom: { id: string; path: string } | undefined;
+  /** The path's day folder, one string per folder for all records (null: a path without `/`). */
+  #folder: string | null;
+  /** The path's file name; undefined where it is the id's last part (a Takeout id's entry name). */
+  #name: string | undefined;
   /** Byte offset of its line in the journal, and the line's length in bytes (without the newline); -1 until written. */
   offset = -1;
   length = 0;
+  #sha256: string | undefined;
+  /** Packed; `null` when the record has no evidence (an id that is an identity). */
+  #crc32: number | undefined | null;
+  /** A number where the string reads back as the same (record-compact.ts packTimestamp). */
+  #takenTime: number | string | undefined;
+  /** `true`: the saved file's name. */
+  #title: string | true | undefined;
+  #photoId: string | undefined;
+  #sidecarFacts: number | undefined;
+  #exportedAt: string | undefined;
+  #rest: KeptRest | undefined;
   /** Only the manifest makes these (a nominal type: no object literal is one). */
   declare private readonly kept: true;
 
   /** @internal Made by the manifest only. */
   constructor(record: SavedRecord) {
     this.id = record.id;
-    this.path = record.path;
     this.size = record.size;
-    this.sha256 = typeof record.sha256 === 'string' ? record.sha256 : undefined;
-    this.copyOf = record.copyOf;
-    this.evidence = keptEvidence(record.evidence);
-    this.xmpSha256 = typeof record.xmpSha256 === 'string' ? record.xmpSha256 : undefined;
-    this.movedFrom = record.movedFrom;
+    const slash = record.path.lastIndexOf('/');
+    this.#folder = slash === -1 ? null : folderString(record.path.slice(0, slash));
+    const name = slash === -1 ? record.path : record.path.slice(slash + 1);
+    this.#name = name === baseOf(record.id) ? undefined : flat(name);
+    this.#sha256 = typeof record.sha256 === 'string' ? packHash(record.sha256) : undefined;
+    this.#crc32 = null;
+    this.#takenTime = undefined;
+    this.#title = undefined;
+    this.#photoId = undefined;
+    this.#sidecarFacts = undefined;
+    this.#exportedAt = undefined;
+    const evidence = record.evidence;
+    const packable = evidence === undefined || isPackable(evidence);
+    if (evidence !== undefined && packable) {
+      const { crc32, takenTime, title, photoId, sidecarFacts, exportedAt } = evidence;
+      this.#crc32 = crc32 === undefined ? undefined : packCrc(crc32);
+      this.#takenTime = takenTime === undefined ? undefined : (packTimestamp(takenTime) ?? takenTime);
+      this.#title = title !== undefined && title === baseOf(record.path) ? true : title;
+      // Copied out of the sidecar's `url` it was sliced from (a slice keeps the whole url alive).
+      this.#photoId = photoId === undefined ? undefined : flat(photoId);
+      this.#sidecarFacts = sidecarFacts === undefined ? undefined : packCrc(sidecarFacts);
+      this.#exportedAt = exportedAt;
+    }
+    const xmpSha256 = typeof record.xmpSha256 === 'string' ? packHash(record.xmpSha256) : undefined;
+    this.#rest =
+      record.copyOf !== undefined || xmpSha256 !== undefined || record.movedFrom !== undefined || !packable
+        ? new KeptRest(
+            record.copyOf,
+            xmpSha256,
+            record.movedFrom,
+            packable ? undefined : keptEvidence(evidence),
+            !packable,
+          )
+        : undefined;
+  }
+
+  get path(): string {
+    const name = this.#name ?? baseOf(this.id);
+    return this.#folder === null ? name : `${this.#folder}/${name}`;
+  }
+
+  get sha256(): string | undefined {
+    return this.#sha256 === undefined ? undefined : unpackHash(this.#sha256);
+  }
+
+  /** The sha256 as the content index keys it (record-compact.ts packHash). */
+  get packedSha256(): string | undefined {
+    return this.#sha256;
+  }
+
+  get copyOf(): string | undefined {
+    return this.#rest?.copyOf;
+  }
+
+  get xmpSha256(): string | undefined {
+    const packed = this.#rest?.xmpSha256;
+    return packed === undefined ? undefined : unpackHash(packed);
+  }
+
+  get movedFrom(): { id: string; path: string } | undefined {
+    return this.#rest?.movedFrom;
+  }
+
+  /** Whether the record has evidence (without building it). */
+  get hasEvidence(): boolean {
+    return this.#rest?.hasRawEvidence ? Boolean(this.#rest.rawEvidence) : this.#crc32 !== null;
+  }
+
+  /** The evidence's photo id (without building the evidence). */
+  get photoId(): unknown {
+    return this.#rest?.hasRawEvidence ? this.#rest.rawEvidence?.photoId : this.#photoId;
+  }
+
+  /** The evidence as the line held it (its six fields, as plan.ts recordFacts reads them); a new object each time. */
+  get evidence(): ItemEvidence | undefined {
+    const rest = this.#rest;
+    if (rest?.hasRawEvidence) return rest.rawEvidence;
+    const crc32 = this.#crc32;
+    if (crc32 === null) return undefined;
+    const takenTime = this.#takenTime;
+    const title = this.#title;
+    const sidecarFacts = this.#sidecarFacts;
+    return {
+      crc32: crc32 === undefined ? undefined : unpackCrc(crc32),
+      takenTime: typeof takenTime === 'number' ? String(takenTime) : takenTime,
+      title: title === true ? baseOf(this.path) : title,
+      photoId: this.#photoId,
+      sidecarFacts: sidecarFacts === undefined ? undefined : unpackCrc(sidecarFacts),
+      exportedAt: this.#exportedAt,
+    };
   }
 }
 
+/** Each day folder's name once, for every record in it (a year has at most 366). */
+const folderStrings = new Map<string, string>();
+
+function folderString(folder: string): string {
+  let held = folderStrings.get(folder);
+  if (held === undefined) {
+    held = flat(folder);
+    folderStrings.set(folder, held);
+  }
+  return held;
+}
+
 /**
- * The evidence as kept: every field named up front (no property array of its own, as an object
- * given its fields one by one gets), and Google's photo id copied out of the sidecar's `url` it
- * was sliced from (a slice keeps the whole url alive). Only what plan.ts recordFacts reads.
+ * Whether evidence can be held packed: an object whose six fields are each absent or of the
+ * type the tool writes (CRC-32s as 32-bit unsigned integers, the rest strings). Anything else
+ * (the record is input: a hand-edited or damaged line) is kept as it was.
+ */
+function isPackable(evidence: unknown): evidence is ItemEvidence {
+  if (typeof evidence !== 'object' || evidence === null) return false;
+  const { crc32, takenTime, title, photoId, sidecarFacts, exportedAt } = evidence as Record<string, unknown>;
+  const text = (value: unknown) => value === undefined || typeof value === 'string';
+  return (
+    (crc32 === undefined || isCrc(crc32)) &&
+    (sidecarFacts === undefined || isCrc(sidecarFacts)) &&
+    text(takenTime) &&
+    text(title) &&
+    text(photoId) &&
+    text(exportedAt)
+  );
+}
+
+/**
+ * Evidence not held packed, as kept: every field named up front (no property array of its own,
+ * as an object given its fields one by one gets). Only what plan.ts recordFacts reads.
  */
 function keptEvidence(evidence: ItemEvidence | undefined): ItemEvidence | undefined {
   if (typeof evidence !== 'object' || evidence === null) return evidence;
@@ -316,8 +468,12 @@ export class Manifest {
   /** Every record of an id: one, except where one Takeout path held different photos over time. */
   private readonly byId = new Map<string, OneOrMore>();
   private recordCount = 0;
-  private readonly byPathKey = new Map<string, string>();
-  /** Saved files (not copies) by their sha256 (the record's own string: the key costs nothing more). */
+  /**
+   * The record (not a copy) at each path, by its folded key (layout.ts nameKey): keyed in memory by
+   * the key's hash, so no folded path string is kept per saved photo.
+   */
+  private readonly byPathKey = new HashKeyedMap<KeptRecord>((record) => nameKey(record.path));
+  /** Saved files (not copies) by their packed sha256 (the record's own string: the key costs nothing more). */
   private readonly byHash = new Map<string, KeptRecord>();
   /** Records by Google's photo id (Takeout's sidecar `url`), copies left out; stale ones are skipped when read. */
   private readonly byPhotoId = new Map<string, OneOrMore>();
@@ -504,7 +660,7 @@ export class Manifest {
     const key = nameKey(record.path);
     const records = listOf(held);
     const at = records.findIndex(
-      (previous) => (!record.evidence && !previous.evidence) || nameKey(previous.path) === key,
+      (previous) => (!record.hasEvidence && !previous.hasEvidence) || nameKey(previous.path) === key,
     );
     if (at === -1) {
       if (held === undefined) this.byId.set(record.id, record);
@@ -514,14 +670,15 @@ export class Manifest {
     } else {
       const previous = records[at] as KeptRecord;
       const previousKey = previous.path === record.path ? key : nameKey(previous.path);
-      if (!previous.copyOf && this.byPathKey.get(previousKey) === record.id)
+      if (!previous.copyOf && this.byPathKey.get(previousKey)?.id === record.id)
         this.byPathKey.delete(previousKey);
       if (Array.isArray(held)) held[at] = record;
       else this.byId.set(record.id, record);
     }
-    if (!record.copyOf) this.byPathKey.set(key, record.id);
-    if (record.sha256 && !record.copyOf) this.byHash.set(record.sha256, record);
-    const photoId = record.evidence?.photoId;
+    if (!record.copyOf) this.byPathKey.set(key, record);
+    const packed = record.packedSha256;
+    if (packed && !record.copyOf) this.byHash.set(packed, record);
+    const photoId = record.photoId;
     if (typeof photoId === 'string' && !record.copyOf) {
       const same = listOf(this.byPhotoId.get(photoId)).filter((previous) => this.isCurrent(previous));
       this.byPhotoId.set(photoId, same.length === 0 ? record : [...same, record]);
@@ -540,7 +697,7 @@ export class Manifest {
     this.recordCount--;
     if (rest.length === 0) this.byId.delete(id);
     else this.byId.set(id, rest.length === 1 ? (rest[0] as KeptRecord) : rest);
-    if (this.byPathKey.get(key) === id) this.byPathKey.delete(key);
+    if (this.byPathKey.get(key)?.id === id) this.byPathKey.delete(key);
   }
 
   private isCurrent(record: KeptRecord): boolean {
@@ -615,12 +772,12 @@ export class Manifest {
 
   /** The id of the item recorded at this path (compared as the file system may: case and normalization folded). */
   ownerOf(relativePath: string): string | undefined {
-    return this.byPathKey.get(nameKey(relativePath));
+    return this.byPathKey.get(nameKey(relativePath))?.id;
   }
 
   /** The path of a saved file with these bytes, if any. */
   pathWithContent(size: number, sha256: string): string | undefined {
-    const record = this.byHash.get(sha256);
+    const record = this.byHash.get(packHash(sha256));
     return record?.size === size ? record.path : undefined;
   }
 

@@ -295,8 +295,9 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
           return hash.digest('hex');
         }
       : undefined;
+    const listed = listedFacts(entry);
     return {
-      ...listedFacts(entry),
+      ...listed,
       dateSource: 'none',
       open: counted,
       ...(contentHash ? { contentHash } : {}),
@@ -304,6 +305,9 @@ export function createTakeoutSource(options: TakeoutSourceOptions): TakeoutSourc
         readAhead?.();
         return {
           ...(await itemFacts.resolve(entry)),
+          // The listed item's own id string (the same text): the run's listed-items map holds it
+          // already, and the record keeps it, so one string per photo, not two (56 bytes each).
+          id: listed.id,
           open: counted,
           ...(contentHash ? { contentHash } : {}),
         };
