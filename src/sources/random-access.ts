@@ -41,3 +41,29 @@ export async function openFileReader(file: string): Promise<RandomAccessReader> 
     close: () => handle.close(),
   };
 }
+
+/**
+ * `reader` with each failure of its reads and streams handed to `failure`, which says what is
+ * thrown instead (the same error, or a clearer one): a part read for its listing turns Drive's
+ * rate limit into the run's stop; a date read notes that bytes could not be fetched.
+ */
+export function withFailures(
+  reader: RandomAccessReader,
+  failure: (error: unknown) => unknown,
+): RandomAccessReader {
+  return {
+    size: reader.size,
+    read: (position, length, signal) =>
+      reader.read(position, length, signal).catch((error: unknown) => {
+        throw failure(error);
+      }),
+    async *stream(start, end, signal) {
+      try {
+        yield* reader.stream(start, end, signal);
+      } catch (error) {
+        throw failure(error);
+      }
+    },
+    close: () => reader.close(),
+  };
+}

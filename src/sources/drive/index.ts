@@ -12,7 +12,7 @@
  */
 
 import { usageError } from '../../errors.ts';
-import type { RandomAccessReader } from '../random-access.ts';
+import { type RandomAccessReader, withFailures } from '../random-access.ts';
 import { createTakeoutSource, type TakeoutSource, type TakeoutSourceOptions } from '../takeout/index.ts';
 import type { PartIdentity, ProcessedExport } from '../takeout/part-memory.ts';
 import type { Part } from '../takeout/parts.ts';
@@ -78,22 +78,7 @@ export function describeProcessedDriveExport(
  * through a reader of its own: there a rate limit fails that item alone.
  */
 function listingReader(reader: RandomAccessReader, file: { name: string }): RandomAccessReader {
-  const stop = (error: unknown) => (isRateLimit(error) ? listingRateLimitError(file, error) : error);
-  return {
-    size: reader.size,
-    read: (position, length, signal) =>
-      reader.read(position, length, signal).catch((error: unknown) => {
-        throw stop(error);
-      }),
-    async *stream(start, end, signal) {
-      try {
-        yield* reader.stream(start, end, signal);
-      } catch (error) {
-        throw stop(error);
-      }
-    },
-    close: () => reader.close(),
-  };
+  return withFailures(reader, (error) => (isRateLimit(error) ? listingRateLimitError(file, error) : error));
 }
 
 export function createDriveSource(options: DriveSourceOptions): TakeoutSource {

@@ -6,7 +6,7 @@
 
 import { crc32 } from 'node:zlib';
 import { factsFromTakeout, metadataOfFacts } from '../../metadata/facts.ts';
-import { openFileReader, type RandomAccessReader } from '../random-access.ts';
+import { openFileReader, type RandomAccessReader, withFailures } from '../random-access.ts';
 import type { DateSource, ItemEvidence, SourceItem } from '../source.ts';
 import { type CatalogEntry, isTrashed } from './catalog.ts';
 import { type ExifCapture, guessDateFromPath, parseSidecarTimestamp, resolveCaptureDate } from './dates.ts';
@@ -338,32 +338,15 @@ class FetchWatch {
   private failure: { error: unknown } | undefined;
 
   reader(reader: RandomAccessReader): RandomAccessReader {
-    const note = (error: unknown) => {
+    return withFailures(reader, (error) => {
       this.failure ??= { error };
-      throw error;
-    };
-    return {
-      size: reader.size,
-      read: (position, length, signal) => reader.read(position, length, signal).catch(note),
-      stream: (start, end, signal) => watchedStream(reader.stream(start, end, signal), note),
-      close: () => reader.close(),
-    };
+      return error;
+    });
   }
 
   checked(found: ExifCapture | undefined): ExifCapture | undefined {
     if (this.failure) throw this.failure.error;
     return found;
-  }
-}
-
-async function* watchedStream(
-  chunks: AsyncIterable<Uint8Array>,
-  note: (error: unknown) => never,
-): AsyncGenerator<Uint8Array> {
-  try {
-    yield* chunks;
-  } catch (error) {
-    note(error);
   }
 }
 
