@@ -781,8 +781,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
    * reads it again); the run's own stops (quota, sign-in, an interruption) end the run.
    */
   async function resolvedOrFailed(item: SourceItem): Promise<SourceItem | undefined> {
+    if (!item.resolve) return item;
     try {
-      return await (item.resolve as NonNullable<SourceItem['resolve']>)(stop.signal);
+      return await item.resolve(stop.signal);
     } catch (error) {
       if (stop.signal.aborted || fatalError(error)) throw error;
       const failure = {
@@ -837,11 +838,9 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
           await saving.task;
         let record = await recordedAs(item);
         if (record && hasNewFacts(recordFacts(record), itemFacts(item), record.id === item.id)) {
-          if (item.resolve) {
-            const resolved = await resolvedOrFailed(item);
-            if (!resolved) continue;
-            item = resolved;
-          }
+          const resolved = await resolvedOrFailed(item);
+          if (!resolved) continue;
+          item = resolved;
           record = await revise(record, item);
           if (!record) continue;
         } else if (record?.movedFrom && !options.dryRun) {
@@ -850,7 +849,7 @@ export async function backupYear(options: BackupOptions, deps: BackupDeps): Prom
         if (record) matched.set(item, record);
       }
       // What costs reads (an EXIF date) is learnt only for items the record does not settle.
-      if (item.resolve && !context.recordOf(item)) {
+      if (!context.recordOf(item)) {
         const resolved = await resolvedOrFailed(item);
         if (!resolved) continue;
         item = resolved;
