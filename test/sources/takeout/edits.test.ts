@@ -81,6 +81,16 @@ async function writeExport(
   return file;
 }
 
+/** One Takeout part, zip or tgz by its name, in the place's downloads folder; its path. */
+async function writeDownload(place: TakeoutDir, name: string, photos: readonly Photo[]): Promise<string> {
+  const downloads = path.join(place.dir, 'downloads');
+  await mkdir(downloads, { recursive: true });
+  const file = path.join(downloads, name);
+  const entries = entriesOf(photos);
+  await writeFile(file, name.endsWith('.zip') ? buildZip(entries) : buildTgz(entries));
+  return file;
+}
+
 const run = (place: TakeoutDir, input: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) =>
   place.run([input], ['--timezone', 'UTC', '--json', ...args], env);
 
@@ -508,14 +518,7 @@ for (const { owner, kill } of [
       };
       const album: Photo = { ...photo, at: 'Trip/IMG_0001.jpg' };
       const stamp = '20250110T080000Z';
-      const downloads = path.join(place.dir, 'downloads');
-      await mkdir(downloads, { recursive: true });
-      const partOf = async (name: string, photos: Photo[]) => {
-        const file = path.join(downloads, name);
-        const entries = entriesOf(photos);
-        await writeFile(file, name.endsWith('.zip') ? buildZip(entries) : buildTgz(entries));
-        return file;
-      };
+      const partOf = (name: string, photos: Photo[]) => writeDownload(place, name, photos);
       // Which copy's download ends first, and so owns the file, is a race in one run. Made sure
       // here: the album's copy in a zip part and the year's in a tgz part of the same export
       // (tgz parts are read after the zips, one item at a time), or one download at a time
@@ -566,7 +569,7 @@ for (const { owner, kill } of [
       assert.deepEqual(await treeHashes(place.folder), tree, 'a rerun changes nothing');
       // The first export read again (its parts forgotten): its older date does not undo the edit.
       await rm(path.join(place.folder, '.photo-backup', 'takeout-parts.jsonl'), { force: true });
-      const old = await run(place, path.join(downloads, `takeout-${stamp}-001.zip`));
+      const old = await run(place, path.join(place.dir, 'downloads', `takeout-${stamp}-001.zip`));
       assert.equal(old.code, 0, old.stdout + old.stderr);
       assert.deepEqual(await placesOf(place.folder, A), [`2024-03-05/${name}`]);
       await assertRecordSound(place.folder);
@@ -588,14 +591,7 @@ test('takeout: a new description of the copy that does not own the file rewrites
       description: 'in Paris',
     };
     const album: Photo = { ...photo, at: 'Trip/IMG_0001.jpg' };
-    const downloads = path.join(place.dir, 'downloads');
-    await mkdir(downloads, { recursive: true });
-    const partOf = async (name: string, photos: Photo[]) => {
-      const file = path.join(downloads, name);
-      const entries = entriesOf(photos);
-      await writeFile(file, name.endsWith('.zip') ? buildZip(entries) : buildTgz(entries));
-      return file;
-    };
+    const partOf = (name: string, photos: Photo[]) => writeDownload(place, name, photos);
     // The album's copy owns the file (its zip part is read before the year's tgz part).
     const one = await run(place, await partOf('takeout-20250110T080000Z-001.zip', [album]), [
       '--takeout',
