@@ -13,6 +13,7 @@
  *   GET  /drive/v3/files[/<id>]     Drive v3 (list, get, alt=media with Range) drive.ts
  *   (second port) /lh3/…            redirect target of the mediaRedirect fault media.ts
  *   /__emulator/…                   test-only admin routes, when given (test/support/emulator/admin.ts)
+ *   ?prettyPrint=false, ?fields=…   Google's system parameters, on every API  system-parameters.ts
  *
  * Over 300 lines because the route table and the Emulator handle tests drive it by are here; each
  * API's behaviour is in its own file.
@@ -50,6 +51,7 @@ import {
 } from './oauth.ts';
 import { type PickerOptions, PickerServer } from './picker.ts';
 import { type GoogleError, googleError, readBody, sendGoogleError, sendText } from './responses.ts';
+import { answerFormatOf, setAnswerFormat } from './system-parameters.ts';
 
 export type { DriveFile, NewDriveFile } from './drive.ts';
 export { DriveStore, FOLDER_MIME, md5Of } from './drive.ts';
@@ -271,6 +273,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const requestUrl = new URL(req.url ?? '/', url);
     const path = requestUrl.pathname;
     const method = req.method ?? 'GET';
+    // Google's system parameters (system-parameters.ts): `fields` for the Library and Picker APIs (Drive answers its own).
+    const format = answerFormatOf(
+      req,
+      requestUrl,
+      path.startsWith('/photoslibrary/') || path.startsWith('/photospicker/'),
+    );
+    setAnswerFormat(res, format);
+    if (format.badFields !== undefined)
+      return sendGoogleError(
+        res,
+        googleError('INVALID_ARGUMENT', `Invalid field selection ${format.badFields}`),
+      );
 
     if (path.startsWith('/lh3/') && (method === 'GET' || method === 'HEAD')) {
       return media.handle(req, res, decodeURIComponent(path), mediaContext);

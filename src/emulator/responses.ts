@@ -4,6 +4,7 @@
  * `{"error", "error_description"}` pair for the OAuth token endpoint.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answerFormat, selectFields } from './system-parameters.ts';
 
 export type GoogleStatus =
   | 'INVALID_ARGUMENT'
@@ -231,7 +232,9 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = JSON.stringify(body, null, 2);
+  const format = answerFormat(res);
+  const selected = format?.fields && httpCode < 300 ? selectFields(body, format.fields) : body;
+  const text = format?.pretty === false ? JSON.stringify(selected) : JSON.stringify(selected, null, 2);
   res.writeHead(httpCode, {
     'content-type': 'application/json; charset=UTF-8',
     'content-length': Buffer.byteLength(text),

@@ -62,14 +62,21 @@ export class GoogleApi {
     return { authorization: `Bearer ${await this.tokens.getAccessToken()}` };
   }
 
-  /** Calls `path` (relative to the API's base URL); retries faults, refreshes the token once on a 401. */
-  async call<T>(call: Omit<JsonRequest, 'url' | 'headers'> & { path: string }): Promise<T> {
+  /**
+   * Calls `path` (relative to the API's base URL); retries faults, refreshes the token once on a 401.
+   * The answer comes without the indentation Google adds by default, and with only `fields` when
+   * given (a partial response): both are system parameters of every Google REST API
+   * (https://cloud.google.com/apis/docs/system-parameters), fewer bytes to send and to parse.
+   */
+  async call<T>(call: Omit<JsonRequest, 'url' | 'headers'> & { path: string; fields?: string }): Promise<T> {
     let refreshed = false;
-    const url = `${this.baseUrl}${call.path}`;
+    const { fields, ...request } = call;
+    const query = `prettyPrint=false${fields ? `&fields=${encodeURIComponent(fields)}` : ''}`;
+    const url = `${this.baseUrl}${call.path}${call.path.includes('?') ? '&' : '?'}${query}`;
     for (;;) {
       const headers = await this.authorization();
       try {
-        return await this.http.json<T>({ ...call, url, headers });
+        return await this.http.json<T>({ ...request, url, headers });
       } catch (error) {
         if (error instanceof HttpError && error.kind === 'unauthorized' && !refreshed) {
           refreshed = true;

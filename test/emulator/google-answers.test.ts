@@ -19,6 +19,9 @@
  *   (https://cloud.google.com/apis/design/errors#handling_errors).
  * - SERVICE_DISABLED: hermanho/MMM-GooglePhotos#204 (with ErrorInfo), mrworf/photoframe#147
  *   (Help link only).
+ * - System parameters of every Google REST API (https://cloud.google.com/apis/docs/system-parameters):
+ *   `prettyPrint` ("with indentations and line breaks", default true) and `fields`, a partial
+ *   response (the photoslibrary.v1 discovery document lists both among its parameters).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -181,6 +184,69 @@ describe("the emulator answers Google's documented requests like Google", () => 
       if (each.message) assert.match(answer.json.error.message, each.message);
     });
   }
+
+  test('system parameters: JSON is indented unless prettyPrint=false; fields= answers only the fields named', async () => {
+    const raw = async (
+      path: string,
+      init: { method?: 'GET' | 'POST'; body?: unknown; headers?: object } = {},
+    ) => {
+      const res = await request(`${emulator.libraryUrl}${path}`, {
+        method: init.method ?? 'GET',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', ...init.headers },
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
+      return { status: res.statusCode, text: await res.body.text() };
+    };
+    const pretty = await raw('/v1/mediaItems?pageSize=2');
+    assert.match(pretty.text, /\n {2}"mediaItems"/, 'indented by default');
+    const compact = await raw('/v1/mediaItems?pageSize=2&prettyPrint=false');
+    assert.equal(compact.text.includes('\n'), false, 'one line with prettyPrint=false');
+    // The same answer (each baseUrl is signed anew for each answer).
+    const unsigned = (text: string) =>
+      (JSON.parse(text) as Json).mediaItems.map(({ baseUrl, ...item }: Json) => item);
+    assert.deepEqual(unsigned(compact.text), unsigned(pretty.text), 'the same answer');
+
+    const full = JSON.parse(pretty.text) as Json;
+    const ids = await raw('/v1/mediaItems:search?fields=nextPageToken,mediaItems(id)&prettyPrint=false', {
+      method: 'POST',
+      body: { pageSize: 2 },
+    });
+    assert.equal(ids.status, 200);
+    assert.deepEqual(JSON.parse(ids.text), {
+      nextPageToken: JSON.parse(ids.text).nextPageToken,
+      mediaItems: full.mediaItems.map((item: Json) => ({ id: item.id })),
+    });
+    assert.equal(typeof JSON.parse(ids.text).nextPageToken, 'string');
+    // The sub-field form, and the header form (X-Goog-FieldMask).
+    const slash = JSON.parse(
+      (await raw('/v1/mediaItems?pageSize=2&fields=mediaItems/mediaMetadata/width')).text,
+    );
+    assert.deepEqual(slash, {
+      mediaItems: full.mediaItems.map((item: Json) => ({
+        mediaMetadata: { width: item.mediaMetadata.width },
+      })),
+    });
+    const header = JSON.parse(
+      (await raw('/v1/mediaItems?pageSize=2', { headers: { 'x-goog-fieldmask': 'mediaItems(id,filename)' } }))
+        .text,
+    );
+    assert.deepEqual(header, {
+      mediaItems: full.mediaItems.map((item: Json) => ({ id: item.id, filename: item.filename })),
+    });
+    // An error keeps its whole envelope.
+    const refused = await raw('/v1/mediaItems:search?fields=mediaItems(id)', {
+      method: 'POST',
+      body: { pageSize: 101 },
+    });
+    assertGoogleError({ status: refused.status, json: JSON.parse(refused.text) }, 400, 'INVALID_ARGUMENT');
+    // A mask that does not parse is refused.
+    const malformed = await raw('/v1/mediaItems?pageSize=2&fields=mediaItems(id');
+    assertGoogleError(
+      { status: malformed.status, json: JSON.parse(malformed.text) },
+      400,
+      'INVALID_ARGUMENT',
+    );
+  });
 
   test('picker mediaItems.list coerces a pageSize over 100 to 100', async () => {
     const picked = await startEmulator({

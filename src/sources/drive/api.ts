@@ -276,7 +276,9 @@ export class DriveApi {
     for (;;) {
       const call: JsonRequest = {
         method: 'GET',
-        url: `${this.baseUrl}${path}`,
+        // Compact JSON: Google indents it unless asked not to (a system parameter of every Google
+        // REST API: https://cloud.google.com/apis/docs/system-parameters).
+        url: `${this.baseUrl}${path}${path.includes('?') ? '&' : '?'}prettyPrint=false`,
         headers: { authorization: `Bearer ${await this.tokens.getAccessToken()}` },
         ...(signal ? { signal } : {}),
       };
