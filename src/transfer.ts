@@ -13,7 +13,7 @@
  * `.part` naming and the rule that only a complete file is renamed into place.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { close, futimesSync, open, renameSync, writev } from 'node:fs';
+import { close, closeSync, futimesSync, open, renameSync, writev, writevSync } from 'node:fs';
 import { copyFile, mkdir, readdir, rm, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -116,6 +116,8 @@ export function diskError(error: unknown, folder: string): unknown {
  * fresh large folios are the expensive part; figures: docs/performance.md).
  */
 const WRITE_BUFFER = 64 * 1024;
+/** A body of known size up to this is held whole and written in one synchronous call (FileSink). */
+const SMALL_BODY = 64 * 1024;
 
 /**
  * A plain descriptor, not a FileHandle: a stream over a FileHandle makes every write a promise and
@@ -281,7 +283,11 @@ function iterableFeed(source: AsyncIterable<Uint8Array>): Feed {
 /**
  * The file end of a download: counts, hashes and writes what the body gives, at an open
  * descriptor it does not close. While a write is under way the next chunks wait, and go out
- * together in one `writev` when it ends; past 64 KiB waiting, the body is paused.
+ * together in one `writev` when it ends; past 64 KiB waiting, the body is paused. A body of known
+ * size up to 64 KiB (most photos of a phone's year are larger; thumbnails, screenshots and the
+ * bench's 30 KB files are not) is held whole and written in one synchronous call at its end:
+ * with the synchronous close in writeTemp, a small file costs no thread-pool round trip after its
+ * open (many small files: main-thread and whole-process CPU about -12 %, docs/performance.md).
  *
  * No stream stage and no `stream.pipeline`: a Writable's bookkeeping per chunk, and per file the
  * AbortController, end-of-stream watchers and the DOMException that pipeline makes, were a fifth
@@ -314,6 +320,7 @@ export class FileSink {
    * under way still ends: wait for `idle()` before closing the descriptor.
    */
   drain(source: OpenedMedia['body'], signal: AbortSignal, size?: number): Promise<void> {
+    const small = size !== undefined && size <= SMALL_BODY && !crashArmed('mid-download');
     const feed = source instanceof Readable ? readableFeed(source, () => this.bytes) : iterableFeed(source);
     return new Promise<void>((resolve, reject) => {
       let ended = false;
@@ -351,6 +358,8 @@ export class FileSink {
           Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
         );
         this.#queued += chunk.length;
+        // A small body is held whole and written in one call at its end (below).
+        if (small) return;
         if (!this.#writing) this.#flush();
         if (this.#queued >= WRITE_BUFFER && !paused) {
           paused = true;
@@ -359,6 +368,10 @@ export class FileSink {
       };
       const onEnd = () => {
         ended = true;
+        if (small) {
+          settle(this.#writeHeld());
+          return;
+        }
         if (!this.#writing) settle(this.#error);
       };
       const onAbort = () => settle(signal.reason);
@@ -378,6 +391,37 @@ export class FileSink {
       signal.addEventListener('abort', onAbort, { once: true });
       feed.start({ onData, onEnd, onError: settle });
     });
+  }
+
+  /**
+   * A small body's bytes, held until its end, written at once on this thread: one write of a few
+   * KB to the page cache takes microseconds, and each hand-over to libuv's thread pool (and the
+   * wake-up of the loop after it) costs more than that (many small files). Undefined when written.
+   */
+  #writeHeld(): Error | undefined {
+    let buffers = this.#queue;
+    this.#queue = [];
+    this.#queued = 0;
+    try {
+      while (buffers.length > 0) {
+        const written = writevSync(this.#fd, buffers);
+        if (written === 0)
+          return Object.assign(new Error('write: the file took none of the bytes'), { code: 'EIO' });
+        let rest = written;
+        let index = 0;
+        while (index < buffers.length && rest >= (buffers[index] as Buffer).length) {
+          rest -= (buffers[index] as Buffer).length;
+          index++;
+        }
+        buffers =
+          index < buffers.length
+            ? [(buffers[index] as Buffer).subarray(rest), ...buffers.slice(index + 1)]
+            : [];
+      }
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    }
   }
 
   /** Writes what is queued, in one call. */
@@ -484,7 +528,10 @@ export async function writeTemp(
       }
     }
     closed = true;
-    await closeFile(fd);
+    // A small file's close is synchronous, as the time above (no thread-pool round trip); a large
+    // one's is not: a network file system writes its data out at close.
+    if (media.size !== undefined && media.size <= SMALL_BODY) closeSync(fd);
+    else await closeFile(fd);
     await crashPoint('after-temp-write');
   } catch (error) {
     if (!closed) {

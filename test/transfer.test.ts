@@ -303,3 +303,74 @@ test('writeTemp: a body that goes on past its announced size stops at once, is n
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('FileSink: a small body of known size is held whole and written once at its end, byte for byte', async () => {
+  await withFile(async (file, fd) => {
+    const { parts, whole } = chunks(5, 6000);
+    let pulled = 0;
+    async function* body() {
+      for (const part of parts) {
+        pulled++;
+        await sleep(0);
+        // Nothing reaches the file before the body's end: the one write comes after the last chunk.
+        assert.equal(readFileSync(file).length, 0, `nothing written before chunk ${pulled}`);
+        yield part;
+      }
+    }
+    const sink = new FileSink(fd, undefined, undefined);
+    await sink.drain(body(), new AbortController().signal, whole.length);
+    assert.equal(sink.bytes, whole.length);
+    assert.ok(readFileSync(file).equals(whole), 'the file holds the body');
+  });
+});
+
+test('FileSink: a small body that cannot be written, or stops at the signal, fails with the reason and writes nothing after', async () => {
+  await withFile(async (file, fd) => {
+    const readOnly = openSync(file, 'r');
+    try {
+      const sink = new FileSink(readOnly, undefined, undefined);
+      const body = Readable.from([Buffer.alloc(100, 1), Buffer.alloc(100, 2)], { objectMode: false });
+      await assert.rejects(sink.drain(body, new AbortController().signal, 200), { code: 'EBADF' });
+      await sink.idle();
+    } finally {
+      closeSync(readOnly);
+    }
+    const stop = new AbortController();
+    const slow = new Readable({ read() {} });
+    slow.push(Buffer.alloc(100, 3));
+    const sink = new FileSink(fd, undefined, undefined);
+    const drained = sink.drain(slow, stop.signal, 1000);
+    await sleep(5);
+    stop.abort(new Error('stopped by the user'));
+    await assert.rejects(drained, /stopped by the user/);
+    await sink.idle();
+    assert.equal(readFileSync(file).length, 0, 'the held bytes were not written');
+    assert.equal(slow.destroyed, true);
+  });
+});
+
+test('writeTemp: a small body longer or shorter than announced leaves no .part; one of the right size is complete', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'pb-small-'));
+  try {
+    const run = (parts: Buffer[], size: number) =>
+      writeTemp(async () => ({ body: Readable.from(parts, { objectMode: false }), size }), dir, 'IMG_1.jpg', {
+        hash: true,
+        signal: new AbortController().signal,
+      });
+    await assert.rejects(
+      run([Buffer.alloc(3000, 1), Buffer.alloc(3000, 2)], 5000),
+      /longer than its announced 5000/,
+    );
+    await assert.rejects(
+      run([Buffer.alloc(3000, 1)], 5000),
+      (error: Error) => error.name === 'ShortBodyError',
+    );
+    assert.deepEqual(await readdir(dir), []);
+    const written = await run([Buffer.alloc(3000, 1), Buffer.alloc(2000, 2)], 5000);
+    assert.equal(written.bytes, 5000);
+    assert.equal(readFileSync(written.tempPath).length, 5000);
+    assert.equal(typeof written.sha256, 'string');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
