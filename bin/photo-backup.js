@@ -27,7 +27,8 @@ set('--heap-growing-percent=100');
 // to 16 MB a half: 34 MB of the heap for the whole run, though a scavenge finds a few MB alive.
 // Kept at its start: a 200,000-entry Takeout's peak RSS about 318 -> 282 MB, and no slower (more
 // scavenges, each of less). Only this flag works once V8 has started: --max-semi-space-size given
-// here does nothing (docs/performance.md).
+// here does nothing (docs/performance.md). Let grow again in runs with the writer thread (--xmp,
+// --albums), which allocate more per photo: src/v8-flags.ts.
 set('--semi-space-growth-factor=1');
 
 // The package ships dist/, built when it is packed. A fresh clone has no dist/ until `npm run build`
