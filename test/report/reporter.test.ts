@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackupEvent, BackupSummary } from '../../src/report/events.ts';
 import { createReporter, type TextSink } from '../../src/report/reporter.ts';
 
@@ -113,16 +114,36 @@ test('--json: one object per event on stdout with its time, no counters; peopleâ
   );
 });
 
-test('--json lines wait for the end of the turn and go out in one write', async () => {
+test('--json lines wait up to 50 ms, or until 64 KB wait, and go out in one write; a link and the end go out at once', async () => {
   const writes: string[] = [];
   const stdout: TextSink = { write: (text: string) => writes.push(text) };
   const reporter = createReporter({ json: true, stdout, stderr: sink(), now: () => 0 });
   reporter.report({ type: 'saved', id: 'a', path: 'a.jpg', bytes: 1 });
   reporter.report({ type: 'saved', id: 'b', path: 'b.jpg', bytes: 1 });
-  assert.equal(writes.length, 0, 'nothing written yet');
   await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(writes.length, 1);
+  assert.equal(writes.length, 0, 'nothing written after a turn');
+  await sleep(80);
+  assert.equal(writes.length, 1, 'written once the time is up');
   assert.equal(writes[0]?.trimEnd().split('\n').length, 2);
+  // Many events at once: out as soon as 64 KB wait, not all held until the timer.
+  for (let index = 0; index < 1000; index++)
+    reporter.report({ type: 'saved', id: `id${index}`, path: `2024-01-01/IMG_${index}.jpg`, bytes: 1 });
+  assert.ok(writes.length >= 2, 'written by size');
+  assert.ok(writes.slice(1).every((text) => text.length >= 64 * 1024 || text === writes.at(-1)));
+  // A link someone waits on goes out at once, with what waited before it.
+  const before = writes.length;
+  reporter.report({ type: 'link', url: 'http://127.0.0.1/consent', purpose: 'consent' });
+  assert.equal(writes.length, before + 1);
+  assert.match(writes.at(-1) ?? '', /"type":"link"/);
+  reporter.report({ type: 'saved', id: 'z', path: 'z.jpg', bytes: 1 });
+  reporter.close();
+  assert.match(writes.at(-1) ?? '', /"id":"z"/, 'close writes what waits');
+  const lines = writes.join('').trimEnd().split('\n');
+  assert.equal(lines.length, 2 + 1000 + 1 + 1, 'every event once, in order');
+  assert.deepEqual(
+    lines.slice(0, 3).map((line) => JSON.parse(line).id),
+    ['a', 'b', 'id0'],
+  );
 });
 
 test('on a terminal: a live progress line on stderr, cut to its width and cleared before each printed line', () => {
