@@ -165,22 +165,29 @@ export function writeAll(
       return;
     }
     if (written === 0) {
-      // Never loop on a file that takes nothing.
-      callback(Object.assign(new Error('write: the file took none of the bytes'), { code: 'EIO' }));
+      callback(tookNothing());
       return;
     }
-    let index = 0;
-    let rest = written;
-    while (index < buffers.length && rest >= (buffers[index] as Buffer).length) {
-      rest -= (buffers[index] as Buffer).length;
-      index++;
-    }
-    if (index === buffers.length) {
-      callback();
-      return;
-    }
-    writeAll(fd, [(buffers[index] as Buffer).subarray(rest), ...buffers.slice(index + 1)], callback, write);
+    const rest = unwritten(buffers, written);
+    if (rest.length === 0) callback();
+    else writeAll(fd, rest, callback, write);
   });
+}
+
+/** Never loop on a file that takes nothing. */
+const tookNothing = () => Object.assign(new Error('write: the file took none of the bytes'), { code: 'EIO' });
+
+/** What of `buffers` a (partial) write of `written` bytes left. Pure. */
+function unwritten(buffers: Buffer[], written: number): Buffer[] {
+  let index = 0;
+  let rest = written;
+  while (index < buffers.length && rest >= (buffers[index] as Buffer).length) {
+    rest -= (buffers[index] as Buffer).length;
+    index++;
+  }
+  return index === buffers.length
+    ? []
+    : [(buffers[index] as Buffer).subarray(rest), ...buffers.slice(index + 1)];
 }
 
 /** What FileSink needs of a body: its chunks, told one by one, and a way to hold them back. */
@@ -410,18 +417,8 @@ export class FileSink {
     try {
       while (buffers.length > 0) {
         const written = writevSync(this.#fd, buffers);
-        if (written === 0)
-          return Object.assign(new Error('write: the file took none of the bytes'), { code: 'EIO' });
-        let rest = written;
-        let index = 0;
-        while (index < buffers.length && rest >= (buffers[index] as Buffer).length) {
-          rest -= (buffers[index] as Buffer).length;
-          index++;
-        }
-        buffers =
-          index < buffers.length
-            ? [(buffers[index] as Buffer).subarray(rest), ...buffers.slice(index + 1)]
-            : [];
+        if (written === 0) return tookNothing();
+        buffers = unwritten(buffers, written);
       }
       return undefined;
     } catch (error) {
