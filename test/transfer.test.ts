@@ -86,6 +86,20 @@ async function withFile(check: (file: string, fd: number) => Promise<void>): Pro
 }
 
 /** `count` chunks of `size` bytes, each filled with its own index, and all of them joined. */
+/** A 200-byte body drained into a read-only descriptor of `file` (announced as `size`): EBADF. */
+async function drainIntoReadOnly(file: string, size?: number): Promise<Readable> {
+  const readOnly = openSync(file, 'r');
+  try {
+    const sink = new FileSink(readOnly, undefined, undefined);
+    const body = Readable.from([Buffer.alloc(100, 1), Buffer.alloc(100, 2)], { objectMode: false });
+    await assert.rejects(sink.drain(body, new AbortController().signal, size), { code: 'EBADF' });
+    await sink.idle();
+    return body;
+  } finally {
+    closeSync(readOnly);
+  }
+}
+
 function chunks(count: number, size: number): { parts: Buffer[]; whole: Buffer } {
   const parts = Array.from({ length: count }, (_, index) => Buffer.alloc(size, index % 251));
   return { parts, whole: Buffer.concat(parts) };
@@ -197,18 +211,9 @@ test('FileSink fails a body that closes before its end without an error, and tha
 });
 
 test('FileSink reports a failed write (a descriptor that cannot be written)', async () => {
-  await withFile(async (file, fd) => {
-    const readOnly = openSync(file, 'r');
-    try {
-      const sink = new FileSink(readOnly, undefined, undefined);
-      const body = Readable.from([Buffer.alloc(100, 1), Buffer.alloc(100, 2)], { objectMode: false });
-      await assert.rejects(sink.drain(body, new AbortController().signal), { code: 'EBADF' });
-      await sink.idle();
-      assert.equal(body.destroyed, true);
-    } finally {
-      closeSync(readOnly);
-    }
-    void fd;
+  await withFile(async (file) => {
+    const body = await drainIntoReadOnly(file);
+    assert.equal(body.destroyed, true);
   });
 });
 
@@ -326,15 +331,7 @@ test('FileSink: a small body of known size is held whole and written once at its
 
 test('FileSink: a small body that cannot be written, or stops at the signal, fails with the reason and writes nothing after', async () => {
   await withFile(async (file, fd) => {
-    const readOnly = openSync(file, 'r');
-    try {
-      const sink = new FileSink(readOnly, undefined, undefined);
-      const body = Readable.from([Buffer.alloc(100, 1), Buffer.alloc(100, 2)], { objectMode: false });
-      await assert.rejects(sink.drain(body, new AbortController().signal, 200), { code: 'EBADF' });
-      await sink.idle();
-    } finally {
-      closeSync(readOnly);
-    }
+    await drainIntoReadOnly(file, 200);
     const stop = new AbortController();
     const slow = new Readable({ read() {} });
     slow.push(Buffer.alloc(100, 3));
